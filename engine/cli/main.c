@@ -1,0 +1,358 @@
+/* cli/main.c - the lmsim command: argument parsing, progress and exit codes.
+ *
+ *   lmsim run SCENARIO -o OUT.h5 [--threads N] [--seed S] [--persons N]
+ *             [--months M] [--panel full|none|sample:FRACTION]
+ *             [--set path=value]... [--quiet]
+ *   lmsim check SCENARIO [--set path=value]...
+ *   lmsim describe OUT.h5
+ *   lmsim --help | --version
+ *
+ * Everything else is the library's. Exit status: 0 success, 2 usage error,
+ * 3 invalid scenario, 4 I/O or HDF5 failure, 5 out of memory, 130 interrupted,
+ * 1 anything else.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <gsl/gsl_errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lmsim.h"
+
+enum { EXIT_USAGE = 2, EXIT_SCENARIO = 3, EXIT_IO = 4, EXIT_NOMEM = 5, EXIT_INTERRUPTED = 130 };
+
+#define MAX_SETS 256
+
+static volatile sig_atomic_t stop_requested = 0;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+}
+
+static const char usage_text[] =
+    "usage:\n"
+    "  lmsim run SCENARIO -o OUT.h5 [options]   simulate and write an HDF5 file\n"
+    "  lmsim check SCENARIO [--set path=value]   validate a scenario without running\n"
+    "  lmsim describe OUT.h5                     show sizes and headline table of a run file\n"
+    "  lmsim --help | --version\n"
+    "\n"
+    "run options:\n"
+    "  -o, --output FILE        HDF5 file to write (written to FILE.tmp, renamed when complete)\n"
+    "  --threads N              OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
+    "  --seed S                 same as --set simulation.seed=S\n"
+    "  --persons N              same as --set simulation.persons=N\n"
+    "  --months M               same as --set simulation.months=M\n"
+    "  --panel MODE             full | none | sample:FRACTION (same as output.panel)\n"
+    "  --set path=value         override any scenario setting (repeatable)\n"
+    "  -q, --quiet              no progress output\n"
+    "\n"
+    "Results depend only on the scenario and the seed: identical for any thread count.\n"
+    "Exit status: 0 ok, 2 usage, 3 invalid scenario, 4 I/O or HDF5, 5 out of memory,\n"
+    "130 interrupted. Docs: docs/ in the source tree.\n";
+
+static int usage_error(const char *fmt, const char *arg) {
+    fprintf(stderr, "lmsim: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'lmsim --help'.\n");
+    return EXIT_USAGE;
+}
+
+static int exit_code_of(int rc) {
+    switch (rc) {
+    case LM_OK:
+        return 0;
+    case LM_ESYNTAX:
+    case LM_ECONFIG:
+        return EXIT_SCENARIO;
+    case LM_EARG:
+        return EXIT_USAGE;
+    case LM_EIO:
+    case LM_EHDF5:
+    case LM_ERANGE:
+        return EXIT_IO;
+    case LM_ENOMEM:
+        return EXIT_NOMEM;
+    case LM_EINTERRUPTED:
+        return EXIT_INTERRUPTED;
+    default:
+        return 1;
+    }
+}
+
+static int report(const lm_error *err) {
+    fprintf(stderr, "lmsim: error: %s\n", err->msg[0] ? err->msg : lm_strerror(err->code));
+    return exit_code_of(err->code);
+}
+
+typedef struct progress_state {
+    int tty;
+    struct timespec t0;
+} progress_state;
+
+static double elapsed(const struct timespec *t0) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec);
+}
+
+static void on_progress(void *user, int month, int n_months) {
+    progress_state *ps = user;
+    double dt = elapsed(&ps->t0);
+    if (ps->tty) {
+        const int width = 40;
+        int filled = (int)((double)width * month / n_months);
+        double eta = month > 0 ? dt * (n_months - month) / month : 0.0;
+        fprintf(stderr, "\r[%.*s%*s] month %d/%d  %.1fs  ETA %.1fs ", filled,
+                "########################################", width - filled, "", month, n_months, dt,
+                eta);
+        if (month == n_months)
+            fputc('\n', stderr);
+        fflush(stderr);
+    } else if (month % LM_MONTHS_PER_YEAR == 0 || month == n_months) {
+        fprintf(stderr, "lmsim: simulated month %d of %d (%.1f s)\n", month, n_months, dt);
+    }
+}
+
+static void print_rows(const lm_headline *h, int all_rows) {
+    printf("%-26s %9s %9s   %9s %9s   %9s %9s\n", "", "employment", "rate %", "unemploy.",
+           "rate %", "inactivity", "rate %");
+    printf("%-26s %9s %9s   %9s %9s   %9s %9s\n", "group", "start", "end", "start", "end",
+           "start", "end");
+    for (int i = 0; i < h->n_rows; i++) {
+        const lm_headline_row *r = &h->rows[i];
+        if (!all_rows && strcmp(r->group, "all") && strcmp(r->group, "disabled") &&
+            strcmp(r->group, "not_disabled"))
+            continue;
+        printf("%-26s %9.1f %9.1f   %9.1f %9.1f   %9.1f %9.1f\n", r->group,
+               100.0 * r->employment_rate[0], 100.0 * r->employment_rate[1],
+               100.0 * r->unemployment_rate[0], 100.0 * r->unemployment_rate[1],
+               100.0 * r->inactivity_rate[0], 100.0 * r->inactivity_rate[1]);
+    }
+}
+
+/* Options shared by run and check. */
+typedef struct cli {
+    const char *scenario;
+    const char *output;
+    int threads;
+    int quiet;
+    const char *sets[MAX_SETS];
+    char owned[8][128]; /* storage for overrides built from --seed, --persons, ... */
+    int n_owned;
+    size_t n_sets;
+} cli;
+
+static int add_set(cli *c, const char *s) {
+    if (c->n_sets >= MAX_SETS)
+        return usage_error("too many --set options (at most %s)", "256");
+    c->sets[c->n_sets++] = s;
+    return 0;
+}
+
+static int add_owned(cli *c, const char *key, const char *value) {
+    if (c->n_owned >= 8)
+        return usage_error("option given too many times: %s", key);
+    snprintf(c->owned[c->n_owned], sizeof c->owned[0], "%s=%s", key, value);
+    return add_set(c, c->owned[c->n_owned++]);
+}
+
+static int parse_panel(cli *c, const char *v) {
+    if (strcmp(v, "full") == 0 || strcmp(v, "none") == 0) {
+        char q[16];
+        snprintf(q, sizeof q, "\"%s\"", v);
+        return add_owned(c, "output.panel", q);
+    }
+    if (strncmp(v, "sample:", 7) == 0) {
+        char *end;
+        errno = 0;
+        double f = strtod(v + 7, &end);
+        if (errno || *end || end == v + 7 || !(f > 0.0 && f <= 1.0))
+            return usage_error("--panel sample:FRACTION needs a fraction in (0, 1], got '%s'", v);
+        int rc = add_owned(c, "output.panel", "\"sample\"");
+        return rc ? rc : add_owned(c, "output.sample_fraction", v + 7);
+    }
+    return usage_error("--panel must be full, none or sample:FRACTION, got '%s'", v);
+}
+
+static int parse_int_opt(const char *name, const char *v, long long lo, long long *out) {
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || *end || end == v || x < lo) {
+        fprintf(stderr, "lmsim: %s needs an integer >= %lld, got '%s'\nTry 'lmsim --help'.\n",
+                name, lo, v);
+        return EXIT_USAGE;
+    }
+    *out = x;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, int allow_run_opts, cli *c) {
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = 1, rc = 0;
+        long long x;
+        if (strcmp(a, "--set") == 0) {
+            if (!v || !strchr(v, '='))
+                return usage_error("--set needs path=value, got '%s'", v ? v : "");
+            rc = add_set(c, v);
+        } else if (allow_run_opts && (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0)) {
+            if (!v)
+                return usage_error("%s needs a file name", a);
+            c->output = v;
+        } else if (allow_run_opts && strcmp(a, "--threads") == 0) {
+            if (!v)
+                return usage_error("%s needs a value", a);
+            if ((rc = parse_int_opt(a, v, 1, &x)))
+                return rc;
+            c->threads = (int)x;
+        } else if (allow_run_opts && (strcmp(a, "--seed") == 0 || strcmp(a, "--persons") == 0 ||
+                                      strcmp(a, "--months") == 0)) {
+            if (!v)
+                return usage_error("%s needs a value", a);
+            if ((rc = parse_int_opt(a, v, strcmp(a, "--seed") == 0 ? 0 : 1, &x)))
+                return rc;
+            const char *key = strcmp(a, "--seed") == 0      ? "simulation.seed"
+                              : strcmp(a, "--persons") == 0 ? "simulation.persons"
+                                                            : "simulation.months";
+            char num[32];
+            snprintf(num, sizeof num, "%lld%s", x, x > 2147483647LL ? "L" : "");
+            rc = add_owned(c, key, num);
+        } else if (allow_run_opts && strcmp(a, "--panel") == 0) {
+            if (!v)
+                return usage_error("%s needs a value", a);
+            rc = parse_panel(c, v);
+        } else if (allow_run_opts && (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)) {
+            c->quiet = 1;
+            takes = 0;
+        } else if (a[0] == '-') {
+            return usage_error("unknown option '%s'", a);
+        } else if (!c->scenario) {
+            c->scenario = a;
+            takes = 0;
+        } else {
+            return usage_error("unexpected argument '%s'", a);
+        }
+        if (rc)
+            return rc;
+        i += takes;
+    }
+    if (!c->scenario)
+        return usage_error("%s", "missing scenario file");
+    return 0;
+}
+
+static int cmd_check(int argc, char **argv) {
+    cli c;
+    memset(&c, 0, sizeof c);
+    int rc = parse_args(argc, argv, 0, &c);
+    if (rc)
+        return rc;
+    lm_error err;
+    lm_error_clear(&err);
+    lm_scenario *sc;
+    if (lm_scenario_load(c.scenario, c.sets, c.n_sets, &sc, &err))
+        return report(&err);
+    printf("%s: OK: scenario '%s', %lld persons, %d months from %04d-%02d, %d regions\n",
+           c.scenario, sc->name, (long long)sc->n_persons, sc->n_months, sc->start_year,
+           sc->start_month, sc->n_regions);
+    lm_scenario_destroy(sc);
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv) {
+    cli c;
+    memset(&c, 0, sizeof c);
+    int rc = parse_args(argc, argv, 1, &c);
+    if (rc)
+        return rc;
+    if (!c.output)
+        return usage_error("%s", "run needs an output file: -o OUT.h5");
+    lm_error err;
+    lm_error_clear(&err);
+    lm_scenario *sc;
+    if (lm_scenario_load(c.scenario, c.sets, c.n_sets, &sc, &err))
+        return report(&err);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    progress_state ps = {isatty(STDERR_FILENO), {0, 0}};
+    clock_gettime(CLOCK_MONOTONIC, &ps.t0);
+    lm_run_options opt = {0};
+    opt.out_path = c.output;
+    opt.threads = c.threads;
+    opt.progress = c.quiet ? NULL : on_progress;
+    opt.progress_user = &ps;
+    opt.stop = &stop_requested;
+    lm_headline h;
+    if (!c.quiet)
+        fprintf(stderr, "lmsim: running '%s': %lld persons, %d months from %04d-%02d, seed %llu\n",
+                sc->name, (long long)sc->n_persons, sc->n_months, sc->start_year, sc->start_month,
+                (unsigned long long)sc->seed);
+    if (lm_run(sc, &opt, &h, &err)) {
+        lm_scenario_destroy(sc);
+        return report(&err);
+    }
+    double dt = elapsed(&ps.t0);
+    printf("Scenario %s: %lld persons x %d months from %04d-%02d, seed %llu (%.1f s)\n", sc->name,
+           (long long)sc->n_persons, sc->n_months, sc->start_year, sc->start_month,
+           (unsigned long long)sc->seed, dt);
+    print_rows(&h, 0);
+    printf("Output: %s\n", c.output);
+    lm_scenario_destroy(sc);
+    return 0;
+}
+
+static int cmd_describe(int argc, char **argv) {
+    if (argc != 3)
+        return usage_error("%s", "describe takes exactly one file: lmsim describe OUT.h5");
+    lm_error err;
+    lm_error_clear(&err);
+    lm_file_info info;
+    if (lm_h5_describe(argv[2], &info, &err))
+        return report(&err);
+    printf("File %s\n", argv[2]);
+    printf("Scenario %s (lmsim %s): %lld persons x %d months from %s, seed %llu, panel %s\n",
+           info.scenario_name, info.version, (long long)info.n_persons, info.n_months,
+           info.start_month, (unsigned long long)info.seed, info.panel_mode);
+    print_rows(&info.headline, 1);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    gsl_set_error_handler_off(); /* the library checks its inputs; never abort */
+    if (argc < 2)
+        return usage_error("%s", "missing command (run, check or describe)");
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("lmsim %s\n", lm_version());
+        return 0;
+    }
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+    }
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc, argv);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc, argv);
+    if (strcmp(cmd, "describe") == 0)
+        return cmd_describe(argc, argv);
+    return usage_error("unknown command '%s' (run, check or describe)", cmd);
+}

@@ -1,0 +1,945 @@
+/* config.c - scenario files: libconfig text -> a validated, read-only lm_scenario.
+ *
+ * libconfig parses the syntax (and reports syntax errors with file:line), but
+ * it accepts unknown settings silently and converts nothing for us. This file
+ * is the strict layer on top: every group lists the keys it allows, every
+ * value is checked for type and range, shares must sum to 1 within
+ * LM_SHARE_TOL, and required settings must be present. Each error names the
+ * scenario file (the fragment, for @include'd settings), the line, the setting
+ * path and what was expected, e.g.
+ *
+ *     wales.cfg:42: population.female_share = 1.3: must be in [0, 1]
+ *
+ * Loading runs in three steps: parse (with @include relative to the file's
+ * folder), apply `--set path=value` overrides to the parsed tree, then walk the
+ * tree once with the schema below, filling lm_scenario. The final tree is also
+ * written back to text (lm_scenario.text) so a run file records exactly the
+ * scenario that ran, after includes and overrides.
+ *
+ * Nothing here is static mutable state; loading is thread-safe.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "lmsim/scenario.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Shares given in a scenario must sum to 1 within this tolerance. */
+#define LM_SHARE_TOL 1e-6
+
+static const char *const state_names[LM_N_STATES] = {
+    "inactive_sick", "inactive_caring", "inactive_student", "inactive_other",
+    "unemployed",    "employed_poor",   "employed_good"};
+static const char *const age_band_names[LM_N_AGE_BANDS] = {"16-24", "25-34", "35-49", "50-64"};
+static const char *const qual_names[LM_N_QUALS] = {"none", "low", "mid", "high"};
+
+const char *lm_state_name(int state) {
+    return (state >= 0 && state < LM_N_STATES) ? state_names[state] : "?";
+}
+
+const char *lm_age_band_name(int band) {
+    return (band >= 0 && band < LM_N_AGE_BANDS) ? age_band_names[band] : "?";
+}
+
+const char *lm_qual_name(int qual) {
+    return (qual >= 0 && qual < LM_N_QUALS) ? qual_names[qual] : "?";
+}
+
+int lm_age_band_of(int age_months) {
+    int years = age_months / LM_MONTHS_PER_YEAR;
+    if (age_months < 0 || years < 16 || years > 64)
+        return -1;
+    return years < 25 ? 0 : years < 35 ? 1 : years < 50 ? 2 : 3;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Error reporting with file, line and setting path                          */
+
+typedef struct ctx {
+    const char *path; /* top-level scenario file */
+    lm_error *err;
+    lm_scenario *sc;
+} ctx;
+
+static void setting_path(const config_setting_t *s, char *buf, size_t n) {
+    const config_setting_t *chain[64];
+    int depth = 0;
+    for (const config_setting_t *p = s; p && !config_setting_is_root(p) && depth < 64;
+         p = config_setting_parent(p))
+        chain[depth++] = p;
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int d = depth - 1; d >= 0 && len < n; d--) {
+        const char *name = config_setting_name(chain[d]);
+        int w;
+        if (name)
+            w = snprintf(buf + len, n - len, "%s%s", len ? "." : "", name);
+        else
+            w = snprintf(buf + len, n - len, "[%d]", config_setting_index(chain[d]));
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+}
+
+static void setting_value(const config_setting_t *s, char *buf, size_t n) {
+    switch (config_setting_type(s)) {
+    case CONFIG_TYPE_INT:
+        snprintf(buf, n, "%d", config_setting_get_int(s));
+        break;
+    case CONFIG_TYPE_INT64:
+        snprintf(buf, n, "%lld", config_setting_get_int64(s));
+        break;
+    case CONFIG_TYPE_FLOAT:
+        snprintf(buf, n, "%g", config_setting_get_float(s));
+        break;
+    case CONFIG_TYPE_BOOL:
+        snprintf(buf, n, "%s", config_setting_get_bool(s) ? "true" : "false");
+        break;
+    case CONFIG_TYPE_STRING:
+        snprintf(buf, n, "\"%s\"", config_setting_get_string(s));
+        break;
+    case CONFIG_TYPE_GROUP:
+        snprintf(buf, n, "{...}");
+        break;
+    case CONFIG_TYPE_ARRAY:
+        snprintf(buf, n, "[...]");
+        break;
+    case CONFIG_TYPE_LIST:
+        snprintf(buf, n, "(...)");
+        break;
+    default:
+        snprintf(buf, n, "?");
+    }
+}
+
+/* Report a problem with setting s ("path = value: <msg>"). */
+__attribute__((format(printf, 3, 4))) static int bad(ctx *c, const config_setting_t *s,
+                                                     const char *fmt, ...) {
+    char path[256], value[128], msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    setting_path(s, path, sizeof path);
+    setting_value(s, value, sizeof value);
+    const char *file = config_setting_source_file(s);
+    int line = (int)config_setting_source_line(s);
+    if (line == 0) /* created by a --set override */
+        return LM_FAIL_CFG(c->err, LM_ECONFIG, c->path, 0, "--set %s=%s: %s", path, value, msg);
+    return LM_FAIL_CFG(c->err, LM_ECONFIG, file ? file : c->path, line, "%s = %s: %s", path, value,
+                       msg);
+}
+
+/* Report a required setting `name` missing from group g. */
+static int missing(ctx *c, const config_setting_t *g, const char *name, const char *what) {
+    char path[256];
+    setting_path(g, path, sizeof path);
+    const char *file = config_setting_source_file(g);
+    int line = config_setting_is_root(g) ? 0 : (int)config_setting_source_line(g);
+    return LM_FAIL_CFG(c->err, LM_ECONFIG, file ? file : c->path, line,
+                       "missing required setting '%s%s%s' (%s)", path, path[0] ? "." : "", name,
+                       what);
+}
+
+/* Every child of group g must be named in allowed[] (NULL-terminated). */
+static int check_keys(ctx *c, const config_setting_t *g, const char *const *allowed) {
+    int n = config_setting_length(g);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+        const char *name = config_setting_name(s);
+        int ok = 0;
+        for (const char *const *a = allowed; *a; a++)
+            if (strcmp(*a, name) == 0)
+                ok = 1;
+        if (!ok) {
+            char list[256];
+            size_t len = 0;
+            list[0] = '\0';
+            for (const char *const *a = allowed; *a && len < sizeof list; a++) {
+                int w = snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "", *a);
+                if (w < 0)
+                    break;
+                len += (size_t)w;
+            }
+            return bad(c, s, "unknown setting '%s' (allowed here: %s)", name, list);
+        }
+    }
+    return LM_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Typed getters                                                             */
+
+static int is_number(const config_setting_t *s) {
+    int t = config_setting_type(s);
+    return t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64 || t == CONFIG_TYPE_FLOAT;
+}
+
+static double number_of(const config_setting_t *s) {
+    switch (config_setting_type(s)) {
+    case CONFIG_TYPE_INT:
+        return (double)config_setting_get_int(s);
+    case CONFIG_TYPE_INT64:
+        return (double)config_setting_get_int64(s);
+    default:
+        return config_setting_get_float(s);
+    }
+}
+
+static int get_group(ctx *c, const config_setting_t *parent, const char *name, int required,
+                     const config_setting_t **out) {
+    const config_setting_t *s = config_setting_get_member(parent, name);
+    *out = NULL;
+    if (!s)
+        return required ? missing(c, parent, name, "a group { ... }") : LM_OK;
+    if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+        return bad(c, s, "expected a group { ... }");
+    *out = s;
+    return LM_OK;
+}
+
+static int get_list(ctx *c, const config_setting_t *parent, const char *name, int required,
+                    const config_setting_t **out) {
+    const config_setting_t *s = config_setting_get_member(parent, name);
+    *out = NULL;
+    if (!s)
+        return required ? missing(c, parent, name, "a list ( { ... }, ... )") : LM_OK;
+    if (config_setting_type(s) != CONFIG_TYPE_LIST)
+        return bad(c, s, "expected a list ( { ... }, ... )");
+    *out = s;
+    return LM_OK;
+}
+
+/* A number in [lo, hi]; when absent and not required, *out = dflt. */
+static int get_num(ctx *c, const config_setting_t *parent, const char *name, int required,
+                   double lo, double hi, double dflt, double *out) {
+    const config_setting_t *s = config_setting_get_member(parent, name);
+    if (!s) {
+        if (required) {
+            char what[96];
+            snprintf(what, sizeof what, "a number in [%g, %g]", lo, hi);
+            return missing(c, parent, name, what);
+        }
+        *out = dflt;
+        return LM_OK;
+    }
+    if (!is_number(s))
+        return bad(c, s, "expected a number");
+    double v = number_of(s);
+    if (!isfinite(v) || v < lo || v > hi)
+        return bad(c, s, "must be in [%g, %g]", lo, hi);
+    *out = v;
+    return LM_OK;
+}
+
+static int get_int(ctx *c, const config_setting_t *parent, const char *name, int required,
+                   long long lo, long long hi, long long dflt, long long *out) {
+    const config_setting_t *s = config_setting_get_member(parent, name);
+    if (!s) {
+        if (required) {
+            char what[96];
+            snprintf(what, sizeof what, "an integer in [%lld, %lld]", lo, hi);
+            return missing(c, parent, name, what);
+        }
+        *out = dflt;
+        return LM_OK;
+    }
+    int t = config_setting_type(s);
+    if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
+        return bad(c, s, "expected an integer");
+    long long v = config_setting_get_int64(s);
+    if (t == CONFIG_TYPE_INT)
+        v = config_setting_get_int(s);
+    if (v < lo || v > hi)
+        return bad(c, s, "must be an integer in [%lld, %lld]", lo, hi);
+    *out = v;
+    return LM_OK;
+}
+
+static int get_str(ctx *c, const config_setting_t *parent, const char *name, int required,
+                   const char *dflt, const char **out, const config_setting_t **where) {
+    const config_setting_t *s = config_setting_get_member(parent, name);
+    if (where)
+        *where = s;
+    if (!s) {
+        if (required)
+            return missing(c, parent, name, "a string");
+        *out = dflt;
+        return LM_OK;
+    }
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return bad(c, s, "expected a string in double quotes");
+    *out = config_setting_get_string(s);
+    return LM_OK;
+}
+
+/* An array/list of exactly n numbers in [lo, hi]. */
+static int get_vec(ctx *c, const config_setting_t *parent, const char *name, int required, int n,
+                   double lo, double hi, double *out) {
+    const config_setting_t *s = config_setting_get_member(parent, name);
+    if (!s) {
+        if (required) {
+            char what[64];
+            snprintf(what, sizeof what, "an array of %d numbers", n);
+            return missing(c, parent, name, what);
+        }
+        for (int i = 0; i < n; i++)
+            out[i] = 0.0;
+        return LM_OK;
+    }
+    int t = config_setting_type(s);
+    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+        return bad(c, s, "expected an array of %d numbers [a, b, ...]", n);
+    if (config_setting_length(s) != n)
+        return bad(c, s, "expected exactly %d numbers, found %d", n, config_setting_length(s));
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        if (!is_number(e))
+            return bad(c, e, "expected a number");
+        double v = number_of(e);
+        if (!isfinite(v) || v < lo || v > hi)
+            return bad(c, e, "must be in [%g, %g]", lo, hi);
+        out[i] = v;
+    }
+    return LM_OK;
+}
+
+/* Shares p[0..n) must sum to 1 within LM_SHARE_TOL; s locates the error. */
+static int check_sum(ctx *c, const config_setting_t *s, const double *p, int n) {
+    double sum = 0.0;
+    for (int i = 0; i < n; i++)
+        sum += p[i];
+    if (fabs(sum - 1.0) > LM_SHARE_TOL)
+        return bad(c, s, "shares must sum to 1 (within %g), they sum to %.9g", LM_SHARE_TOL, sum);
+    return LM_OK;
+}
+
+static int index_of(const char *const *names, int n, const char *v) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], v) == 0)
+            return i;
+    return -1;
+}
+
+static int state_index(const char *v) {
+    return index_of(state_names, LM_N_STATES, v);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sections                                                                  */
+
+static int load_simulation(ctx *c, const config_setting_t *root) {
+    static const char *const keys[] = {"persons", "months", "start", "seed", NULL};
+    const config_setting_t *g;
+    int rc;
+    long long v;
+    if ((rc = get_group(c, root, "simulation", 1, &g)) || (rc = check_keys(c, g, keys)))
+        return rc;
+    if ((rc = get_int(c, g, "persons", 1, 1, (long long)INT32_MAX * 16, 0, &v)))
+        return rc;
+    c->sc->n_persons = v;
+    if ((rc = get_int(c, g, "months", 1, 1, 1200, 0, &v)))
+        return rc;
+    c->sc->n_months = (int)v;
+    if ((rc = get_int(c, g, "seed", 1, 0, INT64_MAX, 0, &v)))
+        return rc;
+    c->sc->seed = (uint64_t)v;
+    const char *start;
+    const config_setting_t *ss;
+    if ((rc = get_str(c, g, "start", 1, NULL, &start, &ss)))
+        return rc;
+    int y, m;
+    char tail;
+    if (sscanf(start, "%4d-%2d%c", &y, &m, &tail) != 2 || y < 1900 || y > 2200 || m < 1 || m > 12)
+        return bad(c, ss, "expected a month \"YYYY-MM\" between 1900-01 and 2200-12");
+    c->sc->start_year = y;
+    c->sc->start_month = m;
+    return LM_OK;
+}
+
+static int load_population(ctx *c, const config_setting_t *root) {
+    static const char *const keys[] = {"regions",
+                                       "female_share",
+                                       "age_band_shares",
+                                       "disabled_by_age_band",
+                                       "minority_share",
+                                       "qualification_shares",
+                                       "caring_share_by_sex",
+                                       "initial_duration_mean_months",
+                                       NULL};
+    static const char *const region_keys[] = {"name", "share", "vacancies_per_1000", NULL};
+    lm_scenario *sc = c->sc;
+    const config_setting_t *g, *regions;
+    int rc;
+    if ((rc = get_group(c, root, "population", 1, &g)) || (rc = check_keys(c, g, keys)))
+        return rc;
+    if ((rc = get_list(c, g, "regions", 1, &regions)))
+        return rc;
+    int n = config_setting_length(regions);
+    if (n < 1 || n > LM_MAX_REGIONS)
+        return bad(c, regions, "expected between 1 and %d regions, found %d", LM_MAX_REGIONS, n);
+    sc->n_regions = n;
+    double shares[LM_MAX_REGIONS];
+    for (int r = 0; r < n; r++) {
+        const config_setting_t *e = config_setting_get_elem(regions, (unsigned)r);
+        if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+            return bad(c, e, "expected a group { name = ...; share = ...; }");
+        if ((rc = check_keys(c, e, region_keys)))
+            return rc;
+        const char *name = NULL;
+        const config_setting_t *ns;
+        if ((rc = get_str(c, e, "name", 1, NULL, &name, &ns)))
+            return rc;
+        if (name[0] == '\0' || strlen(name) >= sizeof sc->regions[r].name)
+            return bad(c, ns, "region names must be 1 to %zu characters",
+                       sizeof sc->regions[r].name - 1);
+        for (int q = 0; q < r; q++)
+            if (strcmp(sc->regions[q].name, name) == 0)
+                return bad(c, ns, "duplicate region name");
+        snprintf(sc->regions[r].name, sizeof sc->regions[r].name, "%s", name);
+        if ((rc = get_num(c, e, "share", 1, 0.0, 1.0, 0.0, &sc->regions[r].share)) ||
+            (rc = get_num(c, e, "vacancies_per_1000", 1, 0.0, 1000.0, 0.0,
+                          &sc->regions[r].vacancies_per_1000)))
+            return rc;
+        shares[r] = sc->regions[r].share;
+    }
+    if ((rc = check_sum(c, regions, shares, n)))
+        return rc;
+    if ((rc = get_num(c, g, "female_share", 1, 0.0, 1.0, 0.0, &sc->female_share)) ||
+        (rc = get_num(c, g, "minority_share", 1, 0.0, 1.0, 0.0, &sc->minority_share)) ||
+        (rc = get_vec(c, g, "age_band_shares", 1, LM_N_AGE_BANDS, 0.0, 1.0, sc->age_band_share)) ||
+        (rc = check_sum(c, config_setting_get_member(g, "age_band_shares"), sc->age_band_share,
+                        LM_N_AGE_BANDS)) ||
+        (rc = get_vec(c, g, "disabled_by_age_band", 1, LM_N_AGE_BANDS, 0.0, 1.0,
+                      sc->disabled_by_age_band)) ||
+        (rc = get_vec(c, g, "qualification_shares", 1, LM_N_QUALS, 0.0, 1.0, sc->qual_share)) ||
+        (rc = check_sum(c, config_setting_get_member(g, "qualification_shares"), sc->qual_share,
+                        LM_N_QUALS)) ||
+        (rc = get_vec(c, g, "caring_share_by_sex", 1, 2, 0.0, 1.0, sc->caring_share)) ||
+        (rc = get_vec(c, g, "initial_duration_mean_months", 1, LM_N_STATES, 0.0, 600.0,
+                      sc->initial_duration_mean)))
+        return rc;
+    return LM_OK;
+}
+
+/* Fill mask bits from a string or an array/list of strings naming values. */
+static int name_mask(ctx *c, const config_setting_t *s, const char *const *names, int n,
+                     uint32_t *mask) {
+    int t = config_setting_type(s);
+    int count = (t == CONFIG_TYPE_STRING) ? 1 : config_setting_length(s);
+    if (t != CONFIG_TYPE_STRING && t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+        return bad(c, s, "expected a name or an array of names");
+    if (count == 0)
+        return bad(c, s, "expected at least one name");
+    *mask = 0;
+    for (int i = 0; i < count; i++) {
+        const config_setting_t *e = (t == CONFIG_TYPE_STRING) ? s : config_setting_get_elem(s, (unsigned)i);
+        if (config_setting_type(e) != CONFIG_TYPE_STRING)
+            return bad(c, e, "expected a string in double quotes");
+        int k = index_of(names, n, config_setting_get_string(e));
+        if (k < 0) {
+            char list[256];
+            size_t len = 0;
+            list[0] = '\0';
+            for (int j = 0; j < n && len < sizeof list; j++) {
+                int w = snprintf(list + len, sizeof list - len, "%s\"%s\"", j ? ", " : "", names[j]);
+                if (w < 0)
+                    break;
+                len += (size_t)w;
+            }
+            return bad(c, e, "unknown name (expected one of %s)", list);
+        }
+        *mask |= 1u << k;
+    }
+    return LM_OK;
+}
+
+static int bool_mask(ctx *c, const config_setting_t *s, uint8_t *mask) {
+    if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+        return bad(c, s, "expected true or false");
+    *mask = config_setting_get_bool(s) ? 2u : 1u;
+    return LM_OK;
+}
+
+/* Parse an optional `where = { ... }` group of element e into *sel. */
+static int load_selector(ctx *c, const config_setting_t *e, int allow_state, lm_selector *sel) {
+    static const char *const keys[] = {"region", "sex",    "age_band", "disabled", "minority",
+                                       "qual",   "caring", "state",    NULL};
+    static const char *const sexes[] = {"male", "female"};
+    const char *region_names[LM_MAX_REGIONS];
+    const config_setting_t *w, *s;
+    int rc;
+    uint32_t m;
+    memset(sel, 0xff, sizeof *sel);
+    sel->reserved_ = 0;
+    if ((rc = get_group(c, e, "where", 0, &w)) || !w)
+        return rc;
+    if ((rc = check_keys(c, w, keys)))
+        return rc;
+    for (int r = 0; r < c->sc->n_regions; r++)
+        region_names[r] = c->sc->regions[r].name;
+    if ((s = config_setting_get_member(w, "region"))) {
+        if ((rc = name_mask(c, s, region_names, c->sc->n_regions, &m)))
+            return rc;
+        sel->region = m;
+    }
+    if ((s = config_setting_get_member(w, "sex"))) {
+        if ((rc = name_mask(c, s, sexes, 2, &m)))
+            return rc;
+        sel->sex = (uint8_t)m;
+    }
+    if ((s = config_setting_get_member(w, "age_band"))) {
+        if ((rc = name_mask(c, s, age_band_names, LM_N_AGE_BANDS, &m)))
+            return rc;
+        sel->age_band = (uint8_t)m;
+    }
+    if ((s = config_setting_get_member(w, "qual"))) {
+        if ((rc = name_mask(c, s, qual_names, LM_N_QUALS, &m)))
+            return rc;
+        sel->qual = (uint8_t)m;
+    }
+    if ((s = config_setting_get_member(w, "state"))) {
+        if (!allow_state)
+            return bad(c, s, "'state' cannot select here (the state is what this rule draws)");
+        if ((rc = name_mask(c, s, state_names, LM_N_STATES, &m)))
+            return rc;
+        sel->state = (uint8_t)m;
+    }
+    if ((s = config_setting_get_member(w, "disabled")) && (rc = bool_mask(c, s, &sel->disabled)))
+        return rc;
+    if ((s = config_setting_get_member(w, "minority")) && (rc = bool_mask(c, s, &sel->minority)))
+        return rc;
+    if ((s = config_setting_get_member(w, "caring")) && (rc = bool_mask(c, s, &sel->caring)))
+        return rc;
+    return LM_OK;
+}
+
+static int selector_is_all(const lm_selector *s) {
+    lm_selector all;
+    memset(&all, 0xff, sizeof all);
+    all.reserved_ = 0;
+    return memcmp(s, &all, sizeof all) == 0;
+}
+
+/* A list of first-match rules whose last element must match everyone. */
+static int check_rules_end(ctx *c, const config_setting_t *list, const lm_selector *last) {
+    if (!selector_is_all(last))
+        return bad(c, config_setting_get_elem(list, (unsigned)config_setting_length(list) - 1),
+                   "the last rule must have no 'where' (it is the default for everyone else)");
+    return LM_OK;
+}
+
+static int load_initial(ctx *c, const config_setting_t *root) {
+    static const char *const keys[] = {"where", "shares", NULL};
+    lm_scenario *sc = c->sc;
+    const config_setting_t *list;
+    int rc;
+    if ((rc = get_list(c, root, "initial_state", 1, &list)))
+        return rc;
+    int n = config_setting_length(list);
+    if (n < 1 || n > LM_MAX_RULES)
+        return bad(c, list, "expected between 1 and %d rules", LM_MAX_RULES);
+    sc->n_initial = n;
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(list, (unsigned)i), *sh;
+        if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+            return bad(c, e, "expected a group { where = {...}; shares = {...}; }");
+        if ((rc = check_keys(c, e, keys)) ||
+            (rc = load_selector(c, e, 0, &sc->initial[i].where)) ||
+            (rc = get_group(c, e, "shares", 1, &sh)) ||
+            (rc = check_keys(c, sh, state_names)))
+            return rc;
+        for (int s = 0; s < LM_N_STATES; s++)
+            if ((rc = get_num(c, sh, state_names[s], 1, 0.0, 1.0, 0.0, &sc->initial[i].shares[s])))
+                return rc;
+        if ((rc = check_sum(c, sh, sc->initial[i].shares, LM_N_STATES)))
+            return rc;
+    }
+    return check_rules_end(c, list, &sc->initial[n - 1].where);
+}
+
+static int load_logit(ctx *c, const config_setting_t *e, int origin, lm_logit *lg) {
+    static const char *const keys[] = {"to",     "intercept", "female", "disabled",
+                                       "minority", "caring",  "age_band", "qual",
+                                       "region", "log_duration", NULL};
+    /* Coefficients are log-odds: bounded generously, to catch typos like 1e9. */
+    const double B = 50.0;
+    int rc;
+    const char *to;
+    const config_setting_t *ts;
+    if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+        return bad(c, e, "expected a group { to = \"...\"; intercept = ...; }");
+    if ((rc = check_keys(c, e, keys)) || (rc = get_str(c, e, "to", 1, NULL, &to, &ts)))
+        return rc;
+    memset(lg, 0, sizeof *lg);
+    lg->cfg_line = (int)config_setting_source_line(e);
+    if (strcmp(to, "employed") == 0) {
+        if (lm_state_is_employed(origin))
+            return bad(c, ts, "\"employed\" is for origins out of work; from a job name "
+                              "\"employed_good\" or \"employed_poor\"");
+        lg->to = LM_DEST_EMPLOYED;
+    } else {
+        lg->to = state_index(to);
+        if (lg->to < 0)
+            return bad(c, ts, "unknown destination (expected a state name or \"employed\")");
+        if (lg->to == origin)
+            return bad(c, ts, "a destination cannot be the origin (staying is the reference)");
+    }
+    if ((rc = get_num(c, e, "intercept", 1, -B, B, 0.0, &lg->intercept)) ||
+        (rc = get_num(c, e, "female", 0, -B, B, 0.0, &lg->female)) ||
+        (rc = get_num(c, e, "disabled", 0, -B, B, 0.0, &lg->disabled)) ||
+        (rc = get_num(c, e, "minority", 0, -B, B, 0.0, &lg->minority)) ||
+        (rc = get_num(c, e, "caring", 0, -B, B, 0.0, &lg->caring)) ||
+        (rc = get_num(c, e, "log_duration", 0, -B, B, 0.0, &lg->log_duration)) ||
+        (rc = get_vec(c, e, "age_band", 0, LM_N_AGE_BANDS, -B, B, lg->age_band)) ||
+        (rc = get_vec(c, e, "qual", 0, LM_N_QUALS, -B, B, lg->qual)) ||
+        (rc = get_vec(c, e, "region", 0, c->sc->n_regions, -B, B, lg->region)))
+        return rc;
+    return LM_OK;
+}
+
+static int dest_overlaps(int a, int b) {
+    if (a == b)
+        return 1;
+    if (a == LM_DEST_EMPLOYED)
+        return lm_state_is_employed(b);
+    if (b == LM_DEST_EMPLOYED)
+        return lm_state_is_employed(a);
+    return 0;
+}
+
+static int load_transitions(ctx *c, const config_setting_t *root) {
+    const char *keys[LM_N_STATES + 2];
+    lm_scenario *sc = c->sc;
+    const config_setting_t *g;
+    int rc;
+    for (int s = 0; s < LM_N_STATES; s++)
+        keys[s] = state_names[s];
+    keys[LM_N_STATES] = "duration_cap_months";
+    keys[LM_N_STATES + 1] = NULL;
+    if ((rc = get_group(c, root, "transitions", 1, &g)) || (rc = check_keys(c, g, keys)))
+        return rc;
+    long long cap = 0;
+    if ((rc = get_int(c, g, "duration_cap_months", 0, 1, 1200, 240, &cap)))
+        return rc;
+    sc->duration_cap_months = (int)cap;
+    for (int o = 0; o < LM_N_STATES; o++) {
+        const config_setting_t *list;
+        if ((rc = get_list(c, g, state_names[o], 0, &list)))
+            return rc;
+        if (!list)
+            continue;
+        int n = config_setting_length(list);
+        if (n > LM_N_STATES - 1)
+            return bad(c, list, "at most %d destinations", LM_N_STATES - 1);
+        for (int d = 0; d < n; d++) {
+            const config_setting_t *e = config_setting_get_elem(list, (unsigned)d);
+            if ((rc = load_logit(c, e, o, &sc->dest[o][d])))
+                return rc;
+            for (int q = 0; q < d; q++)
+                if (dest_overlaps(sc->dest[o][q].to, sc->dest[o][d].to))
+                    return bad(c, config_setting_get_member(e, "to"),
+                               "destination given twice for this origin");
+        }
+        sc->n_dest[o] = n;
+    }
+    return LM_OK;
+}
+
+static int load_quality(ctx *c, const config_setting_t *root) {
+    static const char *const keys[] = {"entry", NULL};
+    static const char *const rule_keys[] = {"where", "p_good", NULL};
+    lm_scenario *sc = c->sc;
+    const config_setting_t *g, *list;
+    int rc;
+    if ((rc = get_group(c, root, "job_quality", 1, &g)) || (rc = check_keys(c, g, keys)) ||
+        (rc = get_list(c, g, "entry", 1, &list)))
+        return rc;
+    int n = config_setting_length(list);
+    if (n < 1 || n > LM_MAX_RULES)
+        return bad(c, list, "expected between 1 and %d rules", LM_MAX_RULES);
+    sc->n_quality = n;
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+        if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+            return bad(c, e, "expected a group { where = {...}; p_good = ...; }");
+        if ((rc = check_keys(c, e, rule_keys)) ||
+            (rc = load_selector(c, e, 1, &sc->quality[i].where)) ||
+            (rc = get_num(c, e, "p_good", 1, 0.0, 1.0, 0.0, &sc->quality[i].p_good)))
+            return rc;
+    }
+    return check_rules_end(c, list, &sc->quality[n - 1].where);
+}
+
+static int load_market(ctx *c, const config_setting_t *root) {
+    static const char *const keys[] = {"matching_elasticity", "reference_tightness",
+                                       "inactive_search_weight", NULL};
+    const config_setting_t *g;
+    int rc;
+    if ((rc = get_group(c, root, "market", 1, &g)) || (rc = check_keys(c, g, keys)))
+        return rc;
+    if ((rc = get_num(c, g, "matching_elasticity", 1, 0.0, 1.0, 0.0,
+                      &c->sc->matching_elasticity)) ||
+        (rc = get_num(c, g, "reference_tightness", 1, 1e-6, 1e6, 0.0,
+                      &c->sc->reference_tightness)) ||
+        (rc = get_num(c, g, "inactive_search_weight", 0, 0.0, 1.0, 0.0,
+                      &c->sc->inactive_search_weight)))
+        return rc;
+    return LM_OK;
+}
+
+static int load_output(ctx *c, const config_setting_t *root) {
+    static const char *const keys[] = {"panel", "sample_fraction", "deflate_level",
+                                       "chunk_persons", NULL};
+    static const char *const modes[] = {"full", "none", "sample"};
+    lm_scenario *sc = c->sc;
+    const config_setting_t *g, *ps;
+    int rc;
+    long long v;
+    const char *mode = "full";
+    sc->panel = LM_PANEL_FULL;
+    sc->sample_fraction = 1.0;
+    sc->deflate_level = 1;
+    sc->chunk_persons = 65536;
+    if ((rc = get_group(c, root, "output", 0, &g)) || !g)
+        return rc;
+    if ((rc = check_keys(c, g, keys)) || (rc = get_str(c, g, "panel", 0, "full", &mode, &ps)))
+        return rc;
+    int m = index_of(modes, 3, mode);
+    if (m < 0)
+        return bad(c, ps, "expected \"full\", \"none\" or \"sample\"");
+    sc->panel = (lm_panel_mode)m;
+    if ((rc = get_num(c, g, "sample_fraction", 0, 1e-9, 1.0, 0.01, &sc->sample_fraction)))
+        return rc;
+    if (sc->panel != LM_PANEL_SAMPLE && config_setting_get_member(g, "sample_fraction") == NULL)
+        sc->sample_fraction = 1.0;
+    if ((rc = get_int(c, g, "deflate_level", 0, 0, 9, 1, &v)))
+        return rc;
+    sc->deflate_level = (int)v;
+    if ((rc = get_int(c, g, "chunk_persons", 0, 256, 1 << 24, 65536, &v)))
+        return rc;
+    sc->chunk_persons = v;
+    return LM_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Overrides: --set path=value                                               */
+
+/* Copy the value of src (any type) into the new setting dst of the same type. */
+static int copy_setting(const config_setting_t *src, config_setting_t *dst) {
+    switch (config_setting_type(src)) {
+    case CONFIG_TYPE_INT:
+        return config_setting_set_int(dst, config_setting_get_int(src));
+    case CONFIG_TYPE_INT64:
+        return config_setting_set_int64(dst, config_setting_get_int64(src));
+    case CONFIG_TYPE_FLOAT:
+        return config_setting_set_float(dst, config_setting_get_float(src));
+    case CONFIG_TYPE_BOOL:
+        return config_setting_set_bool(dst, config_setting_get_bool(src));
+    case CONFIG_TYPE_STRING:
+        return config_setting_set_string(dst, config_setting_get_string(src));
+    default: {
+        int n = config_setting_length(src);
+        for (int i = 0; i < n; i++) {
+            const config_setting_t *e = config_setting_get_elem(src, (unsigned)i);
+            config_setting_t *d =
+                config_setting_add(dst, config_setting_name(e), config_setting_type(e));
+            if (!d || !copy_setting(e, d))
+                return CONFIG_FALSE;
+        }
+        return CONFIG_TRUE;
+    }
+    }
+}
+
+static int apply_override(ctx *c, config_t *cfg, const char *spec) {
+    const char *eq = strchr(spec, '=');
+    char path[256];
+    if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof path)
+        return LM_FAIL(c->err, LM_EARG, "--set '%s': expected path=value, e.g. simulation.seed=7",
+                       spec);
+    memcpy(path, spec, (size_t)(eq - spec));
+    path[eq - spec] = '\0';
+    const char *value = eq + 1;
+
+    /* Parse the value with libconfig itself, so numbers, booleans, strings,
+     * arrays and groups are all accepted; a bare word is taken as a string. */
+    config_t tmp;
+    config_init(&tmp);
+    size_t len = strlen(value) + 16;
+    char *text = lm__malloc(len + 8);
+    if (!text) {
+        config_destroy(&tmp);
+        return LM_FAIL(c->err, LM_ENOMEM, "out of memory");
+    }
+    snprintf(text, len + 8, "v = %s;", value);
+    if (!config_read_string(&tmp, text)) {
+        config_destroy(&tmp);
+        config_init(&tmp);
+        char *q = lm__malloc(2 * strlen(value) + 16);
+        if (!q) {
+            lm__free(text);
+            config_destroy(&tmp);
+            return LM_FAIL(c->err, LM_ENOMEM, "out of memory");
+        }
+        char *o = q + snprintf(q, 8, "v = \"");
+        for (const char *p = value; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                *o++ = '\\';
+            *o++ = *p;
+        }
+        strcpy(o, "\";");
+        int ok = config_read_string(&tmp, q);
+        lm__free(q);
+        if (!ok) {
+            lm__free(text);
+            config_destroy(&tmp);
+            return LM_FAIL(c->err, LM_EARG, "--set %s: cannot parse value '%s'", path, value);
+        }
+    }
+    lm__free(text);
+    const config_setting_t *nv = config_lookup(&tmp, "v");
+    int ntype = config_setting_type(nv);
+
+    /* Find the parent group; the leaf may or may not exist yet. */
+    char parent_path[256];
+    const char *leaf = strrchr(path, '.');
+    config_setting_t *parent;
+    if (leaf) {
+        memcpy(parent_path, path, (size_t)(leaf - path));
+        parent_path[leaf - path] = '\0';
+        leaf++;
+        parent = config_lookup(cfg, parent_path);
+    } else {
+        leaf = path;
+        parent = config_root_setting(cfg);
+    }
+    if (!parent || config_setting_type(parent) != CONFIG_TYPE_GROUP) {
+        config_destroy(&tmp);
+        return LM_FAIL(c->err, LM_EARG, "--set %s: no group '%s' in the scenario", path,
+                       leaf == path ? "(root)" : parent_path);
+    }
+    config_setting_t *old = config_setting_get_member(parent, leaf);
+    if (old) {
+        /* An integer given for a number that was written as a float stays a float. */
+        if (config_setting_type(old) == CONFIG_TYPE_FLOAT &&
+            (ntype == CONFIG_TYPE_INT || ntype == CONFIG_TYPE_INT64))
+            ntype = CONFIG_TYPE_FLOAT;
+        config_setting_remove(parent, leaf);
+    }
+    config_setting_t *ns = config_setting_add(parent, leaf, ntype);
+    int ok = ns != NULL;
+    if (ok && ntype == CONFIG_TYPE_FLOAT && config_setting_type(nv) != CONFIG_TYPE_FLOAT)
+        ok = config_setting_set_float(ns, (double)config_setting_get_int64(nv));
+    else if (ok)
+        ok = copy_setting(nv, ns);
+    config_destroy(&tmp);
+    if (!ok)
+        return LM_FAIL(c->err, LM_EARG, "--set %s: cannot set '%s'", path, leaf);
+    return LM_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static int scenario_text(ctx *c, config_t *cfg) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return LM_FAIL(c->err, LM_ENOMEM, "out of memory");
+    config_write(cfg, f);
+    fclose(f);
+    c->sc->text = lm__malloc(len + 1);
+    if (!c->sc->text) {
+        free(buf);
+        return LM_FAIL(c->err, LM_ENOMEM, "out of memory");
+    }
+    memcpy(c->sc->text, buf, len);
+    c->sc->text[len] = '\0';
+    free(buf);
+    return LM_OK;
+}
+
+int lm_scenario_load(const char *path, const char *const *overrides, size_t n_overrides,
+                     lm_scenario **out, lm_error *err) {
+    static const char *const top_keys[] = {"name",        "description", "simulation",
+                                           "population",  "initial_state", "transitions",
+                                           "job_quality", "market",      "output",
+                                           NULL};
+    config_t cfg;
+    ctx c = {path, err, NULL};
+    int rc;
+    *out = NULL;
+
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return LM_FAIL_CFG(err, LM_EIO, path, 0, "cannot open scenario file: %s", strerror(errno));
+    lm_scenario *sc = lm__calloc(1, sizeof *sc);
+    if (!sc) {
+        fclose(f);
+        return LM_FAIL(err, LM_ENOMEM, "out of memory");
+    }
+    c.sc = sc;
+    snprintf(sc->source_path, sizeof sc->source_path, "%s", path);
+    config_init(&cfg);
+    /* @include paths are relative to the scenario file's folder. */
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        config_set_include_dir(&cfg, dir);
+    }
+    if (!config_read(&cfg, f)) {
+        const char *efile = config_error_file(&cfg);
+        rc = LM_FAIL_CFG(err, LM_ESYNTAX, efile ? efile : path, config_error_line(&cfg), "%s",
+                         config_error_text(&cfg));
+        fclose(f);
+        goto fail;
+    }
+    fclose(f);
+    for (size_t i = 0; i < n_overrides; i++)
+        if ((rc = apply_override(&c, &cfg, overrides[i])))
+            goto fail;
+
+    const config_setting_t *root = config_root_setting(&cfg);
+    const char *name = NULL;
+    const char *desc;
+    const config_setting_t *ns;
+    if ((rc = check_keys(&c, root, top_keys)) ||
+        (rc = get_str(&c, root, "name", 1, NULL, &name, &ns)) ||
+        (rc = get_str(&c, root, "description", 0, "", &desc, NULL)))
+        goto fail;
+    if (name[0] == '\0' || strlen(name) >= sizeof sc->name) {
+        rc = bad(&c, ns, "must be 1 to %zu characters", sizeof sc->name - 1);
+        goto fail;
+    }
+    snprintf(sc->name, sizeof sc->name, "%s", name);
+    if ((rc = load_simulation(&c, root)) || (rc = load_population(&c, root)) ||
+        (rc = load_initial(&c, root)) || (rc = load_transitions(&c, root)) ||
+        (rc = load_quality(&c, root)) || (rc = load_market(&c, root)) ||
+        (rc = load_output(&c, root)) || (rc = scenario_text(&c, &cfg)))
+        goto fail;
+    config_destroy(&cfg);
+    *out = sc;
+    return LM_OK;
+fail:
+    config_destroy(&cfg);
+    lm_scenario_destroy(sc);
+    return rc;
+}
+
+void lm_scenario_destroy(lm_scenario *sc) {
+    if (!sc)
+        return;
+    lm__free(sc->text);
+    lm__free(sc);
+}

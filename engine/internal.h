@@ -1,0 +1,78 @@
+/* internal.h - declarations shared by engine files, not part of the public API.
+ *
+ * Holds the error choke point (LM_FAIL), the allocation wrappers that tests
+ * use to inject failures, and the inline Philox helpers used by the hot loops.
+ * Internal non-static names use the lm__ prefix (libuv convention).
+ */
+#ifndef LMSIM_INTERNAL_H
+#define LMSIM_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lmsim/error.h"
+
+#if defined(__GNUC__)
+#pragma GCC system_header /* Random123's headers are not -Wpedantic clean */
+#endif
+#include <Random123/philox.h>
+
+int lm__fail(lm_error *err, int code, const char *src_file, int src_line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+int lm__fail_cfg(lm_error *err, int code, const char *src_file, int src_line, const char *cfg_file,
+                 int cfg_line, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/* Record an error and evaluate to its code: `return LM_FAIL(err, LM_EIO, "...")`. */
+#define LM_FAIL(err, code, ...) lm__fail((err), (code), __FILE__, __LINE__, __VA_ARGS__)
+#define LM_FAIL_CFG(err, code, file, line, ...)                                                    \
+    lm__fail_cfg((err), (code), __FILE__, __LINE__, (file), (line), __VA_ARGS__)
+
+/* Allocation. Every engine allocation goes through these so that tests can
+ * make the k-th allocation fail (lm__alloc_fail_after). Aligned blocks are
+ * 64-byte aligned with the size rounded up to 64. */
+void *lm__malloc(size_t size);
+void *lm__calloc(size_t n, size_t size);
+void *lm__aligned_alloc(size_t size);
+void lm__free(void *p);
+/* Test hook: after `n` more successful allocations, fail every allocation;
+ * a negative n disables failures (the default). Not for production use. */
+void lm__alloc_fail_after(long n);
+
+/* One Philox4x32-10 call: key = seed, counter = (block, month, purpose << 16 | k). */
+static inline void lm__rng_block(uint64_t seed, uint64_t block, uint32_t month, uint32_t purpose,
+                                 uint32_t k, uint32_t out[4]) {
+    philox4x32_ctr_t c = {{(uint32_t)block, (uint32_t)(block >> 32), month, (purpose << 16) | k}};
+    philox4x32_key_t key = {{(uint32_t)seed, (uint32_t)(seed >> 32)}};
+    philox4x32_ctr_t r = philox4x32(c, key);
+    out[0] = r.v[0];
+    out[1] = r.v[1];
+    out[2] = r.v[2];
+    out[3] = r.v[3];
+}
+
+/* 32-bit word to a double in the open interval (0, 1). */
+static inline double lm__u01(uint32_t x) {
+    return ((double)x + 0.5) * 0x1p-32;
+}
+
+/* Draw for one person: word (person & 3) of the block person >> 2. */
+static inline double lm__uniform(uint64_t seed, uint64_t person, uint32_t month, uint32_t purpose,
+                                 uint32_t k) {
+    uint32_t w[4];
+    lm__rng_block(seed, person >> 2, month, purpose, k, w);
+    return lm__u01(w[person & 3u]);
+}
+
+/* Index of the category chosen by u in a discrete distribution p[0..n)
+ * (cumulative search; the last category absorbs rounding). */
+static inline int lm__pick(const double *p, int n, double u) {
+    double c = 0.0;
+    for (int i = 0; i < n - 1; i++) {
+        c += p[i];
+        if (u < c)
+            return i;
+    }
+    return n - 1;
+}
+
+#endif /* LMSIM_INTERNAL_H */

@@ -1,0 +1,1283 @@
+/* output_h5.c - the HDF5 run file: panel, persons, aggregates and outcomes.
+ *
+ * Purpose. One run writes one file. It is created as PATH.tmp and renamed to
+ * PATH only by lm_h5_close(), after every dataset is written and the file is
+ * closed (H5Fclose), so a failed, aborted or killed run never leaves a file
+ * under the final name. Every error path closes the file and removes the
+ * temporary: after a failed lm_h5_write_month() the writer is "dead" and
+ * lm_h5_close() / lm_h5_abort() only free it. HDF5's automatic error
+ * printing is switched off for the duration of each call (and restored on
+ * return): the library never prints. HDF5's own reason for a failure is
+ * appended to the lm_error message instead.
+ *
+ * Layout (docs/output-format.md; R and xarray friendly, DESIGN.md §4, §7):
+ *   /  attributes  lmsim_version, scenario_name, scenario_text (the whole
+ *                  scenario after includes, "" when unknown), seed (uint64),
+ *                  seed_str (decimal string: R mishandles 64-bit integers),
+ *                  n_persons (int64), n_months (int32), start_month "YYYY-MM",
+ *                  created_at (ISO-8601 UTC), panel_mode "full"|"none"|
+ *                  "sample", sample_fraction (double: 1 full, 0 none),
+ *                  n_panel_persons (int64). Strings are variable-length UTF-8.
+ *   /panel/<v>     2-D [month, column], n_months + 1 rows (month 0 is the
+ *                  initial population), fixed size. v = state (enum over
+ *                  uint8 with the lm_state_name() names), months_in_state,
+ *                  months_since_job, sustained_months (uint16),
+ *                  person_id (int32; the id of the occupant of the column's
+ *                  slot that month). Chunks (1, W) with W = min(chunk_persons,
+ *                  columns); shuffle then deflate at deflate_level (no
+ *                  filters at level 0).
+ *   /panel/month   int32 0..n_months, dimension scale "month" (dim 0)
+ *   /panel/person  int32 slot of each column, dimension scale "person" (dim 1)
+ *   /persons/<a>   1-D, extendible, one row per person who appears in the
+ *                  panel: id, slot, entry_month (0 for the initial
+ *                  population), birth_month (int32); region, female,
+ *                  disabled, minority, qual, caring (uint8). Attribute
+ *                  region_names on /persons.
+ *   /aggregates/counts  int64 [month][state][region][sex][disabled][minority]
+ *                  [age_band], n_months + 1 rows, chunked by month; attributes
+ *                  dimensions and <dim>_names to decode every index.
+ *   /outcomes/headline  compound table of lm_headline rows with flat fields
+ *                  group (string), persons_start, persons_end,
+ *                  employment_rate_start, ..., good_job_share_end.
+ *   No /panel and no /persons in panel mode "none". In mode "sample" the
+ *   columns are the slots i with lm_rng_uniform(seed, i, 0, SAMPLE, 0) <
+ *   sample_fraction, in slot order; the same slots for every scenario run with
+ *   the same seed (common random numbers).
+ *
+ * Panel write path. Serial H5Dwrite through the deflate filter is the
+ * bottleneck of a full panel (~11 bytes per person-month, 2.5 GB raw for
+ * Wales), so each month is packed here: for every (variable, chunk) task, in
+ * an OpenMP loop, the row is gathered from the population straight into the
+ * byte-shuffled layout of HDF5's shuffle filter (byte 0 of every element,
+ * then byte 1, ...), written little-endian whatever the host, and deflated
+ * with a per-thread zlib stream (deflateReset, same output as compress2).
+ * The packed chunks are then written serially in chunk order with
+ * H5Dwrite_chunk(filter_mask 0), which the ordinary filter pipeline reads
+ * back. Edge chunks are padded with zeros to the full chunk width, because
+ * HDF5 filters and stores the whole chunk. At level 0 the gathered chunks are
+ * written raw the same way. All buffers (gather, packed, zlib streams) are
+ * allocated in lm_h5_open(); a month allocates nothing but zlib's internal
+ * state is reused.
+ *
+ * Invariants: rows are written in order 0, 1, ..., n_months (close checks
+ * that all were); the packed output depends only on the population, never on
+ * the thread count (tasks are independent and written in a fixed order);
+ * person ids and slots must fit in int32 (LM_ERANGE otherwise).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "lmsim/output.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+#include <zlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "lmsim/rng.h"
+#include "lmsim/sim.h"
+#include "lmsim/version.h"
+#include "internal.h"
+
+/* Panel variables, in dataset creation and chunk-write order. */
+enum { VAR_STATE, VAR_MONTHS_IN_STATE, VAR_MONTHS_SINCE_JOB, VAR_SUSTAINED, VAR_PERSON_ID, N_VARS };
+
+static const char *const var_name[N_VARS] = {"state", "months_in_state", "months_since_job",
+                                             "sustained_months", "person_id"};
+static const int var_size[N_VARS] = {1, 2, 2, 2, 4};
+static const char *const var_desc[N_VARS] = {
+    "labour state (enum lm_state)", "completed months in the current state, saturating",
+    "months since the last job; 0 while employed; 65535 = never worked in the simulation",
+    "consecutive months in work (either quality), saturating",
+    "id of the person occupying the column's slot this month"};
+
+/* Person attributes of /persons, in creation order. */
+enum {
+    ATTR_ID,
+    ATTR_SLOT,
+    ATTR_ENTRY_MONTH,
+    ATTR_BIRTH_MONTH,
+    ATTR_REGION,
+    ATTR_FEMALE,
+    ATTR_DISABLED,
+    ATTR_MINORITY,
+    ATTR_QUAL,
+    ATTR_CARING,
+    N_ATTRS
+};
+#define N_INT32_ATTRS 4 /* attributes before ATTR_REGION are int32, the rest uint8 */
+
+static const char *const attr_name[N_ATTRS] = {"id",     "slot",   "entry_month", "birth_month",
+                                               "region", "female", "disabled",    "minority",
+                                               "qual",   "caring"};
+
+struct lm_h5_writer {
+    char *path;     /* final file name (owned) */
+    char *tmp_path; /* path + ".tmp", the file being written (owned) */
+    lm_scenario sc; /* copy of the scenario (text = NULL): dimensions, names, seed */
+    lm_panel_mode mode;
+    int panel;      /* 1 when /panel and /persons are written */
+    int dead;       /* an error closed and removed the file; only free remains */
+    int last_month; /* last month passed to lm_h5_write_month (or 0) */
+    int level;      /* deflate level, 0 = raw chunks without filters */
+
+    int64_t n_slots;       /* persons (slots) of the population */
+    int64_t n_cols;        /* panel columns */
+    int64_t *cols;         /* slot of each column in SAMPLE mode (ascending); NULL: column = slot */
+    int64_t width;         /* chunk width in persons, >= 1 */
+    int64_t n_chunks;      /* chunks per panel row */
+    int64_t n_person_rows; /* rows in /persons so far */
+
+    uint8_t *raw[N_VARS];    /* n_chunks * width * size: gathered (shuffled if level > 0) row */
+    uint8_t *packed[N_VARS]; /* n_chunks * bound[v]: deflated chunks (level > 0) */
+    size_t bound[N_VARS];    /* compressBound of one chunk of variable v */
+    size_t *packed_size;     /* [v * n_chunks + c]: deflated size of chunk c of variable v */
+    int n_streams;           /* zlib streams = threads used for packing */
+    z_stream *streams;       /* one per thread, initialised when zs_ready */
+    int zs_ready;            /* streams [0, zs_ready) are deflateInit'ed */
+
+    hid_t file;
+    hid_t g_panel;
+    hid_t g_persons;
+    hid_t dset[N_VARS];
+    hid_t pdset[N_ATTRS];
+};
+
+/* ---- HDF5 error handling ------------------------------------------------ */
+
+typedef struct quiet {
+    H5E_auto2_t fn;
+    void *data;
+} quiet;
+
+/* Silence HDF5's automatic error printing for one public call. */
+static void quiet_begin(quiet *q) {
+    q->fn = NULL;
+    q->data = NULL;
+    H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static void quiet_end(const quiet *q) {
+    H5Eset_auto2(H5E_DEFAULT, q->fn, q->data);
+}
+
+static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *data) {
+    char *buf = data;
+    (void)n;
+    if (buf[0] == '\0' && e->desc != NULL && e->desc[0] != '\0')
+        snprintf(buf, 200, "%s", e->desc);
+    return 0;
+}
+
+/* Record LM_EHDF5 with the innermost reason on HDF5's error stack. */
+__attribute__((format(printf, 3, 4))) static int h5_fail(lm_error *err, int line, const char *fmt,
+                                                         ...) {
+    char what[512], why[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    why[0] = '\0';
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_cb, why);
+    if (why[0] == '\0')
+        snprintf(why, sizeof why, "no detail");
+    return lm__fail(err, LM_EHDF5, __FILE__, line, "%s (HDF5: %s)", what, why);
+}
+
+/* Evaluate an HDF5 call returning herr_t or hid_t; on a negative result
+ * record LM_EHDF5 naming the file being written and jump to `fail`. */
+#define H5TRY(call, ...)                                                                           \
+    do {                                                                                           \
+        if ((call) < 0) {                                                                          \
+            rc = h5_fail(err, __LINE__, __VA_ARGS__);                                              \
+            goto fail;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+static void close_id(hid_t *id) {
+    if (*id < 0)
+        return;
+    switch (H5Iget_type(*id)) {
+    case H5I_FILE:
+        H5Fclose(*id);
+        break;
+    case H5I_GROUP:
+        H5Gclose(*id);
+        break;
+    case H5I_DATATYPE:
+        H5Tclose(*id);
+        break;
+    case H5I_DATASPACE:
+        H5Sclose(*id);
+        break;
+    case H5I_DATASET:
+        H5Dclose(*id);
+        break;
+    case H5I_ATTR:
+        H5Aclose(*id);
+        break;
+    case H5I_GENPROP_LST:
+        H5Pclose(*id);
+        break;
+    default:
+        break;
+    }
+    *id = H5I_INVALID_HID;
+}
+
+/* ---- attributes --------------------------------------------------------- */
+
+static hid_t vlen_str_type(void) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0)
+        return t;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+/* Write attribute `name` of `n` elements (n = 0: scalar) of memory type
+ * `mtype`, stored as `ftype`. */
+static herr_t put_attr(hid_t loc, const char *name, hid_t ftype, hid_t mtype, hsize_t n,
+                       const void *value) {
+    hid_t space = n ? H5Screate_simple(1, &n, NULL) : H5Screate(H5S_SCALAR);
+    hid_t a = H5I_INVALID_HID;
+    herr_t r = -1;
+    if (space < 0)
+        return -1;
+    a = H5Acreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (a >= 0)
+        r = H5Awrite(a, mtype, value);
+    close_id(&a);
+    close_id(&space);
+    return r;
+}
+
+static herr_t put_strs(hid_t loc, const char *name, const char *const *v, hsize_t n) {
+    hid_t t = vlen_str_type();
+    herr_t r;
+    if (t < 0)
+        return -1;
+    r = put_attr(loc, name, t, t, n, v);
+    H5Tclose(t);
+    return r;
+}
+
+static herr_t put_str(hid_t loc, const char *name, const char *value) {
+    const char *v[1] = {value ? value : ""};
+    hid_t t = vlen_str_type();
+    herr_t r;
+    if (t < 0)
+        return -1;
+    r = put_attr(loc, name, t, t, 0, v);
+    H5Tclose(t);
+    return r;
+}
+
+static herr_t put_i64(hid_t loc, const char *name, int64_t v) {
+    return put_attr(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, 0, &v);
+}
+
+static herr_t put_u64(hid_t loc, const char *name, uint64_t v) {
+    return put_attr(loc, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, 0, &v);
+}
+
+static herr_t put_i32(hid_t loc, const char *name, int32_t v) {
+    return put_attr(loc, name, H5T_STD_I32LE, H5T_NATIVE_INT32, 0, &v);
+}
+
+static herr_t put_f64(hid_t loc, const char *name, double v) {
+    return put_attr(loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, &v);
+}
+
+static const char *mode_name(lm_panel_mode m) {
+    switch (m) {
+    case LM_PANEL_FULL:
+        return "full";
+    case LM_PANEL_SAMPLE:
+        return "sample";
+    default:
+        return "none";
+    }
+}
+
+static herr_t put_region_names(hid_t loc, const lm_scenario *sc) {
+    const char *names[LM_MAX_REGIONS];
+    for (int r = 0; r < sc->n_regions; r++)
+        names[r] = sc->regions[r].name;
+    return put_strs(loc, "region_names", names, (hsize_t)sc->n_regions);
+}
+
+static int write_root_attrs(lm_h5_writer *w, const lm_scenario *sc, const lm_population *pop,
+                            double fraction, lm_error *err) {
+    char seed_str[32], start[32], created[32];
+    time_t now = time(NULL);
+    struct tm utc;
+    int rc = LM_OK;
+    hid_t f = w->file;
+    const char *file = w->tmp_path;
+
+    snprintf(seed_str, sizeof seed_str, "%" PRIu64, sc->seed);
+    snprintf(start, sizeof start, "%04d-%02d", sc->start_year, sc->start_month);
+    if (gmtime_r(&now, &utc) == NULL ||
+        strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &utc) == 0)
+        snprintf(created, sizeof created, "unknown");
+
+    H5TRY(put_str(f, "lmsim_version", LM_VERSION_STRING), "writing '%s': root attributes", file);
+    H5TRY(put_str(f, "scenario_name", sc->name), "writing '%s': root attributes", file);
+    H5TRY(put_str(f, "scenario_text", sc->text), "writing '%s': root attributes", file);
+    H5TRY(put_u64(f, "seed", sc->seed), "writing '%s': root attributes", file);
+    H5TRY(put_str(f, "seed_str", seed_str), "writing '%s': root attributes", file);
+    H5TRY(put_i64(f, "n_persons", pop->n), "writing '%s': root attributes", file);
+    H5TRY(put_i32(f, "n_months", sc->n_months), "writing '%s': root attributes", file);
+    H5TRY(put_str(f, "start_month", start), "writing '%s': root attributes", file);
+    H5TRY(put_str(f, "created_at", created), "writing '%s': root attributes", file);
+    H5TRY(put_str(f, "panel_mode", mode_name(w->mode)), "writing '%s': root attributes", file);
+    H5TRY(put_f64(f, "sample_fraction", fraction), "writing '%s': root attributes", file);
+    H5TRY(put_i64(f, "n_panel_persons", w->panel ? w->n_cols : 0), "writing '%s': root attributes",
+          file);
+fail:
+    return rc;
+}
+
+/* ---- panel packing ------------------------------------------------------ */
+
+static inline int64_t col_slot(const lm_h5_writer *w, int64_t j) {
+    return w->cols ? w->cols[j] : j;
+}
+
+/* Store element j (of a chunk `width` wide) of `size` bytes, little-endian;
+ * shuffled: byte b goes to plane b. */
+static inline void put_elem(uint8_t *dst, int64_t width, int size, int shuffled, int64_t j,
+                            uint32_t x) {
+    for (int b = 0; b < size; b++) {
+        uint8_t byte = (uint8_t)(x >> (8 * b));
+        if (shuffled)
+            dst[(int64_t)b * width + j] = byte;
+        else
+            dst[j * size + b] = byte;
+    }
+}
+
+static void gather_u16(uint8_t *dst, const lm_h5_writer *w, const uint16_t *src, int64_t j0,
+                       int64_t m, int shuffled) {
+    if (w->cols == NULL) {
+        const uint16_t *s = src + j0;
+        if (shuffled) {
+            for (int64_t j = 0; j < m; j++) {
+                dst[j] = (uint8_t)s[j];
+                dst[w->width + j] = (uint8_t)(s[j] >> 8);
+            }
+        } else {
+            for (int64_t j = 0; j < m; j++) {
+                dst[2 * j] = (uint8_t)s[j];
+                dst[2 * j + 1] = (uint8_t)(s[j] >> 8);
+            }
+        }
+        return;
+    }
+    for (int64_t j = 0; j < m; j++)
+        put_elem(dst, w->width, 2, shuffled, j, src[w->cols[j0 + j]]);
+}
+
+/* Gather chunk c of variable v for the population's current month and, at
+ * level > 0, deflate it with stream zs. Returns 0, or LM_ERANGE when a person
+ * id does not fit in int32, or LM_EHDF5 when zlib fails. Called in parallel:
+ * writes only this chunk's slices of raw/packed/packed_size. */
+static int pack_chunk(lm_h5_writer *w, const lm_population *pop, int v, int64_t c, z_stream *zs) {
+    const int size = var_size[v];
+    const int64_t width = w->width;
+    const int64_t j0 = c * width;
+    const int64_t m = (w->n_cols - j0 < width) ? w->n_cols - j0 : width;
+    const int shuffled = w->level > 0;
+    uint8_t *dst = w->raw[v] + (size_t)j0 * (size_t)size;
+    int rc = 0;
+
+    switch (v) {
+    case VAR_STATE:
+        if (w->cols == NULL)
+            memcpy(dst, pop->state + j0, (size_t)m);
+        else
+            for (int64_t j = 0; j < m; j++)
+                dst[j] = pop->state[w->cols[j0 + j]];
+        break;
+    case VAR_MONTHS_IN_STATE:
+        gather_u16(dst, w, pop->months_in_state, j0, m, shuffled);
+        break;
+    case VAR_MONTHS_SINCE_JOB:
+        gather_u16(dst, w, pop->months_since_job, j0, m, shuffled);
+        break;
+    case VAR_SUSTAINED:
+        gather_u16(dst, w, pop->sustained_months, j0, m, shuffled);
+        break;
+    default:
+        for (int64_t j = 0; j < m; j++) {
+            int64_t id = lm_population_id(pop, col_slot(w, j0 + j));
+            if (id > INT32_MAX)
+                rc = LM_ERANGE;
+            put_elem(dst, width, 4, shuffled, j, (uint32_t)id);
+        }
+        break;
+    }
+    /* Zero the padding of an edge chunk: the scratch uses of raw[] may have
+     * dirtied it, and the bytes are stored (and compressed) with the chunk. */
+    if (m < width) {
+        if (shuffled)
+            for (int b = 0; b < size; b++)
+                memset(dst + (int64_t)b * width + m, 0, (size_t)(width - m));
+        else
+            memset(dst + m * size, 0, (size_t)((width - m) * size));
+    }
+    if (w->level > 0 && rc == 0) {
+        size_t chunk_bytes = (size_t)width * (size_t)size;
+        if (deflateReset(zs) != Z_OK)
+            return LM_EHDF5;
+        zs->next_in = dst;
+        zs->avail_in = (uInt)chunk_bytes;
+        zs->next_out = w->packed[v] + (size_t)c * w->bound[v];
+        zs->avail_out = (uInt)w->bound[v];
+        if (deflate(zs, Z_FINISH) != Z_STREAM_END)
+            return LM_EHDF5;
+        w->packed_size[(int64_t)v * w->n_chunks + c] = (size_t)zs->total_out;
+    }
+    return rc;
+}
+
+/* Pack and write panel row `month` from the population's current state. */
+static int write_panel_row(lm_h5_writer *w, const lm_population *pop, int month, lm_error *err) {
+    const int64_t n_tasks = (int64_t)N_VARS * w->n_chunks;
+    int bad_range = 0, bad_zlib = 0;
+    int rc = LM_OK;
+
+#pragma omp parallel for schedule(dynamic, 1) num_threads(w->n_streams)                            \
+    reduction(|                                                                                    \
+              : bad_range, bad_zlib)
+    for (int64_t t = 0; t < n_tasks; t++) {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        z_stream *zs = w->level > 0 ? &w->streams[tid] : NULL;
+        int r = pack_chunk(w, pop, (int)(t / w->n_chunks), t % w->n_chunks, zs);
+        bad_range |= r == LM_ERANGE;
+        bad_zlib |= r == LM_EHDF5;
+    }
+    if (bad_range)
+        return LM_FAIL(err, LM_ERANGE,
+                       "writing '%s': month %d: a person id exceeds %" PRId32
+                       " and cannot be stored as int32",
+                       w->tmp_path, month, INT32_MAX);
+    if (bad_zlib)
+        return LM_FAIL(err, LM_EHDF5, "writing '%s': month %d: zlib deflate failed", w->tmp_path,
+                       month);
+
+    for (int v = 0; v < N_VARS; v++) {
+        size_t raw_bytes = (size_t)w->width * (size_t)var_size[v];
+        for (int64_t c = 0; c < w->n_chunks; c++) {
+            hsize_t off[2] = {(hsize_t)month, (hsize_t)(c * w->width)};
+            const uint8_t *buf;
+            size_t n;
+            if (w->level > 0) {
+                buf = w->packed[v] + (size_t)c * w->bound[v];
+                n = w->packed_size[(int64_t)v * w->n_chunks + c];
+            } else {
+                buf = w->raw[v] + (size_t)c * raw_bytes;
+                n = raw_bytes;
+            }
+            H5TRY(H5Dwrite_chunk(w->dset[v], H5P_DEFAULT, 0, off, n, buf),
+                  "writing '%s': /panel/%s month %d chunk %" PRId64, w->tmp_path, var_name[v],
+                  month, c);
+        }
+    }
+fail:
+    return rc;
+}
+
+/* ---- /persons ----------------------------------------------------------- */
+
+/* Whether `slot` is a panel column. */
+static int in_panel(const lm_h5_writer *w, int64_t slot) {
+    if (w->cols == NULL)
+        return slot >= 0 && slot < w->n_cols;
+    int64_t lo = 0, hi = w->n_cols;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (w->cols[mid] < slot)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < w->n_cols && w->cols[lo] == slot;
+}
+
+static int32_t attr_value(const lm_population *pop, int a, int64_t slot, int entry_month) {
+    switch (a) {
+    case ATTR_ID:
+        return (int32_t)lm_population_id(pop, slot);
+    case ATTR_SLOT:
+        return (int32_t)slot;
+    case ATTR_ENTRY_MONTH:
+        return entry_month;
+    case ATTR_BIRTH_MONTH:
+        return pop->birth_month[slot];
+    case ATTR_REGION:
+        return pop->region[slot];
+    case ATTR_FEMALE:
+        return pop->female[slot];
+    case ATTR_DISABLED:
+        return pop->disabled[slot];
+    case ATTR_MINORITY:
+        return pop->minority[slot];
+    case ATTR_QUAL:
+        return pop->qual[slot];
+    default:
+        return pop->caring[slot];
+    }
+}
+
+/* Append persons to /persons: the panel columns (entrants == NULL) or the
+ * entrants in panel columns. raw[VAR_PERSON_ID] (>= 4 * n_cols bytes) is the
+ * scratch row; pack_chunk re-zeroes any padding it dirties. */
+static int append_persons(lm_h5_writer *w, const lm_population *pop, const int64_t *entrants,
+                          int64_t n_entrants, int entry_month, lm_error *err) {
+    int64_t n_src = entrants ? n_entrants : w->n_cols;
+    int64_t n_new = 0;
+    int rc = LM_OK;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+
+    for (int64_t k = 0; k < n_src; k++) {
+        int64_t slot = entrants ? entrants[k] : col_slot(w, k);
+        if (entrants && !in_panel(w, slot))
+            continue;
+        if (lm_population_id(pop, slot) > INT32_MAX)
+            return LM_FAIL(err, LM_ERANGE,
+                           "writing '%s': person id %" PRId64 " (slot %" PRId64
+                           ") exceeds the int32 range of /persons/id",
+                           w->tmp_path, lm_population_id(pop, slot), slot);
+        n_new++;
+    }
+    if (n_new == 0)
+        return LM_OK;
+
+    hsize_t start = (hsize_t)w->n_person_rows, count = (hsize_t)n_new;
+    hsize_t total = start + count;
+    H5TRY(mspace = H5Screate_simple(1, &count, NULL), "writing '%s': /persons", w->tmp_path);
+    for (int a = 0; a < N_ATTRS; a++) {
+        int32_t *i32 = (int32_t *)(void *)w->raw[VAR_PERSON_ID];
+        uint8_t *u8 = w->raw[VAR_PERSON_ID];
+        int64_t i = 0;
+        for (int64_t k = 0; k < n_src; k++) {
+            int64_t slot = entrants ? entrants[k] : col_slot(w, k);
+            if (entrants && !in_panel(w, slot))
+                continue;
+            int32_t x = attr_value(pop, a, slot, entry_month);
+            if (a < N_INT32_ATTRS)
+                i32[i++] = x;
+            else
+                u8[i++] = (uint8_t)x;
+        }
+        H5TRY(H5Dset_extent(w->pdset[a], &total), "writing '%s': extending /persons/%s",
+              w->tmp_path, attr_name[a]);
+        H5TRY(fspace = H5Dget_space(w->pdset[a]), "writing '%s': /persons/%s", w->tmp_path,
+              attr_name[a]);
+        H5TRY(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL),
+              "writing '%s': /persons/%s", w->tmp_path, attr_name[a]);
+        H5TRY(H5Dwrite(w->pdset[a], a < N_INT32_ATTRS ? H5T_NATIVE_INT32 : H5T_NATIVE_UINT8, mspace,
+                       fspace, H5P_DEFAULT, w->raw[VAR_PERSON_ID]),
+              "writing '%s': /persons/%s", w->tmp_path, attr_name[a]);
+        close_id(&fspace);
+    }
+    w->n_person_rows = (int64_t)total;
+fail:
+    close_id(&fspace);
+    close_id(&mspace);
+    return rc;
+}
+
+/* ---- creation ----------------------------------------------------------- */
+
+static int select_columns(lm_h5_writer *w, const lm_population *pop, double fraction,
+                          lm_error *err) {
+    if (w->mode == LM_PANEL_FULL) {
+        w->n_cols = pop->n;
+        return LM_OK;
+    }
+    int64_t n = 0;
+    for (int64_t i = 0; i < pop->n; i++)
+        n += lm_rng_uniform(w->sc.seed, (uint64_t)i, 0, LM_PURPOSE_SAMPLE, 0) < fraction;
+    w->cols = lm__malloc((size_t)(n ? n : 1) * sizeof *w->cols);
+    if (w->cols == NULL)
+        return LM_FAIL(err, LM_ENOMEM,
+                       "writing '%s': no memory for the panel sample (%" PRId64 " persons)",
+                       w->tmp_path, n);
+    w->n_cols = 0;
+    for (int64_t i = 0; i < pop->n; i++)
+        if (lm_rng_uniform(w->sc.seed, (uint64_t)i, 0, LM_PURPOSE_SAMPLE, 0) < fraction)
+            w->cols[w->n_cols++] = i;
+    return LM_OK;
+}
+
+static int alloc_buffers(lm_h5_writer *w, lm_error *err) {
+    w->width = w->n_cols < w->sc.chunk_persons ? w->n_cols : w->sc.chunk_persons;
+    if (w->width < 1)
+        w->width = 1;
+    w->n_chunks = (w->n_cols + w->width - 1) / w->width;
+    size_t cells = (size_t)w->n_chunks * (size_t)w->width;
+    for (int v = 0; v < N_VARS; v++) {
+        w->raw[v] = lm__aligned_alloc(cells * (size_t)var_size[v]);
+        if (w->raw[v] == NULL)
+            goto nomem;
+        memset(w->raw[v], 0, cells * (size_t)var_size[v]);
+        if (w->level > 0) {
+            w->bound[v] = (size_t)compressBound((uLong)((size_t)w->width * (size_t)var_size[v]));
+            w->packed[v] = lm__aligned_alloc((size_t)w->n_chunks * w->bound[v]);
+            if (w->packed[v] == NULL)
+                goto nomem;
+        }
+    }
+    w->n_streams = 1;
+#ifdef _OPENMP
+    w->n_streams = omp_get_max_threads();
+#endif
+    if (w->level > 0) {
+        w->packed_size = lm__calloc((size_t)N_VARS * (size_t)w->n_chunks, sizeof *w->packed_size);
+        w->streams = lm__calloc((size_t)w->n_streams, sizeof *w->streams);
+        if (w->packed_size == NULL || w->streams == NULL)
+            goto nomem;
+        for (; w->zs_ready < w->n_streams; w->zs_ready++)
+            if (deflateInit(&w->streams[w->zs_ready], w->level) != Z_OK)
+                goto nomem;
+    }
+    return LM_OK;
+nomem:
+    return LM_FAIL(err, LM_ENOMEM,
+                   "writing '%s': no memory for panel buffers (%" PRId64
+                   " columns in chunks of %" PRId64 ")",
+                   w->tmp_path, w->n_cols, w->width);
+}
+
+/* dcpl for a chunked dataset of `rank` with chunk dims `chunk`, filtered at
+ * the writer's level (shuffle then deflate; none at level 0). */
+static hid_t make_dcpl(const lm_h5_writer *w, int rank, const hsize_t *chunk) {
+    hid_t p = H5Pcreate(H5P_DATASET_CREATE);
+    if (p < 0)
+        return p;
+    if (H5Pset_chunk(p, rank, chunk) < 0 ||
+        (w->level > 0 && (H5Pset_shuffle(p) < 0 || H5Pset_deflate(p, (unsigned)w->level) < 0))) {
+        H5Pclose(p);
+        return H5I_INVALID_HID;
+    }
+    return p;
+}
+
+static hid_t state_enum_type(void) {
+    hid_t t = H5Tenum_create(H5T_STD_U8LE);
+    if (t < 0)
+        return t;
+    for (int s = 0; s < LM_N_STATES; s++) {
+        uint8_t v = (uint8_t)s;
+        if (H5Tenum_insert(t, lm_state_name(s), &v) < 0) {
+            H5Tclose(t);
+            return H5I_INVALID_HID;
+        }
+    }
+    return t;
+}
+
+/* Create the 1-D int32 dimension scale /panel/<name> holding data[0..n). */
+static hid_t make_scale(lm_h5_writer *w, const char *name, hsize_t n, const int32_t *data,
+                        lm_error *err, int *rc) {
+    hid_t space = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    *rc = LM_OK;
+    if ((space = H5Screate_simple(1, &n, NULL)) < 0 ||
+        (d = H5Dcreate2(w->g_panel, name, H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                        H5P_DEFAULT)) < 0 ||
+        (n > 0 && H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) ||
+        H5DSset_scale(d, name) < 0) {
+        *rc = h5_fail(err, __LINE__, "writing '%s': dimension scale /panel/%s", w->tmp_path, name);
+        close_id(&d);
+    }
+    close_id(&space);
+    return d;
+}
+
+static int create_panel(lm_h5_writer *w, const lm_population *pop, lm_error *err) {
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, etype = H5I_INVALID_HID;
+    hid_t s_month = H5I_INVALID_HID, s_person = H5I_INVALID_HID;
+    const char *file = w->tmp_path;
+    int32_t *months = NULL;
+    int rc = LM_OK;
+
+    /* /panel/<v> */
+    hsize_t dims[2] = {(hsize_t)w->sc.n_months + 1, (hsize_t)w->n_cols};
+    hsize_t maxdims[2] = {dims[0], w->n_cols > 0 ? dims[1] : H5S_UNLIMITED};
+    hsize_t chunk[2] = {1, (hsize_t)w->width};
+    H5TRY(w->g_panel = H5Gcreate2(w->file, "panel", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+          "writing '%s': group /panel", file);
+    H5TRY(space = H5Screate_simple(2, dims, maxdims), "writing '%s': /panel", file);
+    H5TRY(dcpl = make_dcpl(w, 2, chunk), "writing '%s': /panel chunking and filters", file);
+    H5TRY(etype = state_enum_type(), "writing '%s': enum type of /panel/state", file);
+    for (int v = 0; v < N_VARS; v++) {
+        hid_t ftype = v == VAR_STATE ? etype : v == VAR_PERSON_ID ? H5T_STD_I32LE : H5T_STD_U16LE;
+        H5TRY(w->dset[v] =
+                  H5Dcreate2(w->g_panel, var_name[v], ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+              "writing '%s': creating /panel/%s", file, var_name[v]);
+        H5TRY(put_str(w->dset[v], "description", var_desc[v]), "writing '%s': /panel/%s", file,
+              var_name[v]);
+    }
+
+    /* Dimension scales: /panel/month = 0..n_months, /panel/person = slot of
+     * each column (built in the raw[VAR_PERSON_ID] scratch row). */
+    months = lm__malloc((size_t)dims[0] * sizeof *months);
+    if (months == NULL) {
+        rc = LM_FAIL(err, LM_ENOMEM, "writing '%s': no memory for /panel/month", file);
+        goto fail;
+    }
+    for (hsize_t m = 0; m < dims[0]; m++)
+        months[m] = (int32_t)m;
+    s_month = make_scale(w, "month", dims[0], months, err, &rc);
+    if (rc != LM_OK)
+        goto fail;
+    int32_t *scratch = (int32_t *)(void *)w->raw[VAR_PERSON_ID];
+    for (int64_t j = 0; j < w->n_cols; j++)
+        scratch[j] = (int32_t)col_slot(w, j);
+    s_person = make_scale(w, "person", dims[1], scratch, err, &rc);
+    if (rc != LM_OK)
+        goto fail;
+    for (int v = 0; v < N_VARS; v++) {
+        H5TRY(H5DSattach_scale(w->dset[v], s_month, 0),
+              "writing '%s': attaching month to /panel/%s", file, var_name[v]);
+        H5TRY(H5DSattach_scale(w->dset[v], s_person, 1),
+              "writing '%s': attaching person to /panel/%s", file, var_name[v]);
+    }
+
+    /* /persons/<a> */
+    close_id(&space);
+    close_id(&dcpl);
+    hsize_t zero = 0, unlimited = H5S_UNLIMITED, pchunk = (hsize_t)w->width;
+    H5TRY(w->g_persons = H5Gcreate2(w->file, "persons", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+          "writing '%s': group /persons", file);
+    H5TRY(put_region_names(w->g_persons, &w->sc), "writing '%s': /persons region_names", file);
+    H5TRY(space = H5Screate_simple(1, &zero, &unlimited), "writing '%s': /persons", file);
+    H5TRY(dcpl = make_dcpl(w, 1, &pchunk), "writing '%s': /persons chunking and filters", file);
+    for (int a = 0; a < N_ATTRS; a++)
+        H5TRY(w->pdset[a] = H5Dcreate2(w->g_persons, attr_name[a],
+                                       a < N_INT32_ATTRS ? H5T_STD_I32LE : H5T_STD_U8LE, space,
+                                       H5P_DEFAULT, dcpl, H5P_DEFAULT),
+              "writing '%s': creating /persons/%s", file, attr_name[a]);
+    rc = append_persons(w, pop, NULL, 0, 0, err);
+fail:
+    lm__free(months);
+    close_id(&s_month);
+    close_id(&s_person);
+    close_id(&etype);
+    close_id(&dcpl);
+    close_id(&space);
+    return rc;
+}
+
+/* Close every HDF5 object of the writer; returns H5Fclose's result. */
+static herr_t close_all(lm_h5_writer *w) {
+    herr_t r = 0;
+    for (int v = 0; v < N_VARS; v++)
+        close_id(&w->dset[v]);
+    for (int a = 0; a < N_ATTRS; a++)
+        close_id(&w->pdset[a]);
+    close_id(&w->g_panel);
+    close_id(&w->g_persons);
+    if (w->file >= 0) {
+        r = H5Fclose(w->file);
+        w->file = H5I_INVALID_HID;
+    }
+    return r;
+}
+
+/* Close and remove the temporary file; the writer stays allocated. */
+static void discard(lm_h5_writer *w) {
+    close_all(w);
+    if (w->tmp_path != NULL && !w->dead)
+        remove(w->tmp_path);
+    w->dead = 1;
+}
+
+static void free_writer(lm_h5_writer *w) {
+    if (w == NULL)
+        return;
+    for (int i = 0; i < w->zs_ready; i++)
+        deflateEnd(&w->streams[i]);
+    lm__free(w->streams);
+    lm__free(w->packed_size);
+    for (int v = 0; v < N_VARS; v++) {
+        lm__free(w->raw[v]);
+        lm__free(w->packed[v]);
+    }
+    lm__free(w->cols);
+    lm__free(w->path);
+    lm__free(w->tmp_path);
+    lm__free(w);
+}
+
+static char *dup_str(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    char *p = lm__malloc(a + b + 1);
+    if (p != NULL) {
+        memcpy(p, s, a);
+        memcpy(p + a, suffix, b + 1);
+    }
+    return p;
+}
+
+int lm_h5_open(const char *path, const lm_scenario *sc, const lm_population *pop,
+               lm_panel_mode panel, double sample_fraction, lm_h5_writer **out, lm_error *err) {
+    lm_h5_writer *w = NULL;
+    hid_t fapl = H5I_INVALID_HID;
+    quiet q;
+    int rc = LM_OK;
+    FILE *probe;
+
+    if (out != NULL)
+        *out = NULL;
+    if (path == NULL || path[0] == '\0' || sc == NULL || pop == NULL || out == NULL)
+        return LM_FAIL(err, LM_EARG, "lm_h5_open: path, scenario, population and out are required");
+    if (panel != LM_PANEL_FULL && panel != LM_PANEL_NONE && panel != LM_PANEL_SAMPLE)
+        return LM_FAIL(err, LM_EARG, "writing '%s': unknown panel mode %d", path, (int)panel);
+    if (panel == LM_PANEL_SAMPLE && !(sample_fraction > 0.0 && sample_fraction <= 1.0))
+        return LM_FAIL(err, LM_EARG, "writing '%s': sample fraction %g is not in (0, 1]", path,
+                       sample_fraction);
+    if (sc->n_months < 0 || sc->n_regions < 1 || sc->n_regions > LM_MAX_REGIONS ||
+        sc->deflate_level < 0 || sc->deflate_level > 9 || pop->n < 1)
+        return LM_FAIL(err, LM_EARG,
+                       "writing '%s': invalid scenario (n_months %d, n_regions %d, deflate_level "
+                       "%d) or population (%" PRId64 " persons)",
+                       path, sc->n_months, sc->n_regions, sc->deflate_level, pop->n);
+    if (panel != LM_PANEL_NONE && sc->chunk_persons < 1)
+        return LM_FAIL(err, LM_EARG, "writing '%s': chunk_persons %" PRId64 " must be >= 1", path,
+                       sc->chunk_persons);
+    if (panel != LM_PANEL_NONE && sc->chunk_persons > INT32_MAX / 4)
+        return LM_FAIL(err, LM_EARG,
+                       "writing '%s': chunk_persons %" PRId64 " exceeds HDF5's 4 GB chunk limit",
+                       path, sc->chunk_persons);
+    if (panel != LM_PANEL_NONE && pop->n > INT32_MAX)
+        return LM_FAIL(err, LM_ERANGE,
+                       "writing '%s': %" PRId64 " persons: slots and ids of a panel must fit "
+                       "in int32",
+                       path, pop->n);
+
+    quiet_begin(&q);
+    w = lm__calloc(1, sizeof *w);
+    if (w == NULL) {
+        rc = LM_FAIL(err, LM_ENOMEM, "writing '%s': no memory for the writer", path);
+        goto fail;
+    }
+    w->file = w->g_panel = w->g_persons = H5I_INVALID_HID;
+    for (int v = 0; v < N_VARS; v++)
+        w->dset[v] = H5I_INVALID_HID;
+    for (int a = 0; a < N_ATTRS; a++)
+        w->pdset[a] = H5I_INVALID_HID;
+    w->dead = 1; /* nothing to remove until the file exists */
+    w->sc = *sc;
+    w->sc.text = NULL;
+    w->mode = panel;
+    w->panel = panel != LM_PANEL_NONE;
+    w->level = sc->deflate_level;
+    w->n_slots = pop->n;
+    w->path = dup_str(path, "");
+    w->tmp_path = dup_str(path, ".tmp");
+    if (w->path == NULL || w->tmp_path == NULL) {
+        rc = LM_FAIL(err, LM_ENOMEM, "writing '%s': no memory", path);
+        goto fail;
+    }
+
+    /* Probe with stdio first: HDF5 does not report errno, and "No such file
+     * or directory" / "Permission denied" is what the user needs to see. */
+    probe = fopen(w->tmp_path, "wb");
+    if (probe == NULL) {
+        rc = LM_FAIL(err, LM_EIO, "cannot create '%s': %s", w->tmp_path, strerror(errno));
+        goto fail;
+    }
+    fclose(probe);
+    w->dead = 0;
+
+    H5TRY(fapl = H5Pcreate(H5P_FILE_ACCESS), "writing '%s'", w->tmp_path);
+    /* Strong close: H5Fclose closes every object still open, so a leaked id
+     * can never keep the file open past close or abort. */
+    H5TRY(H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG), "writing '%s'", w->tmp_path);
+    w->file = H5Fcreate(w->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (w->file < 0) {
+        rc = LM_FAIL(err, LM_EIO, "cannot create HDF5 file '%s'", w->tmp_path);
+        goto fail;
+    }
+
+    if (w->panel) {
+        rc = select_columns(w, pop, sample_fraction, err);
+        if (rc != LM_OK)
+            goto fail;
+    }
+    rc = write_root_attrs(w, sc, pop,
+                          panel == LM_PANEL_FULL     ? 1.0
+                          : panel == LM_PANEL_SAMPLE ? sample_fraction
+                                                     : 0.0,
+                          err);
+    if (rc != LM_OK)
+        goto fail;
+    if (w->panel) {
+        if ((rc = alloc_buffers(w, err)) != LM_OK || (rc = create_panel(w, pop, err)) != LM_OK ||
+            (rc = write_panel_row(w, pop, 0, err)) != LM_OK)
+            goto fail;
+    }
+    close_id(&fapl);
+    quiet_end(&q);
+    *out = w;
+    return LM_OK;
+
+fail:
+    close_id(&fapl);
+    if (w != NULL) {
+        discard(w);
+        free_writer(w);
+    }
+    quiet_end(&q);
+    return rc;
+}
+
+int lm_h5_write_month(lm_h5_writer *w, const lm_population *pop, int month, const int64_t *entrants,
+                      int64_t n_entrants, lm_error *err) {
+    quiet q;
+    int rc;
+
+    if (w == NULL || pop == NULL || (n_entrants > 0 && entrants == NULL) || n_entrants < 0)
+        return LM_FAIL(err, LM_EARG, "lm_h5_write_month: writer, population and entrants required");
+    if (w->dead)
+        return LM_FAIL(err, LM_EARG, "writing '%s': the writer failed earlier", w->tmp_path);
+    if (month != w->last_month + 1 || month > w->sc.n_months)
+        return LM_FAIL(err, LM_EARG, "writing '%s': month %d out of order (expected %d of %d)",
+                       w->tmp_path, month, w->last_month + 1, w->sc.n_months);
+    if (!w->panel) {
+        w->last_month = month;
+        return LM_OK;
+    }
+    if (pop->n != w->n_slots)
+        return LM_FAIL(err, LM_EARG,
+                       "writing '%s': population has %" PRId64 " persons, not %" PRId64,
+                       w->tmp_path, pop->n, w->n_slots);
+    for (int64_t k = 0; k < n_entrants; k++)
+        if (entrants[k] < 0 || entrants[k] >= pop->n)
+            return LM_FAIL(err, LM_EARG, "writing '%s': entrant slot %" PRId64 " out of range",
+                           w->tmp_path, entrants[k]);
+
+    quiet_begin(&q);
+    rc = write_panel_row(w, pop, month, err);
+    if (rc == LM_OK)
+        rc = append_persons(w, pop, entrants, n_entrants, month, err);
+    if (rc == LM_OK)
+        w->last_month = month;
+    else
+        discard(w);
+    quiet_end(&q);
+    return rc;
+}
+
+/* ---- close: aggregates and headline ------------------------------------- */
+
+static int write_aggregates(lm_h5_writer *w, const int64_t *counts, lm_error *err) {
+    const lm_scenario *sc = &w->sc;
+    hid_t g = H5I_INVALID_HID, space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
+    hid_t d = H5I_INVALID_HID;
+    int rc = LM_OK;
+    const char *file = w->tmp_path;
+    hsize_t dims[7] = {
+        (hsize_t)sc->n_months + 1, LM_N_STATES, (hsize_t)sc->n_regions, 2, 2, 2, LM_N_AGE_BANDS};
+    hsize_t chunk[7] = {1, LM_N_STATES, (hsize_t)sc->n_regions, 2, 2, 2, LM_N_AGE_BANDS};
+    static const char *const dim_names[7] = {"month",    "state",    "region",  "sex",
+                                             "disabled", "minority", "age_band"};
+    static const char *const sex_names[2] = {"male", "female"};
+    static const char *const dis_names[2] = {"not_disabled", "disabled"};
+    static const char *const min_names[2] = {"white", "ethnic_minority"};
+    const char *state_names[LM_N_STATES], *age_names[LM_N_AGE_BANDS];
+
+    for (int s = 0; s < LM_N_STATES; s++)
+        state_names[s] = lm_state_name(s);
+    for (int a = 0; a < LM_N_AGE_BANDS; a++)
+        age_names[a] = lm_age_band_name(a);
+
+    H5TRY(g = H5Gcreate2(w->file, "aggregates", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+          "writing '%s': group /aggregates", file);
+    H5TRY(space = H5Screate_simple(7, dims, NULL), "writing '%s': /aggregates/counts", file);
+    H5TRY(dcpl = make_dcpl(w, 7, chunk), "writing '%s': /aggregates/counts", file);
+    H5TRY(d = H5Dcreate2(g, "counts", H5T_STD_I64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+          "writing '%s': creating /aggregates/counts", file);
+    H5TRY(H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, counts),
+          "writing '%s': /aggregates/counts", file);
+    H5TRY(put_str(d, "description",
+                  "persons by month, labour state, region, sex, disability, ethnicity, age band"),
+          "writing '%s': /aggregates/counts attributes", file);
+    H5TRY(put_strs(d, "dimensions", dim_names, 7), "writing '%s': /aggregates/counts attributes",
+          file);
+    H5TRY(put_strs(d, "state_names", state_names, LM_N_STATES),
+          "writing '%s': /aggregates/counts attributes", file);
+    H5TRY(put_region_names(d, sc), "writing '%s': /aggregates/counts attributes", file);
+    H5TRY(put_strs(d, "sex_names", sex_names, 2), "writing '%s': /aggregates/counts attributes",
+          file);
+    H5TRY(put_strs(d, "disabled_names", dis_names, 2),
+          "writing '%s': /aggregates/counts attributes", file);
+    H5TRY(put_strs(d, "minority_names", min_names, 2),
+          "writing '%s': /aggregates/counts attributes", file);
+    H5TRY(put_strs(d, "age_band_names", age_names, LM_N_AGE_BANDS),
+          "writing '%s': /aggregates/counts attributes", file);
+fail:
+    close_id(&d);
+    close_id(&dcpl);
+    close_id(&space);
+    close_id(&g);
+    return rc;
+}
+
+/* Memory compound type of lm_headline_row with flat field names. */
+static hid_t headline_mem_type(void) {
+    static const char *const fields[5] = {"persons", "employment_rate", "unemployment_rate",
+                                          "inactivity_rate", "good_job_share"};
+    const size_t offs[5] = {
+        offsetof(lm_headline_row, persons), offsetof(lm_headline_row, employment_rate),
+        offsetof(lm_headline_row, unemployment_rate), offsetof(lm_headline_row, inactivity_rate),
+        offsetof(lm_headline_row, good_job_share)};
+    static const char *const when[2] = {"start", "end"};
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(lm_headline_row));
+    hid_t s = H5Tcopy(H5T_C_S1);
+    char name[64];
+    int ok = t >= 0 && s >= 0 && H5Tset_size(s, LM_GROUP_NAME_MAX) >= 0 &&
+             H5Tset_strpad(s, H5T_STR_NULLTERM) >= 0 &&
+             H5Tinsert(t, "group", offsetof(lm_headline_row, group), s) >= 0;
+    for (int f = 0; ok && f < 5; f++)
+        for (int k = 0; ok && k < 2; k++) {
+            snprintf(name, sizeof name, "%s_%s", fields[f], when[k]);
+            ok = H5Tinsert(t, name, offs[f] + (size_t)k * 8u,
+                           f == 0 ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE) >= 0;
+        }
+    if (s >= 0)
+        H5Tclose(s);
+    if (!ok && t >= 0) {
+        H5Tclose(t);
+        t = H5I_INVALID_HID;
+    }
+    return t;
+}
+
+static int write_headline(lm_h5_writer *w, const lm_headline *h, lm_error *err) {
+    hid_t g = H5I_INVALID_HID, space = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
+    hid_t ftype = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    hsize_t n = (hsize_t)(h->n_rows > 0 ? h->n_rows : 0);
+    const char *file = w->tmp_path;
+    int rc = LM_OK;
+
+    if (h->n_rows < 0 || h->n_rows > LM_HEADLINE_MAX_ROWS)
+        return LM_FAIL(err, LM_EARG, "writing '%s': headline has %d rows", file, h->n_rows);
+    H5TRY(g = H5Gcreate2(w->file, "outcomes", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+          "writing '%s': group /outcomes", file);
+    H5TRY(mtype = headline_mem_type(), "writing '%s': /outcomes/headline type", file);
+    H5TRY(ftype = H5Tcopy(mtype), "writing '%s': /outcomes/headline type", file);
+    H5TRY(H5Tpack(ftype), "writing '%s': /outcomes/headline type", file);
+    H5TRY(space = H5Screate_simple(1, &n, NULL), "writing '%s': /outcomes/headline", file);
+    H5TRY(d = H5Dcreate2(g, "headline", ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+          "writing '%s': creating /outcomes/headline", file);
+    if (n > 0)
+        H5TRY(H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, h->rows),
+              "writing '%s': /outcomes/headline", file);
+    H5TRY(put_str(d, "description",
+                  "rates at month 0 (_start) and the last month (_end); unemployment is ILO, "
+                  "over employed + unemployed; a rate with a zero denominator is 0"),
+          "writing '%s': /outcomes/headline attributes", file);
+fail:
+    close_id(&d);
+    close_id(&space);
+    close_id(&ftype);
+    close_id(&mtype);
+    close_id(&g);
+    return rc;
+}
+
+int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headline,
+                lm_error *err) {
+    quiet q;
+    int rc = LM_OK;
+    size_t cells;
+    lm_headline computed;
+
+    if (w == NULL)
+        return LM_FAIL(err, LM_EARG, "lm_h5_close: no writer");
+    quiet_begin(&q);
+    if (w->dead) {
+        rc = LM_FAIL(err, LM_EARG, "writing '%s': the writer failed earlier; no file written",
+                     w->path);
+        goto fail;
+    }
+    if (counts == NULL) {
+        rc = LM_FAIL(err, LM_EARG, "writing '%s': no aggregate counts", w->tmp_path);
+        goto fail;
+    }
+    if (w->panel && w->last_month != w->sc.n_months) {
+        rc = LM_FAIL(err, LM_EARG, "writing '%s': only %d of %d months written", w->tmp_path,
+                     w->last_month, w->sc.n_months);
+        goto fail;
+    }
+    if (headline == NULL) {
+        cells = LM_AGG_CELLS(w->sc.n_regions);
+        lm_headline_compute(&w->sc, counts, counts + (size_t)w->sc.n_months * cells, &computed);
+        headline = &computed;
+    }
+    if ((rc = write_aggregates(w, counts, err)) != LM_OK ||
+        (rc = write_headline(w, headline, err)) != LM_OK)
+        goto fail;
+    if (close_all(w) < 0) {
+        rc = h5_fail(err, __LINE__, "writing '%s': closing the file", w->tmp_path);
+        goto fail;
+    }
+    if (rename(w->tmp_path, w->path) != 0) {
+        rc = LM_FAIL(err, LM_EIO, "cannot rename '%s' to '%s': %s", w->tmp_path, w->path,
+                     strerror(errno));
+        goto fail;
+    }
+    w->dead = 1; /* the file is final: nothing to remove */
+fail:
+    discard(w);
+    free_writer(w);
+    quiet_end(&q);
+    return rc;
+}
+
+void lm_h5_abort(lm_h5_writer *w) {
+    quiet q;
+    if (w == NULL)
+        return;
+    quiet_begin(&q);
+    discard(w);
+    free_writer(w);
+    quiet_end(&q);
+}
+
+/* ---- describe ----------------------------------------------------------- */
+
+/* Read string attribute `name` of loc (fixed or variable length) into buf. */
+static int get_str(hid_t loc, const char *name, char *buf, size_t size) {
+    hid_t a = H5I_INVALID_HID, ft = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+    int ok = 0;
+    buf[0] = '\0';
+    if ((a = H5Aopen(loc, name, H5P_DEFAULT)) < 0 || (ft = H5Aget_type(a)) < 0 ||
+        H5Tget_class(ft) != H5T_STRING)
+        goto done;
+    if (H5Tis_variable_str(ft) > 0) {
+        char *p = NULL;
+        if ((mt = vlen_str_type()) < 0 || H5Aread(a, mt, &p) < 0)
+            goto done;
+        snprintf(buf, size, "%s", p ? p : "");
+        H5free_memory(p);
+        ok = 1;
+    } else {
+        size_t n = H5Tget_size(ft);
+        char *tmp = lm__malloc(n + 1);
+        if (tmp == NULL || (mt = H5Tcopy(ft)) < 0 || H5Aread(a, mt, tmp) < 0) {
+            lm__free(tmp);
+            goto done;
+        }
+        tmp[n] = '\0';
+        snprintf(buf, size, "%s", tmp);
+        lm__free(tmp);
+        ok = 1;
+    }
+done:
+    close_id(&mt);
+    close_id(&ft);
+    close_id(&a);
+    return ok;
+}
+
+static int get_num(hid_t loc, const char *name, hid_t mtype, void *value) {
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    int ok = a >= 0 && H5Aread(a, mtype, value) >= 0;
+    close_id(&a);
+    return ok;
+}
+
+int lm_h5_describe(const char *path, lm_file_info *info, lm_error *err) {
+    hid_t f = H5I_INVALID_HID, d = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    hid_t mtype = H5I_INVALID_HID;
+    quiet q;
+    int rc = LM_OK;
+    int32_t n_months = 0;
+    const char *missing = NULL;
+
+    if (path == NULL || info == NULL)
+        return LM_FAIL(err, LM_EARG, "lm_h5_describe: path and info are required");
+    memset(info, 0, sizeof *info);
+    if (access(path, R_OK) != 0)
+        return LM_FAIL(err, LM_EIO, "cannot open '%s': %s", path, strerror(errno));
+    quiet_begin(&q);
+    if (H5Fis_hdf5(path) <= 0) {
+        rc = LM_FAIL(err, LM_EIO, "'%s' is not an HDF5 file", path);
+        goto fail;
+    }
+    if ((f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
+        rc = LM_FAIL(err, LM_EIO, "cannot open HDF5 file '%s'", path);
+        goto fail;
+    }
+    if (!get_str(f, "scenario_name", info->scenario_name, sizeof info->scenario_name))
+        missing = "scenario_name";
+    else if (!get_str(f, "lmsim_version", info->version, sizeof info->version))
+        missing = "lmsim_version";
+    else if (!get_str(f, "start_month", info->start_month, sizeof info->start_month))
+        missing = "start_month";
+    else if (!get_str(f, "panel_mode", info->panel_mode, sizeof info->panel_mode))
+        missing = "panel_mode";
+    else if (!get_num(f, "seed", H5T_NATIVE_UINT64, &info->seed))
+        missing = "seed";
+    else if (!get_num(f, "n_persons", H5T_NATIVE_INT64, &info->n_persons))
+        missing = "n_persons";
+    else if (!get_num(f, "n_months", H5T_NATIVE_INT32, &n_months))
+        missing = "n_months";
+    if (missing != NULL) {
+        rc = LM_FAIL(err, LM_EHDF5,
+                     "'%s' is not an lmsim run file: root attribute '%s' missing "
+                     "or of the wrong type",
+                     path, missing);
+        goto fail;
+    }
+    info->n_months = n_months;
+
+    hsize_t n = 0;
+    if ((d = H5Dopen2(f, "/outcomes/headline", H5P_DEFAULT)) < 0 || (space = H5Dget_space(d)) < 0 ||
+        H5Sget_simple_extent_ndims(space) != 1 || H5Sget_simple_extent_dims(space, &n, NULL) < 0 ||
+        n > LM_HEADLINE_MAX_ROWS) {
+        rc = LM_FAIL(err, LM_EHDF5,
+                     "'%s': /outcomes/headline is missing or not a table of at most %d rows", path,
+                     LM_HEADLINE_MAX_ROWS);
+        goto fail;
+    }
+    if (n > 0 && ((mtype = headline_mem_type()) < 0 ||
+                  H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, info->headline.rows) < 0)) {
+        rc = h5_fail(err, __LINE__, "'%s': cannot read /outcomes/headline as lmsim's table", path);
+        goto fail;
+    }
+    info->headline.n_rows = (int)n;
+    for (hsize_t i = 0; i < n; i++)
+        info->headline.rows[i].group[LM_GROUP_NAME_MAX - 1] = '\0';
+fail:
+    close_id(&mtype);
+    close_id(&space);
+    close_id(&d);
+    close_id(&f);
+    quiet_end(&q);
+    return rc;
+}

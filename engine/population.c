@@ -1,0 +1,159 @@
+/* population.c - struct-of-arrays persons, synthesised from scenario margins.
+ *
+ * Each person is drawn independently from the margins in the scenario:
+ * region, sex, age band (then age uniformly within the band, to the month),
+ * disability by age band, ethnicity, qualification, caring by sex, and the
+ * initial labour state from the first matching `initial_state` rule. Every
+ * draw is lm__uniform(seed, id, month, LM_PURPOSE_POP_*, k), so a person's
+ * attributes depend only on the seed and the person's id: the population is
+ * identical for any thread count, and a person keeps the same attributes in
+ * every scenario that shares the margins (common random numbers).
+ *
+ * Entrants (16-year-olds replacing those who turn 65) are drawn the same way
+ * at the month they enter, with age 16 exactly and the first age band.
+ *
+ * Months already spent in the initial state are unknown in the margins; they
+ * are drawn from a geometric distribution with the scenario's mean per state
+ * (population.initial_duration_mean_months).
+ */
+#include "lmsim/population.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+#include "lmsim/rng.h"
+
+/* Age-band limits in years: [16, 25), [25, 35), [35, 50), [50, 65). */
+static const int band_lo_years[LM_N_AGE_BANDS + 1] = {16, 25, 35, 50, 65};
+
+size_t lm_population_bytes_per_person(void) {
+    return sizeof(uint16_t) + sizeof(int32_t) + 6 * sizeof(uint8_t) + sizeof(uint8_t) +
+           3 * sizeof(uint16_t);
+}
+
+static uint16_t sat16(double v) {
+    return v >= 65535.0 ? (uint16_t)65535 : (uint16_t)v;
+}
+
+void lm_population_draw_person(const lm_scenario *sc, lm_population *p, int64_t i, int64_t id,
+                               uint32_t month, int entrant) {
+    const uint64_t seed = sc->seed;
+    const uint64_t pid = (uint64_t)id;
+    double shares[LM_MAX_REGIONS];
+    for (int r = 0; r < sc->n_regions; r++)
+        shares[r] = sc->regions[r].share;
+    int region = lm__pick(shares, sc->n_regions, lm__uniform(seed, pid, month, LM_PURPOSE_POP_REGION, 0));
+    int female = lm__uniform(seed, pid, month, LM_PURPOSE_POP_SEX, 0) < sc->female_share;
+    int band, age_months;
+    if (entrant) {
+        band = 0;
+        age_months = LM_AGE_MIN_MONTHS;
+    } else {
+        band = lm__pick(sc->age_band_share, LM_N_AGE_BANDS,
+                        lm__uniform(seed, pid, month, LM_PURPOSE_POP_AGE, 0));
+        int lo = band_lo_years[band] * LM_MONTHS_PER_YEAR;
+        int span = (band_lo_years[band + 1] - band_lo_years[band]) * LM_MONTHS_PER_YEAR;
+        age_months = lo + (int)(lm__uniform(seed, pid, month, LM_PURPOSE_POP_AGE, 1) * span);
+        if (age_months >= lo + span)
+            age_months = lo + span - 1;
+    }
+    int disabled =
+        lm__uniform(seed, pid, month, LM_PURPOSE_POP_DISABLED, 0) < sc->disabled_by_age_band[band];
+    int minority = lm__uniform(seed, pid, month, LM_PURPOSE_POP_MINORITY, 0) < sc->minority_share;
+    int qual = lm__pick(sc->qual_share, LM_N_QUALS,
+                        lm__uniform(seed, pid, month, LM_PURPOSE_POP_QUAL, 0));
+    int caring = lm__uniform(seed, pid, month, LM_PURPOSE_POP_CARING, 0) < sc->caring_share[female];
+
+    const lm_initial_rule *rule = &sc->initial[sc->n_initial - 1];
+    for (int k = 0; k < sc->n_initial; k++) {
+        if (lm_selector_match(&sc->initial[k].where, region, female, band, disabled, minority,
+                              qual, caring, 0)) {
+            rule = &sc->initial[k];
+            break;
+        }
+    }
+    int state = lm__pick(rule->shares, LM_N_STATES,
+                         lm__uniform(seed, pid, month, LM_PURPOSE_POP_STATE, 0));
+    uint16_t dur = 0;
+    if (!entrant) {
+        /* Geometric with mean m: floor(ln u / ln(1 - 1/(m+1))). */
+        double m = sc->initial_duration_mean[state];
+        if (m > 0.0) {
+            double u = lm__uniform(seed, pid, month, LM_PURPOSE_POP_DURATION, 0);
+            dur = sat16(floor(log(u) / log1p(-1.0 / (m + 1.0))));
+        }
+    }
+    p->generation[i] = (uint16_t)((id - i) / p->n);
+    p->birth_month[i] = (int32_t)month - age_months;
+    p->region[i] = (uint8_t)region;
+    p->female[i] = (uint8_t)female;
+    p->disabled[i] = (uint8_t)disabled;
+    p->minority[i] = (uint8_t)minority;
+    p->qual[i] = (uint8_t)qual;
+    p->caring[i] = (uint8_t)caring;
+    p->state[i] = (uint8_t)state;
+    p->months_in_state[i] = dur;
+    if (lm_state_is_employed(state)) {
+        p->months_since_job[i] = 0;
+        p->sustained_months[i] = dur;
+    } else {
+        /* Entrants have not worked; for the initial population the months out
+         * of work are taken to be the months in the current state. */
+        p->months_since_job[i] = entrant ? LM_NEVER_WORKED : (uint16_t)(dur + 1 > 65534 ? 65534 : dur + 1);
+        p->sustained_months[i] = 0;
+    }
+}
+
+void lm_population_destroy(lm_population *p) {
+    if (!p)
+        return;
+    lm__free(p->generation);
+    lm__free(p->birth_month);
+    lm__free(p->region);
+    lm__free(p->female);
+    lm__free(p->disabled);
+    lm__free(p->minority);
+    lm__free(p->qual);
+    lm__free(p->caring);
+    lm__free(p->state);
+    lm__free(p->months_in_state);
+    lm__free(p->months_since_job);
+    lm__free(p->sustained_months);
+    lm__free(p);
+}
+
+int lm_population_create(const lm_scenario *sc, int64_t n, lm_population **out, lm_error *err) {
+    *out = NULL;
+    if (n < 1)
+        return LM_FAIL(err, LM_EARG, "population size must be at least 1, got %lld",
+                       (long long)n);
+    lm_population *p = lm__calloc(1, sizeof *p);
+    if (!p)
+        return LM_FAIL(err, LM_ENOMEM, "out of memory allocating a population");
+    p->n = n;
+    size_t un = (size_t)n;
+    p->generation = lm__aligned_alloc(un * sizeof *p->generation);
+    p->birth_month = lm__aligned_alloc(un * sizeof *p->birth_month);
+    p->region = lm__aligned_alloc(un);
+    p->female = lm__aligned_alloc(un);
+    p->disabled = lm__aligned_alloc(un);
+    p->minority = lm__aligned_alloc(un);
+    p->qual = lm__aligned_alloc(un);
+    p->caring = lm__aligned_alloc(un);
+    p->state = lm__aligned_alloc(un);
+    p->months_in_state = lm__aligned_alloc(un * sizeof *p->months_in_state);
+    p->months_since_job = lm__aligned_alloc(un * sizeof *p->months_since_job);
+    p->sustained_months = lm__aligned_alloc(un * sizeof *p->sustained_months);
+    if (!p->generation || !p->birth_month || !p->region || !p->female || !p->disabled ||
+        !p->minority || !p->qual || !p->caring || !p->state || !p->months_in_state ||
+        !p->months_since_job || !p->sustained_months) {
+        lm_population_destroy(p);
+        return LM_FAIL(err, LM_ENOMEM, "out of memory allocating %lld persons", (long long)n);
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        lm_population_draw_person(sc, p, i, i, 0, 0);
+    *out = p;
+    return LM_OK;
+}

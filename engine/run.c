@@ -1,0 +1,73 @@
+/* run.c - one complete run: engine + writer, with progress and interruption.
+ *
+ * lm_run() owns every object it creates and releases them on every path.
+ * The aggregate counts of all months are kept in memory (a few hundred
+ * integers a month) and written at the end with the headline table; the
+ * panel is written month by month. Any failure, or a stop request, aborts
+ * the writer, which removes the temporary file: no file ever appears under
+ * the final name unless the run completed.
+ */
+#include "lmsim/run.h"
+
+#include <string.h>
+
+#include "internal.h"
+#include "lmsim/sim.h"
+
+int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headline,
+           lm_error *err) {
+    lm_sim *sim = NULL;
+    lm_h5_writer *w = NULL;
+    int64_t *counts = NULL;
+    lm_headline h;
+    int rc;
+
+    if ((rc = lm_sim_create(sc, opt->threads, &sim, err)))
+        goto fail;
+    const size_t n_agg = LM_AGG_CELLS(sc->n_regions);
+    counts = lm__malloc((size_t)(sc->n_months + 1) * n_agg * sizeof *counts);
+    if (!counts) {
+        rc = LM_FAIL(err, LM_ENOMEM, "out of memory for aggregate counts");
+        goto fail;
+    }
+    memcpy(counts, lm_sim_counts(sim), n_agg * sizeof *counts);
+    if (opt->out_path &&
+        (rc = lm_h5_open(opt->out_path, sc, lm_sim_population(sim), sc->panel,
+                         sc->sample_fraction, &w, err)))
+        goto fail;
+    for (int m = 1; m <= sc->n_months; m++) {
+        if (opt->stop && *opt->stop) {
+            rc = LM_FAIL(err, LM_EINTERRUPTED, "run interrupted at month %d of %d; no file written",
+                         m - 1, sc->n_months);
+            goto fail;
+        }
+        if ((rc = lm_sim_step(sim, err)))
+            goto fail;
+        memcpy(counts + (size_t)m * n_agg, lm_sim_counts(sim), n_agg * sizeof *counts);
+        if (w) {
+            int64_t n_entr;
+            const int64_t *entr = lm_sim_entrants(sim, &n_entr);
+            if ((rc = lm_h5_write_month(w, lm_sim_population(sim), m, entr, n_entr, err)))
+                goto fail;
+        }
+        if (opt->progress)
+            opt->progress(opt->progress_user, m, sc->n_months);
+    }
+    lm_headline_compute(sc, counts, counts + (size_t)sc->n_months * n_agg, &h);
+    if (w) {
+        rc = lm_h5_close(w, counts, &h, err);
+        w = NULL;
+        if (rc)
+            goto fail;
+    }
+    if (headline)
+        *headline = h;
+    lm__free(counts);
+    lm_sim_destroy(sim);
+    return LM_OK;
+fail:
+    lm_h5_abort(w);
+    lm__free(counts);
+    lm_sim_destroy(sim);
+    return rc;
+}

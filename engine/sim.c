@@ -1,0 +1,390 @@
+/* sim.c - the monthly step: regional market, transitions, ageing, counts.
+ *
+ * Data layout. Persons live in the struct-of-arrays lm_population. The
+ * transition model is flattened before the loop into two tables, so that the
+ * hot loop does no exp() or log():
+ *
+ *   base_odds[cell][origin][j]  exp(eta) of destination j of `origin` for a
+ *                               person in covariate cell `cell`, without the
+ *                               duration term; recomputed each month with the
+ *                               regional market factor for job-entry moves;
+ *   dur_odds[origin][j][d]      (1 + d)^beta_duration, d = 0..duration cap.
+ *
+ * A covariate cell is (region, sex, age band, disabled, minority, qual,
+ * caring): n_regions x 256 cells. The odds of destination j are
+ * base_odds * dur_odds; staying has odds 1 (the logit's reference).
+ *
+ * One month, t -> t+1:
+ *   1. market: job seekers, vacancies and tightness per region from the
+ *      integer counts of month t; the factor (tightness/reference)^elasticity
+ *      multiplies the odds of every move from out of work into a job;
+ *   2. persons, in parallel over a static, contiguous split of the slots: a
+ *      person turning 65 leaves and an entrant aged 16 is drawn into the slot;
+ *      everyone else draws a destination from the counter-based stream keyed
+ *      by (seed, id, t+1, LM_PURPOSE_TRANSITION) and, on entering work, a job
+ *      quality from LM_PURPOSE_JOB_QUALITY;
+ *   3. counts by state x region x sex x disabled x minority x age band, per
+ *      thread as integers, summed in thread order (exact in any order).
+ * Each thread writes only its own persons and its own counters: no locks, no
+ * atomics, and the result does not depend on the number of threads.
+ */
+#include "lmsim/sim.h"
+
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "internal.h"
+#include "lmsim/rng.h"
+
+#define N_CELL_PER_REGION 256 /* 2 sexes x 4 age bands x 2 x 2 x 4 quals x 2 */
+
+struct lm_sim {
+    const lm_scenario *sc; /* borrowed */
+    lm_population *pop;    /* owned */
+    int month;             /* month of the current state */
+    int n_threads;         /* threads used by the parallel loops */
+    int cap;               /* duration cap, months */
+    int n_cells;           /* n_regions * N_CELL_PER_REGION */
+    size_t n_agg;          /* LM_AGG_CELLS(n_regions) */
+
+    uint8_t n_dest[LM_N_STATES];               /* destinations per origin */
+    uint8_t dest[LM_N_STATES][LM_N_STATES];    /* state index or LM_DEST_EMPLOYED */
+    uint8_t job_entry[LM_N_STATES][LM_N_STATES]; /* 1: move into work from out of work */
+    double *static_odds; /* [cell][origin][LM_N_STATES]: exp(eta) without market factor */
+    double *base_odds;   /* same, with this month's market factor */
+    double *dur_odds;    /* [origin][LM_N_STATES][cap + 1] */
+    double *p_good;      /* [cell][origin]: probability a job entered is good */
+
+    lm_market_region market[LM_MAX_REGIONS];
+    int64_t *counts;        /* [n_agg] counts of the current month */
+    int64_t *thread_counts; /* [n_threads][n_agg] */
+    int64_t *entrants;      /* slots that received an entrant this month, ascending */
+    int64_t n_entrants;
+    int64_t *thread_n_entrants; /* [n_threads] */
+};
+
+static inline int cell_of(int region, int female, int band, int disabled, int minority, int qual,
+                          int caring) {
+    return ((((((region * 2 + female) * LM_N_AGE_BANDS + band) * 2 + disabled) * 2 + minority) *
+                 LM_N_QUALS +
+             qual) *
+                2 +
+            caring);
+}
+
+static inline int age_band_fast(int age_months) {
+    return (age_months >= 25 * LM_MONTHS_PER_YEAR) + (age_months >= 35 * LM_MONTHS_PER_YEAR) +
+           (age_months >= 50 * LM_MONTHS_PER_YEAR);
+}
+
+/* Fill static_odds, dur_odds and p_good from the scenario. */
+static void build_tables(lm_sim *sim) {
+    const lm_scenario *sc = sim->sc;
+    for (int o = 0; o < LM_N_STATES; o++) {
+        sim->n_dest[o] = (uint8_t)sc->n_dest[o];
+        for (int j = 0; j < sc->n_dest[o]; j++) {
+            int to = sc->dest[o][j].to;
+            sim->dest[o][j] = (uint8_t)to;
+            sim->job_entry[o][j] = !lm_state_is_employed(o) &&
+                                   (to == LM_DEST_EMPLOYED || lm_state_is_employed(to));
+            double *d = sim->dur_odds + ((size_t)o * LM_N_STATES + (size_t)j) * (size_t)(sim->cap + 1);
+            for (int k = 0; k <= sim->cap; k++)
+                d[k] = exp(sc->dest[o][j].log_duration * log1p((double)k));
+        }
+    }
+    for (int r = 0; r < sc->n_regions; r++)
+        for (int f = 0; f < 2; f++)
+            for (int b = 0; b < LM_N_AGE_BANDS; b++)
+                for (int dis = 0; dis < 2; dis++)
+                    for (int mi = 0; mi < 2; mi++)
+                        for (int q = 0; q < LM_N_QUALS; q++)
+                            for (int ca = 0; ca < 2; ca++) {
+                                int cell = cell_of(r, f, b, dis, mi, q, ca);
+                                for (int o = 0; o < LM_N_STATES; o++) {
+                                    double *so = sim->static_odds +
+                                                 ((size_t)cell * LM_N_STATES + (size_t)o) * LM_N_STATES;
+                                    for (int j = 0; j < sc->n_dest[o]; j++) {
+                                        const lm_logit *lg = &sc->dest[o][j];
+                                        double eta = lg->intercept + lg->female * f +
+                                                     lg->disabled * dis + lg->minority * mi +
+                                                     lg->caring * ca + lg->age_band[b] +
+                                                     lg->qual[q] + lg->region[r];
+                                        so[j] = exp(eta);
+                                    }
+                                    double pg = 0.0;
+                                    for (int k = 0; k < sc->n_quality; k++) {
+                                        if (lm_selector_match(&sc->quality[k].where, r, f, b, dis,
+                                                              mi, q, ca, o)) {
+                                            pg = sc->quality[k].p_good;
+                                            break;
+                                        }
+                                    }
+                                    sim->p_good[(size_t)cell * LM_N_STATES + (size_t)o] = pg;
+                                }
+                            }
+}
+
+/* Market of the current month from the current counts, then base_odds. */
+static void update_market(lm_sim *sim) {
+    const lm_scenario *sc = sim->sc;
+    const int R = sc->n_regions;
+    for (int r = 0; r < R; r++) {
+        lm_market_region *m = &sim->market[r];
+        memset(m, 0, sizeof *m);
+        for (int s = 0; s < LM_N_STATES; s++)
+            for (int f = 0; f < 2; f++)
+                for (int dis = 0; dis < 2; dis++)
+                    for (int mi = 0; mi < 2; mi++)
+                        for (int b = 0; b < LM_N_AGE_BANDS; b++) {
+                            int64_t v = sim->counts[lm_agg_index(R, s, r, f, dis, mi, b)];
+                            m->population += v;
+                            if (s == LM_STATE_UNEMPLOYED)
+                                m->unemployed += v;
+                            else if (lm_state_is_inactive(s))
+                                m->inactive += v;
+                        }
+        m->seekers = (double)m->unemployed + sc->inactive_search_weight * (double)m->inactive;
+        m->vacancies = sc->regions[r].vacancies_per_1000 * (double)m->population / 1000.0;
+        /* With nobody seeking, tightness is undefined; the reference applies. */
+        m->tightness = m->seekers > 0.0 ? m->vacancies / m->seekers : sc->reference_tightness;
+        m->odds_factor = m->tightness > 0.0
+                             ? pow(m->tightness / sc->reference_tightness, sc->matching_elasticity)
+                             : 0.0;
+    }
+    const size_t per_cell = (size_t)LM_N_STATES * LM_N_STATES;
+    for (int cell = 0; cell < sim->n_cells; cell++) {
+        double factor = sim->market[cell / N_CELL_PER_REGION].odds_factor;
+        const double *so = sim->static_odds + (size_t)cell * per_cell;
+        double *bo = sim->base_odds + (size_t)cell * per_cell;
+        for (int o = 0; o < LM_N_STATES; o++)
+            for (int j = 0; j < sim->n_dest[o]; j++)
+                bo[o * LM_N_STATES + j] =
+                    so[o * LM_N_STATES + j] * (sim->job_entry[o][j] ? factor : 1.0);
+    }
+}
+
+/* Sum per-thread counters in thread order into sim->counts, and compact the
+ * per-thread entrant lists (each stored at the start of its thread's range)
+ * into one ascending list. */
+static void reduce(lm_sim *sim) {
+    memset(sim->counts, 0, sim->n_agg * sizeof *sim->counts);
+    for (int t = 0; t < sim->n_threads; t++) {
+        const int64_t *tc = sim->thread_counts + (size_t)t * sim->n_agg;
+        for (size_t k = 0; k < sim->n_agg; k++)
+            sim->counts[k] += tc[k];
+    }
+    int64_t n = sim->pop->n, total = 0;
+    for (int t = 0; t < sim->n_threads; t++) {
+        int64_t lo = n * t / sim->n_threads;
+        int64_t c = sim->thread_n_entrants[t];
+        if (c && lo != total)
+            memmove(sim->entrants + total, sim->entrants + lo, (size_t)c * sizeof *sim->entrants);
+        total += c;
+    }
+    sim->n_entrants = total;
+}
+
+static void count_range(lm_sim *sim, int64_t *tc, int64_t lo, int64_t hi, int month) {
+    const lm_population *p = sim->pop;
+    const int R = sim->sc->n_regions;
+    for (int64_t i = lo; i < hi; i++) {
+        int band = age_band_fast(month - p->birth_month[i]);
+        tc[lm_agg_index(R, p->state[i], p->region[i], p->female[i], p->disabled[i], p->minority[i],
+                        band)]++;
+    }
+}
+
+static inline uint16_t inc16(uint16_t v) {
+    return (uint16_t)(v + (v < UINT16_MAX));
+}
+
+/* The per-person work of one month for slots [lo, hi). */
+static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t *n_entr) {
+    const lm_scenario *sc = sim->sc;
+    lm_population *p = sim->pop;
+    const uint64_t seed = sc->seed;
+    const int next = sim->month + 1;
+    const uint32_t mnext = (uint32_t)next;
+    const int cap = sim->cap;
+    const int R = sc->n_regions;
+    const int64_t n = p->n;
+    int64_t ne = 0;
+    /* One Philox call serves four consecutive ids; keep its block. */
+    uint64_t blk = UINT64_MAX;
+    uint32_t words[4] = {0, 0, 0, 0};
+
+    for (int64_t i = lo; i < hi; i++) {
+        int age = sim->month - p->birth_month[i];
+        if (age + 1 >= LM_AGE_MAX_MONTHS) {
+            int64_t id = i + n * ((int64_t)p->generation[i] + 1);
+            lm_population_draw_person(sc, p, i, id, mnext, 1);
+            sim->entrants[lo + ne++] = i;
+            tc[lm_agg_index(R, p->state[i], p->region[i], p->female[i], p->disabled[i],
+                            p->minority[i], 0)]++;
+            continue;
+        }
+        const int s = p->state[i];
+        const int band = age_band_fast(age);
+        const int cell = cell_of(p->region[i], p->female[i], band, p->disabled[i], p->minority[i],
+                                 p->qual[i], p->caring[i]);
+        const uint64_t id = (uint64_t)i + (uint64_t)n * p->generation[i];
+        if ((id >> 2) != blk) {
+            blk = id >> 2;
+            lm__rng_block(seed, blk, mnext, LM_PURPOSE_TRANSITION, 0, words);
+        }
+        const double u = lm__u01(words[id & 3u]);
+        const int d = p->months_in_state[i] < cap ? p->months_in_state[i] : cap;
+        const double *bo = sim->base_odds + ((size_t)cell * LM_N_STATES + (size_t)s) * LM_N_STATES;
+        const double *dodds = sim->dur_odds + (size_t)s * LM_N_STATES * (size_t)(cap + 1) + (size_t)d;
+        const int nd = sim->n_dest[s];
+        double cum[LM_N_STATES];
+        double total = 0.0;
+        for (int j = 0; j < nd; j++) {
+            total += bo[j] * dodds[(size_t)j * (size_t)(cap + 1)];
+            cum[j] = total;
+        }
+        const double x = u * (1.0 + total);
+        int ns = s;
+        for (int j = 0; j < nd; j++) {
+            if (x < cum[j]) {
+                ns = sim->dest[s][j];
+                break;
+            }
+        }
+        if (ns == LM_DEST_EMPLOYED) {
+            double pg = sim->p_good[(size_t)cell * LM_N_STATES + (size_t)s];
+            double uq = lm__uniform(seed, id, mnext, LM_PURPOSE_JOB_QUALITY, 0);
+            ns = uq < pg ? LM_STATE_EMPLOYED_GOOD : LM_STATE_EMPLOYED_POOR;
+        }
+        const int was_emp = lm_state_is_employed(s), is_emp = lm_state_is_employed(ns);
+        p->months_in_state[i] = ns == s ? inc16(p->months_in_state[i]) : 0;
+        if (is_emp) {
+            p->sustained_months[i] = was_emp ? inc16(p->sustained_months[i]) : 0;
+            p->months_since_job[i] = 0;
+        } else {
+            p->sustained_months[i] = 0;
+            uint16_t msj = p->months_since_job[i];
+            p->months_since_job[i] =
+                was_emp ? 1 : (msj == LM_NEVER_WORKED ? msj : (uint16_t)(msj + (msj < LM_NEVER_WORKED - 1)));
+        }
+        p->state[i] = (uint8_t)ns;
+        tc[lm_agg_index(R, ns, p->region[i], p->female[i], p->disabled[i], p->minority[i],
+                        age_band_fast(age + 1))]++;
+    }
+    *n_entr = ne;
+}
+
+int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *err) {
+    int rc;
+    *out = NULL;
+    lm_sim *sim = lm__calloc(1, sizeof *sim);
+    if (!sim)
+        return LM_FAIL(err, LM_ENOMEM, "out of memory");
+    sim->sc = sc;
+    sim->n_threads = threads > 0 ? threads : omp_get_max_threads();
+    sim->cap = sc->duration_cap_months;
+    sim->n_cells = sc->n_regions * N_CELL_PER_REGION;
+    sim->n_agg = LM_AGG_CELLS(sc->n_regions);
+    size_t per_cell = (size_t)LM_N_STATES * LM_N_STATES;
+    sim->static_odds = lm__aligned_alloc((size_t)sim->n_cells * per_cell * sizeof(double));
+    sim->base_odds = lm__aligned_alloc((size_t)sim->n_cells * per_cell * sizeof(double));
+    sim->dur_odds = lm__aligned_alloc(per_cell * (size_t)(sim->cap + 1) * sizeof(double));
+    sim->p_good = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(double));
+    sim->counts = lm__calloc(sim->n_agg, sizeof *sim->counts);
+    sim->thread_counts = lm__calloc(sim->n_agg * (size_t)sim->n_threads, sizeof(int64_t));
+    sim->thread_n_entrants = lm__calloc((size_t)sim->n_threads, sizeof(int64_t));
+    if (!sim->static_odds || !sim->base_odds || !sim->dur_odds || !sim->p_good || !sim->counts ||
+        !sim->thread_counts || !sim->thread_n_entrants) {
+        rc = LM_FAIL(err, LM_ENOMEM, "out of memory allocating the engine's tables");
+        goto fail;
+    }
+    memset(sim->dur_odds, 0, per_cell * (size_t)(sim->cap + 1) * sizeof(double));
+    memset(sim->static_odds, 0, (size_t)sim->n_cells * per_cell * sizeof(double));
+    memset(sim->base_odds, 0, (size_t)sim->n_cells * per_cell * sizeof(double));
+    if ((rc = lm_population_create(sc, sc->n_persons, &sim->pop, err)))
+        goto fail;
+    sim->entrants = lm__aligned_alloc((size_t)sim->pop->n * sizeof *sim->entrants);
+    if (!sim->entrants) {
+        rc = LM_FAIL(err, LM_ENOMEM, "out of memory allocating the entrant list");
+        goto fail;
+    }
+    build_tables(sim);
+    memset(sim->thread_counts, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
+#pragma omp parallel num_threads(sim->n_threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        /* The split must match n_threads even if OpenMP gives fewer threads. */
+        for (int k = t; k < sim->n_threads; k += nt) {
+            int64_t lo = sim->pop->n * k / sim->n_threads, hi = sim->pop->n * (k + 1) / sim->n_threads;
+            count_range(sim, sim->thread_counts + (size_t)k * sim->n_agg, lo, hi, 0);
+            sim->thread_n_entrants[k] = 0;
+        }
+    }
+    reduce(sim);
+    update_market(sim);
+    *out = sim;
+    return LM_OK;
+fail:
+    lm_sim_destroy(sim);
+    return rc;
+}
+
+void lm_sim_destroy(lm_sim *sim) {
+    if (!sim)
+        return;
+    lm_population_destroy(sim->pop);
+    lm__free(sim->static_odds);
+    lm__free(sim->base_odds);
+    lm__free(sim->dur_odds);
+    lm__free(sim->p_good);
+    lm__free(sim->counts);
+    lm__free(sim->thread_counts);
+    lm__free(sim->thread_n_entrants);
+    lm__free(sim->entrants);
+    lm__free(sim);
+}
+
+int lm_sim_step(lm_sim *sim, lm_error *err) {
+    if (sim->month >= sim->sc->n_months)
+        return LM_FAIL(err, LM_EARG, "all %d months have been simulated", sim->sc->n_months);
+    memset(sim->thread_counts, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
+#pragma omp parallel num_threads(sim->n_threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        for (int k = t; k < sim->n_threads; k += nt) {
+            int64_t lo = sim->pop->n * k / sim->n_threads, hi = sim->pop->n * (k + 1) / sim->n_threads;
+            step_range(sim, lo, hi, sim->thread_counts + (size_t)k * sim->n_agg,
+                       &sim->thread_n_entrants[k]);
+        }
+    }
+    sim->month++;
+    reduce(sim);
+    update_market(sim);
+    return LM_OK;
+}
+
+int lm_sim_month(const lm_sim *sim) {
+    return sim->month;
+}
+
+const lm_population *lm_sim_population(const lm_sim *sim) {
+    return sim->pop;
+}
+
+const int64_t *lm_sim_counts(const lm_sim *sim) {
+    return sim->counts;
+}
+
+const lm_market_region *lm_sim_market(const lm_sim *sim, int r) {
+    return &sim->market[r];
+}
+
+int64_t lm_sim_leavers(const lm_sim *sim) {
+    return sim->n_entrants;
+}
+
+const int64_t *lm_sim_entrants(const lm_sim *sim, int64_t *n) {
+    *n = sim->n_entrants;
+    return sim->entrants;
+}

@@ -1,0 +1,14 @@
+/* lmsim.h - umbrella header of liblmsim, the labour-market microsimulation engine. */
+#ifndef LMSIM_H
+#define LMSIM_H
+
+#include "lmsim/error.h"
+#include "lmsim/output.h"
+#include "lmsim/population.h"
+#include "lmsim/rng.h"
+#include "lmsim/run.h"
+#include "lmsim/scenario.h"
+#include "lmsim/sim.h"
+#include "lmsim/version.h"
+
+#endif /* LMSIM_H */

@@ -1,0 +1,98 @@
+/* lmsim/output.h - the HDF5 run file: panel, persons, aggregates, outcomes.
+ *
+ * A run file is written to "NAME.tmp" and renamed to NAME only by
+ * lm_h5_close(): a failed, aborted or killed run never leaves a file under
+ * the final name. Layout (docs/output-format.md):
+ *   /               attributes: lmsim_version, scenario_name, scenario_text,
+ *                   seed (uint64), seed_str, n_persons, n_months, start_month
+ *                   ("YYYY-MM"), created_at, panel_mode
+ *   /persons/<a>    1-D, one row per person who appears in the panel: id,
+ *                   slot, entry_month, birth_month, region, female, disabled,
+ *                   minority, qual, caring
+ *   /panel/<v>      2-D [month, person] for v in state (enum), months_in_state,
+ *                   months_since_job, sustained_months, person_id; chunked
+ *                   (1, chunk_persons), shuffle + deflate, dimension scales
+ *                   "month" and "person"
+ *   /aggregates/counts  [month][state][region][sex][disabled][minority][age_band]
+ *   /outcomes/headline  compound table, one row per group
+ */
+#ifndef LMSIM_OUTPUT_H
+#define LMSIM_OUTPUT_H
+
+#include <stdint.h>
+
+#include "lmsim/error.h"
+#include "lmsim/population.h"
+#include "lmsim/scenario.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LM_HEADLINE_MAX_ROWS 40
+#define LM_GROUP_NAME_MAX 40
+
+/* One row of the headline table: rates at month 0 and at the last month. */
+typedef struct lm_headline_row {
+    char group[LM_GROUP_NAME_MAX]; /* "all", "disabled", "region:North Wales", ... */
+    int64_t persons[2];            /* persons in the group [start, end] */
+    double employment_rate[2];     /* employed / persons */
+    double unemployment_rate[2];   /* ILO: unemployed / (employed + unemployed) */
+    double inactivity_rate[2];     /* inactive / persons */
+    double good_job_share[2];      /* good jobs / employed */
+} lm_headline_row;
+
+typedef struct lm_headline {
+    int n_rows;
+    lm_headline_row rows[LM_HEADLINE_MAX_ROWS];
+} lm_headline;
+
+/* Fill a headline table from two months of aggregate counts (LM_AGG_CELLS
+ * each): rows "all", by disability, sex, ethnicity, age band and region. */
+void lm_headline_compute(const lm_scenario *sc, const int64_t *counts_start,
+                         const int64_t *counts_end, lm_headline *out);
+
+typedef struct lm_h5_writer lm_h5_writer;
+
+/* Open NAME.tmp for a run of `sc` and write the root attributes, and the
+ * month-0 persons table and panel row when a panel is written.
+ *   panel, sample_fraction  what to write (LM_PANEL_*); fraction used for SAMPLE.
+ * Errors: LM_EIO (cannot create the file, e.g. unwritable directory), LM_EHDF5,
+ * LM_ENOMEM. Not thread-safe: one writer per thread. */
+int lm_h5_open(const char *path, const lm_scenario *sc, const lm_population *pop,
+               lm_panel_mode panel, double sample_fraction, lm_h5_writer **out, lm_error *err);
+
+/* Append month `month` (1, 2, ...) of the panel, and the persons who entered
+ * in slots entrants[0..n_entrants) this month. A no-op without a panel. */
+int lm_h5_write_month(lm_h5_writer *w, const lm_population *pop, int month,
+                      const int64_t *entrants, int64_t n_entrants, lm_error *err);
+
+/* Write aggregates (counts: (n_months + 1) * LM_AGG_CELLS values) and the
+ * headline, close the file and rename NAME.tmp to NAME. The writer is freed
+ * whether or not this succeeds; on failure the temporary file is removed. */
+int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headline,
+                lm_error *err);
+
+/* Close and remove the temporary file; NULL is a no-op. */
+void lm_h5_abort(lm_h5_writer *w);
+
+/* What `lmsim describe` shows of a finished file. */
+typedef struct lm_file_info {
+    char scenario_name[128];
+    char version[32];
+    char start_month[16];
+    char panel_mode[16];
+    uint64_t seed;
+    int64_t n_persons;
+    int n_months;
+    lm_headline headline;
+} lm_file_info;
+
+/* Read the root attributes and /outcomes/headline of a finished run file.
+ * Errors: LM_EIO (missing or not HDF5), LM_EHDF5 (layout not lmsim's). */
+int lm_h5_describe(const char *path, lm_file_info *info, lm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LMSIM_OUTPUT_H */

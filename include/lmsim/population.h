@@ -1,0 +1,74 @@
+/* lmsim/population.h - persons as struct-of-arrays, synthesised from margins.
+ *
+ * A population has n person *slots*. Each slot holds one person at a time;
+ * when a person reaches 65 they leave and a 16-year-old takes the slot, so
+ * the population keeps its size (an entrant cohort of the published size).
+ * The person in slot i after g replacements has id i + n * g: ids are unique
+ * and depend only on (n, slot, generation), never on thread count.
+ *
+ * Every array is contiguous, 64-byte aligned and narrow. Months are counted
+ * from the scenario's start month (month 0); birth_month is on that scale and
+ * negative for everyone born before the start.
+ */
+#ifndef LMSIM_POPULATION_H
+#define LMSIM_POPULATION_H
+
+#include <stdint.h>
+
+#include "lmsim/error.h"
+#include "lmsim/scenario.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lm_population {
+    int64_t n; /* number of slots (persons alive at any time) */
+
+    /* fixed for the occupant of a slot */
+    uint16_t *generation; /* replacements so far in this slot; id = slot + n * generation */
+    int32_t *birth_month; /* month of birth, on the simulation's month scale */
+    uint8_t *region;      /* region index into lm_scenario.regions */
+    uint8_t *female;      /* 1 woman, 0 man */
+    uint8_t *disabled;    /* 1 disabled or long-term health condition (Equality Act) */
+    uint8_t *minority;    /* 1 ethnic minority, 0 white */
+    uint8_t *qual;        /* 0 none, 1 low, 2 mid, 3 high */
+    uint8_t *caring;      /* 1 caring responsibility */
+
+    /* changing, updated by the monthly step */
+    uint8_t *state;             /* lm_state */
+    uint16_t *months_in_state;  /* completed months in the current state, saturating */
+    uint16_t *months_since_job; /* 0 while employed; months since the last job otherwise,
+                                   65535 = never worked in the simulation */
+    uint16_t *sustained_months; /* consecutive months in work (either quality), saturating */
+} lm_population;
+
+#define LM_NEVER_WORKED UINT16_MAX
+
+/* Id of the person now in slot i. */
+static inline int64_t lm_population_id(const lm_population *p, int64_t i) {
+    return i + p->n * (int64_t)p->generation[i];
+}
+
+/* Allocate a population of n slots and synthesise it from the scenario's
+ * margins with the scenario's seed (deterministic; parallel over persons).
+ * Owned by caller: free with lm_population_destroy(). Errors: LM_EARG (n < 1),
+ * LM_ENOMEM. */
+int lm_population_create(const lm_scenario *sc, int64_t n, lm_population **out, lm_error *err);
+
+/* Free a population; NULL is a no-op. */
+void lm_population_destroy(lm_population *p);
+
+/* (Re)draw the fixed attributes and initial state of slot i for a person
+ * born in birth_month, with id `id`, drawn at simulation month `month`.
+ * Used for initial synthesis and for entrants. Pure given its inputs. */
+void lm_population_draw_person(const lm_scenario *sc, lm_population *p, int64_t i, int64_t id,
+                               uint32_t month, int entrant);
+
+/* Bytes of state held per person (all arrays). */
+size_t lm_population_bytes_per_person(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LMSIM_POPULATION_H */

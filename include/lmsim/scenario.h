@@ -1,0 +1,189 @@
+/* lmsim/scenario.h - a validated, read-only scenario loaded from a libconfig file.
+ *
+ * lm_scenario_load() reads a scenario file (with @include fragments), applies
+ * command-line overrides (`--set path=value`), validates every setting
+ * strictly (unknown keys, types, ranges, shares summing to 1, required
+ * settings) and returns an immutable lm_scenario. Every error names the file,
+ * the line and the setting path. After loading, the scenario is never
+ * modified: the engine takes `const lm_scenario *`.
+ *
+ * The full reference of settings is docs/scenario-reference.md.
+ */
+#ifndef LMSIM_SCENARIO_H
+#define LMSIM_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lmsim/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Labour states. Inactivity carries its reason in the state itself. */
+typedef enum lm_state {
+    LM_STATE_INACTIVE_SICK = 0,    /* inactive: long-term sick or disabled */
+    LM_STATE_INACTIVE_CARING = 1,  /* inactive: looking after family or home */
+    LM_STATE_INACTIVE_STUDENT = 2, /* inactive: student */
+    LM_STATE_INACTIVE_OTHER = 3,   /* inactive: any other reason */
+    LM_STATE_UNEMPLOYED = 4,       /* ILO unemployed: without work, seeking */
+    LM_STATE_EMPLOYED_POOR = 5,    /* in a job that fails the scenario's good-work test */
+    LM_STATE_EMPLOYED_GOOD = 6     /* in a job that meets it */
+} lm_state;
+#define LM_N_STATES 7
+/* Pseudo-destination "employed": the job's quality is drawn on entry. */
+#define LM_DEST_EMPLOYED 7
+
+#define LM_N_AGE_BANDS 4 /* 16-24, 25-34, 35-49, 50-64 */
+#define LM_N_QUALS 4     /* none, low, mid, high */
+#define LM_MAX_REGIONS 8
+#define LM_MAX_RULES 64
+#define LM_MONTHS_PER_YEAR 12
+#define LM_AGE_MIN_MONTHS (16 * LM_MONTHS_PER_YEAR) /* working age starts at 16 */
+#define LM_AGE_MAX_MONTHS (65 * LM_MONTHS_PER_YEAR) /* ...and ends on the 65th birthday */
+
+static inline int lm_state_is_employed(int s) {
+    return s >= LM_STATE_EMPLOYED_POOR;
+}
+static inline int lm_state_is_inactive(int s) {
+    return s <= LM_STATE_INACTIVE_OTHER;
+}
+
+/* Names as used in scenario files and in the HDF5 enum: "inactive_sick", ... */
+const char *lm_state_name(int state);
+/* Age band names "16-24", "25-34", "35-49", "50-64"; qualification names. */
+const char *lm_age_band_name(int band);
+const char *lm_qual_name(int qual);
+/* Age band of an age in months (any age >= 16 years); -1 outside 16-64. */
+int lm_age_band_of(int age_months);
+
+/* A set of persons described by attribute masks: bit v of a mask is set when
+ * value v matches. A rule's `where` group becomes one selector; an empty
+ * `where` matches everyone. */
+typedef struct lm_selector {
+    uint32_t region;   /* bit r: region index r */
+    uint8_t sex;       /* bit 0 male, bit 1 female */
+    uint8_t age_band;  /* bit b: age band b */
+    uint8_t disabled;  /* bit 0 not disabled, bit 1 disabled */
+    uint8_t minority;  /* bit 0 white, bit 1 ethnic minority */
+    uint8_t qual;      /* bit q: qualification q */
+    uint8_t caring;    /* bit 0 no caring responsibility, bit 1 caring */
+    uint8_t state;     /* bit s: labour state s */
+    uint8_t reserved_; /* padding, always 0 */
+} lm_selector;
+
+/* One destination of a multinomial logit whose reference category is "stay".
+ * Linear predictor eta = intercept + covariate terms + log_duration * ln(1 + d),
+ * where d is months in the current state. */
+typedef struct lm_logit {
+    int to;                        /* destination state, or LM_DEST_EMPLOYED */
+    double intercept;              /* log-odds against staying, reference person */
+    double female;                 /* added for women */
+    double disabled;               /* added for disabled people */
+    double minority;               /* added for ethnic-minority people */
+    double caring;                 /* added for people with caring responsibility */
+    double age_band[LM_N_AGE_BANDS]; /* added by age band */
+    double qual[LM_N_QUALS];       /* added by qualification */
+    double region[LM_MAX_REGIONS]; /* added by region */
+    double log_duration;           /* coefficient on ln(1 + months in state) */
+    int cfg_line;                  /* line in the scenario file, for messages */
+} lm_logit;
+
+typedef struct lm_region {
+    char name[48];             /* e.g. "North Wales" */
+    double share;              /* share of the working-age population, in [0, 1] */
+    double vacancies_per_1000; /* open vacancies per 1000 working-age residents */
+} lm_region;
+
+typedef struct lm_initial_rule {
+    lm_selector where;          /* who the rule applies to */
+    double shares[LM_N_STATES]; /* initial labour-state distribution, sums to 1 */
+} lm_initial_rule;
+
+typedef struct lm_quality_rule {
+    lm_selector where; /* who the rule applies to */
+    double p_good;     /* probability that a job entered is good */
+} lm_quality_rule;
+
+typedef enum lm_panel_mode {
+    LM_PANEL_FULL = 0,  /* every person, every month */
+    LM_PANEL_NONE = 1,  /* aggregates and outcomes only */
+    LM_PANEL_SAMPLE = 2 /* a deterministic random sample of person slots */
+} lm_panel_mode;
+
+typedef struct lm_scenario {
+    char name[128];        /* scenario name (setting `name`) */
+    char *text;            /* the full scenario text after includes and overrides (owned) */
+    char source_path[512]; /* file it was loaded from */
+
+    /* simulation */
+    int64_t n_persons;  /* persons simulated at any time (slots) */
+    int n_months;       /* months simulated after the start month */
+    int start_year;     /* calendar year of month 0 */
+    int start_month;    /* calendar month (1-12) of month 0 */
+    uint64_t seed;      /* base seed of all random streams */
+
+    /* population margins */
+    int n_regions;
+    lm_region regions[LM_MAX_REGIONS];
+    double female_share;                        /* share of women */
+    double age_band_share[LM_N_AGE_BANDS];      /* sums to 1 */
+    double disabled_by_age_band[LM_N_AGE_BANDS]; /* prevalence by age band */
+    double minority_share;                      /* share from ethnic minorities */
+    double qual_share[LM_N_QUALS];              /* sums to 1 */
+    double caring_share[2];                     /* by sex: [male, female] */
+    double initial_duration_mean[LM_N_STATES];  /* mean months already spent in the initial
+                                                   state, by state (geometric draw) */
+    int n_initial;
+    lm_initial_rule initial[LM_MAX_RULES]; /* first match wins; last matches all */
+
+    /* transitions: per origin state, destinations against "stay" */
+    int n_dest[LM_N_STATES];
+    lm_logit dest[LM_N_STATES][LM_N_STATES];
+    int duration_cap_months; /* durations above this count as this (for ln(1+d)) */
+
+    /* job quality on entry */
+    int n_quality;
+    lm_quality_rule quality[LM_MAX_RULES]; /* first match wins; last matches all */
+
+    /* regional labour market */
+    double matching_elasticity;    /* job-finding odds scale as (tightness/reference)^this */
+    double reference_tightness;    /* vacancies per effective job seeker at which the
+                                      intercepts apply */
+    double inactive_search_weight; /* an inactive person counts as this many job seekers */
+
+    /* output */
+    lm_panel_mode panel;
+    double sample_fraction;   /* for LM_PANEL_SAMPLE, in (0, 1] */
+    int deflate_level;        /* 0 = no compression, 1-9 deflate */
+    int64_t chunk_persons;    /* panel chunk width in persons */
+} lm_scenario;
+
+/* Load, override and validate a scenario.
+ *   path       scenario file; @include paths resolve relative to its folder.
+ *   overrides  n_overrides strings "path.to.setting=value" (may be NULL).
+ * On success *out owns a new scenario (free it with lm_scenario_destroy).
+ * Errors: LM_EIO (unreadable file), LM_ESYNTAX (libconfig parse error, with
+ * file and line), LM_ECONFIG (invalid or missing setting), LM_EARG (bad
+ * override), LM_ENOMEM. Thread-safe: shares no state between calls. */
+int lm_scenario_load(const char *path, const char *const *overrides, size_t n_overrides,
+                     lm_scenario **out, lm_error *err);
+
+/* Free a scenario; NULL is a no-op. */
+void lm_scenario_destroy(lm_scenario *sc);
+
+/* Whether person attributes match a selector. */
+static inline int lm_selector_match(const lm_selector *s, int region, int female, int age_band,
+                                    int disabled, int minority, int qual, int caring,
+                                    int state) {
+    return ((s->region >> region) & 1u) && ((s->sex >> female) & 1u) &&
+           ((s->age_band >> age_band) & 1u) && ((s->disabled >> disabled) & 1u) &&
+           ((s->minority >> minority) & 1u) && ((s->qual >> qual) & 1u) &&
+           ((s->caring >> caring) & 1u) && ((s->state >> state) & 1u);
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LMSIM_SCENARIO_H */

@@ -1,0 +1,76 @@
+/* lmsim/sim.h - the monthly engine: regional market, transitions, ageing.
+ *
+ * An lm_sim owns a population and advances it one month at a time. Each month
+ *   1. the regional market (job seekers, vacancies, tightness) is computed from
+ *      integer counts of the current states (exact, order-free);
+ *   2. every person transitions, in an OpenMP parallel loop over persons that
+ *      writes only that person's slots and draws only from the counter-based
+ *      stream keyed by (seed, person id, month, purpose);
+ *   3. persons reaching 65 leave and an entrant aged 16 takes their slot;
+ *   4. integer counts by state x region x sex x disability x ethnicity x age
+ *      band are accumulated per thread and summed in a fixed order.
+ * The result after any number of months is bit-identical for any thread count.
+ */
+#ifndef LMSIM_SIM_H
+#define LMSIM_SIM_H
+
+#include <stdint.h>
+
+#include "lmsim/error.h"
+#include "lmsim/population.h"
+#include "lmsim/scenario.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Dimensions of one month of aggregate counts, outermost first:
+ * [state][region][sex][disabled][minority][age_band]. */
+#define LM_AGG_CELLS(n_regions) ((size_t)LM_N_STATES * (size_t)(n_regions) * 2u * 2u * 2u * LM_N_AGE_BANDS)
+
+static inline size_t lm_agg_index(int n_regions, int state, int region, int female, int disabled,
+                                  int minority, int age_band) {
+    return (((((size_t)state * (size_t)n_regions + (size_t)region) * 2u + (size_t)female) * 2u +
+              (size_t)disabled) * 2u + (size_t)minority) * LM_N_AGE_BANDS + (size_t)age_band;
+}
+
+typedef struct lm_sim lm_sim;
+
+/* Regional market of the current month. */
+typedef struct lm_market_region {
+    int64_t population;  /* persons in the region */
+    int64_t unemployed;  /* ILO unemployed */
+    int64_t inactive;    /* economically inactive */
+    double seekers;      /* unemployed + inactive_search_weight * inactive */
+    double vacancies;    /* vacancies_per_1000 * population / 1000 */
+    double tightness;    /* vacancies / seekers */
+    double odds_factor;  /* (tightness / reference)^elasticity, applied to job entry */
+} lm_market_region;
+
+/* Create a simulation: synthesise the population (month 0) and count it.
+ * `threads` <= 0 keeps OpenMP's default. The scenario is borrowed and must
+ * outlive the sim. Owned by caller. Errors: LM_ENOMEM, LM_EARG. */
+int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *err);
+void lm_sim_destroy(lm_sim *sim);
+
+/* Advance one month. Errors: LM_EARG when all months have been simulated. */
+int lm_sim_step(lm_sim *sim, lm_error *err);
+
+/* Month of the current state: 0 after create, 1 after the first step. */
+int lm_sim_month(const lm_sim *sim);
+/* Borrowed view of the population; valid until the next step or destroy. */
+const lm_population *lm_sim_population(const lm_sim *sim);
+/* Borrowed aggregate counts of the current month (LM_AGG_CELLS values). */
+const int64_t *lm_sim_counts(const lm_sim *sim);
+/* Borrowed market state of region r for the current month. */
+const lm_market_region *lm_sim_market(const lm_sim *sim, int r);
+/* Persons who left at 65 (and were replaced) in the last step. */
+int64_t lm_sim_leavers(const lm_sim *sim);
+/* Borrowed list of the slots that received an entrant in the last step, in
+ * ascending order; *n receives its length. */
+const int64_t *lm_sim_entrants(const lm_sim *sim, int64_t *n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LMSIM_SIM_H */

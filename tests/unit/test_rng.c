@@ -1,0 +1,67 @@
+/* test_rng.c - the counter-based stream: purity, independence of keys, uniformity. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "internal.h"
+#include "lmsim/rng.h"
+
+/* Same key -> same draw; any change of seed, person, month, purpose or k
+ * changes it. */
+static void test_pure_and_keyed(void **state) {
+    (void)state;
+    const uint64_t seed = 0x9e3779b97f4a7c15ULL;
+    uint32_t a = lm_rng_u32(seed, 123457, 17, LM_PURPOSE_TRANSITION, 0);
+    assert_int_equal(a, lm_rng_u32(seed, 123457, 17, LM_PURPOSE_TRANSITION, 0));
+    assert_int_not_equal(a, lm_rng_u32(seed + 1, 123457, 17, LM_PURPOSE_TRANSITION, 0));
+    assert_int_not_equal(a, lm_rng_u32(seed, 123458, 17, LM_PURPOSE_TRANSITION, 0));
+    assert_int_not_equal(a, lm_rng_u32(seed, 123457, 18, LM_PURPOSE_TRANSITION, 0));
+    assert_int_not_equal(a, lm_rng_u32(seed, 123457, 17, LM_PURPOSE_JOB_QUALITY, 0));
+    assert_int_not_equal(a, lm_rng_u32(seed, 123457, 17, LM_PURPOSE_TRANSITION, 1));
+}
+
+/* The public draw equals word (id % 4) of the block call the engine uses. */
+static void test_block_matches_public(void **state) {
+    (void)state;
+    uint32_t w[4];
+    for (uint64_t id = 1000; id < 1040; id++) {
+        lm__rng_block(42, id >> 2, 5, LM_PURPOSE_TRANSITION, 0, w);
+        assert_int_equal(w[id & 3], lm_rng_u32(42, id, 5, LM_PURPOSE_TRANSITION, 0));
+    }
+}
+
+/* Mean and variance of n uniforms within 5 standard errors of 1/2 and 1/12;
+ * chi-square over 16 bins below the 0.9999 quantile of chi2(15) = 44.3. */
+static void test_uniformity(void **state) {
+    (void)state;
+    const int n = 1 << 20;
+    double sum = 0.0, sum2 = 0.0;
+    long bins[16] = {0};
+    for (int i = 0; i < n; i++) {
+        double u = lm_rng_uniform(7, (uint64_t)i, 3, LM_PURPOSE_TRANSITION, 0);
+        assert_true(u > 0.0 && u < 1.0);
+        sum += u;
+        sum2 += u * u;
+        bins[(int)(u * 16)]++;
+    }
+    double mean = sum / n, var = sum2 / n - mean * mean;
+    assert_true(fabs(mean - 0.5) < 5.0 * sqrt(1.0 / 12.0 / n));
+    /* Var of u^2 is 4/45; the s.e. of the variance estimate is about sqrt(1/180/n). */
+    assert_true(fabs(var - 1.0 / 12.0) < 5.0 * sqrt(1.0 / 180.0 / n));
+    double chi2 = 0.0, e = n / 16.0;
+    for (int b = 0; b < 16; b++)
+        chi2 += (bins[b] - e) * (bins[b] - e) / e;
+    assert_true(chi2 < 44.3);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pure_and_keyed),
+        cmocka_unit_test(test_block_matches_public),
+        cmocka_unit_test(test_uniformity),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
