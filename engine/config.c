@@ -34,9 +34,10 @@
 /* Shares given in a scenario must sum to 1 within this tolerance. */
 #define LM_SHARE_TOL 1e-6
 
-static const char *const state_names[LM_N_STATES] = {
+/* NULL-terminated so that it also serves as a list of allowed keys. */
+static const char *const state_names[LM_N_STATES + 1] = {
     "inactive_sick", "inactive_caring", "inactive_student", "inactive_other",
-    "unemployed",    "employed_poor",   "employed_good"};
+    "unemployed",    "employed_poor",   "employed_good",    NULL};
 static const char *const age_band_names[LM_N_AGE_BANDS] = {"16-24", "25-34", "35-49", "50-64"};
 static const char *const qual_names[LM_N_QUALS] = {"none", "low", "mid", "high"};
 
@@ -441,7 +442,8 @@ static int name_mask(ctx *c, const config_setting_t *s, const char *const *names
         return bad(c, s, "expected at least one name");
     *mask = 0;
     for (int i = 0; i < count; i++) {
-        const config_setting_t *e = (t == CONFIG_TYPE_STRING) ? s : config_setting_get_elem(s, (unsigned)i);
+        const config_setting_t *e =
+            (t == CONFIG_TYPE_STRING) ? s : config_setting_get_elem(s, (unsigned)i);
         if (config_setting_type(e) != CONFIG_TYPE_STRING)
             return bad(c, e, "expected a string in double quotes");
         int k = index_of(names, n, config_setting_get_string(e));
@@ -450,7 +452,8 @@ static int name_mask(ctx *c, const config_setting_t *s, const char *const *names
             size_t len = 0;
             list[0] = '\0';
             for (int j = 0; j < n && len < sizeof list; j++) {
-                int w = snprintf(list + len, sizeof list - len, "%s\"%s\"", j ? ", " : "", names[j]);
+                int w =
+                    snprintf(list + len, sizeof list - len, "%s\"%s\"", j ? ", " : "", names[j]);
                 if (w < 0)
                     break;
                 len += (size_t)w;
@@ -552,10 +555,8 @@ static int load_initial(ctx *c, const config_setting_t *root) {
         const config_setting_t *e = config_setting_get_elem(list, (unsigned)i), *sh;
         if (config_setting_type(e) != CONFIG_TYPE_GROUP)
             return bad(c, e, "expected a group { where = {...}; shares = {...}; }");
-        if ((rc = check_keys(c, e, keys)) ||
-            (rc = load_selector(c, e, 0, &sc->initial[i].where)) ||
-            (rc = get_group(c, e, "shares", 1, &sh)) ||
-            (rc = check_keys(c, sh, state_names)))
+        if ((rc = check_keys(c, e, keys)) || (rc = load_selector(c, e, 0, &sc->initial[i].where)) ||
+            (rc = get_group(c, e, "shares", 1, &sh)) || (rc = check_keys(c, sh, state_names)))
             return rc;
         for (int s = 0; s < LM_N_STATES; s++)
             if ((rc = get_num(c, sh, state_names[s], 1, 0.0, 1.0, 0.0, &sc->initial[i].shares[s])))
@@ -567,9 +568,9 @@ static int load_initial(ctx *c, const config_setting_t *root) {
 }
 
 static int load_logit(ctx *c, const config_setting_t *e, int origin, lm_logit *lg) {
-    static const char *const keys[] = {"to",     "intercept", "female", "disabled",
-                                       "minority", "caring",  "age_band", "qual",
-                                       "region", "log_duration", NULL};
+    static const char *const keys[] = {"to",       "intercept",    "female",   "disabled",
+                                       "minority", "caring",       "age_band", "qual",
+                                       "region",   "log_duration", NULL};
     /* Coefficients are log-odds: bounded generously, to catch typos like 1e9. */
     const double B = 50.0;
     int rc;
@@ -583,8 +584,9 @@ static int load_logit(ctx *c, const config_setting_t *e, int origin, lm_logit *l
     lg->cfg_line = (int)config_setting_source_line(e);
     if (strcmp(to, "employed") == 0) {
         if (lm_state_is_employed(origin))
-            return bad(c, ts, "\"employed\" is for origins out of work; from a job name "
-                              "\"employed_good\" or \"employed_poor\"");
+            return bad(c, ts,
+                       "\"employed\" is for origins out of work; from a job name "
+                       "\"employed_good\" or \"employed_poor\"");
         lg->to = LM_DEST_EMPLOYED;
     } else {
         lg->to = state_index(to);
@@ -686,8 +688,8 @@ static int load_market(ctx *c, const config_setting_t *root) {
     int rc;
     if ((rc = get_group(c, root, "market", 1, &g)) || (rc = check_keys(c, g, keys)))
         return rc;
-    if ((rc = get_num(c, g, "matching_elasticity", 1, 0.0, 1.0, 0.0,
-                      &c->sc->matching_elasticity)) ||
+    if ((rc =
+             get_num(c, g, "matching_elasticity", 1, 0.0, 1.0, 0.0, &c->sc->matching_elasticity)) ||
         (rc = get_num(c, g, "reference_tightness", 1, 1e-6, 1e6, 0.0,
                       &c->sc->reference_tightness)) ||
         (rc = get_num(c, g, "inactive_search_weight", 0, 0.0, 1.0, 0.0,
@@ -697,8 +699,8 @@ static int load_market(ctx *c, const config_setting_t *root) {
 }
 
 static int load_output(ctx *c, const config_setting_t *root) {
-    static const char *const keys[] = {"panel", "sample_fraction", "deflate_level",
-                                       "chunk_persons", NULL};
+    static const char *const keys[] = {"panel", "sample_fraction", "deflate_level", "chunk_persons",
+                                       NULL};
     static const char *const modes[] = {"full", "none", "sample"};
     lm_scenario *sc = c->sc;
     const config_setting_t *g, *ps;
@@ -870,10 +872,9 @@ static int scenario_text(ctx *c, config_t *cfg) {
 
 int lm_scenario_load(const char *path, const char *const *overrides, size_t n_overrides,
                      lm_scenario **out, lm_error *err) {
-    static const char *const top_keys[] = {"name",        "description", "simulation",
-                                           "population",  "initial_state", "transitions",
-                                           "job_quality", "market",      "output",
-                                           NULL};
+    static const char *const top_keys[] = {
+        "name",        "description", "simulation", "population", "initial_state",
+        "transitions", "job_quality", "market",     "output",     NULL};
     config_t cfg;
     ctx c = {path, err, NULL};
     int rc;

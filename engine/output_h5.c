@@ -122,6 +122,14 @@ static const char *const attr_name[N_ATTRS] = {"id",     "slot",   "entry_month"
                                                "region", "female", "disabled",    "minority",
                                                "qual",   "caring"};
 
+/* A zlib stream padded to its own cache lines: deflate updates the stream's
+ * fields constantly, and two threads' streams sharing a line ran slower on
+ * 2 threads than on 1. */
+typedef struct zslot {
+    z_stream zs;
+    char pad_[128 - sizeof(z_stream) % 128];
+} zslot;
+
 struct lm_h5_writer {
     char *path;     /* final file name (owned) */
     char *tmp_path; /* path + ".tmp", the file being written (owned) */
@@ -144,7 +152,7 @@ struct lm_h5_writer {
     size_t bound[N_VARS];    /* compressBound of one chunk of variable v */
     size_t *packed_size;     /* [v * n_chunks + c]: deflated size of chunk c of variable v */
     int n_streams;           /* zlib streams = threads used for packing */
-    z_stream *streams;       /* one per thread, initialised when zs_ready */
+    zslot *streams;          /* one per thread, initialised when zs_ready */
     int zs_ready;            /* streams [0, zs_ready) are deflateInit'ed */
 
     hid_t file;
@@ -471,7 +479,7 @@ static int write_panel_row(lm_h5_writer *w, const lm_population *pop, int month,
 #ifdef _OPENMP
         tid = omp_get_thread_num();
 #endif
-        z_stream *zs = w->level > 0 ? &w->streams[tid] : NULL;
+        z_stream *zs = w->level > 0 ? &w->streams[tid].zs : NULL;
         int r = pack_chunk(w, pop, (int)(t / w->n_chunks), t % w->n_chunks, zs);
         bad_range |= r == LM_ERANGE;
         bad_zlib |= r == LM_EHDF5;
@@ -655,11 +663,12 @@ static int alloc_buffers(lm_h5_writer *w, lm_error *err) {
 #endif
     if (w->level > 0) {
         w->packed_size = lm__calloc((size_t)N_VARS * (size_t)w->n_chunks, sizeof *w->packed_size);
-        w->streams = lm__calloc((size_t)w->n_streams, sizeof *w->streams);
+        w->streams = lm__aligned_alloc((size_t)w->n_streams * sizeof *w->streams);
         if (w->packed_size == NULL || w->streams == NULL)
             goto nomem;
+        memset(w->streams, 0, (size_t)w->n_streams * sizeof *w->streams);
         for (; w->zs_ready < w->n_streams; w->zs_ready++)
-            if (deflateInit(&w->streams[w->zs_ready], w->level) != Z_OK)
+            if (deflateInit(&w->streams[w->zs_ready].zs, w->level) != Z_OK)
                 goto nomem;
     }
     return LM_OK;
@@ -763,6 +772,11 @@ static int create_panel(lm_h5_writer *w, const lm_population *pop, lm_error *err
               "writing '%s': attaching month to /panel/%s", file, var_name[v]);
         H5TRY(H5DSattach_scale(w->dset[v], s_person, 1),
               "writing '%s': attaching person to /panel/%s", file, var_name[v]);
+        /* Labels too, so that h5py's dims[i].label names the dimensions. */
+        H5TRY(H5DSset_label(w->dset[v], 0, "month"), "writing '%s': labelling /panel/%s", file,
+              var_name[v]);
+        H5TRY(H5DSset_label(w->dset[v], 1, "person"), "writing '%s': labelling /panel/%s", file,
+              var_name[v]);
     }
 
     /* /persons/<a> */
@@ -818,7 +832,7 @@ static void free_writer(lm_h5_writer *w) {
     if (w == NULL)
         return;
     for (int i = 0; i < w->zs_ready; i++)
-        deflateEnd(&w->streams[i]);
+        deflateEnd(&w->streams[i].zs);
     lm__free(w->streams);
     lm__free(w->packed_size);
     for (int v = 0; v < N_VARS; v++) {

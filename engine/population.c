@@ -43,7 +43,8 @@ void lm_population_draw_person(const lm_scenario *sc, lm_population *p, int64_t 
     double shares[LM_MAX_REGIONS];
     for (int r = 0; r < sc->n_regions; r++)
         shares[r] = sc->regions[r].share;
-    int region = lm__pick(shares, sc->n_regions, lm__uniform(seed, pid, month, LM_PURPOSE_POP_REGION, 0));
+    int region =
+        lm__pick(shares, sc->n_regions, lm__uniform(seed, pid, month, LM_PURPOSE_POP_REGION, 0));
     int female = lm__uniform(seed, pid, month, LM_PURPOSE_POP_SEX, 0) < sc->female_share;
     int band, age_months;
     if (entrant) {
@@ -61,20 +62,20 @@ void lm_population_draw_person(const lm_scenario *sc, lm_population *p, int64_t 
     int disabled =
         lm__uniform(seed, pid, month, LM_PURPOSE_POP_DISABLED, 0) < sc->disabled_by_age_band[band];
     int minority = lm__uniform(seed, pid, month, LM_PURPOSE_POP_MINORITY, 0) < sc->minority_share;
-    int qual = lm__pick(sc->qual_share, LM_N_QUALS,
-                        lm__uniform(seed, pid, month, LM_PURPOSE_POP_QUAL, 0));
+    int qual =
+        lm__pick(sc->qual_share, LM_N_QUALS, lm__uniform(seed, pid, month, LM_PURPOSE_POP_QUAL, 0));
     int caring = lm__uniform(seed, pid, month, LM_PURPOSE_POP_CARING, 0) < sc->caring_share[female];
 
     const lm_initial_rule *rule = &sc->initial[sc->n_initial - 1];
     for (int k = 0; k < sc->n_initial; k++) {
-        if (lm_selector_match(&sc->initial[k].where, region, female, band, disabled, minority,
-                              qual, caring, 0)) {
+        if (lm_selector_match(&sc->initial[k].where, region, female, band, disabled, minority, qual,
+                              caring, 0)) {
             rule = &sc->initial[k];
             break;
         }
     }
-    int state = lm__pick(rule->shares, LM_N_STATES,
-                         lm__uniform(seed, pid, month, LM_PURPOSE_POP_STATE, 0));
+    int state =
+        lm__pick(rule->shares, LM_N_STATES, lm__uniform(seed, pid, month, LM_PURPOSE_POP_STATE, 0));
     uint16_t dur = 0;
     if (!entrant) {
         /* Geometric with mean m: floor(ln u / ln(1 - 1/(m+1))). */
@@ -100,7 +101,8 @@ void lm_population_draw_person(const lm_scenario *sc, lm_population *p, int64_t 
     } else {
         /* Entrants have not worked; for the initial population the months out
          * of work are taken to be the months in the current state. */
-        p->months_since_job[i] = entrant ? LM_NEVER_WORKED : (uint16_t)(dur + 1 > 65534 ? 65534 : dur + 1);
+        p->months_since_job[i] =
+            entrant ? LM_NEVER_WORKED : (uint16_t)(dur + 1 > 65534 ? 65534 : dur + 1);
         p->sustained_months[i] = 0;
     }
 }
@@ -126,8 +128,7 @@ void lm_population_destroy(lm_population *p) {
 int lm_population_create(const lm_scenario *sc, int64_t n, lm_population **out, lm_error *err) {
     *out = NULL;
     if (n < 1)
-        return LM_FAIL(err, LM_EARG, "population size must be at least 1, got %lld",
-                       (long long)n);
+        return LM_FAIL(err, LM_EARG, "population size must be at least 1, got %lld", (long long)n);
     lm_population *p = lm__calloc(1, sizeof *p);
     if (!p)
         return LM_FAIL(err, LM_ENOMEM, "out of memory allocating a population");

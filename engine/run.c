@@ -14,8 +14,7 @@
 #include "internal.h"
 #include "lmsim/sim.h"
 
-int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headline,
-           lm_error *err) {
+int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headline, lm_error *err) {
     lm_sim *sim = NULL;
     lm_h5_writer *w = NULL;
     int64_t *counts = NULL;
@@ -31,9 +30,8 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
         goto fail;
     }
     memcpy(counts, lm_sim_counts(sim), n_agg * sizeof *counts);
-    if (opt->out_path &&
-        (rc = lm_h5_open(opt->out_path, sc, lm_sim_population(sim), sc->panel,
-                         sc->sample_fraction, &w, err)))
+    if (opt->out_path && (rc = lm_h5_open(opt->out_path, sc, lm_sim_population(sim), sc->panel,
+                                          sc->sample_fraction, &w, err)))
         goto fail;
     for (int m = 1; m <= sc->n_months; m++) {
         if (opt->stop && *opt->stop) {

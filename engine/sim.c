@@ -48,8 +48,8 @@ struct lm_sim {
     int n_cells;           /* n_regions * N_CELL_PER_REGION */
     size_t n_agg;          /* LM_AGG_CELLS(n_regions) */
 
-    uint8_t n_dest[LM_N_STATES];               /* destinations per origin */
-    uint8_t dest[LM_N_STATES][LM_N_STATES];    /* state index or LM_DEST_EMPLOYED */
+    uint8_t n_dest[LM_N_STATES];                 /* destinations per origin */
+    uint8_t dest[LM_N_STATES][LM_N_STATES];      /* state index or LM_DEST_EMPLOYED */
     uint8_t job_entry[LM_N_STATES][LM_N_STATES]; /* 1: move into work from out of work */
     double *static_odds; /* [cell][origin][LM_N_STATES]: exp(eta) without market factor */
     double *base_odds;   /* same, with this month's market factor */
@@ -86,9 +86,10 @@ static void build_tables(lm_sim *sim) {
         for (int j = 0; j < sc->n_dest[o]; j++) {
             int to = sc->dest[o][j].to;
             sim->dest[o][j] = (uint8_t)to;
-            sim->job_entry[o][j] = !lm_state_is_employed(o) &&
-                                   (to == LM_DEST_EMPLOYED || lm_state_is_employed(to));
-            double *d = sim->dur_odds + ((size_t)o * LM_N_STATES + (size_t)j) * (size_t)(sim->cap + 1);
+            sim->job_entry[o][j] =
+                !lm_state_is_employed(o) && (to == LM_DEST_EMPLOYED || lm_state_is_employed(to));
+            double *d =
+                sim->dur_odds + ((size_t)o * LM_N_STATES + (size_t)j) * (size_t)(sim->cap + 1);
             for (int k = 0; k <= sim->cap; k++)
                 d[k] = exp(sc->dest[o][j].log_duration * log1p((double)k));
         }
@@ -102,8 +103,9 @@ static void build_tables(lm_sim *sim) {
                             for (int ca = 0; ca < 2; ca++) {
                                 int cell = cell_of(r, f, b, dis, mi, q, ca);
                                 for (int o = 0; o < LM_N_STATES; o++) {
-                                    double *so = sim->static_odds +
-                                                 ((size_t)cell * LM_N_STATES + (size_t)o) * LM_N_STATES;
+                                    double *so =
+                                        sim->static_odds +
+                                        ((size_t)cell * LM_N_STATES + (size_t)o) * LM_N_STATES;
                                     for (int j = 0; j < sc->n_dest[o]; j++) {
                                         const lm_logit *lg = &sc->dest[o][j];
                                         double eta = lg->intercept + lg->female * f +
@@ -236,7 +238,8 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
         const double u = lm__u01(words[id & 3u]);
         const int d = p->months_in_state[i] < cap ? p->months_in_state[i] : cap;
         const double *bo = sim->base_odds + ((size_t)cell * LM_N_STATES + (size_t)s) * LM_N_STATES;
-        const double *dodds = sim->dur_odds + (size_t)s * LM_N_STATES * (size_t)(cap + 1) + (size_t)d;
+        const double *dodds =
+            sim->dur_odds + (size_t)s * LM_N_STATES * (size_t)(cap + 1) + (size_t)d;
         const int nd = sim->n_dest[s];
         double cum[LM_N_STATES];
         double total = 0.0;
@@ -266,7 +269,9 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
             p->sustained_months[i] = 0;
             uint16_t msj = p->months_since_job[i];
             p->months_since_job[i] =
-                was_emp ? 1 : (msj == LM_NEVER_WORKED ? msj : (uint16_t)(msj + (msj < LM_NEVER_WORKED - 1)));
+                was_emp ? 1
+                        : (msj == LM_NEVER_WORKED ? msj
+                                                  : (uint16_t)(msj + (msj < LM_NEVER_WORKED - 1)));
         }
         p->state[i] = (uint8_t)ns;
         tc[lm_agg_index(R, ns, p->region[i], p->female[i], p->disabled[i], p->minority[i],
@@ -316,7 +321,8 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
         /* The split must match n_threads even if OpenMP gives fewer threads. */
         for (int k = t; k < sim->n_threads; k += nt) {
-            int64_t lo = sim->pop->n * k / sim->n_threads, hi = sim->pop->n * (k + 1) / sim->n_threads;
+            int64_t lo = sim->pop->n * k / sim->n_threads,
+                    hi = sim->pop->n * (k + 1) / sim->n_threads;
             count_range(sim, sim->thread_counts + (size_t)k * sim->n_agg, lo, hi, 0);
             sim->thread_n_entrants[k] = 0;
         }
@@ -353,7 +359,8 @@ int lm_sim_step(lm_sim *sim, lm_error *err) {
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
         for (int k = t; k < sim->n_threads; k += nt) {
-            int64_t lo = sim->pop->n * k / sim->n_threads, hi = sim->pop->n * (k + 1) / sim->n_threads;
+            int64_t lo = sim->pop->n * k / sim->n_threads,
+                    hi = sim->pop->n * (k + 1) / sim->n_threads;
             step_range(sim, lo, hi, sim->thread_counts + (size_t)k * sim->n_agg,
                        &sim->thread_n_entrants[k]);
         }

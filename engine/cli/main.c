@@ -119,10 +119,10 @@ static void on_progress(void *user, int month, int n_months) {
 }
 
 static void print_rows(const lm_headline *h, int all_rows) {
-    printf("%-26s %9s %9s   %9s %9s   %9s %9s\n", "", "employment", "rate %", "unemploy.",
-           "rate %", "inactivity", "rate %");
-    printf("%-26s %9s %9s   %9s %9s   %9s %9s\n", "group", "start", "end", "start", "end",
-           "start", "end");
+    printf("%-26s %9s %9s   %9s %9s   %9s %9s\n", "", "employment", "rate %", "unemploy.", "rate %",
+           "inactivity", "rate %");
+    printf("%-26s %9s %9s   %9s %9s   %9s %9s\n", "group", "start", "end", "start", "end", "start",
+           "end");
     for (int i = 0; i < h->n_rows; i++) {
         const lm_headline_row *r = &h->rows[i];
         if (!all_rows && strcmp(r->group, "all") && strcmp(r->group, "disabled") &&
@@ -184,8 +184,8 @@ static int parse_int_opt(const char *name, const char *v, long long lo, long lon
     errno = 0;
     long long x = strtoll(v, &end, 10);
     if (errno || *end || end == v || x < lo) {
-        fprintf(stderr, "lmsim: %s needs an integer >= %lld, got '%s'\nTry 'lmsim --help'.\n",
-                name, lo, v);
+        fprintf(stderr, "lmsim: %s needs an integer >= %lld, got '%s'\nTry 'lmsim --help'.\n", name,
+                lo, v);
         return EXIT_USAGE;
     }
     *out = x;

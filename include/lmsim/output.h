@@ -64,14 +64,13 @@ int lm_h5_open(const char *path, const lm_scenario *sc, const lm_population *pop
 
 /* Append month `month` (1, 2, ...) of the panel, and the persons who entered
  * in slots entrants[0..n_entrants) this month. A no-op without a panel. */
-int lm_h5_write_month(lm_h5_writer *w, const lm_population *pop, int month,
-                      const int64_t *entrants, int64_t n_entrants, lm_error *err);
+int lm_h5_write_month(lm_h5_writer *w, const lm_population *pop, int month, const int64_t *entrants,
+                      int64_t n_entrants, lm_error *err);
 
 /* Write aggregates (counts: (n_months + 1) * LM_AGG_CELLS values) and the
  * headline, close the file and rename NAME.tmp to NAME. The writer is freed
  * whether or not this succeeds; on failure the temporary file is removed. */
-int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headline,
-                lm_error *err);
+int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headline, lm_error *err);
 
 /* Close and remove the temporary file; NULL is a no-op. */
 void lm_h5_abort(lm_h5_writer *w);

@@ -26,19 +26,19 @@ extern "C" {
  * "one stream per draw site"). Append new purposes at the end only: their
  * numbers are part of the definition of a run. */
 typedef enum lm_purpose {
-    LM_PURPOSE_POP_REGION = 1,    /* synthesis: region */
-    LM_PURPOSE_POP_SEX = 2,       /* synthesis: sex */
-    LM_PURPOSE_POP_AGE = 3,       /* synthesis: age band, then age within band */
-    LM_PURPOSE_POP_DISABLED = 4,  /* synthesis: disability / long-term condition */
-    LM_PURPOSE_POP_MINORITY = 5,  /* synthesis: ethnicity */
-    LM_PURPOSE_POP_QUAL = 6,      /* synthesis: qualification */
-    LM_PURPOSE_POP_CARING = 7,    /* synthesis: caring responsibility */
-    LM_PURPOSE_POP_STATE = 8,     /* synthesis: initial labour state */
-    LM_PURPOSE_POP_DURATION = 9,  /* synthesis: initial months in state */
-    LM_PURPOSE_TRANSITION = 10,   /* monthly step: destination state */
-    LM_PURPOSE_JOB_QUALITY = 11,  /* monthly step: quality of a job entered */
-    LM_PURPOSE_SAMPLE = 12,       /* output: which persons are in a panel sample */
-    LM_PURPOSE_POP_BIRTH = 13,    /* synthesis: month of birth within the year */
+    LM_PURPOSE_POP_REGION = 1,   /* synthesis: region */
+    LM_PURPOSE_POP_SEX = 2,      /* synthesis: sex */
+    LM_PURPOSE_POP_AGE = 3,      /* synthesis: age band, then age within band */
+    LM_PURPOSE_POP_DISABLED = 4, /* synthesis: disability / long-term condition */
+    LM_PURPOSE_POP_MINORITY = 5, /* synthesis: ethnicity */
+    LM_PURPOSE_POP_QUAL = 6,     /* synthesis: qualification */
+    LM_PURPOSE_POP_CARING = 7,   /* synthesis: caring responsibility */
+    LM_PURPOSE_POP_STATE = 8,    /* synthesis: initial labour state */
+    LM_PURPOSE_POP_DURATION = 9, /* synthesis: initial months in state */
+    LM_PURPOSE_TRANSITION = 10,  /* monthly step: destination state */
+    LM_PURPOSE_JOB_QUALITY = 11, /* monthly step: quality of a job entered */
+    LM_PURPOSE_SAMPLE = 12,      /* output: which persons are in a panel sample */
+    LM_PURPOSE_POP_BIRTH = 13,   /* synthesis: month of birth within the year */
 } lm_purpose;
 
 /* Uniform draw in the open interval (0, 1) with 32 bits of resolution.
@@ -47,8 +47,7 @@ double lm_rng_uniform(uint64_t seed, uint64_t person, uint32_t month, lm_purpose
                       uint32_t k);
 
 /* The raw 32-bit word behind lm_rng_uniform(). */
-uint32_t lm_rng_u32(uint64_t seed, uint64_t person, uint32_t month, lm_purpose purpose,
-                    uint32_t k);
+uint32_t lm_rng_u32(uint64_t seed, uint64_t person, uint32_t month, lm_purpose purpose, uint32_t k);
 
 #ifdef __cplusplus
 }

@@ -21,11 +21,11 @@ extern "C" {
 typedef void (*lm_progress_fn)(void *user, int month, int n_months);
 
 typedef struct lm_run_options {
-    const char *out_path;        /* final HDF5 path; NULL runs without writing a file */
-    int threads;                 /* OpenMP threads; <= 0 keeps the default */
-    lm_log_fn log;               /* optional message callback */
+    const char *out_path; /* final HDF5 path; NULL runs without writing a file */
+    int threads;          /* OpenMP threads; <= 0 keeps the default */
+    lm_log_fn log;        /* optional message callback */
     void *log_user;
-    lm_progress_fn progress;     /* optional, called after every month */
+    lm_progress_fn progress; /* optional, called after every month */
     void *progress_user;
     volatile sig_atomic_t *stop; /* optional: when it becomes non-zero the run stops
                                     with LM_EINTERRUPTED and leaves no file */
@@ -35,8 +35,7 @@ typedef struct lm_run_options {
  * overrides). Fills *headline when non-NULL. Errors: those of lm_sim_create,
  * lm_h5_open/write/close, and LM_EINTERRUPTED. On any error no file exists
  * under out_path (a previous file there is left untouched). */
-int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headline,
-           lm_error *err);
+int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headline, lm_error *err);
 
 #ifdef __cplusplus
 }

@@ -77,17 +77,17 @@ typedef struct lm_selector {
  * Linear predictor eta = intercept + covariate terms + log_duration * ln(1 + d),
  * where d is months in the current state. */
 typedef struct lm_logit {
-    int to;                        /* destination state, or LM_DEST_EMPLOYED */
-    double intercept;              /* log-odds against staying, reference person */
-    double female;                 /* added for women */
-    double disabled;               /* added for disabled people */
-    double minority;               /* added for ethnic-minority people */
-    double caring;                 /* added for people with caring responsibility */
+    int to;                          /* destination state, or LM_DEST_EMPLOYED */
+    double intercept;                /* log-odds against staying, reference person */
+    double female;                   /* added for women */
+    double disabled;                 /* added for disabled people */
+    double minority;                 /* added for ethnic-minority people */
+    double caring;                   /* added for people with caring responsibility */
     double age_band[LM_N_AGE_BANDS]; /* added by age band */
-    double qual[LM_N_QUALS];       /* added by qualification */
-    double region[LM_MAX_REGIONS]; /* added by region */
-    double log_duration;           /* coefficient on ln(1 + months in state) */
-    int cfg_line;                  /* line in the scenario file, for messages */
+    double qual[LM_N_QUALS];         /* added by qualification */
+    double region[LM_MAX_REGIONS];   /* added by region */
+    double log_duration;             /* coefficient on ln(1 + months in state) */
+    int cfg_line;                    /* line in the scenario file, for messages */
 } lm_logit;
 
 typedef struct lm_region {
@@ -118,23 +118,23 @@ typedef struct lm_scenario {
     char source_path[512]; /* file it was loaded from */
 
     /* simulation */
-    int64_t n_persons;  /* persons simulated at any time (slots) */
-    int n_months;       /* months simulated after the start month */
-    int start_year;     /* calendar year of month 0 */
-    int start_month;    /* calendar month (1-12) of month 0 */
-    uint64_t seed;      /* base seed of all random streams */
+    int64_t n_persons; /* persons simulated at any time (slots) */
+    int n_months;      /* months simulated after the start month */
+    int start_year;    /* calendar year of month 0 */
+    int start_month;   /* calendar month (1-12) of month 0 */
+    uint64_t seed;     /* base seed of all random streams */
 
     /* population margins */
     int n_regions;
     lm_region regions[LM_MAX_REGIONS];
-    double female_share;                        /* share of women */
-    double age_band_share[LM_N_AGE_BANDS];      /* sums to 1 */
+    double female_share;                         /* share of women */
+    double age_band_share[LM_N_AGE_BANDS];       /* sums to 1 */
     double disabled_by_age_band[LM_N_AGE_BANDS]; /* prevalence by age band */
-    double minority_share;                      /* share from ethnic minorities */
-    double qual_share[LM_N_QUALS];              /* sums to 1 */
-    double caring_share[2];                     /* by sex: [male, female] */
-    double initial_duration_mean[LM_N_STATES];  /* mean months already spent in the initial
-                                                   state, by state (geometric draw) */
+    double minority_share;                       /* share from ethnic minorities */
+    double qual_share[LM_N_QUALS];               /* sums to 1 */
+    double caring_share[2];                      /* by sex: [male, female] */
+    double initial_duration_mean[LM_N_STATES];   /* mean months already spent in the initial
+                                                    state, by state (geometric draw) */
     int n_initial;
     lm_initial_rule initial[LM_MAX_RULES]; /* first match wins; last matches all */
 
@@ -155,9 +155,9 @@ typedef struct lm_scenario {
 
     /* output */
     lm_panel_mode panel;
-    double sample_fraction;   /* for LM_PANEL_SAMPLE, in (0, 1] */
-    int deflate_level;        /* 0 = no compression, 1-9 deflate */
-    int64_t chunk_persons;    /* panel chunk width in persons */
+    double sample_fraction; /* for LM_PANEL_SAMPLE, in (0, 1] */
+    int deflate_level;      /* 0 = no compression, 1-9 deflate */
+    int64_t chunk_persons;  /* panel chunk width in persons */
 } lm_scenario;
 
 /* Load, override and validate a scenario.
@@ -175,8 +175,7 @@ void lm_scenario_destroy(lm_scenario *sc);
 
 /* Whether person attributes match a selector. */
 static inline int lm_selector_match(const lm_selector *s, int region, int female, int age_band,
-                                    int disabled, int minority, int qual, int caring,
-                                    int state) {
+                                    int disabled, int minority, int qual, int caring, int state) {
     return ((s->region >> region) & 1u) && ((s->sex >> female) & 1u) &&
            ((s->age_band >> age_band) & 1u) && ((s->disabled >> disabled) & 1u) &&
            ((s->minority >> minority) & 1u) && ((s->qual >> qual) & 1u) &&

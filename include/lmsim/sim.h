@@ -26,25 +26,30 @@ extern "C" {
 
 /* Dimensions of one month of aggregate counts, outermost first:
  * [state][region][sex][disabled][minority][age_band]. */
-#define LM_AGG_CELLS(n_regions) ((size_t)LM_N_STATES * (size_t)(n_regions) * 2u * 2u * 2u * LM_N_AGE_BANDS)
+#define LM_AGG_CELLS(n_regions)                                                                    \
+    ((size_t)LM_N_STATES * (size_t)(n_regions)*2u * 2u * 2u * LM_N_AGE_BANDS)
 
 static inline size_t lm_agg_index(int n_regions, int state, int region, int female, int disabled,
                                   int minority, int age_band) {
     return (((((size_t)state * (size_t)n_regions + (size_t)region) * 2u + (size_t)female) * 2u +
-              (size_t)disabled) * 2u + (size_t)minority) * LM_N_AGE_BANDS + (size_t)age_band;
+             (size_t)disabled) *
+                2u +
+            (size_t)minority) *
+               LM_N_AGE_BANDS +
+           (size_t)age_band;
 }
 
 typedef struct lm_sim lm_sim;
 
 /* Regional market of the current month. */
 typedef struct lm_market_region {
-    int64_t population;  /* persons in the region */
-    int64_t unemployed;  /* ILO unemployed */
-    int64_t inactive;    /* economically inactive */
-    double seekers;      /* unemployed + inactive_search_weight * inactive */
-    double vacancies;    /* vacancies_per_1000 * population / 1000 */
-    double tightness;    /* vacancies / seekers */
-    double odds_factor;  /* (tightness / reference)^elasticity, applied to job entry */
+    int64_t population; /* persons in the region */
+    int64_t unemployed; /* ILO unemployed */
+    int64_t inactive;   /* economically inactive */
+    double seekers;     /* unemployed + inactive_search_weight * inactive */
+    double vacancies;   /* vacancies_per_1000 * population / 1000 */
+    double tightness;   /* vacancies / seekers */
+    double odds_factor; /* (tightness / reference)^elasticity, applied to job entry */
 } lm_market_region;
 
 /* Create a simulation: synthesise the population (month 0) and count it.
