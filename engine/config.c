@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -870,6 +871,42 @@ static int scenario_text(ctx *c, config_t *cfg) {
     return LM_OK;
 }
 
+/* libconfig 1.5 says "cannot open include file" without naming it: read the
+ * offending line and name the file it tried, resolved against the include
+ * folder. Other messages pass through unchanged. */
+static void include_error_detail(const char *file, const char *dir, int has_dir, int line,
+                                 const char *text, char *out, size_t n) {
+    snprintf(out, n, "%s", text ? text : "syntax error");
+    if (!text || strstr(text, "include") == NULL || line <= 0)
+        return;
+    char path[1024];
+    /* An error inside a fragment names the fragment as written in @include. */
+    if (has_dir && file[0] != '/' && strchr(file, '/') == NULL)
+        snprintf(path, sizeof path, "%s/%s", dir, file);
+    else
+        snprintf(path, sizeof path, "%s", file);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char buf[1024];
+    for (int k = 1; fgets(buf, sizeof buf, f); k++) {
+        if (k != line)
+            continue;
+        char *q1 = strchr(buf, '"');
+        char *q2 = q1 ? strchr(q1 + 1, '"') : NULL;
+        if (q1 && q2) {
+            *q2 = '\0';
+            if (has_dir)
+                snprintf(out, n, "%.60s \"%.200s\" (include paths are relative to %.200s)", text,
+                         q1 + 1, dir);
+            else
+                snprintf(out, n, "%.60s \"%.200s\"", text, q1 + 1);
+        }
+        break;
+    }
+    fclose(f);
+}
+
 int lm_scenario_load(const char *path, const char *const *overrides, size_t n_overrides,
                      lm_scenario **out, lm_error *err) {
     static const char *const top_keys[] = {
@@ -883,6 +920,13 @@ int lm_scenario_load(const char *path, const char *const *overrides, size_t n_ov
     FILE *f = fopen(path, "r");
     if (!f)
         return LM_FAIL_CFG(err, LM_EIO, path, 0, "cannot open scenario file: %s", strerror(errno));
+    /* libconfig's scanner exits the process when a read fails (a directory),
+     * so only regular files are handed to it. */
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return LM_FAIL_CFG(err, LM_EIO, path, 0, "cannot open scenario file: not a regular file");
+    }
     lm_scenario *sc = lm__calloc(1, sizeof *sc);
     if (!sc) {
         fclose(f);
@@ -901,8 +945,11 @@ int lm_scenario_load(const char *path, const char *const *overrides, size_t n_ov
     }
     if (!config_read(&cfg, f)) {
         const char *efile = config_error_file(&cfg);
-        rc = LM_FAIL_CFG(err, LM_ESYNTAX, efile ? efile : path, config_error_line(&cfg), "%s",
-                         config_error_text(&cfg));
+        char what[512];
+        include_error_detail(efile ? efile : path, dir, slash != NULL, config_error_line(&cfg),
+                             config_error_text(&cfg), what, sizeof what);
+        rc =
+            LM_FAIL_CFG(err, LM_ESYNTAX, efile ? efile : path, config_error_line(&cfg), "%s", what);
         fclose(f);
         goto fail;
     }

@@ -1,0 +1,68 @@
+"""Shared helpers for the lmsim end-to-end tests (tests/e2e/test_*.py).
+
+Every test script is run by CTest as
+
+    LM_PYTHON test_X.py LMSIM_BINARY SOURCE_DIR
+
+prints one line per check ("ok  name" / "FAIL name: detail"), a closing line
+"N passed, N failed", and exits 1 if any check failed.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+
+class Suite:
+    def __init__(self, title):
+        if len(sys.argv) != 3:
+            sys.stderr.write("usage: %s LMSIM_BINARY SOURCE_DIR\n" % sys.argv[0])
+            sys.exit(2)
+        self.title = title
+        self.binary = os.path.abspath(sys.argv[1])
+        self.source = os.path.abspath(sys.argv[2])
+        self.tiny = os.path.join(self.source, "tests", "data", "e2e_tiny.cfg")
+        self.passed = 0
+        self.failed = 0
+        self.tmp = tempfile.mkdtemp(prefix="lmsim_e2e_%s_" % title)
+        print("%s: binary %s, temp dir %s" % (title, self.binary, self.tmp), flush=True)
+
+    def check(self, name, cond, detail=""):
+        if cond:
+            self.passed += 1
+            print("ok   %s" % name, flush=True)
+        else:
+            self.failed += 1
+            print("FAIL %s%s" % (name, (": " + detail) if detail else ""), flush=True)
+        return bool(cond)
+
+    def run(self, args, env=None, timeout=120):
+        """Run lmsim with args; return CompletedProcess (text mode)."""
+        e = dict(os.environ)
+        if env:
+            e.update(env)
+        try:
+            return subprocess.run([self.binary] + list(args), capture_output=True, text=True,
+                                  env=e, timeout=timeout)
+        except subprocess.TimeoutExpired as ex:
+            return subprocess.CompletedProcess(ex.cmd, -999, ex.stdout or "",
+                                               "TIMEOUT after %ss" % timeout)
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def finish(self):
+        print("%d passed, %d failed" % (self.passed, self.failed), flush=True)
+        if self.failed == 0:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            print("(temp dir kept for inspection: %s)" % self.tmp, flush=True)
+        sys.exit(1 if self.failed else 0)
+
+
+def show(proc, limit=600):
+    """Short description of a finished process for failure messages."""
+    err = (proc.stderr or "").strip()
+    out = (proc.stdout or "").strip()
+    return "exit %s; stderr=%r; stdout=%r" % (proc.returncode, err[:limit], out[:limit])

@@ -1,0 +1,349 @@
+"""End-to-end: bad scenarios and bad command lines are rejected cleanly.
+
+Each bad scenario is derived from tests/data/e2e_tiny.cfg by a text
+substitution, written to a temp dir and run as `lmsim run BAD.cfg -o OUT.h5`.
+Every case asserts the exit status (main.c: 2 usage, 3 invalid scenario,
+4 I/O or HDF5), that stderr names the file, the line (where a line is
+meaningful) and the setting path, and that neither OUT.h5 nor OUT.h5.tmp
+(nor anything else) was left behind.
+"""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_common import Suite, show  # noqa: E402
+
+S = Suite("bad_inputs")
+BASE = open(S.tiny).read()
+
+EXIT_USAGE, EXIT_SCENARIO, EXIT_IO = 2, 3, 4
+
+
+def line_of(text, needle):
+    """1-based line of the unique occurrence of needle in text."""
+    i = text.index(needle)
+    return text.count("\n", 0, i) + 1
+
+
+def subst(old, new, text=BASE):
+    n = text.count(old)
+    if n != 1:
+        raise SystemExit("test bug: %r occurs %d times in e2e_tiny.cfg" % (old, n))
+    return text.replace(old, new)
+
+
+def leftovers(case_dir, keep):
+    return sorted(set(os.listdir(case_dir)) - set(keep))
+
+
+def scenario_case(name, text, code, path=None, line=None, line_range=None, extra=(), sets=(),
+                  file_in_msg=None, extra_files=None):
+    """Write text as BAD.cfg in its own dir, run it, check exit/stderr/no output.
+
+    path        setting path that stderr must contain (None: not checked)
+    line        exact line that must appear as 'FILE:LINE:' (None: not checked)
+    line_range  (lo, hi): 'FILE:N:' with lo <= N <= hi (syntax errors)
+    extra       further substrings stderr must contain
+    file_in_msg file name stderr must name (default: the scenario path)
+    """
+    d = S.path(name)
+    os.makedirs(d)
+    cfg = os.path.join(d, "bad.cfg")
+    with open(cfg, "w") as f:
+        f.write(text)
+    for fname, ftext in (extra_files or {}).items():
+        with open(os.path.join(d, fname), "w") as f:
+            f.write(ftext)
+    out = os.path.join(d, "out.h5")
+    args = ["run", cfg, "-o", out, "-q"]
+    for s in sets:
+        args += ["--set", s]
+    p = S.run(args)
+    err = p.stderr
+    S.check("%s: exit %d" % (name, code), p.returncode == code, show(p))
+    fname = file_in_msg or cfg
+    S.check("%s: stderr names the file" % name, fname in err, show(p))
+    if line is not None:
+        S.check("%s: stderr names line %d" % (name, line), ("%s:%d:" % (fname, line)) in err,
+                show(p))
+    if line_range is not None:
+        m = re.search(re.escape(fname) + r":(\d+):", err)
+        ok = m is not None and line_range[0] <= int(m.group(1)) <= line_range[1]
+        S.check("%s: stderr names a line in %s" % (name, list(line_range)), ok, show(p))
+    if path is not None:
+        S.check("%s: stderr names setting '%s'" % (name, path), path in err, show(p))
+    for e in extra:
+        S.check("%s: stderr mentions %r" % (name, e), e in err, show(p))
+    S.check("%s: no %s" % (name, os.path.basename(out)), not os.path.exists(out))
+    S.check("%s: no %s.tmp" % (name, os.path.basename(out)), not os.path.exists(out + ".tmp"))
+    left = leftovers(d, ["bad.cfg"] + list((extra_files or {}).keys()))
+    S.check("%s: nothing else written" % name, not left, "left behind: %s" % left)
+    S.check("%s: one-line 'lmsim: error:' message" % name,
+            err.startswith("lmsim: error: ") and "HDF5-DIAG" not in err, show(p))
+
+
+# --------------------------------------------------------------------------
+# Sanity: the base scenario is valid (otherwise every case below is moot).
+p = S.run(["check", S.tiny])
+S.check("check valid tiny scenario: exit 0", p.returncode == 0, show(p))
+S.check("check valid tiny scenario: says OK", "OK" in p.stdout and "e2e_tiny" in p.stdout, show(p))
+
+# 1. Syntax error: missing opening brace of `simulation`.
+t = subst("simulation = {", "simulation =")
+scenario_case("syntax_missing_brace", t, EXIT_SCENARIO,
+              line_range=(line_of(BASE, "simulation = {"), line_of(BASE, "simulation = {") + 2),
+              extra=("syntax",))
+
+# 1b. Syntax error: missing closing brace of a group (error at a later line, still a line).
+t = subst('  seed = 12345;\n};', '  seed = 12345;\n')
+scenario_case("syntax_missing_close_brace", t, EXIT_SCENARIO,
+              line_range=(line_of(BASE, "seed = 12345;"), len(BASE.splitlines()) + 1))
+
+# 2. Unknown top-level key.
+t = subst("simulation = {", "simulaton = {")
+scenario_case("unknown_top_key", t, EXIT_SCENARIO, path="simulaton",
+              line=line_of(t, "simulaton = {"), extra=("unknown setting",))
+
+# 3. Unknown nested key.
+t = subst("female_share = 0.5;", "female_shar = 0.5;")
+scenario_case("unknown_nested_key", t, EXIT_SCENARIO, path="population.female_shar",
+              line=line_of(t, "female_shar ="), extra=("unknown setting",))
+
+# 4. Wrong type: a string for persons.
+t = subst("persons = 20000;", 'persons = "many";')
+scenario_case("wrong_type_persons", t, EXIT_SCENARIO, path="simulation.persons",
+              line=line_of(t, "persons ="), extra=("integer",))
+
+# 5. A float for an integer.
+t = subst("months = 24;", "months = 24.5;")
+scenario_case("float_for_integer", t, EXIT_SCENARIO, path="simulation.months",
+              line=line_of(t, "months = 24.5"), extra=("integer",))
+
+# 6. Probability above 1.
+t = subst("{ p_good = 0.55; }", "{ p_good = 1.5; }")
+scenario_case("probability_above_1", t, EXIT_SCENARIO, path="job_quality.entry[1].p_good",
+              line=line_of(t, "p_good = 1.5"))
+
+# 6b. Probability above 1 at a top-level population setting.
+t = subst("female_share = 0.5;", "female_share = 1.3;")
+scenario_case("female_share_above_1", t, EXIT_SCENARIO, path="population.female_share",
+              line=line_of(t, "female_share = 1.3"), extra=("[0, 1]",))
+
+# 7. Negative count.
+t = subst("persons = 20000;", "persons = -5;")
+scenario_case("negative_persons", t, EXIT_SCENARIO, path="simulation.persons",
+              line=line_of(t, "persons = -5"))
+
+# 7b. Negative count elsewhere.
+t = subst("duration_cap_months = 240;", "duration_cap_months = -1;")
+scenario_case("negative_duration_cap", t, EXIT_SCENARIO, path="transitions.duration_cap_months",
+              line=line_of(t, "duration_cap_months"))
+
+# 8. Zero persons.
+t = subst("persons = 20000;", "persons = 0;")
+scenario_case("zero_persons", t, EXIT_SCENARIO, path="simulation.persons",
+              line=line_of(t, "persons = 0"))
+
+# 9. Zero months.
+t = subst("months = 24;", "months = 0;")
+scenario_case("zero_months", t, EXIT_SCENARIO, path="simulation.months",
+              line=line_of(t, "months = 0"))
+
+# 10. initial_state shares do not sum to 1 (first rule; the error is on its shares group).
+t = subst("employed_good = 0.55;", "employed_good = 0.65;")
+scenario_case("initial_shares_sum", t, EXIT_SCENARIO, path="initial_state[0].shares",
+              line=line_of(t, "shares = { inactive_sick = 0.06"), extra=("sum",))
+
+# 11. age_band_shares do not sum to 1.
+t = subst("age_band_shares = [0.2, 0.2, 0.3, 0.3];", "age_band_shares = [0.2, 0.2, 0.3, 0.4];")
+scenario_case("age_band_shares_sum", t, EXIT_SCENARIO, path="population.age_band_shares",
+              line=line_of(t, "age_band_shares ="), extra=("sum",))
+
+# 11b. Region shares do not sum to 1.
+t = subst('share = 0.45;', 'share = 0.55;')
+scenario_case("region_shares_sum", t, EXIT_SCENARIO, path="population.regions",
+              line=line_of(t, "regions = ("), extra=("sum",))
+
+# 12. Array of the wrong length.
+t = subst("disabled_by_age_band = [0.15, 0.2, 0.25, 0.3];",
+          "disabled_by_age_band = [0.15, 0.2, 0.25];")
+scenario_case("array_wrong_length", t, EXIT_SCENARIO, path="population.disabled_by_age_band",
+              line=line_of(t, "disabled_by_age_band ="), extra=("4",))
+
+# 12b. A coefficient array of the wrong length inside a transition.
+t = subst("age_band = [1.1, 0.0, 0.0, 0.0];", "age_band = [1.1, 0.0, 0.0];")
+scenario_case("logit_array_wrong_length", t, EXIT_SCENARIO,
+              path="transitions.employed_poor[0].age_band", line=line_of(t, "age_band = [1.1"))
+
+# 13. Unknown destination state.
+t = subst('{ to = "inactive_other"; intercept = -3.8; }', '{ to = "retired"; intercept = -3.8; }')
+scenario_case("unknown_destination", t, EXIT_SCENARIO, path="transitions.unemployed[1].to",
+              line=line_of(t, '"retired"'), extra=('"retired"',))
+
+# 14. Destination equal to origin.
+t = subst('{ to = "unemployed"; intercept = -6.0; }', '{ to = "employed_good"; intercept = -6.0; }')
+scenario_case("destination_is_origin", t, EXIT_SCENARIO, path="transitions.employed_good[0].to",
+              line=line_of(t, '{ to = "employed_good"; intercept = -6.0; }'))
+
+# 15. The last job_quality rule has a `where` (no default rule).
+t = subst("{ p_good = 0.55; }", '{ where = { sex = "female"; }; p_good = 0.55; }')
+scenario_case("last_rule_with_where", t, EXIT_SCENARIO, path="job_quality.entry[1]",
+              line=line_of(t, 'where = { sex = "female"; }'), extra=("last rule",))
+
+# 15b. The same for initial_state.
+t = subst("  { shares = { inactive_sick = 0.05;",
+          '  { where = { disabled = true; }; shares = { inactive_sick = 0.05;')
+scenario_case("initial_last_rule_with_where", t, EXIT_SCENARIO, path="initial_state[1]",
+              line=line_of(t, "where = { disabled = true; }"), extra=("last rule",))
+
+# 16. Unknown region name in a where.
+t = subst('where = { region = "North"; };', 'where = { region = "Nowhere"; };')
+scenario_case("unknown_region_in_where", t, EXIT_SCENARIO, path="initial_state[0].where.region",
+              line=line_of(t, '"Nowhere"'), extra=('"Nowhere"',))
+
+# 17. Duplicate region name.
+t = subst('{ name = "Middle";', '{ name = "North";')
+scenario_case("duplicate_region", t, EXIT_SCENARIO, path="population.regions[1].name",
+              line=line_of(t, '{ name = "North"; share = 0.30'), extra=("duplicate",))
+
+# 18. Missing required setting: delete the whole `market` group (no line: it is absent).
+start = BASE.index("market = {")
+end = BASE.index("};", start) + 2
+t = BASE[:start] + BASE[end:]
+scenario_case("missing_market", t, EXIT_SCENARIO, path="'market'", extra=("missing",))
+
+# 18b. Missing required nested setting: delete market.matching_elasticity (names the group's line).
+t = subst("  matching_elasticity = 0.4;\n", "")
+scenario_case("missing_nested", t, EXIT_SCENARIO, path="market.matching_elasticity",
+              line=line_of(t, "market = {"), extra=("missing",))
+
+# 19. Missing @include file: stderr must name the scenario, the line and the missing fragment.
+t = subst('description = "end-to-end test scenario";\n',
+          'description = "end-to-end test scenario";\n@include "e2e_no_such_fragment.cfg"\n')
+scenario_case("missing_include", t, EXIT_SCENARIO, line=line_of(t, "@include"),
+              extra=("e2e_no_such_fragment.cfg",))
+
+# 19b. A bad value inside an @include'd fragment names the fragment and its line.
+frag = "# fragment\nmarket = {\n  matching_elasticity = 7.0;\n  reference_tightness = 0.4;\n};\n"
+start = BASE.index("market = {")
+end = BASE.index("};", start) + 2
+t = BASE[:start] + '@include "frag.cfg"' + BASE[end:]
+d_frag = S.path("include_fragment_bad_value")
+scenario_case("include_fragment_bad_value", t, EXIT_SCENARIO, path="market.matching_elasticity",
+              file_in_msg="frag.cfg", line=None, extra=("frag.cfg:3:",),
+              extra_files={"frag.cfg": frag})
+
+# 20. Bad start month strings.
+for tag, val in (("month13", "2024-13"), ("words", "January 2024"), ("trailing", "2024-01x")):
+    t = subst('start = "2024-01";', 'start = "%s";' % val)
+    scenario_case("bad_start_" + tag, t, EXIT_SCENARIO, path="simulation.start",
+                  line=line_of(t, "start = "), extra=("YYYY-MM",))
+
+# 21. --set making a value invalid: exit 3, names '--set' and the setting.
+scenario_case("set_makes_invalid", BASE, EXIT_SCENARIO, path="population.female_share",
+              sets=("population.female_share=2",), extra=("--set",))
+
+# 21b. --set with a typo in the leaf (creates an unknown setting).
+scenario_case("set_unknown_leaf", BASE, EXIT_SCENARIO, path="population.female_shar",
+              sets=("population.female_shar=0.5",), extra=("--set", "unknown setting"))
+
+# 21c. --seed negative / --months 0 via --set are scenario errors.
+scenario_case("set_months_zero", BASE, EXIT_SCENARIO, path="simulation.months",
+              sets=("simulation.months=0",), extra=("--set",))
+
+
+# --------------------------------------------------------------------------
+# Files that cannot be read.
+def io_case(name, args, code, names, outfile):
+    p = S.run(args)
+    S.check("%s: exit %d" % (name, code), p.returncode == code, show(p))
+    for n in names:
+        S.check("%s: stderr names %r" % (name, n), n in p.stderr, show(p))
+    S.check("%s: 'lmsim: error:' message" % name, p.stderr.startswith("lmsim: "), show(p))
+    if outfile:
+        S.check("%s: no output file" % name,
+                not os.path.exists(outfile) and not os.path.exists(outfile + ".tmp"))
+
+
+# Nonexistent scenario: lm_scenario_load returns LM_EIO, which main.c maps to 4 (I/O).
+d = S.path("io")
+os.makedirs(d)
+missing_cfg = os.path.join(d, "no_such_scenario.cfg")
+out = os.path.join(d, "out.h5")
+io_case("nonexistent_scenario", ["run", missing_cfg, "-o", out, "-q"], EXIT_IO,
+        [missing_cfg], out)
+io_case("check_nonexistent_scenario", ["check", missing_cfg], EXIT_IO, [missing_cfg], None)
+
+# A directory given as the scenario: an I/O error naming it (not a parser crash).
+io_case("scenario_is_directory", ["run", d, "-o", out, "-q"], EXIT_IO, [d], out)
+
+# Unreadable scenario (mode 000): only meaningful when not root (root reads anyway).
+unreadable = os.path.join(d, "unreadable.cfg")
+with open(unreadable, "w") as f:
+    f.write(BASE)
+os.chmod(unreadable, 0)
+if os.geteuid() != 0:
+    io_case("unreadable_scenario", ["run", unreadable, "-o", out, "-q"], EXIT_IO,
+            [unreadable], out)
+else:
+    print("skip unreadable_scenario (running as root: mode 000 does not stop root)")
+os.chmod(unreadable, 0o644)
+
+# Unwritable output directory.
+bad_out = "/nonexistent_dir_lmsim_e2e/x.h5"
+io_case("unwritable_output_dir", ["run", S.tiny, "-o", bad_out, "-q"], EXIT_IO,
+        ["/nonexistent_dir_lmsim_e2e/x.h5"], bad_out)
+S.check("unwritable_output_dir: directory not created",
+        not os.path.exists("/nonexistent_dir_lmsim_e2e"))
+
+
+# --------------------------------------------------------------------------
+# Usage errors: exit 2, no output.
+def usage_case(name, args, mention, outfile=None):
+    p = S.run(args)
+    S.check("%s: exit 2" % name, p.returncode == EXIT_USAGE, show(p))
+    S.check("%s: stderr mentions %r" % (name, mention), mention in p.stderr, show(p))
+    if outfile:
+        S.check("%s: no output file" % name,
+                not os.path.exists(outfile) and not os.path.exists(outfile + ".tmp"))
+
+
+u = S.path("usage")
+os.makedirs(u)
+uo = os.path.join(u, "out.h5")
+usage_case("set_unknown_group", ["run", S.tiny, "-o", uo, "-q", "--set", "nosuchgroup.x=1"],
+           "nosuchgroup", uo)
+usage_case("set_without_equals", ["run", S.tiny, "-o", uo, "-q", "--set", "simulation.seed"],
+           "--set", uo)
+usage_case("unknown_option", ["run", S.tiny, "-o", uo, "--frobnicate"], "--frobnicate", uo)
+usage_case("unknown_command", ["simulate", S.tiny], "simulate")
+usage_case("no_command", [], "command")
+usage_case("run_without_output", ["run", S.tiny, "-q"], "-o")
+usage_case("run_without_scenario", ["run", "-o", uo], "scenario", uo)
+usage_case("threads_zero", ["run", S.tiny, "-o", uo, "--threads", "0"], "--threads", uo)
+usage_case("persons_not_a_number", ["run", S.tiny, "-o", uo, "--persons", "lots"], "--persons", uo)
+usage_case("panel_bad_mode", ["run", S.tiny, "-o", uo, "--panel", "half"], "--panel", uo)
+usage_case("panel_bad_fraction", ["run", S.tiny, "-o", uo, "--panel", "sample:1.5"], "sample", uo)
+usage_case("extra_argument", ["run", S.tiny, "extra.cfg", "-o", uo], "extra.cfg", uo)
+usage_case("describe_two_files", ["describe", "a.h5", "b.h5"], "describe")
+S.check("usage: nothing written", not os.listdir(u), str(os.listdir(u)))
+
+# --------------------------------------------------------------------------
+# lmsim check: 0 on valid, 3 on invalid (and it names the problem).
+bad = S.path("check_bad.cfg")
+with open(bad, "w") as f:
+    f.write(subst("female_share = 0.5;", "female_share = 1.3;"))
+p = S.run(["check", bad])
+S.check("check invalid: exit 3", p.returncode == EXIT_SCENARIO, show(p))
+S.check("check invalid: names file:line and setting",
+        ("%s:%d:" % (bad, line_of(BASE, "female_share"))) in p.stderr
+        and "population.female_share" in p.stderr, show(p))
+p = S.run(["check", S.tiny, "--set", "population.female_share=2"])
+S.check("check --set invalid: exit 3", p.returncode == EXIT_SCENARIO, show(p))
+p = S.run(["check", S.tiny, "--set", "market.matching_elasticity=0.3"])
+S.check("check --set valid: exit 0", p.returncode == 0, show(p))
+p = S.run(["check", os.path.join(S.source, "scenarios", "wales_baseline.cfg")])
+S.check("check wales_baseline: exit 0", p.returncode == 0, show(p))
+
+S.finish()
