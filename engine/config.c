@@ -339,7 +339,7 @@ static int state_index(const char *v) {
 /* Sections                                                                  */
 
 static int load_simulation(ctx *c, const config_setting_t *root) {
-    static const char *const keys[] = {"persons", "months", "start", "seed", NULL};
+    static const char *const keys[] = {"persons", "months", "start", "seed", "represents", NULL};
     const config_setting_t *g;
     int rc;
     long long v;
@@ -348,6 +348,9 @@ static int load_simulation(ctx *c, const config_setting_t *root) {
     if ((rc = get_int(c, g, "persons", 1, 1, (long long)INT32_MAX * 16, 0, &v)))
         return rc;
     c->sc->n_persons = v;
+    if ((rc = get_int(c, g, "represents", 0, 1, (long long)INT32_MAX * 16, v, &v)))
+        return rc;
+    c->sc->represents = v;
     if ((rc = get_int(c, g, "months", 1, 1, 1200, 0, &v)))
         return rc;
     c->sc->n_months = (int)v;
@@ -474,7 +477,8 @@ static int bool_mask(ctx *c, const config_setting_t *s, uint8_t *mask) {
 }
 
 /* Parse an optional `where = { ... }` group of element e into *sel. */
-static int load_selector(ctx *c, const config_setting_t *e, int allow_state, lm_selector *sel) {
+static int load_selector_named(ctx *c, const config_setting_t *e, const char *group,
+                               int allow_state, lm_selector *sel) {
     static const char *const keys[] = {"region", "sex",    "age_band", "disabled", "minority",
                                        "qual",   "caring", "state",    NULL};
     static const char *const sexes[] = {"male", "female"};
@@ -484,7 +488,7 @@ static int load_selector(ctx *c, const config_setting_t *e, int allow_state, lm_
     uint32_t m;
     memset(sel, 0xff, sizeof *sel);
     sel->reserved_ = 0;
-    if ((rc = get_group(c, e, "where", 0, &w)) || !w)
+    if ((rc = get_group(c, e, group, 0, &w)) || !w)
         return rc;
     if ((rc = check_keys(c, w, keys)))
         return rc;
@@ -524,6 +528,10 @@ static int load_selector(ctx *c, const config_setting_t *e, int allow_state, lm_
     if ((s = config_setting_get_member(w, "caring")) && (rc = bool_mask(c, s, &sel->caring)))
         return rc;
     return LM_OK;
+}
+
+static int load_selector(ctx *c, const config_setting_t *e, int allow_state, lm_selector *sel) {
+    return load_selector_named(c, e, "where", allow_state, sel);
 }
 
 static int selector_is_all(const lm_selector *s) {
@@ -680,6 +688,168 @@ static int load_quality(ctx *c, const config_setting_t *root) {
             return rc;
     }
     return check_rules_end(c, list, &sc->quality[n - 1].where);
+}
+
+static double logit_of(double p) {
+    return log(p / (1.0 - p));
+}
+
+static int load_programme(ctx *c, const config_setting_t *g, lm_programme *pg) {
+    static const char *const keys[] = {"eligible",
+                                       "min_months_in_state",
+                                       "once",
+                                       "open",
+                                       "mandatory",
+                                       "referral",
+                                       "capacity",
+                                       "duration_months",
+                                       "in_work_support_months",
+                                       "effects",
+                                       "costs",
+                                       NULL};
+    static const char *const ref_keys[] = {"probability", "female", "disabled",
+                                           "minority",    "caring", NULL};
+    static const char *const cap_keys[] = {"places_per_month", "caseload_cap", "max_wait_months",
+                                           NULL};
+    static const char *const eff_keys[] = {"fidelity",
+                                           "job_finding_or",
+                                           "good_job_or",
+                                           "job_exit_or",
+                                           "sanction_rate",
+                                           "sanction_months",
+                                           "sanction_inactivity_or",
+                                           "sanction_good_job_or",
+                                           NULL};
+    static const char *const cost_keys[] = {"per_start",
+                                            "per_month",
+                                            "outcome_payment",
+                                            "outcome_months_in_work",
+                                            "outcome_window_months",
+                                            NULL};
+    const double ORMAX = 1000.0, B = 50.0;
+    const int R = c->sc->n_regions;
+    const config_setting_t *ref, *cap, *eff, *cost;
+    int rc;
+    long long v;
+    memset(pg, 0, sizeof *pg);
+    snprintf(pg->name, sizeof pg->name, "%s", config_setting_name(g));
+    if (strlen(config_setting_name(g)) >= sizeof pg->name)
+        return bad(c, g, "programme names must be shorter than %zu characters", sizeof pg->name);
+    if ((rc = check_keys(c, g, keys)) ||
+        (rc = load_selector_named(c, g, "eligible", 1, &pg->eligible)))
+        return rc;
+    if ((rc = get_int(c, g, "min_months_in_state", 0, 0, 1200, 0, &v)))
+        return rc;
+    pg->min_months_in_state = (int)v;
+    const config_setting_t *bs;
+    pg->once = 1;
+    pg->open = 1;
+    if ((bs = config_setting_get_member(g, "once"))) {
+        if (config_setting_type(bs) != CONFIG_TYPE_BOOL)
+            return bad(c, bs, "expected true or false");
+        pg->once = config_setting_get_bool(bs);
+    }
+    if ((bs = config_setting_get_member(g, "open"))) {
+        if (config_setting_type(bs) != CONFIG_TYPE_BOOL)
+            return bad(c, bs, "expected true or false");
+        pg->open = config_setting_get_bool(bs);
+    }
+    if ((bs = config_setting_get_member(g, "mandatory"))) {
+        if (config_setting_type(bs) != CONFIG_TYPE_BOOL)
+            return bad(c, bs, "expected true or false");
+        pg->mandatory = config_setting_get_bool(bs);
+    }
+    double p;
+    if ((rc = get_group(c, g, "referral", 1, &ref)) || (rc = check_keys(c, ref, ref_keys)) ||
+        (rc = get_num(c, ref, "probability", 1, 0.0, 1.0, 0.0, &p)) ||
+        (rc = get_num(c, ref, "female", 0, -B, B, 0.0, &pg->referral_logit[1])) ||
+        (rc = get_num(c, ref, "disabled", 0, -B, B, 0.0, &pg->referral_logit[2])) ||
+        (rc = get_num(c, ref, "minority", 0, -B, B, 0.0, &pg->referral_logit[3])) ||
+        (rc = get_num(c, ref, "caring", 0, -B, B, 0.0, &pg->referral_logit[4])))
+        return rc;
+    /* Probabilities 0 and 1 are kept exact through +-infinity log-odds. */
+    pg->referral_logit[0] = p <= 0.0   ? -(double)INFINITY
+                            : p >= 1.0 ? (double)INFINITY
+                                       : logit_of(p);
+    if ((rc = get_group(c, g, "capacity", 1, &cap)) || (rc = check_keys(c, cap, cap_keys)) ||
+        (rc = get_vec(c, cap, "places_per_month", 1, R, 0.0, 1e9, pg->places_per_month)) ||
+        (rc = get_vec(c, cap, "caseload_cap", 0, R, 0.0, 1e9, pg->caseload_cap)) ||
+        (rc = get_int(c, cap, "max_wait_months", 0, 0, 120, 3, &v)))
+        return rc;
+    pg->max_wait_months = (int)v;
+    if ((rc = get_int(c, g, "duration_months", 1, 1, 1200, 0, &v)))
+        return rc;
+    pg->duration_months = (int)v;
+    if ((rc = get_int(c, g, "in_work_support_months", 0, 0, 1200, 0, &v)))
+        return rc;
+    pg->in_work_support_months = (int)v;
+    if ((rc = get_group(c, g, "effects", 1, &eff)) || (rc = check_keys(c, eff, eff_keys)) ||
+        (rc = get_num(c, eff, "fidelity", 0, 0.0, 1.0, 1.0, &pg->fidelity)) ||
+        (rc = get_num(c, eff, "job_finding_or", 0, 1.0 / ORMAX, ORMAX, 1.0, &pg->job_finding_or)) ||
+        (rc = get_num(c, eff, "good_job_or", 0, 1.0 / ORMAX, ORMAX, 1.0, &pg->good_job_or)) ||
+        (rc = get_num(c, eff, "job_exit_or", 0, 1.0 / ORMAX, ORMAX, 1.0, &pg->job_exit_or)) ||
+        (rc = get_num(c, eff, "sanction_rate", 0, 0.0, 1.0, 0.0, &pg->sanction_rate)) ||
+        (rc = get_num(c, eff, "sanction_inactivity_or", 0, 1.0 / ORMAX, ORMAX, 1.0,
+                      &pg->sanction_inactivity_or)) ||
+        (rc = get_num(c, eff, "sanction_good_job_or", 0, 1.0 / ORMAX, ORMAX, 1.0,
+                      &pg->sanction_good_job_or)) ||
+        (rc = get_int(c, eff, "sanction_months", 0, 0, 120, 1, &v)))
+        return rc;
+    pg->sanction_months = (int)v;
+    if ((rc = get_group(c, g, "costs", 1, &cost)) || (rc = check_keys(c, cost, cost_keys)) ||
+        (rc = get_num(c, cost, "per_start", 0, 0.0, 1e9, 0.0, &pg->cost_per_start)) ||
+        (rc = get_num(c, cost, "per_month", 0, 0.0, 1e9, 0.0, &pg->cost_per_month)) ||
+        (rc = get_num(c, cost, "outcome_payment", 0, 0.0, 1e9, 0.0, &pg->outcome_payment)) ||
+        (rc = get_int(c, cost, "outcome_months_in_work", 0, 1, 120, 6, &v)))
+        return rc;
+    pg->outcome_months_in_work = (int)v;
+    if ((rc = get_int(c, cost, "outcome_window_months", 0, 1, 1200, 24, &v)))
+        return rc;
+    pg->outcome_window_months = (int)v;
+    return LM_OK;
+}
+
+static int load_programmes(ctx *c, const config_setting_t *root) {
+    static const char *const eval_keys[] = {"follow_up_months", "trial", NULL};
+    lm_scenario *sc = c->sc;
+    const config_setting_t *g, *ev;
+    int rc;
+    long long v;
+    sc->trial = -1;
+    sc->follow_up_months = 24;
+    if ((rc = get_group(c, root, "programmes", 0, &g)))
+        return rc;
+    if (g) {
+        int n = config_setting_length(g);
+        if (n > LM_MAX_PROGRAMMES)
+            return bad(c, g, "at most %d programmes", LM_MAX_PROGRAMMES);
+        for (int k = 0; k < n; k++) {
+            const config_setting_t *e = config_setting_get_elem(g, (unsigned)k);
+            if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+                return bad(c, e, "expected a programme group { eligible = {...}; ... }");
+            if ((rc = load_programme(c, e, &sc->programmes[k])))
+                return rc;
+        }
+        sc->n_programmes = n;
+    }
+    if ((rc = get_group(c, root, "evaluation", 0, &ev)) || !ev)
+        return rc;
+    if ((rc = check_keys(c, ev, eval_keys)) ||
+        (rc = get_int(c, ev, "follow_up_months", 0, 1, 1200, 24, &v)))
+        return rc;
+    sc->follow_up_months = (int)v;
+    const char *trial = NULL;
+    const config_setting_t *ts;
+    if ((rc = get_str(c, ev, "trial", 0, NULL, &trial, &ts)))
+        return rc;
+    if (trial && trial[0]) {
+        for (int k = 0; k < sc->n_programmes; k++)
+            if (strcmp(sc->programmes[k].name, trial) == 0)
+                sc->trial = k;
+        if (sc->trial < 0)
+            return bad(c, ts, "no programme of that name (the trial needs one under `programmes`)");
+    }
+    return LM_OK;
 }
 
 static int load_market(ctx *c, const config_setting_t *root) {
@@ -910,8 +1080,8 @@ static void include_error_detail(const char *file, const char *dir, int has_dir,
 int lm_scenario_load(const char *path, const char *const *overrides, size_t n_overrides,
                      lm_scenario **out, lm_error *err) {
     static const char *const top_keys[] = {
-        "name",        "description", "simulation", "population", "initial_state",
-        "transitions", "job_quality", "market",     "output",     NULL};
+        "name",        "description", "simulation", "population", "initial_state", "transitions",
+        "job_quality", "market",      "output",     "programmes", "evaluation",    NULL};
     config_t cfg;
     ctx c = {path, err, NULL};
     int rc;
@@ -974,7 +1144,8 @@ int lm_scenario_load(const char *path, const char *const *overrides, size_t n_ov
     if ((rc = load_simulation(&c, root)) || (rc = load_population(&c, root)) ||
         (rc = load_initial(&c, root)) || (rc = load_transitions(&c, root)) ||
         (rc = load_quality(&c, root)) || (rc = load_market(&c, root)) ||
-        (rc = load_output(&c, root)) || (rc = scenario_text(&c, &cfg)))
+        (rc = load_output(&c, root)) || (rc = load_programmes(&c, root)) ||
+        (rc = scenario_text(&c, &cfg)))
         goto fail;
     config_destroy(&cfg);
     *out = sc;

@@ -75,4 +75,29 @@ static inline int lm__pick(const double *p, int n, double u) {
     return n - 1;
 }
 
+/* Programmes (programmes.c): context shared by the per-person routines. */
+struct lm_scenario;
+struct lm_population;
+typedef struct lm__prog_ctx {
+    const struct lm_scenario *sc;
+    struct lm_population *pop;
+    uint32_t month; /* the month being produced (t + 1): keys every draw */
+    double scale;   /* simulated persons / persons represented: scales places */
+} lm__prog_ctx;
+
+/* Before transitions, for person i of age band `band`: queue upkeep and
+ * referral. Counts go to `counts` (LM_PROG_CELLS); queued persons are
+ * appended to cand[*n_cand]. Thread-safe for distinct i. */
+void lm__prog_before(const lm__prog_ctx *c, int64_t i, int band, int64_t *counts, int64_t *cand,
+                     int64_t *n_cand);
+/* Serially give places to candidates (cand[0..n_cand), ascending slots).
+ * caseload[k * LM_MAX_REGIONS + r]: persons on programme k in region r;
+ * credit: fractional places carried over (same layout); hist: 65536 words of
+ * scratch. */
+void lm__prog_allocate(const lm__prog_ctx *c, const int64_t *cand, int64_t n_cand,
+                       const int64_t *caseload, double *credit, uint32_t *hist, int64_t *counts);
+/* After person i's transition from old_state: support phases, sanctions and
+ * follow-up of a referral. Thread-safe for distinct i. */
+void lm__prog_after(const lm__prog_ctx *c, int64_t i, int old_state, int64_t *counts);
+
 #endif /* LMSIM_INTERNAL_H */

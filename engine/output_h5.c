@@ -160,6 +160,9 @@ struct lm_h5_writer {
     hid_t g_persons;
     hid_t dset[N_VARS];
     hid_t pdset[N_ATTRS];
+
+    const int64_t *prog_monthly;          /* borrowed: (n_months + 1) * LM_PROG_CELLS */
+    const lm_programme_table *prog_table; /* borrowed */
 };
 
 /* ---- HDF5 error handling ------------------------------------------------ */
@@ -1123,6 +1126,120 @@ fail:
     return rc;
 }
 
+void lm_h5_set_programmes(lm_h5_writer *w, const int64_t *monthly,
+                          const lm_programme_table *table) {
+    w->prog_monthly = monthly;
+    w->prog_table = table;
+}
+
+/* Memory compound type of lm_programme_row with flat field names. */
+static hid_t programme_mem_type(void) {
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(lm_programme_row));
+    hid_t s = H5Tcopy(H5T_C_S1);
+    int ok = t >= 0 && s >= 0 && H5Tset_size(s, sizeof(((lm_programme_row *)0)->programme)) >= 0 &&
+             H5Tset_strpad(s, H5T_STR_NULLTERM) >= 0 &&
+             H5Tinsert(t, "programme", offsetof(lm_programme_row, programme), s) >= 0 &&
+             H5Tinsert(t, "arm", offsetof(lm_programme_row, arm), H5T_NATIVE_INT) >= 0;
+    for (int m = 0; ok && m < LM_PM_N; m++)
+        ok = H5Tinsert(t, lm_prog_measure_name(m),
+                       offsetof(lm_programme_row, counts) + (size_t)m * sizeof(int64_t),
+                       H5T_NATIVE_INT64) >= 0;
+#define LM__PF(f) ok = ok && H5Tinsert(t, #f, offsetof(lm_programme_row, f), H5T_NATIVE_DOUBLE) >= 0
+    LM__PF(cost_starts);
+    LM__PF(cost_support);
+    LM__PF(cost_outcomes);
+    LM__PF(cost_total);
+    LM__PF(cost_per_sustained);
+    LM__PF(good_entry_share);
+    LM__PF(outcome_rate);
+    LM__PF(employed_12_rate);
+    LM__PF(any_job_12_rate);
+#undef LM__PF
+    if (s >= 0)
+        H5Tclose(s);
+    if (!ok && t >= 0) {
+        H5Tclose(t);
+        t = H5I_INVALID_HID;
+    }
+    return t;
+}
+
+static int write_programmes(lm_h5_writer *w, lm_error *err) {
+    const lm_scenario *sc = &w->sc;
+    const lm_programme_table *tab = w->prog_table;
+    hid_t space = H5I_INVALID_HID, mtype = H5I_INVALID_HID, ftype = H5I_INVALID_HID;
+    hid_t d = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    const char *file = w->tmp_path;
+    int rc = LM_OK;
+    const char *names[LM_MAX_PROGRAMMES], *measures[LM_PM_N];
+    static const char *const arm_names[LM_N_ARMS] = {"none", "treatment", "control"};
+    static const char *const dim_names[4] = {"month", "programme", "arm", "measure"};
+    for (int k = 0; k < sc->n_programmes; k++)
+        names[k] = sc->programmes[k].name;
+    for (int m = 0; m < LM_PM_N; m++)
+        measures[m] = lm_prog_measure_name(m);
+
+    hsize_t n = (hsize_t)tab->n_rows;
+    H5TRY(mtype = programme_mem_type(), "writing '%s': /outcomes/programmes type", file);
+    H5TRY(ftype = H5Tcopy(mtype), "writing '%s': /outcomes/programmes type", file);
+    H5TRY(H5Tpack(ftype), "writing '%s': /outcomes/programmes type", file);
+    H5TRY(space = H5Screate_simple(1, &n, NULL), "writing '%s': /outcomes/programmes", file);
+    H5TRY(d = H5Dcreate2(w->file, "/outcomes/programmes", ftype, space, H5P_DEFAULT, H5P_DEFAULT,
+                         H5P_DEFAULT),
+          "writing '%s': creating /outcomes/programmes", file);
+    if (n > 0)
+        H5TRY(H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, tab->rows),
+              "writing '%s': /outcomes/programmes", file);
+    H5TRY(put_str(d, "description",
+                  "one row per programme (per arm for the programme under trial): counts summed "
+                  "over the run (queued and caseload at the last month), costs in GBP"),
+          "writing '%s': /outcomes/programmes attributes", file);
+    close_id(&d);
+    close_id(&space);
+
+    if (sc->n_programmes > 0) {
+        /* [month][programme][arm][measure], only the scenario's programmes. */
+        hsize_t dims[4] = {(hsize_t)sc->n_months + 1, (hsize_t)sc->n_programmes, LM_N_ARMS,
+                           LM_PM_N};
+        hsize_t chunk[4] = {1, (hsize_t)sc->n_programmes, LM_N_ARMS, LM_PM_N};
+        hsize_t mdims[2] = {(hsize_t)sc->n_months + 1, LM_PROG_CELLS};
+        hsize_t start[2] = {0, 0}, count[2] = {(hsize_t)sc->n_months + 1,
+                                               (hsize_t)sc->n_programmes * LM_N_ARMS * LM_PM_N};
+        H5TRY(space = H5Screate_simple(4, dims, NULL), "writing '%s': /aggregates/programmes",
+              file);
+        H5TRY(mspace = H5Screate_simple(2, mdims, NULL), "writing '%s': /aggregates/programmes",
+              file);
+        H5TRY(H5Sselect_hyperslab(mspace, H5S_SELECT_SET, start, NULL, count, NULL),
+              "writing '%s': /aggregates/programmes", file);
+        H5TRY(dcpl = make_dcpl(w, 4, chunk), "writing '%s': /aggregates/programmes", file);
+        H5TRY(d = H5Dcreate2(w->file, "/aggregates/programmes", H5T_STD_I64LE, space, H5P_DEFAULT,
+                             dcpl, H5P_DEFAULT),
+              "writing '%s': creating /aggregates/programmes", file);
+        H5TRY(H5Dwrite(d, H5T_NATIVE_INT64, mspace, H5S_ALL, H5P_DEFAULT, w->prog_monthly),
+              "writing '%s': /aggregates/programmes", file);
+        H5TRY(put_strs(d, "dimensions", dim_names, 4), "writing '%s': /aggregates/programmes",
+              file);
+        H5TRY(put_strs(d, "programme_names", names, (hsize_t)sc->n_programmes),
+              "writing '%s': /aggregates/programmes", file);
+        H5TRY(put_strs(d, "arm_names", arm_names, LM_N_ARMS),
+              "writing '%s': /aggregates/programmes", file);
+        H5TRY(put_strs(d, "measure_names", measures, LM_PM_N),
+              "writing '%s': /aggregates/programmes", file);
+        H5TRY(put_str(d, "description",
+                      "flows in the month (stocks queued and caseload at its end) per programme "
+                      "and trial arm"),
+              "writing '%s': /aggregates/programmes", file);
+    }
+fail:
+    close_id(&d);
+    close_id(&dcpl);
+    close_id(&mspace);
+    close_id(&space);
+    close_id(&ftype);
+    close_id(&mtype);
+    return rc;
+}
+
 int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headline,
                 lm_error *err) {
     quiet q;
@@ -1153,7 +1270,8 @@ int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headl
         headline = &computed;
     }
     if ((rc = write_aggregates(w, counts, err)) != LM_OK ||
-        (rc = write_headline(w, headline, err)) != LM_OK)
+        (rc = write_headline(w, headline, err)) != LM_OK ||
+        (w->prog_table && (rc = write_programmes(w, err)) != LM_OK))
         goto fail;
     if (close_all(w) < 0) {
         rc = h5_fail(err, __LINE__, "writing '%s': closing the file", w->tmp_path);
@@ -1287,6 +1405,27 @@ int lm_h5_describe(const char *path, lm_file_info *info, lm_error *err) {
     info->headline.n_rows = (int)n;
     for (hsize_t i = 0; i < n; i++)
         info->headline.rows[i].group[LM_GROUP_NAME_MAX - 1] = '\0';
+
+    /* Programmes: optional (files without programmes have an empty table). */
+    info->programmes.n_rows = 0;
+    close_id(&mtype);
+    close_id(&space);
+    close_id(&d);
+    if (H5Lexists(f, "/outcomes/programmes", H5P_DEFAULT) > 0) {
+        if ((d = H5Dopen2(f, "/outcomes/programmes", H5P_DEFAULT)) < 0 ||
+            (space = H5Dget_space(d)) < 0 || H5Sget_simple_extent_ndims(space) != 1 ||
+            H5Sget_simple_extent_dims(space, &n, NULL) < 0 || n > LM_MAX_PROGRAMMES * LM_N_ARMS ||
+            (mtype = programme_mem_type()) < 0 ||
+            (n > 0 &&
+             H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, info->programmes.rows) < 0)) {
+            rc = LM_FAIL(err, LM_EHDF5, "'%s': cannot read /outcomes/programmes", path);
+            goto fail;
+        }
+        info->programmes.n_rows = (int)n;
+        for (hsize_t i = 0; i < n; i++)
+            info->programmes.rows[i].programme[sizeof info->programmes.rows[i].programme - 1] =
+                '\0';
+    }
 fail:
     close_id(&mtype);
     close_id(&space);

@@ -28,8 +28,24 @@
 static const int band_lo_years[LM_N_AGE_BANDS + 1] = {16, 25, 35, 50, 65};
 
 size_t lm_population_bytes_per_person(void) {
+    /* fixed: generation, birth_month, 6 attributes; changing: state, 3 counters;
+     * programmes: 7 bytes and 2 uint16 */
     return sizeof(uint16_t) + sizeof(int32_t) + 6 * sizeof(uint8_t) + sizeof(uint8_t) +
-           3 * sizeof(uint16_t);
+           3 * sizeof(uint16_t) + 7 * sizeof(uint8_t) + 2 * sizeof(uint16_t);
+}
+
+/* A new occupant of a slot has no programme history. */
+static void clear_programme(lm_population *p, int64_t i) {
+    p->prog[i] = 0;
+    p->prog_phase[i] = LM_PHASE_NONE;
+    p->prog_months[i] = 0;
+    p->prog_history[i] = 0;
+    p->sanction_left[i] = 0;
+    p->track_prog[i] = 0;
+    p->track_arm[i] = 0;
+    p->track_month[i] = 0;
+    p->track_worked[i] = 0;
+    p->track_flags[i] = 0;
 }
 
 static uint16_t sat16(double v) {
@@ -95,6 +111,7 @@ void lm_population_draw_person(const lm_scenario *sc, lm_population *p, int64_t 
     p->caring[i] = (uint8_t)caring;
     p->state[i] = (uint8_t)state;
     p->months_in_state[i] = dur;
+    clear_programme(p, i);
     if (lm_state_is_employed(state)) {
         p->months_since_job[i] = 0;
         p->sustained_months[i] = dur;
@@ -122,6 +139,16 @@ void lm_population_destroy(lm_population *p) {
     lm__free(p->months_in_state);
     lm__free(p->months_since_job);
     lm__free(p->sustained_months);
+    lm__free(p->prog);
+    lm__free(p->prog_phase);
+    lm__free(p->prog_months);
+    lm__free(p->prog_history);
+    lm__free(p->sanction_left);
+    lm__free(p->track_prog);
+    lm__free(p->track_arm);
+    lm__free(p->track_month);
+    lm__free(p->track_worked);
+    lm__free(p->track_flags);
     lm__free(p);
 }
 
@@ -146,9 +173,21 @@ int lm_population_create(const lm_scenario *sc, int64_t n, lm_population **out, 
     p->months_in_state = lm__aligned_alloc(un * sizeof *p->months_in_state);
     p->months_since_job = lm__aligned_alloc(un * sizeof *p->months_since_job);
     p->sustained_months = lm__aligned_alloc(un * sizeof *p->sustained_months);
+    p->prog = lm__aligned_alloc(un);
+    p->prog_phase = lm__aligned_alloc(un);
+    p->prog_months = lm__aligned_alloc(un * sizeof *p->prog_months);
+    p->prog_history = lm__aligned_alloc(un);
+    p->sanction_left = lm__aligned_alloc(un);
+    p->track_prog = lm__aligned_alloc(un);
+    p->track_arm = lm__aligned_alloc(un);
+    p->track_month = lm__aligned_alloc(un * sizeof *p->track_month);
+    p->track_worked = lm__aligned_alloc(un);
+    p->track_flags = lm__aligned_alloc(un);
     if (!p->generation || !p->birth_month || !p->region || !p->female || !p->disabled ||
         !p->minority || !p->qual || !p->caring || !p->state || !p->months_in_state ||
-        !p->months_since_job || !p->sustained_months) {
+        !p->months_since_job || !p->sustained_months || !p->prog || !p->prog_phase ||
+        !p->prog_months || !p->prog_history || !p->sanction_left || !p->track_prog ||
+        !p->track_arm || !p->track_month || !p->track_worked || !p->track_flags) {
         lm_population_destroy(p);
         return LM_FAIL(err, LM_ENOMEM, "out of memory allocating %lld persons", (long long)n);
     }

@@ -17,15 +17,18 @@
 int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headline, lm_error *err) {
     lm_sim *sim = NULL;
     lm_h5_writer *w = NULL;
-    int64_t *counts = NULL;
+    int64_t *counts = NULL, *prog = NULL;
     lm_headline h;
+    lm_programme_table *table = NULL;
     int rc;
 
     if ((rc = lm_sim_create(sc, opt->threads, &sim, err)))
         goto fail;
     const size_t n_agg = LM_AGG_CELLS(sc->n_regions);
     counts = lm__malloc((size_t)(sc->n_months + 1) * n_agg * sizeof *counts);
-    if (!counts) {
+    prog = lm__calloc((size_t)(sc->n_months + 1) * LM_PROG_CELLS, sizeof *prog);
+    table = lm__calloc(1, sizeof *table);
+    if (!counts || !prog || !table) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory for aggregate counts");
         goto fail;
     }
@@ -42,6 +45,8 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
         if ((rc = lm_sim_step(sim, err)))
             goto fail;
         memcpy(counts + (size_t)m * n_agg, lm_sim_counts(sim), n_agg * sizeof *counts);
+        memcpy(prog + (size_t)m * LM_PROG_CELLS, lm_sim_prog_counts(sim),
+               LM_PROG_CELLS * sizeof *prog);
         if (w) {
             int64_t n_entr;
             const int64_t *entr = lm_sim_entrants(sim, &n_entr);
@@ -52,7 +57,9 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
             opt->progress(opt->progress_user, m, sc->n_months);
     }
     lm_headline_compute(sc, counts, counts + (size_t)sc->n_months * n_agg, &h);
+    lm_programme_table_compute(sc, prog, table);
     if (w) {
+        lm_h5_set_programmes(w, prog, table);
         rc = lm_h5_close(w, counts, &h, err);
         w = NULL;
         if (rc)
@@ -60,12 +67,18 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
     }
     if (headline)
         *headline = h;
+    if (opt->programmes)
+        *opt->programmes = *table;
     lm__free(counts);
+    lm__free(prog);
+    lm__free(table);
     lm_sim_destroy(sim);
     return LM_OK;
 fail:
     lm_h5_abort(w);
     lm__free(counts);
+    lm__free(prog);
+    lm__free(table);
     lm_sim_destroy(sim);
     return rc;
 }

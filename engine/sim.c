@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "lmsim/programmes.h"
 #include "lmsim/rng.h"
 
 #define N_CELL_PER_REGION 256 /* 2 sexes x 4 age bands x 2 x 2 x 4 quals x 2 */
@@ -62,6 +63,23 @@ struct lm_sim {
     int64_t *entrants;      /* slots that received an entrant this month, ascending */
     int64_t n_entrants;
     int64_t *thread_n_entrants; /* [n_threads] */
+
+    /* programmes (programmes.c) */
+    uint8_t to_inactive[LM_N_STATES][LM_N_STATES]; /* 1: destination is inactivity */
+    uint8_t leaves_work[LM_N_STATES][LM_N_STATES]; /* 1: from a job to out of work */
+    double eff_find[LM_MAX_PROGRAMMES];            /* effective odds ratios (fidelity applied) */
+    double eff_good[LM_MAX_PROGRAMMES];
+    double eff_exit[LM_MAX_PROGRAMMES];
+    double eff_sanc_inact[LM_MAX_PROGRAMMES];
+    double eff_sanc_good[LM_MAX_PROGRAMMES];
+    int64_t *prog_counts;   /* [LM_PROG_CELLS] counts of the current month */
+    int64_t *thread_prog;   /* [n_threads][LM_PROG_CELLS] */
+    int64_t *thread_load;   /* [n_threads][LM_MAX_PROGRAMMES * LM_MAX_REGIONS] caseloads */
+    int64_t *alloc_counts;  /* [LM_PROG_CELLS] starts given by the serial allocation */
+    int64_t *cand;          /* [n] queued candidates, ascending slots */
+    int64_t *thread_n_cand; /* [n_threads] */
+    double credit[LM_MAX_PROGRAMMES * LM_MAX_REGIONS]; /* fractional places carried */
+    uint32_t *hist;                                    /* [65536] allocation scratch */
 };
 
 static inline int cell_of(int region, int female, int band, int disabled, int minority, int qual,
@@ -127,6 +145,19 @@ static void build_tables(lm_sim *sim) {
                             }
 }
 
+/* Effective odds ratios: fidelity f scales each log odds ratio. */
+static void build_effects(lm_sim *sim) {
+    for (int k = 0; k < sim->sc->n_programmes; k++) {
+        const lm_programme *pg = &sim->sc->programmes[k];
+        double f = pg->fidelity;
+        sim->eff_find[k] = exp(f * log(pg->job_finding_or));
+        sim->eff_good[k] = exp(f * log(pg->good_job_or));
+        sim->eff_exit[k] = exp(f * log(pg->job_exit_or));
+        sim->eff_sanc_inact[k] = pg->sanction_inactivity_or;
+        sim->eff_sanc_good[k] = pg->sanction_good_job_or;
+    }
+}
+
 /* Market of the current month from the current counts, then base_odds. */
 static void update_market(lm_sim *sim) {
     const lm_scenario *sc = sim->sc;
@@ -176,6 +207,12 @@ static void reduce(lm_sim *sim) {
         for (size_t k = 0; k < sim->n_agg; k++)
             sim->counts[k] += tc[k];
     }
+    memcpy(sim->prog_counts, sim->alloc_counts, LM_PROG_CELLS * sizeof *sim->prog_counts);
+    for (int t = 0; t < sim->n_threads; t++) {
+        const int64_t *tp = sim->thread_prog + (size_t)t * LM_PROG_CELLS;
+        for (size_t k = 0; k < LM_PROG_CELLS; k++)
+            sim->prog_counts[k] += tp[k];
+    }
     int64_t n = sim->pop->n, total = 0;
     for (int t = 0; t < sim->n_threads; t++) {
         int64_t lo = n * t / sim->n_threads;
@@ -202,7 +239,8 @@ static inline uint16_t inc16(uint16_t v) {
 }
 
 /* The per-person work of one month for slots [lo, hi). */
-static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t *n_entr) {
+static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t *tp,
+                       int64_t *n_entr) {
     const lm_scenario *sc = sim->sc;
     lm_population *p = sim->pop;
     const uint64_t seed = sc->seed;
@@ -215,6 +253,8 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
     /* One Philox call serves four consecutive ids; keep its block. */
     uint64_t blk = UINT64_MAX;
     uint32_t words[4] = {0, 0, 0, 0};
+    const lm__prog_ctx pc = {sc, p, mnext, (double)n / (double)sc->represents};
+    const int has_prog = sc->n_programmes > 0;
 
     for (int64_t i = lo; i < hi; i++) {
         int age = sim->month - p->birth_month[i];
@@ -243,9 +283,29 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
         const int nd = sim->n_dest[s];
         double cum[LM_N_STATES];
         double total = 0.0;
-        for (int j = 0; j < nd; j++) {
-            total += bo[j] * dodds[(size_t)j * (size_t)(cap + 1)];
-            cum[j] = total;
+        const int phase = p->prog_phase[i];
+        if (phase < LM_PHASE_SEARCH) {
+            for (int j = 0; j < nd; j++) {
+                total += bo[j] * dodds[(size_t)j * (size_t)(cap + 1)];
+                cum[j] = total;
+            }
+        } else {
+            /* On a programme: its effects are odds ratios on some destinations. */
+            const int k = p->prog[i] - 1;
+            const int sanctioned = p->sanction_left[i] > 0;
+            for (int j = 0; j < nd; j++) {
+                double o = bo[j] * dodds[(size_t)j * (size_t)(cap + 1)];
+                if (phase == LM_PHASE_SEARCH) {
+                    if (sim->job_entry[s][j])
+                        o *= sim->eff_find[k];
+                    if (sanctioned && sim->to_inactive[s][j])
+                        o *= sim->eff_sanc_inact[k];
+                } else if (sim->leaves_work[s][j]) {
+                    o *= sim->eff_exit[k];
+                }
+                total += o;
+                cum[j] = total;
+            }
         }
         const double x = u * (1.0 + total);
         int ns = s;
@@ -257,6 +317,12 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
         }
         if (ns == LM_DEST_EMPLOYED) {
             double pg = sim->p_good[(size_t)cell * LM_N_STATES + (size_t)s];
+            if (phase == LM_PHASE_SEARCH && pg > 0.0 && pg < 1.0) {
+                const int k = p->prog[i] - 1;
+                double odds = pg / (1.0 - pg) * sim->eff_good[k] *
+                              (p->sanction_left[i] > 0 ? sim->eff_sanc_good[k] : 1.0);
+                pg = odds / (1.0 + odds);
+            }
             double uq = lm__uniform(seed, id, mnext, LM_PURPOSE_JOB_QUALITY, 0);
             ns = uq < pg ? LM_STATE_EMPLOYED_GOOD : LM_STATE_EMPLOYED_POOR;
         }
@@ -274,10 +340,62 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                                                   : (uint16_t)(msj + (msj < LM_NEVER_WORKED - 1)));
         }
         p->state[i] = (uint8_t)ns;
+        if (has_prog)
+            lm__prog_after(&pc, i, s, tp);
         tc[lm_agg_index(R, ns, p->region[i], p->female[i], p->disabled[i], p->minority[i],
                         age_band_fast(age + 1))]++;
     }
     *n_entr = ne;
+}
+
+/* Programme upkeep and referrals for slots [lo, hi) before the transitions;
+ * queued candidates are written from cand[lo] on. */
+static void before_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tp, int64_t *load,
+                         int64_t *n_cand) {
+    const lm_scenario *sc = sim->sc;
+    lm_population *p = sim->pop;
+    const lm__prog_ctx pc = {sc, p, (uint32_t)(sim->month + 1),
+                             (double)p->n / (double)sc->represents};
+    int64_t nc = 0;
+    for (int64_t i = lo; i < hi; i++) {
+        int age = sim->month - p->birth_month[i];
+        if (age + 1 >= LM_AGE_MAX_MONTHS)
+            continue; /* leaves this month: no referral */
+        if (p->prog_phase[i] >= LM_PHASE_SEARCH)
+            load[(p->prog[i] - 1) * LM_MAX_REGIONS + p->region[i]]++;
+        lm__prog_before(&pc, i, age_band_fast(age), tp, sim->cand + lo, &nc);
+    }
+    *n_cand = nc;
+}
+
+/* Referrals, queues and the allocation of places for the coming month. */
+static void programmes_before(lm_sim *sim) {
+    const size_t nl = (size_t)LM_MAX_PROGRAMMES * LM_MAX_REGIONS;
+    memset(sim->thread_load, 0, nl * (size_t)sim->n_threads * sizeof(int64_t));
+#pragma omp parallel num_threads(sim->n_threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        for (int k = t; k < sim->n_threads; k += nt) {
+            int64_t lo = sim->pop->n * k / sim->n_threads,
+                    hi = sim->pop->n * (k + 1) / sim->n_threads;
+            before_range(sim, lo, hi, sim->thread_prog + (size_t)k * LM_PROG_CELLS,
+                         sim->thread_load + (size_t)k * nl, &sim->thread_n_cand[k]);
+        }
+    }
+    int64_t n = sim->pop->n, total = 0;
+    for (int t = 0; t < sim->n_threads; t++) {
+        int64_t lo = n * t / sim->n_threads, c = sim->thread_n_cand[t];
+        if (c && lo != total)
+            memmove(sim->cand + total, sim->cand + lo, (size_t)c * sizeof *sim->cand);
+        total += c;
+    }
+    for (int t = 1; t < sim->n_threads; t++)
+        for (size_t q = 0; q < nl; q++)
+            sim->thread_load[q] += sim->thread_load[(size_t)t * nl + q];
+    const lm__prog_ctx pc = {sim->sc, sim->pop, (uint32_t)(sim->month + 1),
+                             (double)n / (double)sim->sc->represents};
+    lm__prog_allocate(&pc, sim->cand, total, sim->thread_load, sim->credit, sim->hist,
+                      sim->alloc_counts);
 }
 
 int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *err) {
@@ -299,8 +417,15 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
     sim->counts = lm__calloc(sim->n_agg, sizeof *sim->counts);
     sim->thread_counts = lm__calloc(sim->n_agg * (size_t)sim->n_threads, sizeof(int64_t));
     sim->thread_n_entrants = lm__calloc((size_t)sim->n_threads, sizeof(int64_t));
+    sim->prog_counts = lm__calloc(LM_PROG_CELLS, sizeof(int64_t));
+    sim->alloc_counts = lm__calloc(LM_PROG_CELLS, sizeof(int64_t));
+    sim->thread_prog = lm__calloc(LM_PROG_CELLS * (size_t)sim->n_threads, sizeof(int64_t));
+    sim->thread_load = lm__calloc(
+        (size_t)LM_MAX_PROGRAMMES * LM_MAX_REGIONS * (size_t)sim->n_threads, sizeof(int64_t));
+    sim->thread_n_cand = lm__calloc((size_t)sim->n_threads, sizeof(int64_t));
     if (!sim->static_odds || !sim->base_odds || !sim->dur_odds || !sim->p_good || !sim->counts ||
-        !sim->thread_counts || !sim->thread_n_entrants) {
+        !sim->thread_counts || !sim->thread_n_entrants || !sim->prog_counts || !sim->alloc_counts ||
+        !sim->thread_prog || !sim->thread_load || !sim->thread_n_cand) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory allocating the engine's tables");
         goto fail;
     }
@@ -310,11 +435,16 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
     if ((rc = lm_population_create(sc, sc->n_persons, &sim->pop, err)))
         goto fail;
     sim->entrants = lm__aligned_alloc((size_t)sim->pop->n * sizeof *sim->entrants);
-    if (!sim->entrants) {
+    if (sc->n_programmes > 0) {
+        sim->cand = lm__aligned_alloc((size_t)sim->pop->n * sizeof *sim->cand);
+        sim->hist = lm__aligned_alloc(65536 * sizeof *sim->hist);
+    }
+    if (!sim->entrants || (sc->n_programmes > 0 && (!sim->cand || !sim->hist))) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory allocating the entrant list");
         goto fail;
     }
     build_tables(sim);
+    build_effects(sim);
     memset(sim->thread_counts, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
 #pragma omp parallel num_threads(sim->n_threads)
     {
@@ -348,6 +478,13 @@ void lm_sim_destroy(lm_sim *sim) {
     lm__free(sim->thread_counts);
     lm__free(sim->thread_n_entrants);
     lm__free(sim->entrants);
+    lm__free(sim->prog_counts);
+    lm__free(sim->alloc_counts);
+    lm__free(sim->thread_prog);
+    lm__free(sim->thread_load);
+    lm__free(sim->thread_n_cand);
+    lm__free(sim->cand);
+    lm__free(sim->hist);
     lm__free(sim);
 }
 
@@ -355,6 +492,10 @@ int lm_sim_step(lm_sim *sim, lm_error *err) {
     if (sim->month >= sim->sc->n_months)
         return LM_FAIL(err, LM_EARG, "all %d months have been simulated", sim->sc->n_months);
     memset(sim->thread_counts, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
+    memset(sim->thread_prog, 0, LM_PROG_CELLS * (size_t)sim->n_threads * sizeof(int64_t));
+    memset(sim->alloc_counts, 0, LM_PROG_CELLS * sizeof(int64_t));
+    if (sim->sc->n_programmes > 0)
+        programmes_before(sim);
 #pragma omp parallel num_threads(sim->n_threads)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -362,7 +503,7 @@ int lm_sim_step(lm_sim *sim, lm_error *err) {
             int64_t lo = sim->pop->n * k / sim->n_threads,
                     hi = sim->pop->n * (k + 1) / sim->n_threads;
             step_range(sim, lo, hi, sim->thread_counts + (size_t)k * sim->n_agg,
-                       &sim->thread_n_entrants[k]);
+                       sim->thread_prog + (size_t)k * LM_PROG_CELLS, &sim->thread_n_entrants[k]);
         }
     }
     sim->month++;
@@ -389,6 +530,10 @@ const lm_market_region *lm_sim_market(const lm_sim *sim, int r) {
 
 int64_t lm_sim_leavers(const lm_sim *sim) {
     return sim->n_entrants;
+}
+
+const int64_t *lm_sim_prog_counts(const lm_sim *sim) {
+    return sim->prog_counts;
 }
 
 const int64_t *lm_sim_entrants(const lm_sim *sim, int64_t *n) {

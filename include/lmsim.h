@@ -5,6 +5,7 @@
 #include "lmsim/error.h"
 #include "lmsim/output.h"
 #include "lmsim/population.h"
+#include "lmsim/programmes.h"
 #include "lmsim/rng.h"
 #include "lmsim/run.h"
 #include "lmsim/scenario.h"

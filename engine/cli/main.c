@@ -1,7 +1,7 @@
 /* cli/main.c - the lmsim command: argument parsing, progress and exit codes.
  *
  *   lmsim run SCENARIO -o OUT.h5 [--threads N] [--seed S] [--persons N]
- *             [--months M] [--panel full|none|sample:FRACTION]
+ *             [--months M] [--panel full|none|sample:FRACTION] [--trial PROGRAMME]
  *             [--set path=value]... [--quiet]
  *   lmsim check SCENARIO [--set path=value]...
  *   lmsim describe OUT.h5
@@ -48,6 +48,8 @@ static const char usage_text[] =
     "  --persons N              same as --set simulation.persons=N\n"
     "  --months M               same as --set simulation.months=M\n"
     "  --panel MODE             full | none | sample:FRACTION (same as output.panel)\n"
+    "  --trial PROGRAMME        randomise referrals to PROGRAMME 50/50 into treatment and\n"
+    "                           control (same as --set evaluation.trial=PROGRAMME)\n"
     "  --set path=value         override any scenario setting (repeatable)\n"
     "  -q, --quiet              no progress output\n"
     "\n"
@@ -132,6 +134,27 @@ static void print_rows(const lm_headline *h, int all_rows) {
                100.0 * r->employment_rate[0], 100.0 * r->employment_rate[1],
                100.0 * r->unemployment_rate[0], 100.0 * r->unemployment_rate[1],
                100.0 * r->inactivity_rate[0], 100.0 * r->inactivity_rate[1]);
+    }
+}
+
+static void print_programmes(const lm_programme_table *t) {
+    static const char *const arm_names[LM_N_ARMS] = {"", " (treatment)", " (control)"};
+    if (t->n_rows == 0)
+        return;
+    printf("\n%-26s %9s %9s %9s %9s %9s %9s %9s %12s %12s\n", "programme", "referrals", "starts",
+           "job entr.", "good %", "sust. 6m", "any job", "outcomes", "cost GBP", "GBP/sust.");
+    printf("%-26s %9s %9s %9s %9s %9s %9s %9s %12s %12s\n", "", "", "", "", "", "", "in 12m %", "",
+           "", "job 6m");
+    for (int i = 0; i < t->n_rows; i++) {
+        const lm_programme_row *r = &t->rows[i];
+        char name[64];
+        snprintf(name, sizeof name, "%.40s%s", r->programme,
+                 arm_names[r->arm >= 0 && r->arm < LM_N_ARMS ? r->arm : 0]);
+        printf("%-26s %9lld %9lld %9lld %9.1f %9lld %9.1f %9lld %12.0f %12.0f\n", name,
+               (long long)r->counts[LM_PM_REFERRALS], (long long)r->counts[LM_PM_STARTS],
+               (long long)r->counts[LM_PM_JOB_ENTRIES], 100.0 * r->good_entry_share,
+               (long long)r->counts[LM_PM_SUSTAINED_6], 100.0 * r->any_job_12_rate,
+               (long long)r->counts[LM_PM_OUTCOMES], r->cost_total, r->cost_per_sustained);
     }
 }
 
@@ -224,6 +247,12 @@ static int parse_args(int argc, char **argv, int allow_run_opts, cli *c) {
             char num[32];
             snprintf(num, sizeof num, "%lld%s", x, x > 2147483647LL ? "L" : "");
             rc = add_owned(c, key, num);
+        } else if (allow_run_opts && strcmp(a, "--trial") == 0) {
+            if (!v)
+                return usage_error("%s needs a programme name", a);
+            char q[96];
+            snprintf(q, sizeof q, "\"%.64s\"", v);
+            rc = add_owned(c, "evaluation.trial", q);
         } else if (allow_run_opts && strcmp(a, "--panel") == 0) {
             if (!v)
                 return usage_error("%s needs a value", a);
@@ -295,6 +324,8 @@ static int cmd_run(int argc, char **argv) {
     opt.progress_user = &ps;
     opt.stop = &stop_requested;
     lm_headline h;
+    lm_programme_table progs;
+    opt.programmes = &progs;
     if (!c.quiet)
         fprintf(stderr, "lmsim: running '%s': %lld persons, %d months from %04d-%02d, seed %llu\n",
                 sc->name, (long long)sc->n_persons, sc->n_months, sc->start_year, sc->start_month,
@@ -308,6 +339,7 @@ static int cmd_run(int argc, char **argv) {
            (long long)sc->n_persons, sc->n_months, sc->start_year, sc->start_month,
            (unsigned long long)sc->seed, dt);
     print_rows(&h, 0);
+    print_programmes(&progs);
     printf("Output: %s\n", c.output);
     lm_scenario_destroy(sc);
     return 0;
@@ -326,6 +358,7 @@ static int cmd_describe(int argc, char **argv) {
            info.scenario_name, info.version, (long long)info.n_persons, info.n_months,
            info.start_month, (unsigned long long)info.seed, info.panel_mode);
     print_rows(&info.headline, 1);
+    print_programmes(&info.programmes);
     return 0;
 }
 

@@ -23,6 +23,7 @@
 
 #include "lmsim/error.h"
 #include "lmsim/population.h"
+#include "lmsim/programmes.h"
 #include "lmsim/scenario.h"
 
 #ifdef __cplusplus
@@ -72,6 +73,11 @@ int lm_h5_write_month(lm_h5_writer *w, const lm_population *pop, int month, cons
  * whether or not this succeeds; on failure the temporary file is removed. */
 int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headline, lm_error *err);
 
+/* Ask lm_h5_close() to also write /outcomes/programmes (the table) and
+ * /aggregates/programmes (monthly: (n_months + 1) * LM_PROG_CELLS counts).
+ * Both are borrowed until lm_h5_close() returns. */
+void lm_h5_set_programmes(lm_h5_writer *w, const int64_t *monthly, const lm_programme_table *table);
+
 /* Close and remove the temporary file; NULL is a no-op. */
 void lm_h5_abort(lm_h5_writer *w);
 
@@ -85,6 +91,7 @@ typedef struct lm_file_info {
     int64_t n_persons;
     int n_months;
     lm_headline headline;
+    lm_programme_table programmes; /* empty when the run had no programmes */
 } lm_file_info;
 
 /* Read the root attributes and /outcomes/headline of a finished run file.

@@ -41,7 +41,35 @@ typedef struct lm_population {
     uint16_t *months_since_job; /* 0 while employed; months since the last job otherwise,
                                    65535 = never worked in the simulation */
     uint16_t *sustained_months; /* consecutive months in work (either quality), saturating */
+
+    /* programmes (engine/programmes.c) */
+    uint8_t *prog;          /* programme index + 1 of the current phase, 0 none */
+    uint8_t *prog_phase;    /* lm_phase */
+    uint16_t *prog_months;  /* completed months in the current phase */
+    uint8_t *prog_history;  /* bit k: referred to programme k at least once */
+    uint8_t *sanction_left; /* months of a sanction still to run */
+    uint8_t *track_prog;    /* programme index + 1 whose referral is followed, 0 none */
+    uint8_t *track_arm;     /* 0 not in a trial, 1 trial treatment, 2 trial control */
+    uint16_t *track_month;  /* month of that referral */
+    uint8_t *track_worked;  /* months in work since that referral, saturating at 255 */
+    uint8_t *track_flags;   /* LM_TRACK_* bits */
 } lm_population;
+
+/* Phase of a person's programme spell. */
+typedef enum lm_phase {
+    LM_PHASE_NONE = 0,   /* not on a programme */
+    LM_PHASE_QUEUED = 1, /* referred, waiting for a place */
+    LM_PHASE_SEARCH = 2, /* job-search support */
+    LM_PHASE_IN_WORK = 3 /* in-work support after a job entry */
+} lm_phase;
+
+/* Follow-up flags of a referral (track_flags). */
+#define LM_TRACK_ENTERED 0x01u /* entered work since referral */
+#define LM_TRACK_ANY12 0x02u   /* was in work within 12 months of referral */
+#define LM_TRACK_SUST6 0x04u   /* reached 6 consecutive months in work */
+#define LM_TRACK_SUST12 0x08u  /* reached 12 consecutive months in work */
+#define LM_TRACK_OUTCOME 0x10u /* reached the programme's paid outcome */
+#define LM_TRACK_STARTED 0x20u /* started the programme (left the queue with a place) */
 
 #define LM_NEVER_WORKED UINT16_MAX
 

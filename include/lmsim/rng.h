@@ -39,6 +39,13 @@ typedef enum lm_purpose {
     LM_PURPOSE_JOB_QUALITY = 11, /* monthly step: quality of a job entered */
     LM_PURPOSE_SAMPLE = 12,      /* output: which persons are in a panel sample */
     LM_PURPOSE_POP_BIRTH = 13,   /* synthesis: month of birth within the year */
+    LM_PURPOSE_REFERRAL = 14,    /* programmes: referral / take-up (k = programme) */
+    LM_PURPOSE_PRIORITY = 15,    /* programmes: priority key for scarce places (k = programme) */
+    LM_PURPOSE_TRIAL = 16,       /* programmes: trial arm at randomisation */
+    LM_PURPOSE_SANCTION = 17,    /* programmes: sanction in job-search support */
+    LM_PURPOSE_EARNINGS = 18,    /* jobs: monthly earnings on entry */
+    LM_PURPOSE_HOURS = 19,       /* jobs: hours band on entry */
+    LM_PURPOSE_HEALTH = 20,      /* health: onset or recovery of a limiting condition */
 } lm_purpose;
 
 /* Uniform draw in the open interval (0, 1) with 32 bits of resolution.

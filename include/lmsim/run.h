@@ -27,8 +27,9 @@ typedef struct lm_run_options {
     void *log_user;
     lm_progress_fn progress; /* optional, called after every month */
     void *progress_user;
-    volatile sig_atomic_t *stop; /* optional: when it becomes non-zero the run stops
-                                    with LM_EINTERRUPTED and leaves no file */
+    volatile sig_atomic_t *stop;    /* optional: when it becomes non-zero the run stops
+                                       with LM_EINTERRUPTED and leaves no file */
+    lm_programme_table *programmes; /* optional: receives the per-programme table */
 } lm_run_options;
 
 /* Run the scenario (panel mode and sizes come from the scenario, after any

@@ -106,6 +106,48 @@ typedef struct lm_quality_rule {
     double p_good;     /* probability that a job entered is good */
 } lm_quality_rule;
 
+#define LM_MAX_PROGRAMMES 8
+
+/* A programme (route into work): eligibility, referral, capacity, duration,
+ * effects on the transition logits, and costs. Work First and IPS are two
+ * parameter sets of this one mechanism (scenarios/programmes/). */
+typedef struct lm_programme {
+    char name[48]; /* group name under `programmes` */
+    /* eligibility */
+    lm_selector eligible;    /* who may be referred (states, age band, disability, ...) */
+    int min_months_in_state; /* minimum completed months in the current state */
+    int once;                /* 1: a person is referred at most once in the run */
+    int open;                /* 0: closed to new referrals */
+    /* referral */
+    int mandatory;                /* 1 mandatory, 0 voluntary (documentation; both use p) */
+    double referral_logit[1 + 4]; /* intercept, female, disabled, minority, caring: monthly
+                                     referral (take-up) probability is the logistic of
+                                     intercept + terms for eligible persons */
+    /* capacity */
+    double places_per_month[LM_MAX_REGIONS]; /* new starts per region per month */
+    double caseload_cap[LM_MAX_REGIONS];     /* persons on the programme at once (advisers x
+                                                caseload per adviser); 0 = no cap */
+    int max_wait_months;                     /* queue drop-out after this many months waiting */
+    /* duration */
+    int duration_months;        /* months of job-search support */
+    int in_work_support_months; /* months of in-work support after a job entry (0 none) */
+    /* effects (odds ratios; fidelity scales log odds ratios) */
+    double fidelity;               /* 0-1; effective log OR = fidelity * log OR */
+    double job_finding_or;         /* on moves into work while in job-search support */
+    double good_job_or;            /* on the odds that a job entered is good */
+    double job_exit_or;            /* on moves out of work while in in-work support */
+    double sanction_rate;          /* monthly probability of a sanction in job-search support */
+    int sanction_months;           /* months a sanction lasts */
+    double sanction_inactivity_or; /* on moves to inactivity while sanctioned */
+    double sanction_good_job_or;   /* on the odds that a job entered while sanctioned is good */
+    /* costs (GBP) */
+    double cost_per_start;
+    double cost_per_month;      /* per month of support (job search or in work) */
+    double outcome_payment;     /* paid once when the outcome is reached */
+    int outcome_months_in_work; /* outcome: this many months in work since referral... */
+    int outcome_window_months;  /* ...within this many months of referral */
+} lm_programme;
+
 typedef enum lm_panel_mode {
     LM_PANEL_FULL = 0,  /* every person, every month */
     LM_PANEL_NONE = 1,  /* aggregates and outcomes only */
@@ -118,11 +160,12 @@ typedef struct lm_scenario {
     char source_path[512]; /* file it was loaded from */
 
     /* simulation */
-    int64_t n_persons; /* persons simulated at any time (slots) */
-    int n_months;      /* months simulated after the start month */
-    int start_year;    /* calendar year of month 0 */
-    int start_month;   /* calendar month (1-12) of month 0 */
-    uint64_t seed;     /* base seed of all random streams */
+    int64_t n_persons;  /* persons simulated at any time (slots) */
+    int64_t represents; /* real persons the simulated ones stand for (scales places) */
+    int n_months;       /* months simulated after the start month */
+    int start_year;     /* calendar year of month 0 */
+    int start_month;    /* calendar month (1-12) of month 0 */
+    uint64_t seed;      /* base seed of all random streams */
 
     /* population margins */
     int n_regions;
@@ -152,6 +195,12 @@ typedef struct lm_scenario {
     double reference_tightness;    /* vacancies per effective job seeker at which the
                                       intercepts apply */
     double inactive_search_weight; /* an inactive person counts as this many job seekers */
+
+    /* programmes */
+    int n_programmes;
+    lm_programme programmes[LM_MAX_PROGRAMMES];
+    int follow_up_months; /* months a referred person's outcomes are followed */
+    int trial;            /* index of the programme under a randomised trial, or -1 */
 
     /* output */
     lm_panel_mode panel;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "lmsim.h"
@@ -89,10 +90,16 @@ static void test_error_record(void **state) {
     assert_string_equal(lm_err_name(12345), "LM_UNKNOWN");
 
     /* A bad value inside the file: the record carries file and line. */
-    char tmp[] = "/tmp/lmsim_test_cfg_XXXXXX";
-    int fd = mkstemp(tmp);
-    assert_true(fd >= 0);
-    FILE *f = fdopen(fd, "w");
+    /* A copy in a scratch folder, with the fragments linked beside it. */
+    char dir[] = "/tmp/lmsim_test_cfg_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char tmp[1100], link_path[1100], frag[1100];
+    snprintf(tmp, sizeof tmp, "%s/bad.cfg", dir);
+    snprintf(link_path, sizeof link_path, "%s/programmes", dir);
+    lm_test_src(frag, sizeof frag, "scenarios/programmes");
+    assert_int_equal(symlink(frag, link_path), 0);
+    FILE *f = fopen(tmp, "w");
+    assert_non_null(f);
     FILE *in = fopen(path, "r");
     char line[4096];
     int lineno = 0, bad_line = 0;
@@ -113,6 +120,8 @@ static void test_error_record(void **state) {
     assert_string_equal(err.cfg_file, tmp);
     assert_non_null(strstr(err.msg, "population.female_share"));
     remove(tmp);
+    remove(link_path);
+    rmdir(dir);
 }
 
 /* Every allocation in load + engine creation can fail cleanly. */

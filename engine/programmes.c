@@ -1,0 +1,363 @@
+/* programmes.c - referral, queues, scarce places, support phases, follow-up.
+ *
+ * One mechanism serves every programme (Work First, IPS, ...): a scenario
+ * lists programmes under `programmes`, each with eligibility, referral,
+ * capacity, duration, effects and costs (lm_programme). A person is on at
+ * most one programme at a time; their spell moves through lm_phase:
+ *
+ *   NONE --referral--> QUEUED --place--> SEARCH --job--> IN_WORK --> NONE
+ *                        |                  |  (duration over, or no
+ *                        +--max wait--> NONE    in-work support) --> NONE
+ *
+ * Each month, before transitions (lm__prog_before, parallel over persons):
+ * queued persons who no longer qualify leave the queue and those past the
+ * maximum wait drop out; eligible persons not on a programme are referred
+ * with the programme's monthly probability (first programme in file order
+ * that refers them), randomised to an arm if the programme is under trial;
+ * everyone queued becomes a candidate for a place. Then, serially,
+ * lm__prog_allocate() gives each (programme, region) its places for the month
+ * (places x population scale, fractions carried as credit), capped by the
+ * caseload, to the candidates with the lowest priority keys drawn from the
+ * counter-based stream (LM_PURPOSE_PRIORITY). The keys, not the visiting
+ * order, decide who gets a place, so allocation is identical for any thread
+ * count. After transitions (lm__prog_after, parallel) support phases advance,
+ * sanctions are drawn, and every followed referral updates its outcome flags.
+ *
+ * Effects enter the transition logits as odds ratios (sim.c): job finding in
+ * job-search support, job quality on entry, job exit in in-work support, and
+ * for a sanctioned person more exits to inactivity and poorer jobs (not more
+ * job entries). Fidelity scales each log odds ratio.
+ *
+ * All counters are integers; costs are prices times counts (lm_programme_table).
+ */
+#include "lmsim/programmes.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "lmsim/population.h"
+#include "lmsim/rng.h"
+
+static const char *const measure_names[LM_PM_N] = {
+#define LM__PM_NAME(NAME, name, stock, text) name,
+    LM_PROG_MEASURE_MAP(LM__PM_NAME)
+#undef LM__PM_NAME
+};
+static const int measure_stock[LM_PM_N] = {
+#define LM__PM_STOCK(NAME, name, stock, text) stock,
+    LM_PROG_MEASURE_MAP(LM__PM_STOCK)
+#undef LM__PM_STOCK
+};
+
+const char *lm_prog_measure_name(int m) {
+    return (m >= 0 && m < LM_PM_N) ? measure_names[m] : "?";
+}
+
+int lm_prog_measure_is_stock(int m) {
+    return (m >= 0 && m < LM_PM_N) ? measure_stock[m] : 0;
+}
+
+static inline double logistic(double x) {
+    return 1.0 / (1.0 + exp(-x));
+}
+
+/* Whether person i may be referred to programme k this month. */
+static inline int eligible(const lm_programme *pg, int k, const lm_population *p, int64_t i,
+                           int band) {
+    return pg->open && p->months_in_state[i] >= pg->min_months_in_state &&
+           !(pg->once && ((p->prog_history[i] >> k) & 1u)) &&
+           lm_selector_match(&pg->eligible, p->region[i], p->female[i], band, p->disabled[i],
+                             p->minority[i], p->qual[i], p->caring[i], p->state[i]);
+}
+
+static inline int still_eligible(const lm_programme *pg, const lm_population *p, int64_t i,
+                                 int band) {
+    return lm_selector_match(&pg->eligible, p->region[i], p->female[i], band, p->disabled[i],
+                             p->minority[i], p->qual[i], p->caring[i], p->state[i]);
+}
+
+void lm__prog_before(const lm__prog_ctx *c, int64_t i, int band, int64_t *counts, int64_t *cand,
+                     int64_t *n_cand) {
+    const lm_scenario *sc = c->sc;
+    lm_population *p = c->pop;
+    const uint64_t id = (uint64_t)lm_population_id(p, i);
+    if (p->prog_phase[i] == LM_PHASE_QUEUED) {
+        int k = p->prog[i] - 1;
+        const lm_programme *pg = &sc->programmes[k];
+        int arm = p->track_prog[i] == p->prog[i] ? p->track_arm[i] : 0;
+        if (!still_eligible(pg, p, i, band) || !pg->open) {
+            p->prog[i] = 0;
+            p->prog_phase[i] = LM_PHASE_NONE;
+            return;
+        }
+        if (++p->prog_months[i] > pg->max_wait_months) {
+            p->prog[i] = 0;
+            p->prog_phase[i] = LM_PHASE_NONE;
+            counts[lm_prog_index(k, arm, LM_PM_DROPOUTS)]++;
+            return;
+        }
+        cand[(*n_cand)++] = i;
+        return;
+    }
+    if (p->prog_phase[i] != LM_PHASE_NONE)
+        return;
+    for (int k = 0; k < sc->n_programmes; k++) {
+        const lm_programme *pg = &sc->programmes[k];
+        if (!eligible(pg, k, p, i, band))
+            continue;
+        const double *b = pg->referral_logit;
+        double eta = b[0] + b[1] * p->female[i] + b[2] * p->disabled[i] + b[3] * p->minority[i] +
+                     b[4] * p->caring[i];
+        double u = lm__uniform(sc->seed, id, c->month, LM_PURPOSE_REFERRAL, (uint32_t)k);
+        if (!(u < logistic(eta)))
+            continue;
+        int arm = 0;
+        if (k == sc->trial)
+            arm = lm__uniform(sc->seed, id, c->month, LM_PURPOSE_TRIAL, 0) < 0.5 ? 1 : 2;
+        p->prog_history[i] |= (uint8_t)(1u << k);
+        p->track_prog[i] = (uint8_t)(k + 1);
+        p->track_arm[i] = (uint8_t)arm;
+        p->track_month[i] = (uint16_t)c->month;
+        p->track_worked[i] = 0;
+        p->track_flags[i] = 0;
+        counts[lm_prog_index(k, arm, LM_PM_REFERRALS)]++;
+        if (arm == 2)
+            return; /* trial control: referred, randomised out, never queued */
+        p->prog[i] = (uint8_t)(k + 1);
+        p->prog_phase[i] = LM_PHASE_QUEUED;
+        p->prog_months[i] = 0;
+        cand[(*n_cand)++] = i;
+        return;
+    }
+}
+
+static inline uint32_t priority_key(const lm__prog_ctx *c, int64_t i, int k) {
+    return lm_rng_u32(c->sc->seed, (uint64_t)lm_population_id(c->pop, i), c->month,
+                      LM_PURPOSE_PRIORITY, (uint32_t)k);
+}
+
+static void start(const lm__prog_ctx *c, int64_t i, int k, int64_t *counts) {
+    lm_population *p = c->pop;
+    int arm = p->track_prog[i] == k + 1 ? p->track_arm[i] : 0;
+    p->prog_phase[i] = LM_PHASE_SEARCH;
+    p->prog_months[i] = 0;
+    p->sanction_left[i] = 0;
+    if (p->track_prog[i] == k + 1)
+        p->track_flags[i] |= LM_TRACK_STARTED;
+    counts[lm_prog_index(k, arm, LM_PM_STARTS)]++;
+}
+
+/* (key, slot) order: lower key first, ties by slot. */
+static inline int before(uint32_t ka, int64_t sa, uint32_t kb, int64_t sb) {
+    return ka < kb || (ka == kb && sa < sb);
+}
+
+void lm__prog_allocate(const lm__prog_ctx *c, const int64_t *cand, int64_t n_cand,
+                       const int64_t *caseload, double *credit, uint32_t *hist, int64_t *counts) {
+    const lm_scenario *sc = c->sc;
+    const lm_population *p = c->pop;
+    const int R = sc->n_regions;
+    for (int k = 0; k < sc->n_programmes; k++) {
+        const lm_programme *pg = &sc->programmes[k];
+        for (int r = 0; r < R; r++) {
+            /* Places this month: scaled, with the fraction carried over. */
+            double *cr = &credit[k * LM_MAX_REGIONS + r];
+            *cr += pg->places_per_month[r] * c->scale;
+            int64_t avail = (int64_t)floor(*cr);
+            *cr -= (double)avail;
+            if (pg->caseload_cap[r] > 0.0) {
+                int64_t room = (int64_t)floor(pg->caseload_cap[r] * c->scale) -
+                               caseload[k * LM_MAX_REGIONS + r];
+                if (room < avail)
+                    avail = room > 0 ? room : 0;
+            }
+            int64_t n_q = 0;
+            for (int64_t q = 0; q < n_cand; q++)
+                n_q += p->prog[cand[q]] == k + 1 && p->region[cand[q]] == r;
+            if (n_q == 0 || avail == 0)
+                continue;
+            if (n_q <= avail) {
+                for (int64_t q = 0; q < n_cand; q++)
+                    if (p->prog[cand[q]] == k + 1 && p->region[cand[q]] == r)
+                        start(c, cand[q], k, counts);
+                continue;
+            }
+            /* More candidates than places: take the `avail` lowest keys.
+             * A histogram of the top 16 key bits finds the boundary bin;
+             * everyone below it starts, and the boundary bin (a handful of
+             * persons for uniform keys) is resolved by exact (key, slot). */
+            memset(hist, 0, 65536 * sizeof *hist);
+            for (int64_t q = 0; q < n_cand; q++)
+                if (p->prog[cand[q]] == k + 1 && p->region[cand[q]] == r)
+                    hist[priority_key(c, cand[q], k) >> 16]++;
+            int64_t below = 0;
+            uint32_t bin = 0;
+            while (below + hist[bin] < avail)
+                below += hist[bin++];
+            int64_t need = avail - below; /* from the boundary bin */
+            for (int64_t q = 0; q < n_cand; q++) {
+                int64_t i = cand[q];
+                if (p->prog[i] == k + 1 && p->region[i] == r && (priority_key(c, i, k) >> 16) < bin)
+                    start(c, i, k, counts);
+            }
+            /* Boundary bin: repeatedly take the smallest remaining (key, slot). */
+            uint32_t last_k = 0;
+            int64_t last_s = -1;
+            for (int64_t t = 0; t < need; t++) {
+                int64_t best = -1;
+                uint32_t best_k = 0;
+                for (int64_t q = 0; q < n_cand; q++) {
+                    int64_t i = cand[q];
+                    if (p->prog[i] != k + 1 || p->region[i] != r)
+                        continue;
+                    uint32_t key = priority_key(c, i, k);
+                    if ((key >> 16) != bin)
+                        continue;
+                    if (last_s >= 0 && !before(last_k, last_s, key, i))
+                        continue;
+                    if (best < 0 || before(key, i, best_k, best)) {
+                        best = i;
+                        best_k = key;
+                    }
+                }
+                start(c, best, k, counts);
+                last_k = best_k;
+                last_s = best;
+            }
+        }
+    }
+}
+
+void lm__prog_after(const lm__prog_ctx *c, int64_t i, int old_state, int64_t *counts) {
+    const lm_scenario *sc = c->sc;
+    lm_population *p = c->pop;
+    const int s = p->state[i];
+    const int emp = lm_state_is_employed(s), was_emp = lm_state_is_employed(old_state);
+    const int phase = p->prog_phase[i];
+    if (phase == LM_PHASE_SEARCH || phase == LM_PHASE_IN_WORK) {
+        int k = p->prog[i] - 1;
+        const lm_programme *pg = &sc->programmes[k];
+        int arm = p->track_prog[i] == p->prog[i] ? p->track_arm[i] : 0;
+        counts[lm_prog_index(k, arm, LM_PM_SUPPORT_MONTHS)]++;
+        if (phase == LM_PHASE_SEARCH) {
+            if (emp && !was_emp) {
+                if (pg->in_work_support_months > 0) {
+                    p->prog_phase[i] = LM_PHASE_IN_WORK;
+                    p->prog_months[i] = 0;
+                } else {
+                    p->prog[i] = 0;
+                    p->prog_phase[i] = LM_PHASE_NONE;
+                }
+                p->sanction_left[i] = 0;
+            } else if (++p->prog_months[i] >= pg->duration_months) {
+                p->prog[i] = 0;
+                p->prog_phase[i] = LM_PHASE_NONE;
+                p->sanction_left[i] = 0;
+            } else if (p->sanction_left[i] > 0) {
+                p->sanction_left[i]--;
+            } else if (pg->sanction_rate > 0.0 &&
+                       lm__uniform(sc->seed, (uint64_t)lm_population_id(p, i), c->month,
+                                   LM_PURPOSE_SANCTION, 0) < pg->sanction_rate) {
+                p->sanction_left[i] = (uint8_t)pg->sanction_months;
+                counts[lm_prog_index(k, arm, LM_PM_SANCTIONS)]++;
+            }
+        } else if (!emp || ++p->prog_months[i] >= pg->in_work_support_months) {
+            p->prog[i] = 0;
+            p->prog_phase[i] = LM_PHASE_NONE;
+        }
+    }
+    if (p->track_prog[i]) {
+        int k = p->track_prog[i] - 1;
+        const lm_programme *pg = &sc->programmes[k];
+        int arm = p->track_arm[i];
+        int ms = (int)c->month - (int)p->track_month[i];
+        uint8_t f = p->track_flags[i];
+        if (emp) {
+            if (p->track_worked[i] < UINT8_MAX)
+                p->track_worked[i]++;
+            if (!(f & LM_TRACK_ENTERED)) {
+                f |= LM_TRACK_ENTERED;
+                counts[lm_prog_index(k, arm, LM_PM_JOB_ENTRIES)]++;
+                if (s == LM_STATE_EMPLOYED_GOOD)
+                    counts[lm_prog_index(k, arm, LM_PM_GOOD_ENTRIES)]++;
+            }
+            if (ms <= 12)
+                f |= LM_TRACK_ANY12;
+            if (p->sustained_months[i] >= 6 && !(f & LM_TRACK_SUST6)) {
+                f |= LM_TRACK_SUST6;
+                counts[lm_prog_index(k, arm, LM_PM_SUSTAINED_6)]++;
+            }
+            if (p->sustained_months[i] >= 12 && !(f & LM_TRACK_SUST12)) {
+                f |= LM_TRACK_SUST12;
+                counts[lm_prog_index(k, arm, LM_PM_SUSTAINED_12)]++;
+            }
+            if (p->track_worked[i] >= pg->outcome_months_in_work && !(f & LM_TRACK_OUTCOME) &&
+                ms <= pg->outcome_window_months) {
+                f |= LM_TRACK_OUTCOME;
+                counts[lm_prog_index(k, arm, LM_PM_OUTCOMES)]++;
+            }
+        }
+        if (ms == 12) {
+            counts[lm_prog_index(k, arm, LM_PM_FOLLOWED_12)]++;
+            if (emp)
+                counts[lm_prog_index(k, arm, LM_PM_EMPLOYED_12)]++;
+            if (f & LM_TRACK_ANY12)
+                counts[lm_prog_index(k, arm, LM_PM_ANY_JOB_12)]++;
+        }
+        p->track_flags[i] = f;
+        if (ms >= sc->follow_up_months)
+            p->track_prog[i] = 0;
+    }
+    if (p->prog_phase[i] == LM_PHASE_QUEUED)
+        counts[lm_prog_index(p->prog[i] - 1, p->track_prog[i] == p->prog[i] ? p->track_arm[i] : 0,
+                             LM_PM_QUEUED)]++;
+    else if (p->prog_phase[i] != LM_PHASE_NONE)
+        counts[lm_prog_index(p->prog[i] - 1, p->track_prog[i] == p->prog[i] ? p->track_arm[i] : 0,
+                             LM_PM_CASELOAD)]++;
+}
+
+static double ratio(int64_t a, int64_t b) {
+    return b > 0 ? (double)a / (double)b : 0.0;
+}
+
+void lm_programme_table_compute(const lm_scenario *sc, const int64_t *monthly,
+                                lm_programme_table *out) {
+    memset(out, 0, sizeof *out);
+    for (int k = 0; k < sc->n_programmes; k++) {
+        const lm_programme *pg = &sc->programmes[k];
+        int arms[2] = {0, 0}, n_arms = 1;
+        if (k == sc->trial) {
+            arms[0] = 1;
+            arms[1] = 2;
+            n_arms = 2;
+        }
+        for (int a = 0; a < n_arms; a++) {
+            lm_programme_row *row = &out->rows[out->n_rows++];
+            snprintf(row->programme, sizeof row->programme, "%s", pg->name);
+            row->arm = arms[a];
+            for (int m = 0; m < LM_PM_N; m++) {
+                if (lm_prog_measure_is_stock(m)) {
+                    row->counts[m] = monthly[(size_t)sc->n_months * LM_PROG_CELLS +
+                                             lm_prog_index(k, arms[a], m)];
+                    continue;
+                }
+                for (int t = 1; t <= sc->n_months; t++)
+                    row->counts[m] +=
+                        monthly[(size_t)t * LM_PROG_CELLS + lm_prog_index(k, arms[a], m)];
+            }
+            const int64_t *n = row->counts;
+            row->cost_starts = pg->cost_per_start * (double)n[LM_PM_STARTS];
+            row->cost_support = pg->cost_per_month * (double)n[LM_PM_SUPPORT_MONTHS];
+            row->cost_outcomes = pg->outcome_payment * (double)n[LM_PM_OUTCOMES];
+            row->cost_total = row->cost_starts + row->cost_support + row->cost_outcomes;
+            row->cost_per_sustained =
+                n[LM_PM_SUSTAINED_6] > 0 ? row->cost_total / (double)n[LM_PM_SUSTAINED_6] : 0.0;
+            row->good_entry_share = ratio(n[LM_PM_GOOD_ENTRIES], n[LM_PM_JOB_ENTRIES]);
+            row->outcome_rate = ratio(n[LM_PM_OUTCOMES], n[LM_PM_REFERRALS]);
+            row->employed_12_rate = ratio(n[LM_PM_EMPLOYED_12], n[LM_PM_FOLLOWED_12]);
+            row->any_job_12_rate = ratio(n[LM_PM_ANY_JOB_12], n[LM_PM_FOLLOWED_12]);
+        }
+    }
+}
