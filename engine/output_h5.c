@@ -91,16 +91,29 @@
 #include "internal.h"
 
 /* Panel variables, in dataset creation and chunk-write order. */
-enum { VAR_STATE, VAR_MONTHS_IN_STATE, VAR_MONTHS_SINCE_JOB, VAR_SUSTAINED, VAR_PERSON_ID, N_VARS };
+enum {
+    VAR_STATE,
+    VAR_MONTHS_IN_STATE,
+    VAR_MONTHS_SINCE_JOB,
+    VAR_SUSTAINED,
+    VAR_PERSON_ID,
+    VAR_PROGRAMME,
+    VAR_PHASE,
+    N_VARS
+};
 
-static const char *const var_name[N_VARS] = {"state", "months_in_state", "months_since_job",
-                                             "sustained_months", "person_id"};
-static const int var_size[N_VARS] = {1, 2, 2, 2, 4};
+static const char *const var_name[N_VARS] = {
+    "state", "months_in_state", "months_since_job", "sustained_months", "person_id", "programme",
+    "phase"};
+static const int var_size[N_VARS] = {1, 2, 2, 2, 4, 1, 1};
 static const char *const var_desc[N_VARS] = {
-    "labour state (enum lm_state)", "completed months in the current state, saturating",
+    "labour state (enum lm_state)",
+    "completed months in the current state, saturating",
     "months since the last job; 0 while employed; 65535 = never worked in the simulation",
     "consecutive months in work (either quality), saturating",
-    "id of the person occupying the column's slot this month"};
+    "id of the person occupying the column's slot this month",
+    "programme of the current spell: index + 1 into the programme_names attribute, 0 none",
+    "phase of the programme spell (enum lm_phase)"};
 
 /* Person attributes of /persons, in creation order. */
 enum {
@@ -435,6 +448,16 @@ static int pack_chunk(lm_h5_writer *w, const lm_population *pop, int v, int64_t 
     case VAR_SUSTAINED:
         gather_u16(dst, w, pop->sustained_months, j0, m, shuffled);
         break;
+    case VAR_PROGRAMME:
+    case VAR_PHASE: {
+        const uint8_t *src = v == VAR_PROGRAMME ? pop->prog : pop->prog_phase;
+        if (w->cols == NULL)
+            memcpy(dst, src + j0, (size_t)m);
+        else
+            for (int64_t j = 0; j < m; j++)
+                dst[j] = src[w->cols[j0 + j]];
+        break;
+    }
     default:
         for (int64_t j = 0; j < m; j++) {
             int64_t id = lm_population_id(pop, col_slot(w, j0 + j));
@@ -711,6 +734,17 @@ static hid_t state_enum_type(void) {
 }
 
 /* Create the 1-D int32 dimension scale /panel/<name> holding data[0..n). */
+static hid_t phase_enum_type(void) {
+    static const char *const names[4] = {"none", "queued", "search", "in_work"};
+    hid_t t = H5Tenum_create(H5T_NATIVE_UINT8);
+    for (uint8_t v = 0; t >= 0 && v < 4; v++)
+        if (H5Tenum_insert(t, names[v], &v) < 0) {
+            H5Tclose(t);
+            return H5I_INVALID_HID;
+        }
+    return t;
+}
+
 static hid_t make_scale(lm_h5_writer *w, const char *name, hsize_t n, const int32_t *data,
                         lm_error *err, int *rc) {
     hid_t space = H5I_INVALID_HID, d = H5I_INVALID_HID;
@@ -728,7 +762,8 @@ static hid_t make_scale(lm_h5_writer *w, const char *name, hsize_t n, const int3
 }
 
 static int create_panel(lm_h5_writer *w, const lm_population *pop, lm_error *err) {
-    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, etype = H5I_INVALID_HID;
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, etype = H5I_INVALID_HID,
+          ptype = H5I_INVALID_HID;
     hid_t s_month = H5I_INVALID_HID, s_person = H5I_INVALID_HID;
     const char *file = w->tmp_path;
     int32_t *months = NULL;
@@ -743,13 +778,25 @@ static int create_panel(lm_h5_writer *w, const lm_population *pop, lm_error *err
     H5TRY(space = H5Screate_simple(2, dims, maxdims), "writing '%s': /panel", file);
     H5TRY(dcpl = make_dcpl(w, 2, chunk), "writing '%s': /panel chunking and filters", file);
     H5TRY(etype = state_enum_type(), "writing '%s': enum type of /panel/state", file);
+    H5TRY(ptype = phase_enum_type(), "writing '%s': enum type of /panel/phase", file);
     for (int v = 0; v < N_VARS; v++) {
-        hid_t ftype = v == VAR_STATE ? etype : v == VAR_PERSON_ID ? H5T_STD_I32LE : H5T_STD_U16LE;
+        hid_t ftype = v == VAR_STATE       ? etype
+                      : v == VAR_PHASE     ? ptype
+                      : v == VAR_PROGRAMME ? H5T_STD_U8LE
+                      : v == VAR_PERSON_ID ? H5T_STD_I32LE
+                                           : H5T_STD_U16LE;
         H5TRY(w->dset[v] =
                   H5Dcreate2(w->g_panel, var_name[v], ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
               "writing '%s': creating /panel/%s", file, var_name[v]);
         H5TRY(put_str(w->dset[v], "description", var_desc[v]), "writing '%s': /panel/%s", file,
               var_name[v]);
+    }
+    if (w->sc.n_programmes > 0) {
+        const char *pn[LM_MAX_PROGRAMMES];
+        for (int k = 0; k < w->sc.n_programmes; k++)
+            pn[k] = w->sc.programmes[k].name;
+        H5TRY(put_strs(w->dset[VAR_PROGRAMME], "programme_names", pn, (hsize_t)w->sc.n_programmes),
+              "writing '%s': /panel/programme", file);
     }
 
     /* Dimension scales: /panel/month = 0..n_months, /panel/person = slot of
@@ -802,6 +849,7 @@ fail:
     close_id(&s_month);
     close_id(&s_person);
     close_id(&etype);
+    close_id(&ptype);
     close_id(&dcpl);
     close_id(&space);
     return rc;

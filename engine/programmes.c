@@ -240,7 +240,6 @@ void lm__prog_after(const lm__prog_ctx *c, int64_t i, int old_state, int64_t *co
         int k = p->prog[i] - 1;
         const lm_programme *pg = &sc->programmes[k];
         int arm = p->track_prog[i] == p->prog[i] ? p->track_arm[i] : 0;
-        counts[lm_prog_index(k, arm, LM_PM_SUPPORT_MONTHS)]++;
         if (phase == LM_PHASE_SEARCH) {
             if (emp && !was_emp) {
                 if (pg->in_work_support_months > 0) {
@@ -313,9 +312,12 @@ void lm__prog_after(const lm__prog_ctx *c, int64_t i, int old_state, int64_t *co
     if (p->prog_phase[i] == LM_PHASE_QUEUED)
         counts[lm_prog_index(p->prog[i] - 1, p->track_prog[i] == p->prog[i] ? p->track_arm[i] : 0,
                              LM_PM_QUEUED)]++;
-    else if (p->prog_phase[i] != LM_PHASE_NONE)
-        counts[lm_prog_index(p->prog[i] - 1, p->track_prog[i] == p->prog[i] ? p->track_arm[i] : 0,
-                             LM_PM_CASELOAD)]++;
+    else if (p->prog_phase[i] != LM_PHASE_NONE) {
+        /* A month of support is a month that ends on the programme. */
+        int arm = p->track_prog[i] == p->prog[i] ? p->track_arm[i] : 0;
+        counts[lm_prog_index(p->prog[i] - 1, arm, LM_PM_CASELOAD)]++;
+        counts[lm_prog_index(p->prog[i] - 1, arm, LM_PM_SUPPORT_MONTHS)]++;
+    }
 }
 
 static double ratio(int64_t a, int64_t b) {

@@ -25,7 +25,8 @@ extern "C" {
     X(REFERRALS, "referrals", 0, "referrals (randomisations in a trial)")                          \
     X(STARTS, "starts", 0, "starts: places taken up")                                              \
     X(DROPOUTS, "dropouts", 0, "left the queue after the maximum wait")                            \
-    X(SUPPORT_MONTHS, "support_months", 0, "person-months of support (job search or in work)")     \
+    X(SUPPORT_MONTHS, "support_months", 0,                                                         \
+      "months of support: persons on the programme at the end of the month")                       \
     X(SANCTIONS, "sanctions", 0, "sanctions imposed")                                              \
     X(JOB_ENTRIES, "job_entries", 0,                                                               \
       "referred persons entering work for the first time since referral")                          \

@@ -93,6 +93,10 @@ static lm_population *make_population(int64_t n) {
     p->months_since_job = calloc((size_t)n, sizeof *p->months_since_job);
     p->sustained_months = calloc((size_t)n, sizeof *p->sustained_months);
     assert_non_null(p->sustained_months);
+    p->prog = calloc((size_t)n, 1);
+    p->prog_phase = calloc((size_t)n, 1);
+    assert_non_null(p->prog);
+    assert_non_null(p->prog_phase);
     return p;
 }
 
@@ -109,6 +113,8 @@ static void free_population(lm_population *p) {
     free(p->months_in_state);
     free(p->months_since_job);
     free(p->sustained_months);
+    free(p->prog);
+    free(p->prog_phase);
     free(p);
 }
 
