@@ -292,8 +292,9 @@ void lm__prog_after(const lm__prog_ctx *c, int64_t i, int old_state, int64_t *co
                 f |= LM_TRACK_SUST12;
                 counts[lm_prog_index(k, arm, LM_PM_SUSTAINED_12)]++;
             }
+            /* Payment by results: only for persons who started. */
             if (p->track_worked[i] >= pg->outcome_months_in_work && !(f & LM_TRACK_OUTCOME) &&
-                ms <= pg->outcome_window_months) {
+                (f & LM_TRACK_STARTED) && ms <= pg->outcome_window_months) {
                 f |= LM_TRACK_OUTCOME;
                 counts[lm_prog_index(k, arm, LM_PM_OUTCOMES)]++;
             }

@@ -36,7 +36,8 @@ extern "C" {
     X(FOLLOWED_12, "followed_12", 0, "referred persons followed for 12 months")                    \
     X(EMPLOYED_12, "employed_12", 0, "of those, in work 12 months after referral")                 \
     X(ANY_JOB_12, "any_job_12", 0, "of those, in work at any time within 12 months of referral")   \
-    X(OUTCOMES, "outcomes", 0, "paid outcomes (months in work within the window)")                 \
+    X(OUTCOMES, "outcomes", 0,                                                                     \
+      "paid outcomes: starters reaching the months in work within the window")                     \
     X(QUEUED, "queued", 1, "persons waiting for a place at the end of the month")                  \
     X(CASELOAD, "caseload", 1, "persons on the programme at the end of the month")
 
