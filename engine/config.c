@@ -579,7 +579,7 @@ static int load_initial(ctx *c, const config_setting_t *root) {
 static int load_logit(ctx *c, const config_setting_t *e, int origin, lm_logit *lg) {
     static const char *const keys[] = {"to",       "intercept",    "female",   "disabled",
                                        "minority", "caring",       "age_band", "qual",
-                                       "region",   "log_duration", NULL};
+                                       "region",   "log_duration", "limiting", NULL};
     /* Coefficients are log-odds: bounded generously, to catch typos like 1e9. */
     const double B = 50.0;
     int rc;
@@ -610,6 +610,7 @@ static int load_logit(ctx *c, const config_setting_t *e, int origin, lm_logit *l
         (rc = get_num(c, e, "minority", 0, -B, B, 0.0, &lg->minority)) ||
         (rc = get_num(c, e, "caring", 0, -B, B, 0.0, &lg->caring)) ||
         (rc = get_num(c, e, "log_duration", 0, -B, B, 0.0, &lg->log_duration)) ||
+        (rc = get_num(c, e, "limiting", 0, -B, B, 0.0, &lg->limiting)) ||
         (rc = get_vec(c, e, "age_band", 0, LM_N_AGE_BANDS, -B, B, lg->age_band)) ||
         (rc = get_vec(c, e, "qual", 0, LM_N_QUALS, -B, B, lg->qual)) ||
         (rc = get_vec(c, e, "region", 0, c->sc->n_regions, -B, B, lg->region)))
@@ -666,13 +667,14 @@ static int load_transitions(ctx *c, const config_setting_t *root) {
 }
 
 static int load_quality(ctx *c, const config_setting_t *root) {
-    static const char *const keys[] = {"entry", NULL};
+    static const char *const keys[] = {"entry", "screened_share", NULL};
     static const char *const rule_keys[] = {"where", "p_good", NULL};
     lm_scenario *sc = c->sc;
     const config_setting_t *g, *list;
     int rc;
     if ((rc = get_group(c, root, "job_quality", 1, &g)) || (rc = check_keys(c, g, keys)) ||
-        (rc = get_list(c, g, "entry", 1, &list)))
+        (rc = get_list(c, g, "entry", 1, &list)) ||
+        (rc = get_num(c, g, "screened_share", 0, 0.0, 1.0, 0.0, &sc->screened_share)))
         return rc;
     int n = config_setting_length(list);
     if (n < 1 || n > LM_MAX_RULES)
@@ -849,6 +851,45 @@ static int load_programmes(ctx *c, const config_setting_t *root) {
         if (sc->trial < 0)
             return bad(c, ts, "no programme of that name (the trial needs one under `programmes`)");
     }
+    return LM_OK;
+}
+
+static int load_earnings(ctx *c, const config_setting_t *root) {
+    static const char *const keys[] = {
+        "monthly_gbp_full_time",  "log_sd",           "female",         "qual",
+        "part_time_share_by_sex", "part_time_factor", "monthly_growth", NULL};
+    lm_scenario *sc = c->sc;
+    const config_setting_t *g;
+    int rc;
+    if ((rc = get_group(c, root, "earnings", 0, &g)) || !g)
+        return rc;
+    sc->has_earnings = 1;
+    if ((rc = check_keys(c, g, keys)) ||
+        (rc = get_vec(c, g, "monthly_gbp_full_time", 1, 2, 1.0, 1e6, sc->earnings_full_time)) ||
+        (rc = get_num(c, g, "log_sd", 1, 0.0, 3.0, 0.0, &sc->earnings_log_sd)) ||
+        (rc = get_num(c, g, "female", 0, -3.0, 3.0, 0.0, &sc->earnings_female)) ||
+        (rc = get_vec(c, g, "qual", 0, LM_N_QUALS, -3.0, 3.0, sc->earnings_qual)) ||
+        (rc = get_vec(c, g, "part_time_share_by_sex", 1, 2, 0.0, 1.0, sc->part_time_share)) ||
+        (rc = get_num(c, g, "part_time_factor", 1, 0.01, 1.0, 0.0, &sc->part_time_factor)) ||
+        (rc = get_vec(c, g, "monthly_growth", 0, 2, -0.1, 0.1, sc->earnings_growth)))
+        return rc;
+    return LM_OK;
+}
+
+static int load_health(ctx *c, const config_setting_t *root) {
+    static const char *const keys[] = {"initial_by_disabled", "onset_by_state", "recovery_by_state",
+                                       NULL};
+    lm_scenario *sc = c->sc;
+    const config_setting_t *g;
+    int rc;
+    if ((rc = get_group(c, root, "health", 0, &g)) || !g)
+        return rc;
+    sc->has_health = 1;
+    if ((rc = check_keys(c, g, keys)) ||
+        (rc = get_vec(c, g, "initial_by_disabled", 1, 2, 0.0, 1.0, sc->health_initial)) ||
+        (rc = get_vec(c, g, "onset_by_state", 1, LM_N_STATES, 0.0, 1.0, sc->health_onset)) ||
+        (rc = get_vec(c, g, "recovery_by_state", 1, LM_N_STATES, 0.0, 1.0, sc->health_recovery)))
+        return rc;
     return LM_OK;
 }
 
@@ -1080,8 +1121,9 @@ static void include_error_detail(const char *file, const char *dir, int has_dir,
 int lm_scenario_load(const char *path, const char *const *overrides, size_t n_overrides,
                      lm_scenario **out, lm_error *err) {
     static const char *const top_keys[] = {
-        "name",        "description", "simulation", "population", "initial_state", "transitions",
-        "job_quality", "market",      "output",     "programmes", "evaluation",    NULL};
+        "name",        "description", "simulation", "population", "initial_state",
+        "transitions", "job_quality", "market",     "output",     "programmes",
+        "evaluation",  "earnings",    "health",     NULL};
     config_t cfg;
     ctx c = {path, err, NULL};
     int rc;
@@ -1145,6 +1187,7 @@ int lm_scenario_load(const char *path, const char *const *overrides, size_t n_ov
         (rc = load_initial(&c, root)) || (rc = load_transitions(&c, root)) ||
         (rc = load_quality(&c, root)) || (rc = load_market(&c, root)) ||
         (rc = load_output(&c, root)) || (rc = load_programmes(&c, root)) ||
+        (rc = load_earnings(&c, root)) || (rc = load_health(&c, root)) ||
         (rc = scenario_text(&c, &cfg)))
         goto fail;
     config_destroy(&cfg);

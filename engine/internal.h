@@ -75,6 +75,14 @@ static inline int lm__pick(const double *p, int n, double u) {
     return n - 1;
 }
 
+/* Draw hours and monthly earnings of the job person i holds in `state` (or
+ * clear them when not employed), from the LM_PURPOSE_HOURS and
+ * LM_PURPOSE_EARNINGS streams of (id, month). population.c. */
+struct lm_scenario;
+struct lm_population;
+void lm__draw_job(const struct lm_scenario *sc, struct lm_population *p, int64_t i, uint64_t id,
+                  uint32_t month, int state);
+
 /* Programmes (programmes.c): context shared by the per-person routines. */
 struct lm_scenario;
 struct lm_population;

@@ -99,13 +99,23 @@ enum {
     VAR_PERSON_ID,
     VAR_PROGRAMME,
     VAR_PHASE,
+    VAR_LIMITING,
+    VAR_HOURS,
+    VAR_EARNINGS,
     N_VARS
 };
 
-static const char *const var_name[N_VARS] = {
-    "state", "months_in_state", "months_since_job", "sustained_months", "person_id", "programme",
-    "phase"};
-static const int var_size[N_VARS] = {1, 2, 2, 2, 4, 1, 1};
+static const char *const var_name[N_VARS] = {"state",
+                                             "months_in_state",
+                                             "months_since_job",
+                                             "sustained_months",
+                                             "person_id",
+                                             "programme",
+                                             "phase",
+                                             "limiting",
+                                             "hours",
+                                             "earnings"};
+static const int var_size[N_VARS] = {1, 2, 2, 2, 4, 1, 1, 1, 1, 4};
 static const char *const var_desc[N_VARS] = {
     "labour state (enum lm_state)",
     "completed months in the current state, saturating",
@@ -113,7 +123,10 @@ static const char *const var_desc[N_VARS] = {
     "consecutive months in work (either quality), saturating",
     "id of the person occupying the column's slot this month",
     "programme of the current spell: index + 1 into the programme_names attribute, 0 none",
-    "phase of the programme spell (enum lm_phase)"};
+    "phase of the programme spell (enum lm_phase)",
+    "1 limiting health condition (0 when the scenario does not model health)",
+    "0 not in work, 1 part time, 2 full time",
+    "monthly gross earnings in GBP (float32), 0 when not in work"};
 
 /* Person attributes of /persons, in creation order. */
 enum {
@@ -448,9 +461,21 @@ static int pack_chunk(lm_h5_writer *w, const lm_population *pop, int v, int64_t 
     case VAR_SUSTAINED:
         gather_u16(dst, w, pop->sustained_months, j0, m, shuffled);
         break;
+    case VAR_EARNINGS:
+        for (int64_t j = 0; j < m; j++) {
+            uint32_t bits;
+            memcpy(&bits, &pop->earnings[col_slot(w, j0 + j)], sizeof bits);
+            put_elem(dst, width, 4, shuffled, j, bits);
+        }
+        break;
     case VAR_PROGRAMME:
-    case VAR_PHASE: {
-        const uint8_t *src = v == VAR_PROGRAMME ? pop->prog : pop->prog_phase;
+    case VAR_PHASE:
+    case VAR_LIMITING:
+    case VAR_HOURS: {
+        const uint8_t *src = v == VAR_PROGRAMME  ? pop->prog
+                             : v == VAR_PHASE    ? pop->prog_phase
+                             : v == VAR_LIMITING ? pop->limiting
+                                                 : pop->hours;
         if (w->cols == NULL)
             memcpy(dst, src + j0, (size_t)m);
         else
@@ -783,6 +808,9 @@ static int create_panel(lm_h5_writer *w, const lm_population *pop, lm_error *err
         hid_t ftype = v == VAR_STATE       ? etype
                       : v == VAR_PHASE     ? ptype
                       : v == VAR_PROGRAMME ? H5T_STD_U8LE
+                      : v == VAR_LIMITING  ? H5T_STD_U8LE
+                      : v == VAR_HOURS     ? H5T_STD_U8LE
+                      : v == VAR_EARNINGS  ? H5T_IEEE_F32LE
                       : v == VAR_PERSON_ID ? H5T_STD_I32LE
                                            : H5T_STD_U16LE;
         H5TRY(w->dset[v] =
@@ -1202,6 +1230,7 @@ static hid_t programme_mem_type(void) {
     LM__PF(outcome_rate);
     LM__PF(employed_12_rate);
     LM__PF(any_job_12_rate);
+    LM__PF(worked_13w_12_rate);
 #undef LM__PF
     if (s >= 0)
         H5Tclose(s);

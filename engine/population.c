@@ -18,6 +18,7 @@
  */
 #include "lmsim/population.h"
 
+#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <string.h>
 
@@ -31,7 +32,29 @@ size_t lm_population_bytes_per_person(void) {
     /* fixed: generation, birth_month, 6 attributes; changing: state, 3 counters;
      * programmes: 7 bytes and 2 uint16 */
     return sizeof(uint16_t) + sizeof(int32_t) + 6 * sizeof(uint8_t) + sizeof(uint8_t) +
-           3 * sizeof(uint16_t) + 7 * sizeof(uint8_t) + 2 * sizeof(uint16_t);
+           3 * sizeof(uint16_t) + 7 * sizeof(uint8_t) + 2 * sizeof(uint16_t) + 2 * sizeof(uint8_t) +
+           sizeof(float);
+}
+
+void lm__draw_job(const lm_scenario *sc, lm_population *p, int64_t i, uint64_t id, uint32_t month,
+                  int state) {
+    if (!sc->has_earnings || !lm_state_is_employed(state)) {
+        p->hours[i] = 0;
+        p->earnings[i] = 0.0f;
+        return;
+    }
+    const int female = p->female[i];
+    const int part =
+        lm__uniform(sc->seed, id, month, LM_PURPOSE_HOURS, 0) < sc->part_time_share[female];
+    const int good = state == LM_STATE_EMPLOYED_GOOD;
+    /* Log-normal around the median: inverse normal CDF of one uniform, so the
+     * draw uses exactly one number from its stream (no rejection). */
+    double z = gsl_cdf_ugaussian_Pinv(lm__uniform(sc->seed, id, month, LM_PURPOSE_EARNINGS, 0));
+    double log_e = log(sc->earnings_full_time[good]) + sc->earnings_female * female +
+                   sc->earnings_qual[p->qual[i]] + sc->earnings_log_sd * z;
+    double e = exp(log_e) * (part ? sc->part_time_factor : 1.0);
+    p->hours[i] = (uint8_t)(part ? 1 : 2);
+    p->earnings[i] = (float)e;
 }
 
 /* A new occupant of a slot has no programme history. */
@@ -112,6 +135,9 @@ void lm_population_draw_person(const lm_scenario *sc, lm_population *p, int64_t 
     p->state[i] = (uint8_t)state;
     p->months_in_state[i] = dur;
     clear_programme(p, i);
+    p->limiting[i] = (uint8_t)(sc->has_health && lm__uniform(seed, pid, month, LM_PURPOSE_HEALTH,
+                                                             0) < sc->health_initial[disabled]);
+    lm__draw_job(sc, p, i, pid, month, state);
     if (lm_state_is_employed(state)) {
         p->months_since_job[i] = 0;
         p->sustained_months[i] = dur;
@@ -139,6 +165,9 @@ void lm_population_destroy(lm_population *p) {
     lm__free(p->months_in_state);
     lm__free(p->months_since_job);
     lm__free(p->sustained_months);
+    lm__free(p->limiting);
+    lm__free(p->hours);
+    lm__free(p->earnings);
     lm__free(p->prog);
     lm__free(p->prog_phase);
     lm__free(p->prog_months);
@@ -173,6 +202,9 @@ int lm_population_create(const lm_scenario *sc, int64_t n, lm_population **out, 
     p->months_in_state = lm__aligned_alloc(un * sizeof *p->months_in_state);
     p->months_since_job = lm__aligned_alloc(un * sizeof *p->months_since_job);
     p->sustained_months = lm__aligned_alloc(un * sizeof *p->sustained_months);
+    p->limiting = lm__aligned_alloc(un);
+    p->hours = lm__aligned_alloc(un);
+    p->earnings = lm__aligned_alloc(un * sizeof *p->earnings);
     p->prog = lm__aligned_alloc(un);
     p->prog_phase = lm__aligned_alloc(un);
     p->prog_months = lm__aligned_alloc(un * sizeof *p->prog_months);
@@ -187,7 +219,8 @@ int lm_population_create(const lm_scenario *sc, int64_t n, lm_population **out, 
         !p->minority || !p->qual || !p->caring || !p->state || !p->months_in_state ||
         !p->months_since_job || !p->sustained_months || !p->prog || !p->prog_phase ||
         !p->prog_months || !p->prog_history || !p->sanction_left || !p->track_prog ||
-        !p->track_arm || !p->track_month || !p->track_worked || !p->track_flags) {
+        !p->track_arm || !p->track_month || !p->track_worked || !p->track_flags || !p->limiting ||
+        !p->hours || !p->earnings) {
         lm_population_destroy(p);
         return LM_FAIL(err, LM_ENOMEM, "out of memory allocating %lld persons", (long long)n);
     }

@@ -305,6 +305,8 @@ void lm__prog_after(const lm__prog_ctx *c, int64_t i, int old_state, int64_t *co
                 counts[lm_prog_index(k, arm, LM_PM_EMPLOYED_12)]++;
             if (f & LM_TRACK_ANY12)
                 counts[lm_prog_index(k, arm, LM_PM_ANY_JOB_12)]++;
+            if (p->track_worked[i] >= 3)
+                counts[lm_prog_index(k, arm, LM_PM_WORKED_13W_12)]++;
         }
         p->track_flags[i] = f;
         if (ms >= sc->follow_up_months)
@@ -361,6 +363,7 @@ void lm_programme_table_compute(const lm_scenario *sc, const int64_t *monthly,
             row->outcome_rate = ratio(n[LM_PM_OUTCOMES], n[LM_PM_REFERRALS]);
             row->employed_12_rate = ratio(n[LM_PM_EMPLOYED_12], n[LM_PM_FOLLOWED_12]);
             row->any_job_12_rate = ratio(n[LM_PM_ANY_JOB_12], n[LM_PM_FOLLOWED_12]);
+            row->worked_13w_12_rate = ratio(n[LM_PM_WORKED_13W_12], n[LM_PM_FOLLOWED_12]);
         }
     }
 }

@@ -38,7 +38,7 @@
 #include "lmsim/programmes.h"
 #include "lmsim/rng.h"
 
-#define N_CELL_PER_REGION 256 /* 2 sexes x 4 age bands x 2 x 2 x 4 quals x 2 */
+#define N_CELL_PER_REGION 512 /* 2 sexes x 4 age bands x 2 x 2 x 4 quals x 2 x 2 health */
 
 struct lm_sim {
     const lm_scenario *sc; /* borrowed */
@@ -83,12 +83,10 @@ struct lm_sim {
 };
 
 static inline int cell_of(int region, int female, int band, int disabled, int minority, int qual,
-                          int caring) {
-    return ((((((region * 2 + female) * LM_N_AGE_BANDS + band) * 2 + disabled) * 2 + minority) *
-                 LM_N_QUALS +
-             qual) *
-                2 +
-            caring);
+                          int caring, int limiting) {
+    int c = (region * 2 + female) * LM_N_AGE_BANDS + band;
+    c = ((c * 2 + disabled) * 2 + minority) * LM_N_QUALS + qual;
+    return (c * 2 + caring) * 2 + limiting;
 }
 
 static inline int age_band_fast(int age_months) {
@@ -106,43 +104,41 @@ static void build_tables(lm_sim *sim) {
             sim->dest[o][j] = (uint8_t)to;
             sim->job_entry[o][j] =
                 !lm_state_is_employed(o) && (to == LM_DEST_EMPLOYED || lm_state_is_employed(to));
+            sim->to_inactive[o][j] = to != LM_DEST_EMPLOYED && lm_state_is_inactive(to);
+            sim->leaves_work[o][j] =
+                lm_state_is_employed(o) && to != LM_DEST_EMPLOYED && !lm_state_is_employed(to);
             double *d =
                 sim->dur_odds + ((size_t)o * LM_N_STATES + (size_t)j) * (size_t)(sim->cap + 1);
             for (int k = 0; k <= sim->cap; k++)
                 d[k] = exp(sc->dest[o][j].log_duration * log1p((double)k));
         }
     }
-    for (int r = 0; r < sc->n_regions; r++)
-        for (int f = 0; f < 2; f++)
-            for (int b = 0; b < LM_N_AGE_BANDS; b++)
-                for (int dis = 0; dis < 2; dis++)
-                    for (int mi = 0; mi < 2; mi++)
-                        for (int q = 0; q < LM_N_QUALS; q++)
-                            for (int ca = 0; ca < 2; ca++) {
-                                int cell = cell_of(r, f, b, dis, mi, q, ca);
-                                for (int o = 0; o < LM_N_STATES; o++) {
-                                    double *so =
-                                        sim->static_odds +
-                                        ((size_t)cell * LM_N_STATES + (size_t)o) * LM_N_STATES;
-                                    for (int j = 0; j < sc->n_dest[o]; j++) {
-                                        const lm_logit *lg = &sc->dest[o][j];
-                                        double eta = lg->intercept + lg->female * f +
-                                                     lg->disabled * dis + lg->minority * mi +
-                                                     lg->caring * ca + lg->age_band[b] +
-                                                     lg->qual[q] + lg->region[r];
-                                        so[j] = exp(eta);
-                                    }
-                                    double pg = 0.0;
-                                    for (int k = 0; k < sc->n_quality; k++) {
-                                        if (lm_selector_match(&sc->quality[k].where, r, f, b, dis,
-                                                              mi, q, ca, o)) {
-                                            pg = sc->quality[k].p_good;
-                                            break;
-                                        }
-                                    }
-                                    sim->p_good[(size_t)cell * LM_N_STATES + (size_t)o] = pg;
-                                }
-                            }
+    for (int cell = 0; cell < sim->n_cells; cell++) {
+        /* Decode the cell (inverse of cell_of). */
+        int c = cell, h = c % 2, ca = (c /= 2) % 2, q = (c /= 2) % LM_N_QUALS;
+        int mi = (c /= LM_N_QUALS) % 2, dis = (c /= 2) % 2, b = (c /= 2) % LM_N_AGE_BANDS;
+        int f = (c /= LM_N_AGE_BANDS) % 2, r = c / 2;
+        for (int o = 0; o < LM_N_STATES; o++) {
+            double *so = sim->static_odds + ((size_t)cell * LM_N_STATES + (size_t)o) * LM_N_STATES;
+            for (int j = 0; j < sc->n_dest[o]; j++) {
+                const lm_logit *lg = &sc->dest[o][j];
+                double eta = lg->intercept + lg->female * f + lg->disabled * dis +
+                             lg->minority * mi + lg->caring * ca + lg->age_band[b] + lg->qual[q] +
+                             lg->region[r] + lg->limiting * h;
+                so[j] = exp(eta);
+            }
+            double pg = 0.0;
+            for (int k = 0; k < sc->n_quality; k++) {
+                if (lm_selector_match(&sc->quality[k].where, r, f, b, dis, mi, q, ca, o)) {
+                    pg = sc->quality[k].p_good;
+                    break;
+                }
+            }
+            /* A screened share of vacancies is good whatever the rule says. */
+            pg = sc->screened_share + (1.0 - sc->screened_share) * pg;
+            sim->p_good[(size_t)cell * LM_N_STATES + (size_t)o] = pg;
+        }
+    }
 }
 
 /* Effective odds ratios: fidelity f scales each log odds ratio. */
@@ -234,6 +230,27 @@ static void count_range(lm_sim *sim, int64_t *tc, int64_t lo, int64_t hi, int mo
     }
 }
 
+/* Hours and earnings after a month: a new job draws them; a job that changes
+ * quality moves earnings by the ratio of the medians; a job kept grows at the
+ * monthly rate of its quality; leaving work clears them. */
+static void update_job(const lm_sim *sim, int64_t i, uint64_t id, int s, int ns) {
+    const lm_scenario *sc = sim->sc;
+    lm_population *p = sim->pop;
+    const int was = lm_state_is_employed(s), is = lm_state_is_employed(ns);
+    if (!is) {
+        p->hours[i] = 0;
+        p->earnings[i] = 0.0f;
+    } else if (!was) {
+        lm__draw_job(sc, p, i, id, (uint32_t)(sim->month + 1), ns);
+    } else {
+        const int q = ns == LM_STATE_EMPLOYED_GOOD, q0 = s == LM_STATE_EMPLOYED_GOOD;
+        double e = (double)p->earnings[i] * (1.0 + sc->earnings_growth[q]);
+        if (q != q0)
+            e *= sc->earnings_full_time[q] / sc->earnings_full_time[q0];
+        p->earnings[i] = (float)e;
+    }
+}
+
 static inline uint16_t inc16(uint16_t v) {
     return (uint16_t)(v + (v < UINT16_MAX));
 }
@@ -251,8 +268,8 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
     const int64_t n = p->n;
     int64_t ne = 0;
     /* One Philox call serves four consecutive ids; keep its block. */
-    uint64_t blk = UINT64_MAX;
-    uint32_t words[4] = {0, 0, 0, 0};
+    uint64_t blk = UINT64_MAX, hblk = UINT64_MAX;
+    uint32_t words[4] = {0, 0, 0, 0}, hwords[4] = {0, 0, 0, 0};
     const lm__prog_ctx pc = {sc, p, mnext, (double)n / (double)sc->represents};
     const int has_prog = sc->n_programmes > 0;
 
@@ -269,7 +286,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
         const int s = p->state[i];
         const int band = age_band_fast(age);
         const int cell = cell_of(p->region[i], p->female[i], band, p->disabled[i], p->minority[i],
-                                 p->qual[i], p->caring[i]);
+                                 p->qual[i], p->caring[i], p->limiting[i]);
         const uint64_t id = (uint64_t)i + (uint64_t)n * p->generation[i];
         if ((id >> 2) != blk) {
             blk = id >> 2;
@@ -340,6 +357,20 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                                                   : (uint16_t)(msj + (msj < LM_NEVER_WORKED - 1)));
         }
         p->state[i] = (uint8_t)ns;
+        if (sc->has_earnings)
+            update_job(sim, i, id, s, ns);
+        if (sc->has_health) {
+            /* Onset or recovery, by the labour state of the month. */
+            if ((id >> 2) != hblk) {
+                hblk = id >> 2;
+                lm__rng_block(seed, hblk, mnext, LM_PURPOSE_HEALTH, 0, hwords);
+            }
+            const double uh = lm__u01(hwords[id & 3u]);
+            if (p->limiting[i])
+                p->limiting[i] = !(uh < sc->health_recovery[s]);
+            else
+                p->limiting[i] = uh < sc->health_onset[s];
+        }
         if (has_prog)
             lm__prog_after(&pc, i, s, tp);
         tc[lm_agg_index(R, ns, p->region[i], p->female[i], p->disabled[i], p->minority[i],

@@ -42,6 +42,10 @@ typedef struct lm_population {
                                    65535 = never worked in the simulation */
     uint16_t *sustained_months; /* consecutive months in work (either quality), saturating */
 
+    uint8_t *limiting; /* 1 limiting health condition (when the scenario models health) */
+    uint8_t *hours;    /* 0 not in work, 1 part time, 2 full time */
+    float *earnings;   /* monthly gross earnings in GBP, 0 when not in work */
+
     /* programmes (engine/programmes.c) */
     uint8_t *prog;          /* programme index + 1 of the current phase, 0 none */
     uint8_t *prog_phase;    /* lm_phase */

@@ -87,6 +87,7 @@ typedef struct lm_logit {
     double qual[LM_N_QUALS];         /* added by qualification */
     double region[LM_MAX_REGIONS];   /* added by region */
     double log_duration;             /* coefficient on ln(1 + months in state) */
+    double limiting;                 /* added for a limiting health condition */
     int cfg_line;                    /* line in the scenario file, for messages */
 } lm_logit;
 
@@ -189,12 +190,30 @@ typedef struct lm_scenario {
     /* job quality on entry */
     int n_quality;
     lm_quality_rule quality[LM_MAX_RULES]; /* first match wins; last matches all */
+    double screened_share; /* share of vacancies screened to be good jobs: a job entered is
+                              good with p = s + (1 - s) p_rule */
 
     /* regional labour market */
     double matching_elasticity;    /* job-finding odds scale as (tightness/reference)^this */
     double reference_tightness;    /* vacancies per effective job seeker at which the
                                       intercepts apply */
     double inactive_search_weight; /* an inactive person counts as this many job seekers */
+
+    /* earnings (monthly, GBP) */
+    int has_earnings;
+    double earnings_full_time[2];     /* median monthly earnings full time: [poor, good] */
+    double earnings_log_sd;           /* s.d. of log earnings around the median */
+    double earnings_female;           /* log shift for women */
+    double earnings_qual[LM_N_QUALS]; /* log shift by qualification */
+    double part_time_share[2];        /* share of jobs entered that are part time, by sex */
+    double part_time_factor;          /* part-time earnings relative to full time */
+    double earnings_growth[2];        /* monthly growth in the same job: [poor, good] */
+
+    /* health: a limiting condition (0/1) with monthly onset and recovery */
+    int has_health;
+    double health_initial[2];            /* P(limiting) at the start: [not disabled, disabled] */
+    double health_onset[LM_N_STATES];    /* monthly onset probability by labour state */
+    double health_recovery[LM_N_STATES]; /* monthly recovery probability by labour state */
 
     /* programmes */
     int n_programmes;

@@ -95,6 +95,10 @@ static lm_population *make_population(int64_t n) {
     assert_non_null(p->sustained_months);
     p->prog = calloc((size_t)n, 1);
     p->prog_phase = calloc((size_t)n, 1);
+    p->limiting = calloc((size_t)n, 1);
+    p->hours = calloc((size_t)n, 1);
+    p->earnings = calloc((size_t)n, sizeof(float));
+    assert_non_null(p->earnings);
     assert_non_null(p->prog);
     assert_non_null(p->prog_phase);
     return p;
@@ -115,6 +119,9 @@ static void free_population(lm_population *p) {
     free(p->sustained_months);
     free(p->prog);
     free(p->prog_phase);
+    free(p->limiting);
+    free(p->hours);
+    free(p->earnings);
     free(p);
 }
 
