@@ -1036,6 +1036,21 @@ static int apply_override(ctx *c, config_t *cfg, const char *spec) {
         leaf = path;
         parent = config_root_setting(cfg);
     }
+    if (!parent && leaf != path) {
+        /* Create missing groups along the path (e.g. `output` when the
+         * scenario has none); validation then rejects any unknown name. */
+        parent = config_root_setting(cfg);
+        char walk[256];
+        snprintf(walk, sizeof walk, "%s", parent_path);
+        char *save = NULL;
+        for (char *tok = strtok_r(walk, ".", &save); tok && parent;
+             tok = strtok_r(NULL, ".", &save)) {
+            config_setting_t *next = config_setting_get_member(parent, tok);
+            if (!next && config_setting_type(parent) == CONFIG_TYPE_GROUP)
+                next = config_setting_add(parent, tok, CONFIG_TYPE_GROUP);
+            parent = next;
+        }
+    }
     if (!parent || config_setting_type(parent) != CONFIG_TYPE_GROUP) {
         config_destroy(&tmp);
         return LM_FAIL(c->err, LM_EARG, "--set %s: no group '%s' in the scenario", path,

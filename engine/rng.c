@@ -1,6 +1,6 @@
 /* rng.c - exported wrappers around the inline Philox helpers of internal.h.
  *
- * The hot paths in step.c and population.c use lm__rng_block() directly; these
+ * The hot paths in sim.c and population.c use lm__rng_block() directly; these
  * out-of-line versions exist for tests, tools and callers of the public API.
  */
 #include "lmsim/rng.h"

@@ -9,6 +9,7 @@
  */
 #include "lmsim/run.h"
 
+#include <omp.h>
 #include <string.h>
 
 #include "internal.h"
@@ -22,6 +23,10 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
     lm_programme_table *table = NULL;
     int rc;
 
+    /* The thread count applies to every parallel phase: synthesis, the
+     * monthly step and panel compression. */
+    if (opt->threads > 0)
+        omp_set_num_threads(opt->threads);
     if ((rc = lm_sim_create(sc, opt->threads, &sim, err)))
         goto fail;
     const size_t n_agg = LM_AGG_CELLS(sc->n_regions);

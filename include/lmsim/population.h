@@ -2,7 +2,7 @@
  *
  * A population has n person *slots*. Each slot holds one person at a time;
  * when a person reaches 65 they leave and a 16-year-old takes the slot, so
- * the population keeps its size (an entrant cohort of the published size).
+ * the population keeps its size (one entrant replaces each leaver).
  * The person in slot i after g replacements has id i + n * g: ids are unique
  * and depend only on (n, slot, generation), never on thread count.
  *
@@ -39,7 +39,8 @@ typedef struct lm_population {
     uint8_t *state;             /* lm_state */
     uint16_t *months_in_state;  /* completed months in the current state, saturating */
     uint16_t *months_since_job; /* 0 while employed; months since the last job otherwise,
-                                   65535 = never worked in the simulation */
+                                   65535 = never worked (entrants until their first job; the initial
+                                   population starts at months in state + 1) */
     uint16_t *sustained_months; /* consecutive months in work (either quality), saturating */
 
     uint8_t *limiting; /* 1 limiting health condition (when the scenario models health) */

@@ -38,7 +38,7 @@ typedef enum lm_purpose {
     LM_PURPOSE_TRANSITION = 10,  /* monthly step: destination state */
     LM_PURPOSE_JOB_QUALITY = 11, /* monthly step: quality of a job entered */
     LM_PURPOSE_SAMPLE = 12,      /* output: which persons are in a panel sample */
-    LM_PURPOSE_POP_BIRTH = 13,   /* synthesis: month of birth within the year */
+    LM_PURPOSE_POP_BIRTH = 13,   /* reserved (not drawn: age is drawn to the month) */
     LM_PURPOSE_REFERRAL = 14,    /* programmes: referral / take-up (k = programme) */
     LM_PURPOSE_PRIORITY = 15,    /* programmes: priority key for scarce places (k = programme) */
     LM_PURPOSE_TRIAL = 16,       /* programmes: trial arm at randomisation */

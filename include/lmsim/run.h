@@ -22,8 +22,9 @@ typedef void (*lm_progress_fn)(void *user, int month, int n_months);
 
 typedef struct lm_run_options {
     const char *out_path; /* final HDF5 path; NULL runs without writing a file */
-    int threads;          /* OpenMP threads; <= 0 keeps the default */
-    lm_log_fn log;        /* optional message callback */
+    int threads;   /* OpenMP threads for every phase (sets omp_set_num_threads); <= 0 keeps the
+                      default */
+    lm_log_fn log; /* optional message callback */
     void *log_user;
     lm_progress_fn progress; /* optional, called after every month */
     void *progress_user;

@@ -312,8 +312,10 @@ def usage_case(name, args, mention, outfile=None):
 u = S.path("usage")
 os.makedirs(u)
 uo = os.path.join(u, "out.h5")
-usage_case("set_unknown_group", ["run", S.tiny, "-o", uo, "-q", "--set", "nosuchgroup.x=1"],
-           "nosuchgroup", uo)
+# An override naming a group the scenario does not have creates it, and the
+# validation then rejects the unknown name, naming it: an invalid scenario.
+scenario_case("set_unknown_group", BASE, EXIT_SCENARIO, path="nosuchgroup",
+              sets=("nosuchgroup.x=1",), extra=("--set", "unknown setting"))
 usage_case("set_without_equals", ["run", S.tiny, "-o", uo, "-q", "--set", "simulation.seed"],
            "--set", uo)
 usage_case("unknown_option", ["run", S.tiny, "-o", uo, "--frobnicate"], "--frobnicate", uo)

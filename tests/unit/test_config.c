@@ -64,9 +64,14 @@ static void test_overrides(void **state) {
     lm_scenario_destroy(sc);
 
     const char *bad_group[] = {"nosuch.group.key=1"};
-    assert_int_equal(lm_scenario_load(path, bad_group, 1, &sc, &err), LM_EARG);
+    assert_int_equal(lm_scenario_load(path, bad_group, 1, &sc, &err), LM_ECONFIG);
     assert_null(sc);
-    assert_non_null(strstr(err.msg, "nosuch.group"));
+    assert_non_null(strstr(err.msg, "unknown setting 'nosuch'"));
+    assert_non_null(strstr(err.msg, "--set"));
+
+    const char *bad_syntax[] = {"noequals"};
+    assert_int_equal(lm_scenario_load(path, bad_syntax, 1, &sc, &err), LM_EARG);
+    assert_null(sc);
 
     const char *bad_value[] = {"population.female_share=1.5"};
     assert_int_equal(lm_scenario_load(path, bad_value, 1, &sc, &err), LM_ECONFIG);
