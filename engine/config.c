@@ -135,7 +135,10 @@ __attribute__((format(printf, 3, 4))) static int bad(ctx *c, const config_settin
     const char *file = config_setting_source_file(s);
     int line = (int)config_setting_source_line(s);
     if (line == 0) /* created by a --set override */
-        return LM_FAIL_CFG(c->err, LM_ECONFIG, c->path, 0, "--set %s=%s: %s", path, value, msg);
+        return LM_FAIL_CFG(c->err, LM_ECONFIG, c->path, 0,
+                           "--set %s=%s: %s (value set on the command line, by a derived "
+                           "scenario or by a timeline change)",
+                           path, value, msg);
     return LM_FAIL_CFG(c->err, LM_ECONFIG, file ? file : c->path, line, "%s = %s: %s", path, value,
                        msg);
 }
@@ -717,6 +720,7 @@ static int load_programme(ctx *c, const config_setting_t *g, lm_programme *pg) {
                                            "job_finding_or",
                                            "good_job_or",
                                            "job_exit_or",
+                                           "progression_or",
                                            "sanction_rate",
                                            "sanction_months",
                                            "sanction_inactivity_or",
@@ -790,6 +794,7 @@ static int load_programme(ctx *c, const config_setting_t *g, lm_programme *pg) {
         (rc = get_num(c, eff, "job_finding_or", 0, 1.0 / ORMAX, ORMAX, 1.0, &pg->job_finding_or)) ||
         (rc = get_num(c, eff, "good_job_or", 0, 1.0 / ORMAX, ORMAX, 1.0, &pg->good_job_or)) ||
         (rc = get_num(c, eff, "job_exit_or", 0, 1.0 / ORMAX, ORMAX, 1.0, &pg->job_exit_or)) ||
+        (rc = get_num(c, eff, "progression_or", 0, 1.0 / ORMAX, ORMAX, 1.0, &pg->progression_or)) ||
         (rc = get_num(c, eff, "sanction_rate", 0, 0.0, 1.0, 0.0, &pg->sanction_rate)) ||
         (rc = get_num(c, eff, "sanction_inactivity_or", 0, 1.0 / ORMAX, ORMAX, 1.0,
                       &pg->sanction_inactivity_or)) ||
@@ -1133,77 +1138,383 @@ static void include_error_detail(const char *file, const char *dir, int has_dir,
     fclose(f);
 }
 
-int lm_scenario_load(const char *path, const char *const *overrides, size_t n_overrides,
-                     lm_scenario **out, lm_error *err) {
-    static const char *const top_keys[] = {
-        "name",        "description", "simulation", "population", "initial_state",
-        "transitions", "job_quality", "market",     "output",     "programmes",
-        "evaluation",  "earnings",    "health",     NULL};
-    config_t cfg;
-    ctx c = {path, err, NULL};
-    int rc;
-    *out = NULL;
+/* Deep-merge group src into group dst: groups merge recursively, any other
+ * setting (number, string, array, list) replaces dst's. `skip` names a
+ * top-level key not to copy (NULL for none). */
+static int merge_group(config_setting_t *dst, const config_setting_t *src, const char *skip) {
+    int n = config_setting_length(src);
+    for (int k = 0; k < n; k++) {
+        const config_setting_t *e = config_setting_get_elem(src, (unsigned)k);
+        const char *name = config_setting_name(e);
+        if (skip && strcmp(name, skip) == 0)
+            continue;
+        config_setting_t *d = config_setting_get_member(dst, name);
+        int type = config_setting_type(e);
+        if (type == CONFIG_TYPE_GROUP) {
+            if (d && config_setting_type(d) != CONFIG_TYPE_GROUP) {
+                config_setting_remove(dst, name);
+                d = NULL;
+            }
+            if (!d && !(d = config_setting_add(dst, name, CONFIG_TYPE_GROUP)))
+                return CONFIG_FALSE;
+            if (!merge_group(d, e, NULL))
+                return CONFIG_FALSE;
+            continue;
+        }
+        if (d && type == CONFIG_TYPE_LIST && skip && strcmp(name, "timeline") == 0 &&
+            config_setting_type(d) == CONFIG_TYPE_LIST) {
+            /* A derived scenario's timeline continues its base's. */
+            int m = config_setting_length(e);
+            for (int q = 0; q < m; q++) {
+                const config_setting_t *x = config_setting_get_elem(e, (unsigned)q);
+                config_setting_t *y = config_setting_add(d, NULL, config_setting_type(x));
+                if (!y || !copy_setting(x, y))
+                    return CONFIG_FALSE;
+            }
+            continue;
+        }
+        if (d)
+            config_setting_remove(dst, name);
+        if (!(d = config_setting_add(dst, name, type)) || !copy_setting(e, d))
+            return CONFIG_FALSE;
+    }
+    return CONFIG_TRUE;
+}
 
+#define LM_MAX_BASE_DEPTH 8
+
+/* Parse one file into cfg (initialised here), with @include relative to its
+ * folder. */
+static int read_file(ctx *c, const char *path, config_t *cfg) {
+    config_init(cfg);
     FILE *f = fopen(path, "r");
     if (!f)
-        return LM_FAIL_CFG(err, LM_EIO, path, 0, "cannot open scenario file: %s", strerror(errno));
+        return LM_FAIL_CFG(c->err, LM_EIO, path, 0, "cannot open scenario file: %s",
+                           strerror(errno));
     /* libconfig's scanner exits the process when a read fails (a directory),
      * so only regular files are handed to it. */
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return LM_FAIL_CFG(err, LM_EIO, path, 0, "cannot open scenario file: not a regular file");
-    }
-    lm_scenario *sc = lm__calloc(1, sizeof *sc);
-    if (!sc) {
-        fclose(f);
-        return LM_FAIL(err, LM_ENOMEM, "out of memory");
-    }
-    c.sc = sc;
-    snprintf(sc->source_path, sizeof sc->source_path, "%s", path);
-    config_init(&cfg);
-    /* @include paths are relative to the scenario file's folder. */
+    int regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+    fclose(f);
+    if (!regular)
+        return LM_FAIL_CFG(c->err, LM_EIO, path, 0,
+                           "cannot open scenario file: not a regular file");
     char dir[512];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
     if (slash) {
         *slash = '\0';
-        config_set_include_dir(&cfg, dir);
+        config_set_include_dir(cfg, dir);
     }
-    if (!config_read(&cfg, f)) {
-        const char *efile = config_error_file(&cfg);
+    if (!config_read_file(cfg, path)) {
+        const char *efile = config_error_file(cfg);
         char what[512];
-        include_error_detail(efile ? efile : path, dir, slash != NULL, config_error_line(&cfg),
-                             config_error_text(&cfg), what, sizeof what);
-        rc =
-            LM_FAIL_CFG(err, LM_ESYNTAX, efile ? efile : path, config_error_line(&cfg), "%s", what);
-        fclose(f);
-        goto fail;
+        include_error_detail(efile ? efile : path, dir, slash != NULL, config_error_line(cfg),
+                             config_error_text(cfg), what, sizeof what);
+        return LM_FAIL_CFG(c->err, LM_ESYNTAX, efile ? efile : path, config_error_line(cfg), "%s",
+                           what);
     }
-    fclose(f);
-    for (size_t i = 0; i < n_overrides; i++)
-        if ((rc = apply_override(&c, &cfg, overrides[i])))
-            goto fail;
+    return LM_OK;
+}
 
-    const config_setting_t *root = config_root_setting(&cfg);
+/* Parse `path` into cfg. A scenario with `base = "FILE"` (FILE relative to
+ * its folder, itself possibly derived) is its base with the scenario's own
+ * settings deep-merged over it: the root-most base is parsed into cfg, so its
+ * settings keep their file and line, and each derived file is merged over it
+ * in turn. */
+static int read_tree(ctx *c, const char *path, config_t *cfg) {
+    config_t chain[LM_MAX_BASE_DEPTH];
+    char paths[LM_MAX_BASE_DEPTH][1024];
+    int n = 0, rc = LM_OK;
+    config_init(cfg); /* so that the caller can always destroy it */
+    snprintf(paths[0], sizeof paths[0], "%s", path);
+    for (;;) {
+        if ((rc = read_file(c, paths[n], &chain[n]))) {
+            n++;
+            goto done;
+        }
+        const config_setting_t *bs = config_lookup(&chain[n], "base");
+        n++;
+        if (!bs)
+            break;
+        if (config_setting_type(bs) != CONFIG_TYPE_STRING) {
+            rc = bad(c, bs, "expected the file name of the base scenario in double quotes");
+            goto done;
+        }
+        if (n >= LM_MAX_BASE_DEPTH) {
+            rc = bad(c, bs, "base scenarios nest more than %d deep (a cycle?)",
+                     LM_MAX_BASE_DEPTH - 1);
+            goto done;
+        }
+        const char *b = config_setting_get_string(bs);
+        const char *slash = strrchr(paths[n - 1], '/');
+        if (b[0] == '/' || !slash)
+            snprintf(paths[n], sizeof paths[n], "%s", b);
+        else
+            snprintf(paths[n], sizeof paths[n], "%.*s/%.500s", (int)(slash - paths[n - 1]),
+                     paths[n - 1], b);
+    }
+    config_destroy(cfg);
+    if ((rc = read_file(c, paths[n - 1], cfg)))
+        goto done;
+    config_setting_remove(config_root_setting(cfg), "base");
+    for (int k = n - 2; k >= 0; k--)
+        if (!merge_group(config_root_setting(cfg), config_root_setting(&chain[k]), "base")) {
+            rc = LM_FAIL(c->err, LM_ENOMEM, "out of memory merging '%s'", paths[k]);
+            goto done;
+        }
+done:
+    for (int k = 0; k < n; k++)
+        config_destroy(&chain[k]);
+    return rc;
+}
+
+/* Validate a parsed tree into c->sc. */
+static int validate_tree(ctx *c, config_t *cfg) {
+    static const char *const top_keys[] = {
+        "name",        "description", "simulation", "population", "initial_state", "transitions",
+        "job_quality", "market",      "output",     "programmes", "evaluation",    "earnings",
+        "health",      "timeline",    "base",       NULL};
+    lm_scenario *sc = c->sc;
+    const config_setting_t *root = config_root_setting(cfg);
     const char *name = NULL;
     const char *desc;
     const config_setting_t *ns;
-    if ((rc = check_keys(&c, root, top_keys)) ||
-        (rc = get_str(&c, root, "name", 1, NULL, &name, &ns)) ||
-        (rc = get_str(&c, root, "description", 0, "", &desc, NULL)))
-        goto fail;
-    if (name[0] == '\0' || strlen(name) >= sizeof sc->name) {
-        rc = bad(&c, ns, "must be 1 to %zu characters", sizeof sc->name - 1);
-        goto fail;
-    }
+    int rc;
+    if ((rc = check_keys(c, root, top_keys)) ||
+        (rc = get_str(c, root, "name", 1, NULL, &name, &ns)) ||
+        (rc = get_str(c, root, "description", 0, "", &desc, NULL)))
+        return rc;
+    if (name[0] == '\0' || strlen(name) >= sizeof sc->name)
+        return bad(c, ns, "must be 1 to %zu characters", sizeof sc->name - 1);
     snprintf(sc->name, sizeof sc->name, "%s", name);
-    if ((rc = load_simulation(&c, root)) || (rc = load_population(&c, root)) ||
-        (rc = load_initial(&c, root)) || (rc = load_transitions(&c, root)) ||
-        (rc = load_quality(&c, root)) || (rc = load_market(&c, root)) ||
-        (rc = load_output(&c, root)) || (rc = load_programmes(&c, root)) ||
-        (rc = load_earnings(&c, root)) || (rc = load_health(&c, root)) ||
-        (rc = scenario_text(&c, &cfg)))
+    if ((rc = load_simulation(c, root)) || (rc = load_population(c, root)) ||
+        (rc = load_initial(c, root)) || (rc = load_transitions(c, root)) ||
+        (rc = load_quality(c, root)) || (rc = load_market(c, root)) ||
+        (rc = load_output(c, root)) || (rc = load_programmes(c, root)) ||
+        (rc = load_earnings(c, root)) || (rc = load_health(c, root)))
+        return rc;
+    return LM_OK;
+}
+
+/* "YYYY-MM" of setting s as a month index from the scenario's start. */
+static int month_of(ctx *c, const config_setting_t *s, int *out) {
+    int y, m;
+    char tail;
+    if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+        sscanf(config_setting_get_string(s), "%4d-%2d%c", &y, &m, &tail) != 2 || m < 1 || m > 12)
+        return bad(c, s, "expected a month \"YYYY-MM\"");
+    *out = (y - c->sc->start_year) * LM_MONTHS_PER_YEAR + (m - c->sc->start_month);
+    if (*out < 1)
+        return bad(c, s, "a change must take effect after the start month %04d-%02d",
+                   c->sc->start_year, c->sc->start_month);
+    return LM_OK;
+}
+
+/* Interpolate numeric leaves of `ramp` into dst: value = a + (b - a) * w where
+ * a is dst's current value and b the ramp's. */
+static int apply_ramp(ctx *c, config_setting_t *dst, const config_setting_t *ramp, double w) {
+    int n = config_setting_length(ramp);
+    for (int k = 0; k < n; k++) {
+        const config_setting_t *e = config_setting_get_elem(ramp, (unsigned)k);
+        const char *name = config_setting_name(e);
+        config_setting_t *d =
+            name ? config_setting_get_member(dst, name) : config_setting_get_elem(dst, (unsigned)k);
+        if (!d)
+            return bad(c, e, "a ramp can only move a setting the scenario already has");
+        int t = config_setting_type(e);
+        if (t == CONFIG_TYPE_GROUP || t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST) {
+            if (config_setting_type(d) != t ||
+                (t != CONFIG_TYPE_GROUP && config_setting_length(d) != config_setting_length(e)))
+                return bad(c, e, "does not match the shape of the setting it ramps");
+            int rc = apply_ramp(c, d, e, w);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (!is_number(e) || !is_number(d))
+            return bad(c, e, "a ramp moves numbers only");
+        double v = number_of(d) + (number_of(e) - number_of(d)) * w;
+        if (config_setting_type(d) == CONFIG_TYPE_FLOAT)
+            config_setting_set_float(d, v);
+        else
+            config_setting_set_int64(d, (long long)llround(v));
+    }
+    return LM_OK;
+}
+
+/* Whether a variant changes what may not change during a run. */
+static int structure_differs(const lm_scenario *a, const lm_scenario *b) {
+    if (a->n_persons != b->n_persons || a->n_months != b->n_months || a->seed != b->seed ||
+        a->start_year != b->start_year || a->start_month != b->start_month ||
+        a->n_regions != b->n_regions || a->n_programmes != b->n_programmes ||
+        a->has_health != b->has_health || a->has_earnings != b->has_earnings ||
+        a->trial != b->trial || a->panel != b->panel)
+        return 1;
+    for (int r = 0; r < a->n_regions; r++)
+        if (strcmp(a->regions[r].name, b->regions[r].name) != 0)
+            return 1;
+    for (int k = 0; k < a->n_programmes; k++)
+        if (strcmp(a->programmes[k].name, b->programmes[k].name) != 0)
+            return 1;
+    return 0;
+}
+
+/* Build one validated variant per month in which a timeline entry takes
+ * effect (every month of a ramp). */
+static int build_timeline(ctx *c, config_t *cfg) {
+    static const char *const entry_keys[] = {"from", "to", "set", "ramp", NULL};
+    lm_scenario *sc = c->sc;
+    const config_setting_t *tl;
+    int rc;
+    if ((rc = get_list(c, config_root_setting(cfg), "timeline", 0, &tl)) || !tl)
+        return rc;
+    int n = config_setting_length(tl);
+    int *months = lm__calloc((size_t)sc->n_months + 1, sizeof *months);
+    if (!months)
+        return LM_FAIL(c->err, LM_ENOMEM, "out of memory");
+    int n_months = 0;
+    /* Validate the entries and collect the months of change. */
+    for (int k = 0; k < n; k++) {
+        const config_setting_t *e = config_setting_get_elem(tl, (unsigned)k), *fs, *ts;
+        int from, to = 0;
+        if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+            rc = bad(c, e, "expected { from = \"YYYY-MM\"; set = { ... }; }");
+            goto done;
+        }
+        if ((rc = check_keys(c, e, entry_keys)))
+            goto done;
+        if (!(fs = config_setting_get_member(e, "from"))) {
+            rc = missing(c, e, "from", "the month \"YYYY-MM\" the change takes effect");
+            goto done;
+        }
+        if ((rc = month_of(c, fs, &from)))
+            goto done;
+        const config_setting_t *set = config_setting_get_member(e, "set");
+        const config_setting_t *ramp = config_setting_get_member(e, "ramp");
+        ts = config_setting_get_member(e, "to");
+        if (!!set == !!ramp) {
+            rc = bad(c, e, "give exactly one of `set` (a change) or `ramp` (a gradual change)");
+            goto done;
+        }
+        if ((set && config_setting_type(set) != CONFIG_TYPE_GROUP) ||
+            (ramp && config_setting_type(ramp) != CONFIG_TYPE_GROUP)) {
+            rc = bad(c, set ? set : ramp, "expected a group of settings { ... }");
+            goto done;
+        }
+        if (ramp) {
+            if (!ts) {
+                rc = missing(c, e, "to", "the month the ramp reaches its values");
+                goto done;
+            }
+            if ((rc = month_of(c, ts, &to)))
+                goto done;
+            if (to < from) {
+                rc = bad(c, ts, "a ramp must end at or after its start");
+                goto done;
+            }
+        } else if (ts) {
+            rc = bad(c, ts, "`to` belongs to a ramp; a `set` takes effect at `from`");
+            goto done;
+        }
+        /* months[] flags the months in which something changes. */
+        for (int m = from; m <= (ramp ? to : from) && m <= sc->n_months; m++)
+            months[m] = 1;
+    }
+    for (int m = 1; m <= sc->n_months; m++)
+        if (months[m])
+            months[n_months++] = m; /* compacts in place: n_months < m */
+    sc->variants = n_months ? lm__calloc((size_t)n_months, sizeof *sc->variants) : NULL;
+    sc->variant_month = n_months ? lm__calloc((size_t)n_months, sizeof *sc->variant_month) : NULL;
+    if (n_months && (!sc->variants || !sc->variant_month)) {
+        rc = LM_FAIL(c->err, LM_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (int v = 0; v < n_months; v++) {
+        const int mv = months[v];
+        config_t vc;
+        config_init(&vc);
+        if (!config_read_string(&vc, sc->text)) {
+            config_destroy(&vc);
+            rc = LM_FAIL(c->err, LM_ESYNTAX, "%s: cannot re-read the scenario", c->path);
+            goto done;
+        }
+        const config_setting_t *vtl = config_lookup(&vc, "timeline");
+        for (int k = 0; k < n && rc == LM_OK; k++) {
+            const config_setting_t *e = config_setting_get_elem(vtl, (unsigned)k);
+            int from, to = 0;
+            month_of(c, config_setting_get_member(e, "from"), &from);
+            if (from > mv)
+                continue;
+            const config_setting_t *set = config_setting_get_member(e, "set");
+            if (set) {
+                if (!merge_group(config_root_setting(&vc), set, NULL))
+                    rc = LM_FAIL(c->err, LM_ENOMEM, "out of memory");
+                continue;
+            }
+            month_of(c, config_setting_get_member(e, "to"), &to);
+            double w = (double)(mv - from + 1) / (double)(to - from + 1);
+            rc = apply_ramp(c, config_root_setting(&vc), config_setting_get_member(e, "ramp"),
+                            w > 1.0 ? 1.0 : w);
+        }
+        lm_scenario *var = rc ? NULL : lm__calloc(1, sizeof *var);
+        if (!rc && !var)
+            rc = LM_FAIL(c->err, LM_ENOMEM, "out of memory");
+        if (!rc) {
+            ctx vcx = {c->path, c->err, var};
+            rc = validate_tree(&vcx, &vc);
+            if (!rc && structure_differs(sc, var))
+                rc = LM_FAIL_CFG(c->err, LM_ECONFIG, c->path, 0,
+                                 "timeline at month %d: a change may not alter the simulation, "
+                                 "regions, programmes (their names and number), trial, health or "
+                                 "earnings switches, or output",
+                                 mv);
+            if (rc && c->err && strncmp(c->err->msg, "timeline", 8) != 0) {
+                char msg[LM_ERROR_MSG_MAX];
+                snprintf(msg, sizeof msg, "%s", c->err->msg);
+                snprintf(c->err->msg, sizeof c->err->msg,
+                         "timeline (settings in force from month %d): %.600s", mv, msg);
+            }
+        }
+        config_destroy(&vc);
+        if (rc) {
+            lm_scenario_destroy(var);
+            goto done;
+        }
+        sc->variants[v] = var;
+        sc->variant_month[v] = mv;
+        sc->n_variants = v + 1;
+    }
+done:
+    lm__free(months);
+    return rc;
+}
+
+const lm_scenario *lm_scenario_at(const lm_scenario *sc, int month) {
+    const lm_scenario *v = sc;
+    for (int k = 0; k < sc->n_variants && sc->variant_month[k] <= month; k++)
+        v = sc->variants[k];
+    return v;
+}
+
+int lm_scenario_load(const char *path, const char *const *overrides, size_t n_overrides,
+                     lm_scenario **out, lm_error *err) {
+    config_t cfg;
+    ctx c = {path, err, NULL};
+    int rc;
+    *out = NULL;
+    lm_scenario *sc = lm__calloc(1, sizeof *sc);
+    if (!sc)
+        return LM_FAIL(err, LM_ENOMEM, "out of memory");
+    c.sc = sc;
+    snprintf(sc->source_path, sizeof sc->source_path, "%s", path);
+    if ((rc = read_tree(&c, path, &cfg)))
+        goto fail;
+    for (size_t i = 0; i < n_overrides; i++)
+        if ((rc = apply_override(&c, &cfg, overrides[i])))
+            goto fail;
+    if ((rc = validate_tree(&c, &cfg)) || (rc = scenario_text(&c, &cfg)) ||
+        (rc = build_timeline(&c, &cfg)))
         goto fail;
     config_destroy(&cfg);
     *out = sc;
@@ -1217,6 +1528,10 @@ fail:
 void lm_scenario_destroy(lm_scenario *sc) {
     if (!sc)
         return;
+    for (int v = 0; v < sc->n_variants; v++)
+        lm_scenario_destroy(sc->variants[v]);
+    lm__free(sc->variants);
+    lm__free(sc->variant_month);
     lm__free(sc->text);
     lm__free(sc);
 }

@@ -353,9 +353,17 @@ void lm_programme_table_compute(const lm_scenario *sc, const int64_t *monthly,
                         monthly[(size_t)t * LM_PROG_CELLS + lm_prog_index(k, arms[a], m)];
             }
             const int64_t *n = row->counts;
-            row->cost_starts = pg->cost_per_start * (double)n[LM_PM_STARTS];
-            row->cost_support = pg->cost_per_month * (double)n[LM_PM_SUPPORT_MONTHS];
-            row->cost_outcomes = pg->outcome_payment * (double)n[LM_PM_OUTCOMES];
+            /* Prices in force each month (a timeline may change them). */
+            for (int t = 1; t <= sc->n_months; t++) {
+                const lm_programme *pt = &lm_scenario_at(sc, t)->programmes[k];
+                const int64_t *mc = monthly + (size_t)t * LM_PROG_CELLS;
+                row->cost_starts +=
+                    pt->cost_per_start * (double)mc[lm_prog_index(k, arms[a], LM_PM_STARTS)];
+                row->cost_support += pt->cost_per_month *
+                                     (double)mc[lm_prog_index(k, arms[a], LM_PM_SUPPORT_MONTHS)];
+                row->cost_outcomes +=
+                    pt->outcome_payment * (double)mc[lm_prog_index(k, arms[a], LM_PM_OUTCOMES)];
+            }
             row->cost_total = row->cost_starts + row->cost_support + row->cost_outcomes;
             row->cost_per_sustained =
                 n[LM_PM_SUSTAINED_6] > 0 ? row->cost_total / (double)n[LM_PM_SUSTAINED_6] : 0.0;

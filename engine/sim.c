@@ -41,13 +41,14 @@
 #define N_CELL_PER_REGION 512 /* 2 sexes x 4 age bands x 2 x 2 x 4 quals x 2 x 2 health */
 
 struct lm_sim {
-    const lm_scenario *sc; /* borrowed */
-    lm_population *pop;    /* owned */
-    int month;             /* month of the current state */
-    int n_threads;         /* threads used by the parallel loops */
-    int cap;               /* duration cap, months */
-    int n_cells;           /* n_regions * N_CELL_PER_REGION */
-    size_t n_agg;          /* LM_AGG_CELLS(n_regions) */
+    const lm_scenario *sc;  /* borrowed: the scenario as loaded (month 0) */
+    const lm_scenario *cur; /* borrowed: the settings in force this month (timeline) */
+    lm_population *pop;     /* owned */
+    int month;              /* month of the current state */
+    int n_threads;          /* threads used by the parallel loops */
+    int cap;                /* duration cap, months */
+    int n_cells;            /* n_regions * N_CELL_PER_REGION */
+    size_t n_agg;           /* LM_AGG_CELLS(n_regions) */
 
     uint8_t n_dest[LM_N_STATES];                 /* destinations per origin */
     uint8_t dest[LM_N_STATES][LM_N_STATES];      /* state index or LM_DEST_EMPLOYED */
@@ -70,6 +71,7 @@ struct lm_sim {
     double eff_find[LM_MAX_PROGRAMMES];            /* effective odds ratios (fidelity applied) */
     double eff_good[LM_MAX_PROGRAMMES];
     double eff_exit[LM_MAX_PROGRAMMES];
+    double eff_prog[LM_MAX_PROGRAMMES];
     double eff_sanc_inact[LM_MAX_PROGRAMMES];
     double eff_sanc_good[LM_MAX_PROGRAMMES];
     int64_t *prog_counts;   /* [LM_PROG_CELLS] counts of the current month */
@@ -96,7 +98,7 @@ static inline int age_band_fast(int age_months) {
 
 /* Fill static_odds, dur_odds and p_good from the scenario. */
 static void build_tables(lm_sim *sim) {
-    const lm_scenario *sc = sim->sc;
+    const lm_scenario *sc = sim->cur;
     for (int o = 0; o < LM_N_STATES; o++) {
         sim->n_dest[o] = (uint8_t)sc->n_dest[o];
         for (int j = 0; j < sc->n_dest[o]; j++) {
@@ -143,12 +145,13 @@ static void build_tables(lm_sim *sim) {
 
 /* Effective odds ratios: fidelity f scales each log odds ratio. */
 static void build_effects(lm_sim *sim) {
-    for (int k = 0; k < sim->sc->n_programmes; k++) {
-        const lm_programme *pg = &sim->sc->programmes[k];
+    for (int k = 0; k < sim->cur->n_programmes; k++) {
+        const lm_programme *pg = &sim->cur->programmes[k];
         double f = pg->fidelity;
         sim->eff_find[k] = exp(f * log(pg->job_finding_or));
         sim->eff_good[k] = exp(f * log(pg->good_job_or));
         sim->eff_exit[k] = exp(f * log(pg->job_exit_or));
+        sim->eff_prog[k] = exp(f * log(pg->progression_or));
         sim->eff_sanc_inact[k] = pg->sanction_inactivity_or;
         sim->eff_sanc_good[k] = pg->sanction_good_job_or;
     }
@@ -156,7 +159,7 @@ static void build_effects(lm_sim *sim) {
 
 /* Market of the current month from the current counts, then base_odds. */
 static void update_market(lm_sim *sim) {
-    const lm_scenario *sc = sim->sc;
+    const lm_scenario *sc = sim->cur;
     const int R = sc->n_regions;
     for (int r = 0; r < R; r++) {
         lm_market_region *m = &sim->market[r];
@@ -234,7 +237,7 @@ static void count_range(lm_sim *sim, int64_t *tc, int64_t lo, int64_t hi, int mo
  * quality moves earnings by the ratio of the medians; a job kept grows at the
  * monthly rate of its quality; leaving work clears them. */
 static void update_job(const lm_sim *sim, int64_t i, uint64_t id, int s, int ns) {
-    const lm_scenario *sc = sim->sc;
+    const lm_scenario *sc = sim->cur;
     lm_population *p = sim->pop;
     const int was = lm_state_is_employed(s), is = lm_state_is_employed(ns);
     if (!is) {
@@ -258,7 +261,7 @@ static inline uint16_t inc16(uint16_t v) {
 /* The per-person work of one month for slots [lo, hi). */
 static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t *tp,
                        int64_t *n_entr) {
-    const lm_scenario *sc = sim->sc;
+    const lm_scenario *sc = sim->cur;
     lm_population *p = sim->pop;
     const uint64_t seed = sc->seed;
     const int next = sim->month + 1;
@@ -315,6 +318,8 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                 if (phase == LM_PHASE_SEARCH) {
                     if (sim->job_entry[s][j])
                         o *= sim->eff_find[k];
+                    if (s == LM_STATE_EMPLOYED_POOR && sim->dest[s][j] == LM_STATE_EMPLOYED_GOOD)
+                        o *= sim->eff_prog[k];
                     if (sanctioned && sim->to_inactive[s][j])
                         o *= sim->eff_sanc_inact[k];
                 } else if (sim->leaves_work[s][j]) {
@@ -383,7 +388,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
  * queued candidates are written from cand[lo] on. */
 static void before_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tp, int64_t *load,
                          int64_t *n_cand) {
-    const lm_scenario *sc = sim->sc;
+    const lm_scenario *sc = sim->cur;
     lm_population *p = sim->pop;
     const lm__prog_ctx pc = {sc, p, (uint32_t)(sim->month + 1),
                              (double)p->n / (double)sc->represents};
@@ -423,8 +428,8 @@ static void programmes_before(lm_sim *sim) {
     for (int t = 1; t < sim->n_threads; t++)
         for (size_t q = 0; q < nl; q++)
             sim->thread_load[q] += sim->thread_load[(size_t)t * nl + q];
-    const lm__prog_ctx pc = {sim->sc, sim->pop, (uint32_t)(sim->month + 1),
-                             (double)n / (double)sim->sc->represents};
+    const lm__prog_ctx pc = {sim->cur, sim->pop, (uint32_t)(sim->month + 1),
+                             (double)n / (double)sim->cur->represents};
     lm__prog_allocate(&pc, sim->cand, total, sim->thread_load, sim->credit, sim->hist,
                       sim->alloc_counts);
 }
@@ -436,6 +441,7 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
     if (!sim)
         return LM_FAIL(err, LM_ENOMEM, "out of memory");
     sim->sc = sc;
+    sim->cur = sc;
     sim->n_threads = threads > 0 ? threads : omp_get_max_threads();
     sim->cap = sc->duration_cap_months;
     sim->n_cells = sc->n_regions * N_CELL_PER_REGION;
@@ -522,6 +528,14 @@ void lm_sim_destroy(lm_sim *sim) {
 int lm_sim_step(lm_sim *sim, lm_error *err) {
     if (sim->month >= sim->sc->n_months)
         return LM_FAIL(err, LM_EARG, "all %d months have been simulated", sim->sc->n_months);
+    /* A timeline change takes effect in the month it names. */
+    const lm_scenario *now = lm_scenario_at(sim->sc, sim->month + 1);
+    if (now != sim->cur) {
+        sim->cur = now;
+        build_tables(sim);
+        build_effects(sim);
+        update_market(sim);
+    }
     memset(sim->thread_counts, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
     memset(sim->thread_prog, 0, LM_PROG_CELLS * (size_t)sim->n_threads * sizeof(int64_t));
     memset(sim->alloc_counts, 0, LM_PROG_CELLS * sizeof(int64_t));

@@ -133,10 +133,12 @@ typedef struct lm_programme {
     int duration_months;        /* months of job-search support */
     int in_work_support_months; /* months of in-work support after a job entry (0 none) */
     /* effects (odds ratios; fidelity scales log odds ratios) */
-    double fidelity;               /* 0-1; effective log OR = fidelity * log OR */
-    double job_finding_or;         /* on moves into work while in job-search support */
-    double good_job_or;            /* on the odds that a job entered is good */
-    double job_exit_or;            /* on moves out of work while in in-work support */
+    double fidelity;       /* 0-1; effective log OR = fidelity * log OR */
+    double job_finding_or; /* on moves into work while in job-search support */
+    double good_job_or;    /* on the odds that a job entered is good */
+    double job_exit_or;    /* on moves out of work while in in-work support */
+    double
+        progression_or; /* on poor -> good job moves while on the programme (in-work progression) */
     double sanction_rate;          /* monthly probability of a sanction in job-search support */
     int sanction_months;           /* months a sanction lasts */
     double sanction_inactivity_or; /* on moves to inactivity while sanctioned */
@@ -221,6 +223,11 @@ typedef struct lm_scenario {
     int follow_up_months; /* months a referred person's outcomes are followed */
     int trial;            /* index of the programme under a randomised trial, or -1 */
 
+    /* timeline: variants of this scenario in force from given months */
+    int n_variants;                /* 0 without a timeline */
+    int *variant_month;            /* [n_variants] ascending month indices (>= 1) */
+    struct lm_scenario **variants; /* [n_variants] owned, each without variants */
+
     /* output */
     lm_panel_mode panel;
     double sample_fraction; /* for LM_PANEL_SAMPLE, in (0, 1] */
@@ -237,6 +244,11 @@ typedef struct lm_scenario {
  * override), LM_ENOMEM. Thread-safe: shares no state between calls. */
 int lm_scenario_load(const char *path, const char *const *overrides, size_t n_overrides,
                      lm_scenario **out, lm_error *err);
+
+/* The settings in force in month `month` (1 = the first simulated month):
+ * the latest timeline variant taking effect at or before it, or sc itself.
+ * Borrowed; valid while sc lives. */
+const lm_scenario *lm_scenario_at(const lm_scenario *sc, int month);
 
 /* Free a scenario; NULL is a no-op. */
 void lm_scenario_destroy(lm_scenario *sc);
