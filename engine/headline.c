@@ -16,6 +16,7 @@
  *                     the economically active, not over the population;
  *   inactivity_rate   (the four inactive states) / persons;
  *   good_job_share    good jobs / (poor + good jobs).
+ *   mean_earnings     monthly earnings of the employed, GBP (0 without earnings).
  *
  * Invariants and conventions: counts are exact integers and every rate is a
  * single division of two integer sums, so the table does not depend on the
@@ -47,6 +48,7 @@ typedef struct totals {
     int64_t unemployed;
     int64_t inactive;
     int64_t good;
+    int64_t earn_pence; /* summed monthly earnings of the employed, pence */
 } totals;
 
 static int in_group(const group *g, int region, int female, int disabled, int minority,
@@ -67,8 +69,9 @@ static int in_group(const group *g, int region, int female, int disabled, int mi
     }
 }
 
-static totals sum_group(const lm_scenario *sc, const int64_t *counts, const group *g) {
-    totals t = {0, 0, 0, 0};
+static totals sum_group(const lm_scenario *sc, const int64_t *counts, const int64_t *earn,
+                        const group *g) {
+    totals t = {0, 0, 0, 0, 0};
     for (int s = 0; s < LM_N_STATES; s++)
         for (int r = 0; r < sc->n_regions; r++)
             for (int f = 0; f < 2; f++)
@@ -86,6 +89,8 @@ static totals sum_group(const lm_scenario *sc, const int64_t *counts, const grou
                                 t.inactive += c;
                             if (s == LM_STATE_EMPLOYED_GOOD)
                                 t.good += c;
+                            if (earn)
+                                t.earn_pence += earn[lm_agg_index(sc->n_regions, s, r, f, d, m, a)];
                         }
     return t;
 }
@@ -95,22 +100,25 @@ static double ratio(int64_t num, int64_t den) {
     return den > 0 ? (double)num / (double)den : 0.0;
 }
 
-static void fill_row(const lm_scenario *sc, const int64_t *counts[2], const group *g,
-                     lm_headline_row *row) {
+static void fill_row(const lm_scenario *sc, const int64_t *counts[2], const int64_t *earn[2],
+                     const group *g, lm_headline_row *row) {
     for (int k = 0; k < 2; k++) {
-        totals t = sum_group(sc, counts[k], g);
+        totals t = sum_group(sc, counts[k], earn[k], g);
         int64_t persons = t.employed + t.unemployed + t.inactive;
         row->persons[k] = persons;
         row->employment_rate[k] = ratio(t.employed, persons);
         row->unemployment_rate[k] = ratio(t.unemployed, t.employed + t.unemployed);
         row->inactivity_rate[k] = ratio(t.inactive, persons);
         row->good_job_share[k] = ratio(t.good, t.employed);
+        row->mean_earnings[k] =
+            t.employed > 0 ? (double)t.earn_pence / 100.0 / (double)t.employed : 0.0;
     }
 }
 
 /* Append row prefix + name, truncated to LM_GROUP_NAME_MAX - 1 characters. */
 static void add_row(lm_headline *out, const lm_scenario *sc, const int64_t *counts[2],
-                    const char *prefix, const char *name, int dim, int value) {
+                    const int64_t *earn[2], const char *prefix, const char *name, int dim,
+                    int value) {
     if (out->n_rows >= LM_HEADLINE_MAX_ROWS)
         return;
     lm_headline_row *row = &out->rows[out->n_rows++];
@@ -121,25 +129,32 @@ static void add_row(lm_headline *out, const lm_scenario *sc, const int64_t *coun
         row->group[n++] = *p;
     for (const char *p = name; *p != '\0' && n < LM_GROUP_NAME_MAX - 1; p++)
         row->group[n++] = *p;
-    fill_row(sc, counts, &g, row);
+    fill_row(sc, counts, earn, &g, row);
 }
 
 void lm_headline_compute(const lm_scenario *sc, const int64_t *counts_start,
                          const int64_t *counts_end, lm_headline *out) {
+    lm_headline_compute_earnings(sc, counts_start, counts_end, NULL, NULL, out);
+}
+
+void lm_headline_compute_earnings(const lm_scenario *sc, const int64_t *counts_start,
+                                  const int64_t *counts_end, const int64_t *earn_start,
+                                  const int64_t *earn_end, lm_headline *out) {
     const int64_t *counts[2] = {counts_start, counts_end};
+    const int64_t *earn[2] = {earn_start, earn_end};
 
     memset(out, 0, sizeof *out);
-    add_row(out, sc, counts, "", "all", DIM_NONE, 0);
-    add_row(out, sc, counts, "", "disabled", DIM_DISABLED, 1);
-    add_row(out, sc, counts, "", "not_disabled", DIM_DISABLED, 0);
-    add_row(out, sc, counts, "", "female", DIM_FEMALE, 1);
-    add_row(out, sc, counts, "", "male", DIM_FEMALE, 0);
-    add_row(out, sc, counts, "", "ethnic_minority", DIM_MINORITY, 1);
-    add_row(out, sc, counts, "", "white", DIM_MINORITY, 0);
+    add_row(out, sc, counts, earn, "", "all", DIM_NONE, 0);
+    add_row(out, sc, counts, earn, "", "disabled", DIM_DISABLED, 1);
+    add_row(out, sc, counts, earn, "", "not_disabled", DIM_DISABLED, 0);
+    add_row(out, sc, counts, earn, "", "female", DIM_FEMALE, 1);
+    add_row(out, sc, counts, earn, "", "male", DIM_FEMALE, 0);
+    add_row(out, sc, counts, earn, "", "ethnic_minority", DIM_MINORITY, 1);
+    add_row(out, sc, counts, earn, "", "white", DIM_MINORITY, 0);
     for (int a = 0; a < LM_N_AGE_BANDS; a++) {
-        add_row(out, sc, counts, "age:", lm_age_band_name(a), DIM_AGE, a);
+        add_row(out, sc, counts, earn, "age:", lm_age_band_name(a), DIM_AGE, a);
     }
     for (int r = 0; r < sc->n_regions; r++) {
-        add_row(out, sc, counts, "region:", sc->regions[r].name, DIM_REGION, r);
+        add_row(out, sc, counts, earn, "region:", sc->regions[r].name, DIM_REGION, r);
     }
 }

@@ -187,7 +187,8 @@ struct lm_h5_writer {
     hid_t dset[N_VARS];
     hid_t pdset[N_ATTRS];
 
-    const int64_t *prog_monthly;          /* borrowed: (n_months + 1) * LM_PROG_CELLS */
+    const int64_t *earnings;     /* borrowed: (n_months + 1) * LM_AGG_CELLS pence, or NULL */
+    const int64_t *prog_monthly; /* borrowed: (n_months + 1) * LM_PROG_CELLS */
     const lm_programme_table *prog_table; /* borrowed */
 };
 
@@ -1141,12 +1142,12 @@ fail:
 
 /* Memory compound type of lm_headline_row with flat field names. */
 static hid_t headline_mem_type(void) {
-    static const char *const fields[5] = {"persons", "employment_rate", "unemployment_rate",
-                                          "inactivity_rate", "good_job_share"};
-    const size_t offs[5] = {
-        offsetof(lm_headline_row, persons), offsetof(lm_headline_row, employment_rate),
+    static const char *const fields[6] = {"persons",         "employment_rate", "unemployment_rate",
+                                          "inactivity_rate", "good_job_share",  "mean_earnings"};
+    const size_t offs[6] = {
+        offsetof(lm_headline_row, persons),           offsetof(lm_headline_row, employment_rate),
         offsetof(lm_headline_row, unemployment_rate), offsetof(lm_headline_row, inactivity_rate),
-        offsetof(lm_headline_row, good_job_share)};
+        offsetof(lm_headline_row, good_job_share),    offsetof(lm_headline_row, mean_earnings)};
     static const char *const when[2] = {"start", "end"};
     hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(lm_headline_row));
     hid_t s = H5Tcopy(H5T_C_S1);
@@ -1154,7 +1155,7 @@ static hid_t headline_mem_type(void) {
     int ok = t >= 0 && s >= 0 && H5Tset_size(s, LM_GROUP_NAME_MAX) >= 0 &&
              H5Tset_strpad(s, H5T_STR_NULLTERM) >= 0 &&
              H5Tinsert(t, "group", offsetof(lm_headline_row, group), s) >= 0;
-    for (int f = 0; ok && f < 5; f++)
+    for (int f = 0; ok && f < 6; f++)
         for (int k = 0; ok && k < 2; k++) {
             snprintf(name, sizeof name, "%s_%s", fields[f], when[k]);
             ok = H5Tinsert(t, name, offs[f] + (size_t)k * 8u,
@@ -1208,6 +1209,85 @@ void lm_h5_set_programmes(lm_h5_writer *w, const int64_t *monthly,
     w->prog_table = table;
 }
 
+void lm_h5_set_earnings(lm_h5_writer *w, const int64_t *earnings_pence) {
+    w->earnings = earnings_pence;
+}
+
+/* /aggregates/earnings_pence (like counts) and /outcomes/employment_gaps:
+ * employment rate differences in points by month (not disabled - disabled,
+ * men - women, white - ethnic minority). */
+static int write_earnings_gaps(lm_h5_writer *w, const int64_t *counts, lm_error *err) {
+    const lm_scenario *sc = &w->sc;
+    const int R = sc->n_regions;
+    const size_t cells = LM_AGG_CELLS(R);
+    const char *file = w->tmp_path;
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    int rc = LM_OK;
+    double *gaps = lm__malloc((size_t)(sc->n_months + 1) * 3 * sizeof *gaps);
+    if (!gaps)
+        return LM_FAIL(err, LM_ENOMEM, "writing '%s': no memory for the gaps", file);
+    for (int t = 0; t <= sc->n_months; t++) {
+        const int64_t *c = counts + (size_t)t * cells;
+        int64_t emp[3][2] = {{0}}, pop[3][2] = {{0}};
+        for (int st = 0; st < LM_N_STATES; st++)
+            for (int r = 0; r < R; r++)
+                for (int f = 0; f < 2; f++)
+                    for (int di = 0; di < 2; di++)
+                        for (int mi = 0; mi < 2; mi++)
+                            for (int a = 0; a < LM_N_AGE_BANDS; a++) {
+                                int64_t v = c[lm_agg_index(R, st, r, f, di, mi, a)];
+                                int e = lm_state_is_employed(st);
+                                pop[0][di] += v, pop[1][f] += v, pop[2][mi] += v;
+                                if (e)
+                                    emp[0][di] += v, emp[1][f] += v, emp[2][mi] += v;
+                            }
+        /* Advantaged minus disadvantaged group: index 0 minus 1, except sex
+         * (men are 0 too: female = 1). */
+        for (int g = 0; g < 3; g++) {
+            double r0 = pop[g][0] ? (double)emp[g][0] / (double)pop[g][0] : 0.0;
+            double r1 = pop[g][1] ? (double)emp[g][1] / (double)pop[g][1] : 0.0;
+            gaps[(size_t)t * 3 + (size_t)g] = 100.0 * (r0 - r1);
+        }
+    }
+    static const char *const cols[3] = {"disability", "gender", "ethnicity"};
+    hsize_t dims[2] = {(hsize_t)sc->n_months + 1, 3};
+    H5TRY(space = H5Screate_simple(2, dims, NULL), "writing '%s': /outcomes/employment_gaps", file);
+    H5TRY(d = H5Dcreate2(w->file, "/outcomes/employment_gaps", H5T_IEEE_F64LE, space, H5P_DEFAULT,
+                         H5P_DEFAULT, H5P_DEFAULT),
+          "writing '%s': /outcomes/employment_gaps", file);
+    H5TRY(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, gaps),
+          "writing '%s': /outcomes/employment_gaps", file);
+    H5TRY(put_strs(d, "columns", cols, 3), "writing '%s': /outcomes/employment_gaps", file);
+    H5TRY(put_str(d, "description",
+                  "employment-rate gaps in percentage points by month: not disabled minus "
+                  "disabled, men minus women, white minus ethnic minority"),
+          "writing '%s': /outcomes/employment_gaps", file);
+    close_id(&d);
+    close_id(&space);
+    if (w->earnings) {
+        hsize_t edims[7] = {
+            (hsize_t)sc->n_months + 1, LM_N_STATES, (hsize_t)R, 2, 2, 2, LM_N_AGE_BANDS};
+        hsize_t chunk[7] = {1, LM_N_STATES, (hsize_t)R, 2, 2, 2, LM_N_AGE_BANDS};
+        H5TRY(space = H5Screate_simple(7, edims, NULL), "writing '%s': earnings", file);
+        H5TRY(dcpl = make_dcpl(w, 7, chunk), "writing '%s': earnings", file);
+        H5TRY(d = H5Dcreate2(w->file, "/aggregates/earnings_pence", H5T_STD_I64LE, space,
+                             H5P_DEFAULT, dcpl, H5P_DEFAULT),
+              "writing '%s': /aggregates/earnings_pence", file);
+        H5TRY(H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, w->earnings),
+              "writing '%s': /aggregates/earnings_pence", file);
+        H5TRY(put_str(d, "description",
+                      "summed monthly earnings in pence of the persons in each cell of "
+                      "/aggregates/counts (same dimensions); mean = earnings_pence / 100 / counts"),
+              "writing '%s': /aggregates/earnings_pence", file);
+    }
+fail:
+    lm__free(gaps);
+    close_id(&d);
+    close_id(&dcpl);
+    close_id(&space);
+    return rc;
+}
+
 /* Memory compound type of lm_programme_row with flat field names. */
 static hid_t programme_mem_type(void) {
     hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(lm_programme_row));
@@ -1231,6 +1311,7 @@ static hid_t programme_mem_type(void) {
     LM__PF(employed_12_rate);
     LM__PF(any_job_12_rate);
     LM__PF(worked_13w_12_rate);
+    LM__PF(mean_earnings_12);
 #undef LM__PF
     if (s >= 0)
         H5Tclose(s);
@@ -1348,6 +1429,7 @@ int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headl
     }
     if ((rc = write_aggregates(w, counts, err)) != LM_OK ||
         (rc = write_headline(w, headline, err)) != LM_OK ||
+        (rc = write_earnings_gaps(w, counts, err)) != LM_OK ||
         (w->prog_table && (rc = write_programmes(w, err)) != LM_OK))
         goto fail;
     if (close_all(w) < 0) {

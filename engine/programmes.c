@@ -301,8 +301,11 @@ void lm__prog_after(const lm__prog_ctx *c, int64_t i, int old_state, int64_t *co
         }
         if (ms == 12) {
             counts[lm_prog_index(k, arm, LM_PM_FOLLOWED_12)]++;
-            if (emp)
+            if (emp) {
                 counts[lm_prog_index(k, arm, LM_PM_EMPLOYED_12)]++;
+                counts[lm_prog_index(k, arm, LM_PM_EARNINGS_12_PENCE)] +=
+                    (int64_t)llround((double)p->earnings[i] * 100.0);
+            }
             if (f & LM_TRACK_ANY12)
                 counts[lm_prog_index(k, arm, LM_PM_ANY_JOB_12)]++;
             if (p->track_worked[i] >= 3)
@@ -372,6 +375,7 @@ void lm_programme_table_compute(const lm_scenario *sc, const int64_t *monthly,
             row->employed_12_rate = ratio(n[LM_PM_EMPLOYED_12], n[LM_PM_FOLLOWED_12]);
             row->any_job_12_rate = ratio(n[LM_PM_ANY_JOB_12], n[LM_PM_FOLLOWED_12]);
             row->worked_13w_12_rate = ratio(n[LM_PM_WORKED_13W_12], n[LM_PM_FOLLOWED_12]);
+            row->mean_earnings_12 = ratio(n[LM_PM_EARNINGS_12_PENCE], n[LM_PM_EMPLOYED_12]) / 100.0;
         }
     }
 }

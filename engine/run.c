@@ -18,7 +18,7 @@
 int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headline, lm_error *err) {
     lm_sim *sim = NULL;
     lm_h5_writer *w = NULL;
-    int64_t *counts = NULL, *prog = NULL;
+    int64_t *counts = NULL, *prog = NULL, *earn = NULL;
     lm_headline h;
     lm_programme_table *table = NULL;
     int rc;
@@ -32,12 +32,14 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
     const size_t n_agg = LM_AGG_CELLS(sc->n_regions);
     counts = lm__malloc((size_t)(sc->n_months + 1) * n_agg * sizeof *counts);
     prog = lm__calloc((size_t)(sc->n_months + 1) * LM_PROG_CELLS, sizeof *prog);
+    earn = lm__malloc((size_t)(sc->n_months + 1) * n_agg * sizeof *earn);
     table = lm__calloc(1, sizeof *table);
-    if (!counts || !prog || !table) {
+    if (!counts || !prog || !table || !earn) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory for aggregate counts");
         goto fail;
     }
     memcpy(counts, lm_sim_counts(sim), n_agg * sizeof *counts);
+    memcpy(earn, lm_sim_earnings(sim), n_agg * sizeof *earn);
     if (opt->out_path && (rc = lm_h5_open(opt->out_path, sc, lm_sim_population(sim), sc->panel,
                                           sc->sample_fraction, &w, err)))
         goto fail;
@@ -50,6 +52,7 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
         if ((rc = lm_sim_step(sim, err)))
             goto fail;
         memcpy(counts + (size_t)m * n_agg, lm_sim_counts(sim), n_agg * sizeof *counts);
+        memcpy(earn + (size_t)m * n_agg, lm_sim_earnings(sim), n_agg * sizeof *earn);
         memcpy(prog + (size_t)m * LM_PROG_CELLS, lm_sim_prog_counts(sim),
                LM_PROG_CELLS * sizeof *prog);
         if (w) {
@@ -61,10 +64,12 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
         if (opt->progress)
             opt->progress(opt->progress_user, m, sc->n_months);
     }
-    lm_headline_compute(sc, counts, counts + (size_t)sc->n_months * n_agg, &h);
+    lm_headline_compute_earnings(sc, counts, counts + (size_t)sc->n_months * n_agg, earn,
+                                 earn + (size_t)sc->n_months * n_agg, &h);
     lm_programme_table_compute(sc, prog, table);
     if (w) {
         lm_h5_set_programmes(w, prog, table);
+        lm_h5_set_earnings(w, sc->has_earnings ? earn : NULL);
         rc = lm_h5_close(w, counts, &h, err);
         w = NULL;
         if (rc)
@@ -76,6 +81,7 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
         *opt->programmes = *table;
     lm__free(counts);
     lm__free(prog);
+    lm__free(earn);
     lm__free(table);
     lm_sim_destroy(sim);
     return LM_OK;
@@ -83,6 +89,7 @@ fail:
     lm_h5_abort(w);
     lm__free(counts);
     lm__free(prog);
+    lm__free(earn);
     lm__free(table);
     lm_sim_destroy(sim);
     return rc;

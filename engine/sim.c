@@ -61,6 +61,8 @@ struct lm_sim {
     lm_market_region market[LM_MAX_REGIONS];
     int64_t *counts;        /* [n_agg] counts of the current month */
     int64_t *thread_counts; /* [n_threads][n_agg] */
+    int64_t *earn;          /* [n_agg] earnings in pence of the current month, like counts */
+    int64_t *thread_earn;   /* [n_threads][n_agg] */
     int64_t *entrants;      /* slots that received an entrant this month, ascending */
     int64_t n_entrants;
     int64_t *thread_n_entrants; /* [n_threads] */
@@ -201,10 +203,14 @@ static void update_market(lm_sim *sim) {
  * into one ascending list. */
 static void reduce(lm_sim *sim) {
     memset(sim->counts, 0, sim->n_agg * sizeof *sim->counts);
+    memset(sim->earn, 0, sim->n_agg * sizeof *sim->earn);
     for (int t = 0; t < sim->n_threads; t++) {
         const int64_t *tc = sim->thread_counts + (size_t)t * sim->n_agg;
-        for (size_t k = 0; k < sim->n_agg; k++)
+        const int64_t *te = sim->thread_earn + (size_t)t * sim->n_agg;
+        for (size_t k = 0; k < sim->n_agg; k++) {
             sim->counts[k] += tc[k];
+            sim->earn[k] += te[k];
+        }
     }
     memcpy(sim->prog_counts, sim->alloc_counts, LM_PROG_CELLS * sizeof *sim->prog_counts);
     for (int t = 0; t < sim->n_threads; t++) {
@@ -223,13 +229,20 @@ static void reduce(lm_sim *sim) {
     sim->n_entrants = total;
 }
 
-static void count_range(lm_sim *sim, int64_t *tc, int64_t lo, int64_t hi, int month) {
+/* Earnings of slot i in pence, exact as an integer for the sums. */
+static inline int64_t pence(const lm_population *p, int64_t i) {
+    return (int64_t)llround((double)p->earnings[i] * 100.0);
+}
+
+static void count_range(lm_sim *sim, int64_t *tc, int64_t *te, int64_t lo, int64_t hi, int month) {
     const lm_population *p = sim->pop;
     const int R = sim->sc->n_regions;
     for (int64_t i = lo; i < hi; i++) {
         int band = age_band_fast(month - p->birth_month[i]);
-        tc[lm_agg_index(R, p->state[i], p->region[i], p->female[i], p->disabled[i], p->minority[i],
-                        band)]++;
+        size_t idx = lm_agg_index(R, p->state[i], p->region[i], p->female[i], p->disabled[i],
+                                  p->minority[i], band);
+        tc[idx]++;
+        te[idx] += pence(p, i);
     }
 }
 
@@ -259,7 +272,7 @@ static inline uint16_t inc16(uint16_t v) {
 }
 
 /* The per-person work of one month for slots [lo, hi). */
-static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t *tp,
+static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t *te, int64_t *tp,
                        int64_t *n_entr) {
     const lm_scenario *sc = sim->cur;
     lm_population *p = sim->pop;
@@ -282,8 +295,10 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
             int64_t id = i + n * ((int64_t)p->generation[i] + 1);
             lm_population_draw_person(sc, p, i, id, mnext, 1);
             sim->entrants[lo + ne++] = i;
-            tc[lm_agg_index(R, p->state[i], p->region[i], p->female[i], p->disabled[i],
-                            p->minority[i], 0)]++;
+            size_t idx = lm_agg_index(R, p->state[i], p->region[i], p->female[i], p->disabled[i],
+                                      p->minority[i], 0);
+            tc[idx]++;
+            te[idx] += pence(p, i);
             continue;
         }
         const int s = p->state[i];
@@ -378,8 +393,10 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
         }
         if (has_prog)
             lm__prog_after(&pc, i, s, tp);
-        tc[lm_agg_index(R, ns, p->region[i], p->female[i], p->disabled[i], p->minority[i],
-                        age_band_fast(age + 1))]++;
+        size_t idx = lm_agg_index(R, ns, p->region[i], p->female[i], p->disabled[i], p->minority[i],
+                                  age_band_fast(age + 1));
+        tc[idx]++;
+        te[idx] += pence(p, i);
     }
     *n_entr = ne;
 }
@@ -453,6 +470,8 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
     sim->p_good = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(double));
     sim->counts = lm__calloc(sim->n_agg, sizeof *sim->counts);
     sim->thread_counts = lm__calloc(sim->n_agg * (size_t)sim->n_threads, sizeof(int64_t));
+    sim->earn = lm__calloc(sim->n_agg, sizeof(int64_t));
+    sim->thread_earn = lm__calloc(sim->n_agg * (size_t)sim->n_threads, sizeof(int64_t));
     sim->thread_n_entrants = lm__calloc((size_t)sim->n_threads, sizeof(int64_t));
     sim->prog_counts = lm__calloc(LM_PROG_CELLS, sizeof(int64_t));
     sim->alloc_counts = lm__calloc(LM_PROG_CELLS, sizeof(int64_t));
@@ -461,8 +480,9 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
         (size_t)LM_MAX_PROGRAMMES * LM_MAX_REGIONS * (size_t)sim->n_threads, sizeof(int64_t));
     sim->thread_n_cand = lm__calloc((size_t)sim->n_threads, sizeof(int64_t));
     if (!sim->static_odds || !sim->base_odds || !sim->dur_odds || !sim->p_good || !sim->counts ||
-        !sim->thread_counts || !sim->thread_n_entrants || !sim->prog_counts || !sim->alloc_counts ||
-        !sim->thread_prog || !sim->thread_load || !sim->thread_n_cand) {
+        !sim->thread_counts || !sim->earn || !sim->thread_earn || !sim->thread_n_entrants ||
+        !sim->prog_counts || !sim->alloc_counts || !sim->thread_prog || !sim->thread_load ||
+        !sim->thread_n_cand) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory allocating the engine's tables");
         goto fail;
     }
@@ -483,6 +503,7 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
     build_tables(sim);
     build_effects(sim);
     memset(sim->thread_counts, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
+    memset(sim->thread_earn, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
 #pragma omp parallel num_threads(sim->n_threads)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -490,7 +511,8 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
         for (int k = t; k < sim->n_threads; k += nt) {
             int64_t lo = sim->pop->n * k / sim->n_threads,
                     hi = sim->pop->n * (k + 1) / sim->n_threads;
-            count_range(sim, sim->thread_counts + (size_t)k * sim->n_agg, lo, hi, 0);
+            count_range(sim, sim->thread_counts + (size_t)k * sim->n_agg,
+                        sim->thread_earn + (size_t)k * sim->n_agg, lo, hi, 0);
             sim->thread_n_entrants[k] = 0;
         }
     }
@@ -513,6 +535,8 @@ void lm_sim_destroy(lm_sim *sim) {
     lm__free(sim->p_good);
     lm__free(sim->counts);
     lm__free(sim->thread_counts);
+    lm__free(sim->earn);
+    lm__free(sim->thread_earn);
     lm__free(sim->thread_n_entrants);
     lm__free(sim->entrants);
     lm__free(sim->prog_counts);
@@ -537,6 +561,7 @@ int lm_sim_step(lm_sim *sim, lm_error *err) {
         update_market(sim);
     }
     memset(sim->thread_counts, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
+    memset(sim->thread_earn, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
     memset(sim->thread_prog, 0, LM_PROG_CELLS * (size_t)sim->n_threads * sizeof(int64_t));
     memset(sim->alloc_counts, 0, LM_PROG_CELLS * sizeof(int64_t));
     if (sim->sc->n_programmes > 0)
@@ -548,6 +573,7 @@ int lm_sim_step(lm_sim *sim, lm_error *err) {
             int64_t lo = sim->pop->n * k / sim->n_threads,
                     hi = sim->pop->n * (k + 1) / sim->n_threads;
             step_range(sim, lo, hi, sim->thread_counts + (size_t)k * sim->n_agg,
+                       sim->thread_earn + (size_t)k * sim->n_agg,
                        sim->thread_prog + (size_t)k * LM_PROG_CELLS, &sim->thread_n_entrants[k]);
         }
     }
@@ -575,6 +601,10 @@ const lm_market_region *lm_sim_market(const lm_sim *sim, int r) {
 
 int64_t lm_sim_leavers(const lm_sim *sim) {
     return sim->n_entrants;
+}
+
+const int64_t *lm_sim_earnings(const lm_sim *sim) {
+    return sim->earn;
 }
 
 const int64_t *lm_sim_prog_counts(const lm_sim *sim) {

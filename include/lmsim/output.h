@@ -41,6 +41,7 @@ typedef struct lm_headline_row {
     double unemployment_rate[2];   /* ILO: unemployed / (employed + unemployed) */
     double inactivity_rate[2];     /* inactive / persons */
     double good_job_share[2];      /* good jobs / employed */
+    double mean_earnings[2];       /* mean monthly earnings of the employed, GBP */
 } lm_headline_row;
 
 typedef struct lm_headline {
@@ -52,6 +53,12 @@ typedef struct lm_headline {
  * each): rows "all", by disability, sex, ethnicity, age band and region. */
 void lm_headline_compute(const lm_scenario *sc, const int64_t *counts_start,
                          const int64_t *counts_end, lm_headline *out);
+
+/* The same, with mean earnings from earnings sums (pence, laid out like the
+ * counts; NULL gives 0). */
+void lm_headline_compute_earnings(const lm_scenario *sc, const int64_t *counts_start,
+                                  const int64_t *counts_end, const int64_t *earn_start,
+                                  const int64_t *earn_end, lm_headline *out);
 
 typedef struct lm_h5_writer lm_h5_writer;
 
@@ -77,6 +84,11 @@ int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headl
  * /aggregates/programmes (monthly: (n_months + 1) * LM_PROG_CELLS counts).
  * Both are borrowed until lm_h5_close() returns. */
 void lm_h5_set_programmes(lm_h5_writer *w, const int64_t *monthly, const lm_programme_table *table);
+
+/* Ask lm_h5_close() to also write /aggregates/earnings_pence (laid out like
+ * the counts; NULL: none) and /outcomes/employment_gaps is always written.
+ * Borrowed until close. */
+void lm_h5_set_earnings(lm_h5_writer *w, const int64_t *earnings_pence);
 
 /* Close and remove the temporary file; NULL is a no-op. */
 void lm_h5_abort(lm_h5_writer *w);

@@ -38,6 +38,8 @@ extern "C" {
     X(ANY_JOB_12, "any_job_12", 0, "of those, in work at any time within 12 months of referral")   \
     X(WORKED_13W_12, "worked_13w_12", 0,                                                           \
       "of those, in work 3 or more months (13+ weeks) of the 12")                                  \
+    X(EARNINGS_12_PENCE, "earnings_12_pence", 0,                                                   \
+      "of those in work 12 months after referral, summed monthly earnings in pence")               \
     X(OUTCOMES, "outcomes", 0,                                                                     \
       "paid outcomes: starters reaching the months in work within the window")                     \
     X(QUEUED, "queued", 1, "persons waiting for a place at the end of the month")                  \
@@ -74,6 +76,7 @@ typedef struct lm_programme_row {
     double employed_12_rate;   /* EMPLOYED_12 / FOLLOWED_12 */
     double any_job_12_rate;    /* ANY_JOB_12 / FOLLOWED_12 */
     double worked_13w_12_rate; /* WORKED_13W_12 / FOLLOWED_12 */
+    double mean_earnings_12;   /* GBP a month of those in work 12 months after referral */
 } lm_programme_row;
 
 typedef struct lm_programme_table {

@@ -67,6 +67,9 @@ int lm_sim_month(const lm_sim *sim);
 const lm_population *lm_sim_population(const lm_sim *sim);
 /* Borrowed aggregate counts of the current month (LM_AGG_CELLS values). */
 const int64_t *lm_sim_counts(const lm_sim *sim);
+/* Borrowed earnings sums of the current month in pence, laid out like
+ * lm_sim_counts() (0 for cells out of work). */
+const int64_t *lm_sim_earnings(const lm_sim *sim);
 /* Borrowed programme counts of the current month (LM_PROG_CELLS values,
  * indexed by lm_prog_index(); see lmsim/programmes.h). */
 const int64_t *lm_sim_prog_counts(const lm_sim *sim);
