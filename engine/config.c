@@ -898,6 +898,65 @@ static int load_health(ctx *c, const config_setting_t *root) {
     return LM_OK;
 }
 
+static int load_alignment(ctx *c, const config_setting_t *root) {
+    static const char *const keys[] = {"from", "to", "region", "targets", "target_per_month", NULL};
+    lm_scenario *sc = c->sc;
+    const config_setting_t *list;
+    int rc;
+    if ((rc = get_list(c, root, "alignment", 0, &list)) || !list)
+        return rc;
+    int n = config_setting_length(list);
+    if (n > LM_MAX_ALIGN)
+        return bad(c, list, "at most %d alignment rules", LM_MAX_ALIGN);
+    for (int q = 0; q < n; q++) {
+        const config_setting_t *e = config_setting_get_elem(list, (unsigned)q), *fs, *ts, *rs;
+        lm_alignment *al = &sc->align[q];
+        const char *from = "", *to = "", *region = "";
+        if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+            return bad(c, e, "expected { from = \"STATE\"; to = \"STATE\"; region = ...; }");
+        if ((rc = check_keys(c, e, keys)) || (rc = get_str(c, e, "from", 1, NULL, &from, &fs)) ||
+            (rc = get_str(c, e, "to", 1, NULL, &to, &ts)) ||
+            (rc = get_str(c, e, "region", 1, NULL, &region, &rs)))
+            return rc;
+        if ((al->origin = state_index(from)) < 0)
+            return bad(c, fs, "unknown state");
+        int want = strcmp(to, "employed") == 0 ? LM_DEST_EMPLOYED : state_index(to);
+        al->dest = -1;
+        for (int j = 0; j < sc->n_dest[al->origin]; j++)
+            if (sc->dest[al->origin][j].to == want)
+                al->dest = j;
+        if (al->dest < 0)
+            return bad(c, ts, "not a destination of '%s' in `transitions`", from);
+        al->region = -1;
+        for (int r = 0; r < sc->n_regions; r++)
+            if (strcmp(sc->regions[r].name, region) == 0)
+                al->region = r;
+        if (al->region < 0)
+            return bad(c, rs, "unknown region");
+        al->targets = lm__calloc((size_t)sc->n_months, sizeof *al->targets);
+        if (!al->targets)
+            return LM_FAIL(c->err, LM_ENOMEM, "out of memory");
+        sc->n_align = q + 1; /* so that destroy frees it */
+        const config_setting_t *tv = config_setting_get_member(e, "targets");
+        const config_setting_t *tc = config_setting_get_member(e, "target_per_month");
+        if (!!tv == !!tc)
+            return bad(c, e,
+                       "give exactly one of `targets` (one per month) or "
+                       "`target_per_month`");
+        if (tv) {
+            if ((rc = get_vec(c, e, "targets", 1, sc->n_months, 0.0, 1e12, al->targets)))
+                return rc;
+        } else {
+            double v;
+            if ((rc = get_num(c, e, "target_per_month", 1, 0.0, 1e12, 0.0, &v)))
+                return rc;
+            for (int t = 0; t < sc->n_months; t++)
+                al->targets[t] = v;
+        }
+    }
+    return LM_OK;
+}
+
 static int load_market(ctx *c, const config_setting_t *root) {
     static const char *const keys[] = {"matching_elasticity", "reference_tightness",
                                        "inactive_search_weight", NULL};
@@ -1272,9 +1331,10 @@ done:
 /* Validate a parsed tree into c->sc. */
 static int validate_tree(ctx *c, config_t *cfg) {
     static const char *const top_keys[] = {
-        "name",        "description", "simulation", "population", "initial_state", "transitions",
-        "job_quality", "market",      "output",     "programmes", "evaluation",    "earnings",
-        "health",      "timeline",    "base",       NULL};
+        "name",        "description", "simulation", "population", "initial_state",
+        "transitions", "job_quality", "market",     "output",     "programmes",
+        "evaluation",  "earnings",    "health",     "timeline",   "base",
+        "alignment",   NULL};
     lm_scenario *sc = c->sc;
     const config_setting_t *root = config_root_setting(cfg);
     const char *name = NULL;
@@ -1292,7 +1352,8 @@ static int validate_tree(ctx *c, config_t *cfg) {
         (rc = load_initial(c, root)) || (rc = load_transitions(c, root)) ||
         (rc = load_quality(c, root)) || (rc = load_market(c, root)) ||
         (rc = load_output(c, root)) || (rc = load_programmes(c, root)) ||
-        (rc = load_earnings(c, root)) || (rc = load_health(c, root)))
+        (rc = load_earnings(c, root)) || (rc = load_health(c, root)) ||
+        (rc = load_alignment(c, root)))
         return rc;
     return LM_OK;
 }
@@ -1532,6 +1593,8 @@ void lm_scenario_destroy(lm_scenario *sc) {
         lm_scenario_destroy(sc->variants[v]);
     lm__free(sc->variants);
     lm__free(sc->variant_month);
+    for (int q = 0; q < sc->n_align; q++)
+        lm__free(sc->align[q].targets);
     lm__free(sc->text);
     lm__free(sc);
 }

@@ -84,7 +84,15 @@ struct lm_sim {
     int64_t *thread_n_cand; /* [n_threads] */
     double credit[LM_MAX_PROGRAMMES * LM_MAX_REGIONS]; /* fractional places carried */
     uint32_t *hist;                                    /* [65536] allocation scratch */
+
+    /* alignment (align_month) */
+    float *al_a;    /* [n] odds of the aligned move, 0 for persons not concerned */
+    float *al_b;    /* [n] 1 + odds of every other destination */
+    double *al_sum; /* [2 * n_blocks] per-block sums of the expected count and slope */
+    double al_shift[LM_MAX_ALIGN]; /* log-odds shift applied this month, per rule */
 };
+
+#define ALIGN_BLOCK 4096 /* fixed blocks: the sums do not depend on the threads */
 
 static inline int cell_of(int region, int female, int band, int disabled, int minority, int qual,
                           int caring, int limiting) {
@@ -246,6 +254,45 @@ static void count_range(lm_sim *sim, int64_t *tc, int64_t *te, int64_t lo, int64
     }
 }
 
+/* Cumulative odds against staying of each destination of person i (state
+ * s, covariate cell `cell`) into cum[]; returns their sum. Programme effects
+ * are odds ratios on some destinations. */
+static inline double person_odds(const lm_sim *sim, const lm_population *p, int64_t i, int s,
+                                 int cell, double *cum) {
+    const int cap = sim->cap;
+    const int d = p->months_in_state[i] < cap ? p->months_in_state[i] : cap;
+    const double *bo = sim->base_odds + ((size_t)cell * LM_N_STATES + (size_t)s) * LM_N_STATES;
+    const double *dodds = sim->dur_odds + (size_t)s * LM_N_STATES * (size_t)(cap + 1) + (size_t)d;
+    const int nd = sim->n_dest[s];
+    const int phase = p->prog_phase[i];
+    double total = 0.0;
+    if (phase < LM_PHASE_SEARCH) {
+        for (int j = 0; j < nd; j++) {
+            total += bo[j] * dodds[(size_t)j * (size_t)(cap + 1)];
+            cum[j] = total;
+        }
+        return total;
+    }
+    const int k = p->prog[i] - 1;
+    const int sanctioned = p->sanction_left[i] > 0;
+    for (int j = 0; j < nd; j++) {
+        double o = bo[j] * dodds[(size_t)j * (size_t)(cap + 1)];
+        if (phase == LM_PHASE_SEARCH) {
+            if (sim->job_entry[s][j])
+                o *= sim->eff_find[k];
+            if (s == LM_STATE_EMPLOYED_POOR && sim->dest[s][j] == LM_STATE_EMPLOYED_GOOD)
+                o *= sim->eff_prog[k];
+            if (sanctioned && sim->to_inactive[s][j])
+                o *= sim->eff_sanc_inact[k];
+        } else if (sim->leaves_work[s][j]) {
+            o *= sim->eff_exit[k];
+        }
+        total += o;
+        cum[j] = total;
+    }
+    return total;
+}
+
 /* Hours and earnings after a month: a new job draws them; a job that changes
  * quality moves earnings by the ratio of the medians; a job kept grows at the
  * monthly rate of its quality; leaving work clears them. */
@@ -279,7 +326,6 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
     const uint64_t seed = sc->seed;
     const int next = sim->month + 1;
     const uint32_t mnext = (uint32_t)next;
-    const int cap = sim->cap;
     const int R = sc->n_regions;
     const int64_t n = p->n;
     int64_t ne = 0;
@@ -311,39 +357,10 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
             lm__rng_block(seed, blk, mnext, LM_PURPOSE_TRANSITION, 0, words);
         }
         const double u = lm__u01(words[id & 3u]);
-        const int d = p->months_in_state[i] < cap ? p->months_in_state[i] : cap;
-        const double *bo = sim->base_odds + ((size_t)cell * LM_N_STATES + (size_t)s) * LM_N_STATES;
-        const double *dodds =
-            sim->dur_odds + (size_t)s * LM_N_STATES * (size_t)(cap + 1) + (size_t)d;
-        const int nd = sim->n_dest[s];
         double cum[LM_N_STATES];
-        double total = 0.0;
+        const double total = person_odds(sim, p, i, s, cell, cum);
+        const int nd = sim->n_dest[s];
         const int phase = p->prog_phase[i];
-        if (phase < LM_PHASE_SEARCH) {
-            for (int j = 0; j < nd; j++) {
-                total += bo[j] * dodds[(size_t)j * (size_t)(cap + 1)];
-                cum[j] = total;
-            }
-        } else {
-            /* On a programme: its effects are odds ratios on some destinations. */
-            const int k = p->prog[i] - 1;
-            const int sanctioned = p->sanction_left[i] > 0;
-            for (int j = 0; j < nd; j++) {
-                double o = bo[j] * dodds[(size_t)j * (size_t)(cap + 1)];
-                if (phase == LM_PHASE_SEARCH) {
-                    if (sim->job_entry[s][j])
-                        o *= sim->eff_find[k];
-                    if (s == LM_STATE_EMPLOYED_POOR && sim->dest[s][j] == LM_STATE_EMPLOYED_GOOD)
-                        o *= sim->eff_prog[k];
-                    if (sanctioned && sim->to_inactive[s][j])
-                        o *= sim->eff_sanc_inact[k];
-                } else if (sim->leaves_work[s][j]) {
-                    o *= sim->eff_exit[k];
-                }
-                total += o;
-                cum[j] = total;
-            }
-        }
         const double x = u * (1.0 + total);
         int ns = s;
         for (int j = 0; j < nd; j++) {
@@ -399,6 +416,87 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
         te[idx] += pence(p, i);
     }
     *n_entr = ne;
+}
+
+/* Expected number of aligned moves at shift `delta` (and its derivative),
+ * summed per fixed block and then over blocks in order. */
+static double align_expected(lm_sim *sim, double delta, double *slope) {
+    const int64_t n = sim->pop->n, nb = (n + ALIGN_BLOCK - 1) / ALIGN_BLOCK;
+    const double f = exp(delta);
+#pragma omp parallel for schedule(static) num_threads(sim->n_threads)
+    for (int64_t b = 0; b < nb; b++) {
+        double e = 0.0, d = 0.0;
+        const int64_t hi = (b + 1) * ALIGN_BLOCK < n ? (b + 1) * ALIGN_BLOCK : n;
+        for (int64_t i = b * ALIGN_BLOCK; i < hi; i++) {
+            double a = (double)sim->al_a[i] * f, c = (double)sim->al_b[i];
+            double den = c + a;
+            e += a / den;
+            d += a * c / (den * den);
+        }
+        sim->al_sum[2 * b] = e;
+        sim->al_sum[2 * b + 1] = d;
+    }
+    double e = 0.0, d = 0.0;
+    for (int64_t b = 0; b < nb; b++) {
+        e += sim->al_sum[2 * b];
+        d += sim->al_sum[2 * b + 1];
+    }
+    *slope = d;
+    return e;
+}
+
+/* Shift the log-odds of each aligned move (region, origin, destination) so
+ * that the expected number of moves this month equals the target scaled to
+ * the simulated population: logit scaling, solved by Newton's method. */
+static void align_month(lm_sim *sim) {
+    const lm_scenario *sc = sim->cur;
+    lm_population *p = sim->pop;
+    const int64_t n = p->n, nb = (n + ALIGN_BLOCK - 1) / ALIGN_BLOCK;
+    const double scale = (double)n / (double)sc->represents;
+    for (int q = 0; q < sc->n_align; q++) {
+        const lm_alignment *al = &sc->align[q];
+        const double target = al->targets[sim->month] * scale;
+#pragma omp parallel for schedule(static) num_threads(sim->n_threads)
+        for (int64_t b = 0; b < nb; b++) {
+            const int64_t hi = (b + 1) * ALIGN_BLOCK < n ? (b + 1) * ALIGN_BLOCK : n;
+            for (int64_t i = b * ALIGN_BLOCK; i < hi; i++) {
+                int age = sim->month - p->birth_month[i];
+                sim->al_a[i] = 0.0f;
+                sim->al_b[i] = 1.0f;
+                if (age + 1 >= LM_AGE_MAX_MONTHS || p->region[i] != al->region ||
+                    p->state[i] != al->origin)
+                    continue;
+                int cell = cell_of(p->region[i], p->female[i], age_band_fast(age), p->disabled[i],
+                                   p->minority[i], p->qual[i], p->caring[i], p->limiting[i]);
+                double cum[LM_N_STATES];
+                double total = person_odds(sim, p, i, al->origin, cell, cum);
+                double oj = cum[al->dest] - (al->dest > 0 ? cum[al->dest - 1] : 0.0);
+                sim->al_a[i] = (float)oj;
+                sim->al_b[i] = (float)(1.0 + total - oj);
+            }
+        }
+        /* Newton on delta; the expected count rises monotonically in delta. */
+        const double lim = 30.0;
+        double delta = 0.0, slope;
+        for (int it = 0; it < 60; it++) {
+            double g = align_expected(sim, delta, &slope) - target;
+            if (fabs(g) <= 1e-9 * (target + 1.0) || slope <= 0.0)
+                break;
+            double next = delta - g / slope;
+            /* Keep the step bounded; the function is flat far out. */
+            if (next > delta + 2.0)
+                next = delta + 2.0;
+            if (next < delta - 2.0)
+                next = delta - 2.0;
+            delta = next < -lim ? -lim : next > lim ? lim : next;
+        }
+        sim->al_shift[q] = delta;
+        const double f = exp(delta);
+        for (int cell = al->region * N_CELL_PER_REGION; cell < (al->region + 1) * N_CELL_PER_REGION;
+             cell++)
+            sim->base_odds[((size_t)cell * LM_N_STATES + (size_t)al->origin) * LM_N_STATES +
+                           (size_t)al->dest] *= f;
+    }
 }
 
 /* Programme upkeep and referrals for slots [lo, hi) before the transitions;
@@ -496,7 +594,17 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
         sim->cand = lm__aligned_alloc((size_t)sim->pop->n * sizeof *sim->cand);
         sim->hist = lm__aligned_alloc(65536 * sizeof *sim->hist);
     }
-    if (!sim->entrants || (sc->n_programmes > 0 && (!sim->cand || !sim->hist))) {
+    int any_align = sc->n_align > 0;
+    for (int v = 0; v < sc->n_variants; v++)
+        any_align |= sc->variants[v]->n_align > 0;
+    if (any_align) {
+        int64_t nb = (sim->pop->n + ALIGN_BLOCK - 1) / ALIGN_BLOCK;
+        sim->al_a = lm__aligned_alloc((size_t)sim->pop->n * sizeof *sim->al_a);
+        sim->al_b = lm__aligned_alloc((size_t)sim->pop->n * sizeof *sim->al_b);
+        sim->al_sum = lm__calloc((size_t)nb * 2, sizeof *sim->al_sum);
+    }
+    if (!sim->entrants || (sc->n_programmes > 0 && (!sim->cand || !sim->hist)) ||
+        (any_align && (!sim->al_a || !sim->al_b || !sim->al_sum))) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory allocating the entrant list");
         goto fail;
     }
@@ -546,6 +654,9 @@ void lm_sim_destroy(lm_sim *sim) {
     lm__free(sim->thread_n_cand);
     lm__free(sim->cand);
     lm__free(sim->hist);
+    lm__free(sim->al_a);
+    lm__free(sim->al_b);
+    lm__free(sim->al_sum);
     lm__free(sim);
 }
 
@@ -566,6 +677,8 @@ int lm_sim_step(lm_sim *sim, lm_error *err) {
     memset(sim->alloc_counts, 0, LM_PROG_CELLS * sizeof(int64_t));
     if (sim->sc->n_programmes > 0)
         programmes_before(sim);
+    if (sim->cur->n_align > 0)
+        align_month(sim);
 #pragma omp parallel num_threads(sim->n_threads)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -601,6 +714,10 @@ const lm_market_region *lm_sim_market(const lm_sim *sim, int r) {
 
 int64_t lm_sim_leavers(const lm_sim *sim) {
     return sim->n_entrants;
+}
+
+double lm_sim_alignment_shift(const lm_sim *sim, int rule) {
+    return sim->al_shift[rule];
 }
 
 const int64_t *lm_sim_earnings(const lm_sim *sim) {

@@ -151,6 +151,19 @@ typedef struct lm_programme {
     int outcome_window_months;  /* ...within this many months of referral */
 } lm_programme;
 
+#define LM_MAX_ALIGN 16
+
+/* Alignment of one transition to external totals: each month the log-odds of
+ * origin -> destination for persons of a region are shifted by one common
+ * amount so that the expected number of moves equals the target (logit
+ * scaling; docs/model.md). */
+typedef struct lm_alignment {
+    int origin;      /* origin state */
+    int dest;        /* index of the destination in dest[origin] */
+    int region;      /* region index */
+    double *targets; /* [n_months] moves a month in the represented population (owned) */
+} lm_alignment;
+
 typedef enum lm_panel_mode {
     LM_PANEL_FULL = 0,  /* every person, every month */
     LM_PANEL_NONE = 1,  /* aggregates and outcomes only */
@@ -222,6 +235,10 @@ typedef struct lm_scenario {
     lm_programme programmes[LM_MAX_PROGRAMMES];
     int follow_up_months; /* months a referred person's outcomes are followed */
     int trial;            /* index of the programme under a randomised trial, or -1 */
+
+    /* alignment */
+    int n_align;
+    lm_alignment align[LM_MAX_ALIGN];
 
     /* timeline: variants of this scenario in force from given months */
     int n_variants;                /* 0 without a timeline */

@@ -67,6 +67,8 @@ int lm_sim_month(const lm_sim *sim);
 const lm_population *lm_sim_population(const lm_sim *sim);
 /* Borrowed aggregate counts of the current month (LM_AGG_CELLS values). */
 const int64_t *lm_sim_counts(const lm_sim *sim);
+/* Log-odds shift that alignment rule `rule` applied in the last step. */
+double lm_sim_alignment_shift(const lm_sim *sim, int rule);
 /* Borrowed earnings sums of the current month in pence, laid out like
  * lm_sim_counts() (0 for cells out of work). */
 const int64_t *lm_sim_earnings(const lm_sim *sim);
