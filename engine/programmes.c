@@ -66,7 +66,8 @@ static inline double logistic(double x) {
 /* Whether person i may be referred to programme k this month. */
 static inline int eligible(const lm_programme *pg, int k, const lm_population *p, int64_t i,
                            int band) {
-    return pg->open && p->months_in_state[i] >= pg->min_months_in_state &&
+    return pg->open && ((pg->eligible.state >> p->state[i]) & 1u) &&
+           p->months_in_state[i] >= pg->min_months_in_state &&
            !(pg->once && ((p->prog_history[i] >> k) & 1u)) &&
            lm_selector_match(&pg->eligible, p->region[i], p->female[i], band, p->disabled[i],
                              p->minority[i], p->qual[i], p->caring[i], p->state[i]);
@@ -82,7 +83,6 @@ void lm__prog_before(const lm__prog_ctx *c, int64_t i, int band, int64_t *counts
                      int64_t *n_cand) {
     const lm_scenario *sc = c->sc;
     lm_population *p = c->pop;
-    const uint64_t id = (uint64_t)lm_population_id(p, i);
     if (p->prog_phase[i] == LM_PHASE_QUEUED) {
         int k = p->prog[i] - 1;
         const lm_programme *pg = &sc->programmes[k];
@@ -107,6 +107,7 @@ void lm__prog_before(const lm__prog_ctx *c, int64_t i, int band, int64_t *counts
         const lm_programme *pg = &sc->programmes[k];
         if (!eligible(pg, k, p, i, band))
             continue;
+        const uint64_t id = (uint64_t)lm_population_id(p, i);
         const double *b = pg->referral_logit;
         double eta = b[0] + b[1] * p->female[i] + b[2] * p->disabled[i] + b[3] * p->minority[i] +
                      b[4] * p->caring[i];

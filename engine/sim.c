@@ -8,7 +8,9 @@
  *                               person in covariate cell `cell`, without the
  *                               duration term; recomputed each month with the
  *                               regional market factor for job-entry moves;
- *   dur_odds[origin][j][d]      (1 + d)^beta_duration, d = 0..duration cap.
+ *   dur_odds[origin][d][j]      (1 + d)^beta_duration, d = 0..duration cap.
+ * Both hot tables are float (half the cache footprint of double; computed
+ * the same way on every thread, so results stay bit-identical).
  *
  * A covariate cell is (region, sex, age band, disabled, minority, qual,
  * caring): n_regions x 256 cells. The odds of destination j are
@@ -54,8 +56,10 @@ struct lm_sim {
     uint8_t dest[LM_N_STATES][LM_N_STATES];      /* state index or LM_DEST_EMPLOYED */
     uint8_t job_entry[LM_N_STATES][LM_N_STATES]; /* 1: move into work from out of work */
     double *static_odds; /* [cell][origin][LM_N_STATES]: exp(eta) without market factor */
-    double *base_odds;   /* same, with this month's market factor */
-    double *dur_odds;    /* [origin][LM_N_STATES][cap + 1] */
+    float *base_odds;    /* same, with this month's market factor */
+    float *dur_odds;     /* [origin][cap + 1][LM_N_STATES] */
+    double dur_max[LM_N_STATES][LM_N_STATES]; /* max over d of dur_odds[o][d][j] */
+    double *stay_thr;    /* [cell][origin]: u at or above this means "stay" */
     double *p_good;      /* [cell][origin]: probability a job entered is good */
 
     lm_market_region market[LM_MAX_REGIONS];
@@ -119,10 +123,14 @@ static void build_tables(lm_sim *sim) {
             sim->to_inactive[o][j] = to != LM_DEST_EMPLOYED && lm_state_is_inactive(to);
             sim->leaves_work[o][j] =
                 lm_state_is_employed(o) && to != LM_DEST_EMPLOYED && !lm_state_is_employed(to);
-            double *d =
-                sim->dur_odds + ((size_t)o * LM_N_STATES + (size_t)j) * (size_t)(sim->cap + 1);
-            for (int k = 0; k <= sim->cap; k++)
-                d[k] = exp(sc->dest[o][j].log_duration * log1p((double)k));
+            float *d = sim->dur_odds + (size_t)o * (size_t)(sim->cap + 1) * LM_N_STATES + (size_t)j;
+            sim->dur_max[o][j] = 0.0;
+            for (int k = 0; k <= sim->cap; k++) {
+                d[(size_t)k * LM_N_STATES] =
+                    (float)exp(sc->dest[o][j].log_duration * log1p((double)k));
+                if ((double)d[(size_t)k * LM_N_STATES] > sim->dur_max[o][j])
+                    sim->dur_max[o][j] = (double)d[(size_t)k * LM_N_STATES];
+            }
         }
     }
     for (int cell = 0; cell < sim->n_cells; cell++) {
@@ -167,6 +175,25 @@ static void build_effects(lm_sim *sim) {
     }
 }
 
+/* The "stay" bounds of the cells of region r (all regions when r < 0): with
+ * S_max the sum over destinations of base odds times the largest duration
+ * factor, a person of the cell moves with probability at most
+ * S_max / (1 + S_max). The bound is widened by a relative 1e-9, far above
+ * any rounding, so that u >= bound implies the full computation's "stay". */
+static void update_stay_bounds(lm_sim *sim, int r) {
+    int c0 = r < 0 ? 0 : r * N_CELL_PER_REGION;
+    int c1 = r < 0 ? sim->n_cells : (r + 1) * N_CELL_PER_REGION;
+    for (int cell = c0; cell < c1; cell++)
+        for (int o = 0; o < LM_N_STATES; o++) {
+            const float *bo = sim->base_odds + ((size_t)cell * LM_N_STATES + (size_t)o) * LM_N_STATES;
+            double smax = 0.0;
+            for (int j = 0; j < sim->n_dest[o]; j++)
+                smax += (double)bo[j] * sim->dur_max[o][j];
+            double thr = smax / (1.0 + smax) * (1.0 + 1e-9) + 1e-12;
+            sim->stay_thr[(size_t)cell * LM_N_STATES + (size_t)o] = thr > 1.0 ? 1.0 : thr;
+        }
+}
+
 /* Market of the current month from the current counts, then base_odds. */
 static void update_market(lm_sim *sim) {
     const lm_scenario *sc = sim->cur;
@@ -198,12 +225,13 @@ static void update_market(lm_sim *sim) {
     for (int cell = 0; cell < sim->n_cells; cell++) {
         double factor = sim->market[cell / N_CELL_PER_REGION].odds_factor;
         const double *so = sim->static_odds + (size_t)cell * per_cell;
-        double *bo = sim->base_odds + (size_t)cell * per_cell;
+        float *bo = sim->base_odds + (size_t)cell * per_cell;
         for (int o = 0; o < LM_N_STATES; o++)
             for (int j = 0; j < sim->n_dest[o]; j++)
                 bo[o * LM_N_STATES + j] =
-                    so[o * LM_N_STATES + j] * (sim->job_entry[o][j] ? factor : 1.0);
+                    (float)(so[o * LM_N_STATES + j] * (sim->job_entry[o][j] ? factor : 1.0));
     }
+    update_stay_bounds(sim, -1);
 }
 
 /* Sum per-thread counters in thread order into sim->counts, and compact the
@@ -239,7 +267,7 @@ static void reduce(lm_sim *sim) {
 
 /* Earnings of slot i in pence, exact as an integer for the sums. */
 static inline int64_t pence(const lm_population *p, int64_t i) {
-    return (int64_t)llround((double)p->earnings[i] * 100.0);
+    return (int64_t)((double)p->earnings[i] * 100.0 + 0.5); /* earnings >= 0 */
 }
 
 static void count_range(lm_sim *sim, int64_t *tc, int64_t *te, int64_t lo, int64_t hi, int month) {
@@ -261,14 +289,15 @@ static inline double person_odds(const lm_sim *sim, const lm_population *p, int6
                                  int cell, double *cum) {
     const int cap = sim->cap;
     const int d = p->months_in_state[i] < cap ? p->months_in_state[i] : cap;
-    const double *bo = sim->base_odds + ((size_t)cell * LM_N_STATES + (size_t)s) * LM_N_STATES;
-    const double *dodds = sim->dur_odds + (size_t)s * LM_N_STATES * (size_t)(cap + 1) + (size_t)d;
+    const float *bo = sim->base_odds + ((size_t)cell * LM_N_STATES + (size_t)s) * LM_N_STATES;
+    const float *dodds =
+        sim->dur_odds + ((size_t)s * (size_t)(cap + 1) + (size_t)d) * LM_N_STATES;
     const int nd = sim->n_dest[s];
     const int phase = p->prog_phase[i];
     double total = 0.0;
     if (phase < LM_PHASE_SEARCH) {
         for (int j = 0; j < nd; j++) {
-            total += bo[j] * dodds[(size_t)j * (size_t)(cap + 1)];
+            total += (double)bo[j] * (double)dodds[j];
             cum[j] = total;
         }
         return total;
@@ -276,7 +305,7 @@ static inline double person_odds(const lm_sim *sim, const lm_population *p, int6
     const int k = p->prog[i] - 1;
     const int sanctioned = p->sanction_left[i] > 0;
     for (int j = 0; j < nd; j++) {
-        double o = bo[j] * dodds[(size_t)j * (size_t)(cap + 1)];
+        double o = (double)bo[j] * (double)dodds[j];
         if (phase == LM_PHASE_SEARCH) {
             if (sim->job_entry[s][j])
                 o *= sim->eff_find[k];
@@ -357,16 +386,22 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
             lm__rng_block(seed, blk, mnext, LM_PURPOSE_TRANSITION, 0, words);
         }
         const double u = lm__u01(words[id & 3u]);
-        double cum[LM_N_STATES];
-        const double total = person_odds(sim, p, i, s, cell, cum);
-        const int nd = sim->n_dest[s];
         const int phase = p->prog_phase[i];
-        const double x = u * (1.0 + total);
         int ns = s;
-        for (int j = 0; j < nd; j++) {
-            if (x < cum[j]) {
-                ns = sim->dest[s][j];
-                break;
+        /* Most persons stay: when u is above a bound on the probability of
+         * moving (for any duration) the full computation would say "stay",
+         * so it is skipped. Persons on a programme always take the full path. */
+        if (phase >= LM_PHASE_SEARCH ||
+            u < sim->stay_thr[(size_t)cell * LM_N_STATES + (size_t)s]) {
+            double cum[LM_N_STATES];
+            const double total = person_odds(sim, p, i, s, cell, cum);
+            const int nd = sim->n_dest[s];
+            const double x = u * (1.0 + total);
+            for (int j = 0; j < nd; j++) {
+                if (x < cum[j]) {
+                    ns = sim->dest[s][j];
+                    break;
+                }
             }
         }
         if (ns == LM_DEST_EMPLOYED) {
@@ -408,7 +443,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
             else
                 p->limiting[i] = uh < sc->health_onset[s];
         }
-        if (has_prog)
+        if (has_prog && (p->prog_phase[i] != LM_PHASE_NONE || p->track_prog[i] != 0))
             lm__prog_after(&pc, i, s, tp);
         size_t idx = lm_agg_index(R, ns, p->region[i], p->female[i], p->disabled[i], p->minority[i],
                                   age_band_fast(age + 1));
@@ -494,8 +529,13 @@ static void align_month(lm_sim *sim) {
         const double f = exp(delta);
         for (int cell = al->region * N_CELL_PER_REGION; cell < (al->region + 1) * N_CELL_PER_REGION;
              cell++)
-            sim->base_odds[((size_t)cell * LM_N_STATES + (size_t)al->origin) * LM_N_STATES +
-                           (size_t)al->dest] *= f;
+        {
+            float *bo = &sim->base_odds[((size_t)cell * LM_N_STATES + (size_t)al->origin) *
+                                            LM_N_STATES +
+                                        (size_t)al->dest];
+            *bo = (float)((double)*bo * f);
+        }
+        update_stay_bounds(sim, al->region);
     }
 }
 
@@ -507,12 +547,21 @@ static void before_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tp, int64
     lm_population *p = sim->pop;
     const lm__prog_ctx pc = {sc, p, (uint32_t)(sim->month + 1),
                              (double)p->n / (double)sc->represents};
+    /* States from which some open programme refers: everyone else not on a
+     * programme is skipped without a call (most people, most months). */
+    unsigned refer_states = 0;
+    for (int k = 0; k < sc->n_programmes; k++)
+        if (sc->programmes[k].open)
+            refer_states |= sc->programmes[k].eligible.state;
     int64_t nc = 0;
     for (int64_t i = lo; i < hi; i++) {
+        const int phase = p->prog_phase[i];
+        if (phase == LM_PHASE_NONE && !((refer_states >> p->state[i]) & 1u))
+            continue;
         int age = sim->month - p->birth_month[i];
         if (age + 1 >= LM_AGE_MAX_MONTHS)
             continue; /* leaves this month: no referral */
-        if (p->prog_phase[i] >= LM_PHASE_SEARCH)
+        if (phase >= LM_PHASE_SEARCH)
             load[(p->prog[i] - 1) * LM_MAX_REGIONS + p->region[i]]++;
         lm__prog_before(&pc, i, age_band_fast(age), tp, sim->cand + lo, &nc);
     }
@@ -563,8 +612,9 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
     sim->n_agg = LM_AGG_CELLS(sc->n_regions);
     size_t per_cell = (size_t)LM_N_STATES * LM_N_STATES;
     sim->static_odds = lm__aligned_alloc((size_t)sim->n_cells * per_cell * sizeof(double));
-    sim->base_odds = lm__aligned_alloc((size_t)sim->n_cells * per_cell * sizeof(double));
-    sim->dur_odds = lm__aligned_alloc(per_cell * (size_t)(sim->cap + 1) * sizeof(double));
+    sim->base_odds = lm__aligned_alloc((size_t)sim->n_cells * per_cell * sizeof(float));
+    sim->dur_odds = lm__aligned_alloc(per_cell * (size_t)(sim->cap + 1) * sizeof(float));
+    sim->stay_thr = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(double));
     sim->p_good = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(double));
     sim->counts = lm__calloc(sim->n_agg, sizeof *sim->counts);
     sim->thread_counts = lm__calloc(sim->n_agg * (size_t)sim->n_threads, sizeof(int64_t));
@@ -577,16 +627,16 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
     sim->thread_load = lm__calloc(
         (size_t)LM_MAX_PROGRAMMES * LM_MAX_REGIONS * (size_t)sim->n_threads, sizeof(int64_t));
     sim->thread_n_cand = lm__calloc((size_t)sim->n_threads, sizeof(int64_t));
-    if (!sim->static_odds || !sim->base_odds || !sim->dur_odds || !sim->p_good || !sim->counts ||
+    if (!sim->static_odds || !sim->base_odds || !sim->dur_odds || !sim->stay_thr || !sim->p_good || !sim->counts ||
         !sim->thread_counts || !sim->earn || !sim->thread_earn || !sim->thread_n_entrants ||
         !sim->prog_counts || !sim->alloc_counts || !sim->thread_prog || !sim->thread_load ||
         !sim->thread_n_cand) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory allocating the engine's tables");
         goto fail;
     }
-    memset(sim->dur_odds, 0, per_cell * (size_t)(sim->cap + 1) * sizeof(double));
+    memset(sim->dur_odds, 0, per_cell * (size_t)(sim->cap + 1) * sizeof(float));
     memset(sim->static_odds, 0, (size_t)sim->n_cells * per_cell * sizeof(double));
-    memset(sim->base_odds, 0, (size_t)sim->n_cells * per_cell * sizeof(double));
+    memset(sim->base_odds, 0, (size_t)sim->n_cells * per_cell * sizeof(float));
     if ((rc = lm_population_create(sc, sc->n_persons, &sim->pop, err)))
         goto fail;
     sim->entrants = lm__aligned_alloc((size_t)sim->pop->n * sizeof *sim->entrants);
@@ -640,6 +690,7 @@ void lm_sim_destroy(lm_sim *sim) {
     lm__free(sim->static_odds);
     lm__free(sim->base_odds);
     lm__free(sim->dur_odds);
+    lm__free(sim->stay_thr);
     lm__free(sim->p_good);
     lm__free(sim->counts);
     lm__free(sim->thread_counts);
