@@ -59,8 +59,11 @@ struct lm_sim {
     float *base_odds;    /* same, with this month's market factor */
     float *dur_odds;     /* [origin][cap + 1][LM_N_STATES] */
     double dur_max[LM_N_STATES][LM_N_STATES]; /* max over d of dur_odds[o][d][j] */
-    double *stay_thr;    /* [cell][origin]: u at or above this means "stay" */
-    double *p_good;      /* [cell][origin]: probability a job entered is good */
+    double *stay_thr;                         /* [cell][origin]: u at or above this means "stay" */
+    uint16_t *cell;       /* [n] covariate cell of each person this month (cell_of) */
+    size_t *agg_of_cell;  /* [n_cells] aggregate index of the cell for state 0 */
+    size_t agg_per_state; /* aggregate cells per state: index = state * this + agg_of_cell */
+    double *p_good;       /* [cell][origin]: probability a job entered is good */
 
     lm_market_region market[LM_MAX_REGIONS];
     int64_t *counts;        /* [n_agg] counts of the current month */
@@ -185,7 +188,8 @@ static void update_stay_bounds(lm_sim *sim, int r) {
     int c1 = r < 0 ? sim->n_cells : (r + 1) * N_CELL_PER_REGION;
     for (int cell = c0; cell < c1; cell++)
         for (int o = 0; o < LM_N_STATES; o++) {
-            const float *bo = sim->base_odds + ((size_t)cell * LM_N_STATES + (size_t)o) * LM_N_STATES;
+            const float *bo =
+                sim->base_odds + ((size_t)cell * LM_N_STATES + (size_t)o) * LM_N_STATES;
             double smax = 0.0;
             for (int j = 0; j < sim->n_dest[o]; j++)
                 smax += (double)bo[j] * sim->dur_max[o][j];
@@ -277,6 +281,8 @@ static void count_range(lm_sim *sim, int64_t *tc, int64_t *te, int64_t lo, int64
         int band = age_band_fast(month - p->birth_month[i]);
         size_t idx = lm_agg_index(R, p->state[i], p->region[i], p->female[i], p->disabled[i],
                                   p->minority[i], band);
+        sim->cell[i] = (uint16_t)cell_of(p->region[i], p->female[i], band, p->disabled[i],
+                                         p->minority[i], p->qual[i], p->caring[i], p->limiting[i]);
         tc[idx]++;
         te[idx] += pence(p, i);
     }
@@ -290,8 +296,7 @@ static inline double person_odds(const lm_sim *sim, const lm_population *p, int6
     const int cap = sim->cap;
     const int d = p->months_in_state[i] < cap ? p->months_in_state[i] : cap;
     const float *bo = sim->base_odds + ((size_t)cell * LM_N_STATES + (size_t)s) * LM_N_STATES;
-    const float *dodds =
-        sim->dur_odds + ((size_t)s * (size_t)(cap + 1) + (size_t)d) * LM_N_STATES;
+    const float *dodds = sim->dur_odds + ((size_t)s * (size_t)(cap + 1) + (size_t)d) * LM_N_STATES;
     const int nd = sim->n_dest[s];
     const int phase = p->prog_phase[i];
     double total = 0.0;
@@ -355,7 +360,6 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
     const uint64_t seed = sc->seed;
     const int next = sim->month + 1;
     const uint32_t mnext = (uint32_t)next;
-    const int R = sc->n_regions;
     const int64_t n = p->n;
     int64_t ne = 0;
     /* One Philox call serves four consecutive ids; keep its block. */
@@ -370,16 +374,18 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
             int64_t id = i + n * ((int64_t)p->generation[i] + 1);
             lm_population_draw_person(sc, p, i, id, mnext, 1);
             sim->entrants[lo + ne++] = i;
-            size_t idx = lm_agg_index(R, p->state[i], p->region[i], p->female[i], p->disabled[i],
-                                      p->minority[i], 0);
+            sim->cell[i] =
+                (uint16_t)cell_of(p->region[i], p->female[i], 0, p->disabled[i], p->minority[i],
+                                  p->qual[i], p->caring[i], p->limiting[i]);
+            size_t idx = (size_t)p->state[i] * sim->agg_per_state + sim->agg_of_cell[sim->cell[i]];
             tc[idx]++;
             te[idx] += pence(p, i);
             continue;
         }
         const int s = p->state[i];
         const int band = age_band_fast(age);
-        const int cell = cell_of(p->region[i], p->female[i], band, p->disabled[i], p->minority[i],
-                                 p->qual[i], p->caring[i], p->limiting[i]);
+        const int cell = sim->cell[i];
+        const int lim0 = p->limiting[i];
         const uint64_t id = (uint64_t)i + (uint64_t)n * p->generation[i];
         if ((id >> 2) != blk) {
             blk = id >> 2;
@@ -391,8 +397,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
         /* Most persons stay: when u is above a bound on the probability of
          * moving (for any duration) the full computation would say "stay",
          * so it is skipped. Persons on a programme always take the full path. */
-        if (phase >= LM_PHASE_SEARCH ||
-            u < sim->stay_thr[(size_t)cell * LM_N_STATES + (size_t)s]) {
+        if (phase >= LM_PHASE_SEARCH || u < sim->stay_thr[(size_t)cell * LM_N_STATES + (size_t)s]) {
             double cum[LM_N_STATES];
             const double total = person_odds(sim, p, i, s, cell, cum);
             const int nd = sim->n_dest[s];
@@ -445,10 +450,17 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
         }
         if (has_prog && (p->prog_phase[i] != LM_PHASE_NONE || p->track_prog[i] != 0))
             lm__prog_after(&pc, i, s, tp);
-        size_t idx = lm_agg_index(R, ns, p->region[i], p->female[i], p->disabled[i], p->minority[i],
-                                  age_band_fast(age + 1));
+        /* The cell changes only with the age band or the health condition. */
+        const int band1 = age_band_fast(age + 1);
+        int cell1 = cell;
+        if (band1 != band || p->limiting[i] != lim0)
+            sim->cell[i] = (uint16_t)(cell1 = cell_of(p->region[i], p->female[i], band1,
+                                                      p->disabled[i], p->minority[i], p->qual[i],
+                                                      p->caring[i], p->limiting[i]));
+        size_t idx = (size_t)ns * sim->agg_per_state + sim->agg_of_cell[cell1];
         tc[idx]++;
-        te[idx] += pence(p, i);
+        if (is_emp)
+            te[idx] += pence(p, i);
     }
     *n_entr = ne;
 }
@@ -501,8 +513,7 @@ static void align_month(lm_sim *sim) {
                 if (age + 1 >= LM_AGE_MAX_MONTHS || p->region[i] != al->region ||
                     p->state[i] != al->origin)
                     continue;
-                int cell = cell_of(p->region[i], p->female[i], age_band_fast(age), p->disabled[i],
-                                   p->minority[i], p->qual[i], p->caring[i], p->limiting[i]);
+                int cell = sim->cell[i];
                 double cum[LM_N_STATES];
                 double total = person_odds(sim, p, i, al->origin, cell, cum);
                 double oj = cum[al->dest] - (al->dest > 0 ? cum[al->dest - 1] : 0.0);
@@ -528,11 +539,10 @@ static void align_month(lm_sim *sim) {
         sim->al_shift[q] = delta;
         const double f = exp(delta);
         for (int cell = al->region * N_CELL_PER_REGION; cell < (al->region + 1) * N_CELL_PER_REGION;
-             cell++)
-        {
-            float *bo = &sim->base_odds[((size_t)cell * LM_N_STATES + (size_t)al->origin) *
-                                            LM_N_STATES +
-                                        (size_t)al->dest];
+             cell++) {
+            float *bo =
+                &sim->base_odds[((size_t)cell * LM_N_STATES + (size_t)al->origin) * LM_N_STATES +
+                                (size_t)al->dest];
             *bo = (float)((double)*bo * f);
         }
         update_stay_bounds(sim, al->region);
@@ -615,6 +625,7 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
     sim->base_odds = lm__aligned_alloc((size_t)sim->n_cells * per_cell * sizeof(float));
     sim->dur_odds = lm__aligned_alloc(per_cell * (size_t)(sim->cap + 1) * sizeof(float));
     sim->stay_thr = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(double));
+    sim->agg_of_cell = lm__aligned_alloc((size_t)sim->n_cells * sizeof *sim->agg_of_cell);
     sim->p_good = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(double));
     sim->counts = lm__calloc(sim->n_agg, sizeof *sim->counts);
     sim->thread_counts = lm__calloc(sim->n_agg * (size_t)sim->n_threads, sizeof(int64_t));
@@ -627,10 +638,10 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
     sim->thread_load = lm__calloc(
         (size_t)LM_MAX_PROGRAMMES * LM_MAX_REGIONS * (size_t)sim->n_threads, sizeof(int64_t));
     sim->thread_n_cand = lm__calloc((size_t)sim->n_threads, sizeof(int64_t));
-    if (!sim->static_odds || !sim->base_odds || !sim->dur_odds || !sim->stay_thr || !sim->p_good || !sim->counts ||
-        !sim->thread_counts || !sim->earn || !sim->thread_earn || !sim->thread_n_entrants ||
-        !sim->prog_counts || !sim->alloc_counts || !sim->thread_prog || !sim->thread_load ||
-        !sim->thread_n_cand) {
+    if (!sim->static_odds || !sim->base_odds || !sim->dur_odds || !sim->stay_thr ||
+        !sim->agg_of_cell || !sim->p_good || !sim->counts || !sim->thread_counts || !sim->earn ||
+        !sim->thread_earn || !sim->thread_n_entrants || !sim->prog_counts || !sim->alloc_counts ||
+        !sim->thread_prog || !sim->thread_load || !sim->thread_n_cand) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory allocating the engine's tables");
         goto fail;
     }
@@ -640,6 +651,7 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
     if ((rc = lm_population_create(sc, sc->n_persons, &sim->pop, err)))
         goto fail;
     sim->entrants = lm__aligned_alloc((size_t)sim->pop->n * sizeof *sim->entrants);
+    sim->cell = lm__aligned_alloc((size_t)sim->pop->n * sizeof *sim->cell);
     if (sc->n_programmes > 0) {
         sim->cand = lm__aligned_alloc((size_t)sim->pop->n * sizeof *sim->cand);
         sim->hist = lm__aligned_alloc(65536 * sizeof *sim->hist);
@@ -653,10 +665,18 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
         sim->al_b = lm__aligned_alloc((size_t)sim->pop->n * sizeof *sim->al_b);
         sim->al_sum = lm__calloc((size_t)nb * 2, sizeof *sim->al_sum);
     }
-    if (!sim->entrants || (sc->n_programmes > 0 && (!sim->cand || !sim->hist)) ||
+    if (!sim->entrants || !sim->cell || (sc->n_programmes > 0 && (!sim->cand || !sim->hist)) ||
         (any_align && (!sim->al_a || !sim->al_b || !sim->al_sum))) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory allocating the entrant list");
         goto fail;
+    }
+    /* Aggregate index of each covariate cell (state 0), from its decoding. */
+    sim->agg_per_state = sim->n_agg / LM_N_STATES;
+    for (int cell = 0; cell < sim->n_cells; cell++) {
+        int c = cell / 2 / 2 / LM_N_QUALS; /* drop health, caring, qual */
+        int mi = c % 2, dis = (c /= 2) % 2, b = (c /= 2) % LM_N_AGE_BANDS;
+        int f = (c /= LM_N_AGE_BANDS) % 2, r = c / 2;
+        sim->agg_of_cell[cell] = lm_agg_index(sc->n_regions, 0, r, f, dis, mi, b);
     }
     build_tables(sim);
     build_effects(sim);
@@ -691,6 +711,8 @@ void lm_sim_destroy(lm_sim *sim) {
     lm__free(sim->base_odds);
     lm__free(sim->dur_odds);
     lm__free(sim->stay_thr);
+    lm__free(sim->agg_of_cell);
+    lm__free(sim->cell);
     lm__free(sim->p_good);
     lm__free(sim->counts);
     lm__free(sim->thread_counts);
