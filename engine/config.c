@@ -944,8 +944,19 @@ static int load_alignment(ctx *c, const config_setting_t *root) {
                        "give exactly one of `targets` (one per month) or "
                        "`target_per_month`");
         if (tv) {
-            if ((rc = get_vec(c, e, "targets", 1, sc->n_months, 0.0, 1e12, al->targets)))
-                return rc;
+            /* At least one value a month; extra values (a scenario run with
+             * fewer --months) are ignored. */
+            int t = config_setting_type(tv);
+            if ((t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) ||
+                config_setting_length(tv) < sc->n_months)
+                return bad(c, tv, "expected an array of at least %d numbers (one a month)",
+                           sc->n_months);
+            for (int m = 0; m < sc->n_months; m++) {
+                const config_setting_t *x = config_setting_get_elem(tv, (unsigned)m);
+                if (!is_number(x) || number_of(x) < 0.0 || !isfinite(number_of(x)))
+                    return bad(c, x, "expected a number of moves >= 0");
+                al->targets[m] = number_of(x);
+            }
         } else {
             double v;
             if ((rc = get_num(c, e, "target_per_month", 1, 0.0, 1e12, 0.0, &v)))
@@ -1410,7 +1421,10 @@ static int structure_differs(const lm_scenario *a, const lm_scenario *b) {
         a->start_year != b->start_year || a->start_month != b->start_month ||
         a->n_regions != b->n_regions || a->n_programmes != b->n_programmes ||
         a->has_health != b->has_health || a->has_earnings != b->has_earnings ||
-        a->trial != b->trial || a->panel != b->panel)
+        a->trial != b->trial || a->panel != b->panel || a->represents != b->represents ||
+        a->duration_cap_months != b->duration_cap_months ||
+        a->sample_fraction != b->sample_fraction || a->deflate_level != b->deflate_level ||
+        a->chunk_persons != b->chunk_persons)
         return 1;
     for (int r = 0; r < a->n_regions; r++)
         if (strcmp(a->regions[r].name, b->regions[r].name) != 0)
@@ -1526,10 +1540,9 @@ static int build_timeline(ctx *c, config_t *cfg) {
             rc = validate_tree(&vcx, &vc);
             if (!rc && structure_differs(sc, var))
                 rc = LM_FAIL_CFG(c->err, LM_ECONFIG, c->path, 0,
-                                 "timeline at month %d: a change may not alter the simulation, "
-                                 "regions, programmes (their names and number), trial, health or "
-                                 "earnings switches, or output",
-                                 mv);
+                                 "a timeline change may not alter the simulation, represents, "
+                                 "regions, programmes (their names and number), the trial, the "
+                                 "health or earnings switches, duration_cap_months or output");
             if (rc && c->err && strncmp(c->err->msg, "timeline", 8) != 0) {
                 char msg[LM_ERROR_MSG_MAX];
                 snprintf(msg, sizeof msg, "%s", c->err->msg);

@@ -311,16 +311,19 @@ static inline double person_odds(const lm_sim *sim, const lm_population *p, int6
     const int sanctioned = p->sanction_left[i] > 0;
     for (int j = 0; j < nd; j++) {
         double o = (double)bo[j] * (double)dodds[j];
+        /* Job search: finding work, and sanctions. Any phase, for a person in
+         * work: progression and job exit (in-work support, or an in-work
+         * programme such as progression support). */
         if (phase == LM_PHASE_SEARCH) {
             if (sim->job_entry[s][j])
                 o *= sim->eff_find[k];
-            if (s == LM_STATE_EMPLOYED_POOR && sim->dest[s][j] == LM_STATE_EMPLOYED_GOOD)
-                o *= sim->eff_prog[k];
             if (sanctioned && sim->to_inactive[s][j])
                 o *= sim->eff_sanc_inact[k];
-        } else if (sim->leaves_work[s][j]) {
-            o *= sim->eff_exit[k];
         }
+        if (s == LM_STATE_EMPLOYED_POOR && sim->dest[s][j] == LM_STATE_EMPLOYED_GOOD)
+            o *= sim->eff_prog[k];
+        if (sim->leaves_work[s][j])
+            o *= sim->eff_exit[k];
         total += o;
         cum[j] = total;
     }

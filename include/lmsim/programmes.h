@@ -37,7 +37,7 @@ extern "C" {
     X(EMPLOYED_12, "employed_12", 0, "of those, in work 12 months after referral")                 \
     X(ANY_JOB_12, "any_job_12", 0, "of those, in work at any time within 12 months of referral")   \
     X(WORKED_13W_12, "worked_13w_12", 0,                                                           \
-      "of those, in work 3 or more months (13+ weeks) of the 12")                                  \
+      "of those, in work at 3 or more of the 13 month-ends from referral to 12 months on")         \
     X(EARNINGS_12_PENCE, "earnings_12_pence", 0,                                                   \
       "of those in work 12 months after referral, summed monthly earnings in pence")               \
     X(OUTCOMES, "outcomes", 0,                                                                     \
