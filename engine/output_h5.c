@@ -115,7 +115,7 @@ static const char *const var_name[N_VARS] = {"state",
                                              "limiting",
                                              "hours",
                                              "earnings"};
-static const int var_size[N_VARS] = {1, 2, 2, 2, 4, 1, 1, 1, 1, 4};
+static const int var_size[N_VARS] = {1, 2, 2, 2, 4, 1, 1, 1, 1, 2};
 static const char *const var_desc[N_VARS] = {
     "labour state (enum lm_state)",
     "completed months in the current state, saturating",
@@ -126,7 +126,7 @@ static const char *const var_desc[N_VARS] = {
     "phase of the programme spell (enum lm_phase)",
     "1 limiting health condition (0 when the scenario does not model health)",
     "0 not in work, 1 part time, 2 full time",
-    "monthly gross earnings in GBP (float32), 0 when not in work"};
+    "monthly gross earnings in whole GBP (rounded, saturating at 65535), 0 when not in work"};
 
 /* Person attributes of /persons, in creation order. */
 enum {
@@ -463,10 +463,12 @@ static int pack_chunk(lm_h5_writer *w, const lm_population *pop, int v, int64_t 
         gather_u16(dst, w, pop->sustained_months, j0, m, shuffled);
         break;
     case VAR_EARNINGS:
+        /* Whole pounds as uint16 (saturating): half the bytes of float32 and
+         * far more compressible; the engine keeps the exact value. */
         for (int64_t j = 0; j < m; j++) {
-            uint32_t bits;
-            memcpy(&bits, &pop->earnings[col_slot(w, j0 + j)], sizeof bits);
-            put_elem(dst, width, 4, shuffled, j, bits);
+            double e = (double)pop->earnings[col_slot(w, j0 + j)] + 0.5;
+            uint32_t gbp = e >= 65535.0 ? 65535u : (uint32_t)e;
+            put_elem(dst, width, 2, shuffled, j, gbp);
         }
         break;
     case VAR_PROGRAMME:
@@ -811,7 +813,7 @@ static int create_panel(lm_h5_writer *w, const lm_population *pop, lm_error *err
                       : v == VAR_PROGRAMME ? H5T_STD_U8LE
                       : v == VAR_LIMITING  ? H5T_STD_U8LE
                       : v == VAR_HOURS     ? H5T_STD_U8LE
-                      : v == VAR_EARNINGS  ? H5T_IEEE_F32LE
+                      : v == VAR_EARNINGS  ? H5T_STD_U16LE
                       : v == VAR_PERSON_ID ? H5T_STD_I32LE
                                            : H5T_STD_U16LE;
         H5TRY(w->dset[v] =
