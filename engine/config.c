@@ -721,6 +721,7 @@ static int load_programme(ctx *c, const config_setting_t *g, lm_programme *pg) {
                                            "good_job_or",
                                            "job_exit_or",
                                            "progression_or",
+                                           "health_onset_or",
                                            "sanction_rate",
                                            "sanction_months",
                                            "sanction_inactivity_or",
@@ -795,6 +796,8 @@ static int load_programme(ctx *c, const config_setting_t *g, lm_programme *pg) {
         (rc = get_num(c, eff, "good_job_or", 0, 1.0 / ORMAX, ORMAX, 1.0, &pg->good_job_or)) ||
         (rc = get_num(c, eff, "job_exit_or", 0, 1.0 / ORMAX, ORMAX, 1.0, &pg->job_exit_or)) ||
         (rc = get_num(c, eff, "progression_or", 0, 1.0 / ORMAX, ORMAX, 1.0, &pg->progression_or)) ||
+        (rc = get_num(c, eff, "health_onset_or", 0, 1.0 / ORMAX, ORMAX, 1.0,
+                      &pg->health_onset_or)) ||
         (rc = get_num(c, eff, "sanction_rate", 0, 0.0, 1.0, 0.0, &pg->sanction_rate)) ||
         (rc = get_num(c, eff, "sanction_inactivity_or", 0, 1.0 / ORMAX, ORMAX, 1.0,
                       &pg->sanction_inactivity_or)) ||

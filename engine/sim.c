@@ -81,6 +81,7 @@ struct lm_sim {
     double eff_good[LM_MAX_PROGRAMMES];
     double eff_exit[LM_MAX_PROGRAMMES];
     double eff_prog[LM_MAX_PROGRAMMES];
+    double eff_health[LM_MAX_PROGRAMMES];
     double eff_sanc_inact[LM_MAX_PROGRAMMES];
     double eff_sanc_good[LM_MAX_PROGRAMMES];
     int64_t *prog_counts;   /* [LM_PROG_CELLS] counts of the current month */
@@ -173,6 +174,7 @@ static void build_effects(lm_sim *sim) {
         sim->eff_good[k] = exp(f * log(pg->good_job_or));
         sim->eff_exit[k] = exp(f * log(pg->job_exit_or));
         sim->eff_prog[k] = exp(f * log(pg->progression_or));
+        sim->eff_health[k] = exp(f * log(pg->health_onset_or));
         sim->eff_sanc_inact[k] = pg->sanction_inactivity_or;
         sim->eff_sanc_good[k] = pg->sanction_good_job_or;
     }
@@ -446,10 +448,17 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                 lm__rng_block(seed, hblk, mnext, LM_PURPOSE_HEALTH, 0, hwords);
             }
             const double uh = lm__u01(hwords[id & 3u]);
-            if (p->limiting[i])
+            if (p->limiting[i]) {
                 p->limiting[i] = !(uh < sc->health_recovery[s]);
-            else
-                p->limiting[i] = uh < sc->health_onset[s];
+            } else {
+                double on = sc->health_onset[s];
+                /* A programme may change the odds of onset while on it. */
+                if (phase >= LM_PHASE_SEARCH && on > 0.0 && on < 1.0) {
+                    double odds = on / (1.0 - on) * sim->eff_health[p->prog[i] - 1];
+                    on = odds / (1.0 + odds);
+                }
+                p->limiting[i] = uh < on;
+            }
         }
         if (has_prog && (p->prog_phase[i] != LM_PHASE_NONE || p->track_prog[i] != 0))
             lm__prog_after(&pc, i, s, tp);

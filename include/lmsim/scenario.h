@@ -138,8 +138,10 @@ typedef struct lm_programme {
     double good_job_or;    /* on the odds that a job entered is good */
     double job_exit_or;    /* on moves out of work while on the programme and in work */
     double progression_or; /* on poor -> good job moves while on the programme (any phase) */
-    double sanction_rate;  /* monthly probability of a sanction in job-search support */
-    int sanction_months;   /* months a sanction lasts */
+    double
+        health_onset_or;  /* on the odds of a limiting condition starting, while on the programme */
+    double sanction_rate; /* monthly probability of a sanction in job-search support */
+    int sanction_months;  /* months a sanction lasts */
     double sanction_inactivity_or; /* on moves to inactivity while sanctioned */
     double sanction_good_job_or;   /* on the odds that a job entered while sanctioned is good */
     /* costs (GBP) */

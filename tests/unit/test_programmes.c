@@ -233,11 +233,45 @@ static void test_stronger_effect(void **unused) {
     lm_scenario_destroy(ss);
 }
 
+/* A programme's odds ratio on health onset raises the share of its
+ * participants with a limiting condition. */
+static void test_health_effect(void **unused) {
+    (void)unused;
+    const char *none[] = {"programmes.wf.effects={ job_finding_or = 1.0; }"};
+    const char *harm[] = {"programmes.wf.effects={ job_finding_or = 1.0; health_onset_or = 8.0; }"};
+    double share[2];
+    int64_t on[2];
+    for (int v = 0; v < 2; v++) {
+        lm_scenario *sc = load(v ? harm : none, 1);
+        lm_sim *sim;
+        lm_error err;
+        assert_int_equal(lm_sim_create(sc, 2, &sim, &err), LM_OK);
+        for (int t = 0; t < 24; t++)
+            assert_int_equal(lm_sim_step(sim, &err), LM_OK);
+        const lm_population *p = lm_sim_population(sim);
+        int64_t lim = 0;
+        on[v] = 0;
+        for (int64_t i = 0; i < p->n; i++)
+            if (p->prog[i] == 1 && p->prog_phase[i] == LM_PHASE_SEARCH) {
+                on[v]++;
+                lim += p->limiting[i];
+            }
+        share[v] = on[v] ? (double)lim / (double)on[v] : 0.0;
+        lm_sim_destroy(sim);
+        lm_scenario_destroy(sc);
+    }
+    double se =
+        sqrt(share[0] * (1 - share[0]) / (double)on[0] + share[1] * (1 - share[1]) / (double)on[1]);
+    printf("limiting among participants: OR 1 %.4f (n %lld), OR 8 %.4f (n %lld), 4 s.e. %.4f\n",
+           share[0], (long long)on[0], share[1], (long long)on[1], 4 * se);
+    assert_true(share[1] - share[0] > 4 * se);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules),           cmocka_unit_test(test_costs),
         cmocka_unit_test(test_threads),         cmocka_unit_test(test_neutral),
-        cmocka_unit_test(test_stronger_effect),
+        cmocka_unit_test(test_stronger_effect), cmocka_unit_test(test_health_effect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
