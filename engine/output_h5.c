@@ -1172,10 +1172,34 @@ static hid_t headline_mem_type(void) {
     return t;
 }
 
+/* Write n rows of a compound table at `path` (memory type from make_type,
+ * stored packed) with a description attribute. */
+static int write_table(lm_h5_writer *w, const char *path, hid_t (*make_type)(void),
+                       const void *rows, hsize_t n, const char *description, lm_error *err) {
+    hid_t space = H5I_INVALID_HID, mtype = H5I_INVALID_HID, ftype = H5I_INVALID_HID;
+    hid_t d = H5I_INVALID_HID;
+    const char *file = w->tmp_path;
+    int rc = LM_OK;
+    H5TRY(mtype = make_type(), "writing '%s': %s type", file, path);
+    H5TRY(ftype = H5Tcopy(mtype), "writing '%s': %s type", file, path);
+    H5TRY(H5Tpack(ftype), "writing '%s': %s type", file, path);
+    H5TRY(space = H5Screate_simple(1, &n, NULL), "writing '%s': %s", file, path);
+    H5TRY(d = H5Dcreate2(w->file, path, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+          "writing '%s': creating %s", file, path);
+    if (n > 0)
+        H5TRY(H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows), "writing '%s': %s", file,
+              path);
+    H5TRY(put_str(d, "description", description), "writing '%s': %s attributes", file, path);
+fail:
+    close_id(&d);
+    close_id(&space);
+    close_id(&ftype);
+    close_id(&mtype);
+    return rc;
+}
+
 static int write_headline(lm_h5_writer *w, const lm_headline *h, lm_error *err) {
-    hid_t g = H5I_INVALID_HID, space = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
-    hid_t ftype = H5I_INVALID_HID, d = H5I_INVALID_HID;
-    hsize_t n = (hsize_t)(h->n_rows > 0 ? h->n_rows : 0);
+    hid_t g = H5I_INVALID_HID;
     const char *file = w->tmp_path;
     int rc = LM_OK;
 
@@ -1183,24 +1207,11 @@ static int write_headline(lm_h5_writer *w, const lm_headline *h, lm_error *err) 
         return LM_FAIL(err, LM_EARG, "writing '%s': headline has %d rows", file, h->n_rows);
     H5TRY(g = H5Gcreate2(w->file, "outcomes", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
           "writing '%s': group /outcomes", file);
-    H5TRY(mtype = headline_mem_type(), "writing '%s': /outcomes/headline type", file);
-    H5TRY(ftype = H5Tcopy(mtype), "writing '%s': /outcomes/headline type", file);
-    H5TRY(H5Tpack(ftype), "writing '%s': /outcomes/headline type", file);
-    H5TRY(space = H5Screate_simple(1, &n, NULL), "writing '%s': /outcomes/headline", file);
-    H5TRY(d = H5Dcreate2(g, "headline", ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-          "writing '%s': creating /outcomes/headline", file);
-    if (n > 0)
-        H5TRY(H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, h->rows),
-              "writing '%s': /outcomes/headline", file);
-    H5TRY(put_str(d, "description",
-                  "rates at month 0 (_start) and the last month (_end); unemployment is ILO, "
-                  "over employed + unemployed; a rate with a zero denominator is 0"),
-          "writing '%s': /outcomes/headline attributes", file);
+    rc = write_table(w, "/outcomes/headline", headline_mem_type, h->rows, (hsize_t)h->n_rows,
+                     "rates at month 0 (_start) and the last month (_end); unemployment is ILO, "
+                     "over employed + unemployed; a rate with a zero denominator is 0",
+                     err);
 fail:
-    close_id(&d);
-    close_id(&space);
-    close_id(&ftype);
-    close_id(&mtype);
     close_id(&g);
     return rc;
 }
@@ -1327,8 +1338,8 @@ static hid_t programme_mem_type(void) {
 static int write_programmes(lm_h5_writer *w, lm_error *err) {
     const lm_scenario *sc = &w->sc;
     const lm_programme_table *tab = w->prog_table;
-    hid_t space = H5I_INVALID_HID, mtype = H5I_INVALID_HID, ftype = H5I_INVALID_HID;
-    hid_t d = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    hid_t space = H5I_INVALID_HID, d = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
+    hid_t mspace = H5I_INVALID_HID;
     const char *file = w->tmp_path;
     int rc = LM_OK;
     const char *names[LM_MAX_PROGRAMMES], *measures[LM_PM_N];
@@ -1339,23 +1350,13 @@ static int write_programmes(lm_h5_writer *w, lm_error *err) {
     for (int m = 0; m < LM_PM_N; m++)
         measures[m] = lm_prog_measure_name(m);
 
-    hsize_t n = (hsize_t)tab->n_rows;
-    H5TRY(mtype = programme_mem_type(), "writing '%s': /outcomes/programmes type", file);
-    H5TRY(ftype = H5Tcopy(mtype), "writing '%s': /outcomes/programmes type", file);
-    H5TRY(H5Tpack(ftype), "writing '%s': /outcomes/programmes type", file);
-    H5TRY(space = H5Screate_simple(1, &n, NULL), "writing '%s': /outcomes/programmes", file);
-    H5TRY(d = H5Dcreate2(w->file, "/outcomes/programmes", ftype, space, H5P_DEFAULT, H5P_DEFAULT,
-                         H5P_DEFAULT),
-          "writing '%s': creating /outcomes/programmes", file);
-    if (n > 0)
-        H5TRY(H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, tab->rows),
-              "writing '%s': /outcomes/programmes", file);
-    H5TRY(put_str(d, "description",
-                  "one row per programme (per arm for the programme under trial): counts summed "
-                  "over the run (queued and caseload at the last month), costs in GBP"),
-          "writing '%s': /outcomes/programmes attributes", file);
-    close_id(&d);
-    close_id(&space);
+    if ((rc = write_table(w, "/outcomes/programmes", programme_mem_type, tab->rows,
+                          (hsize_t)tab->n_rows,
+                          "one row per programme (per arm for the programme under trial): counts "
+                          "summed over the run (queued and caseload at the last month), costs in "
+                          "GBP",
+                          err)))
+        return rc;
 
     if (sc->n_programmes > 0) {
         /* [month][programme][arm][measure], only the scenario's programmes. */
@@ -1395,8 +1396,6 @@ fail:
     close_id(&dcpl);
     close_id(&mspace);
     close_id(&space);
-    close_id(&ftype);
-    close_id(&mtype);
     return rc;
 }
 
