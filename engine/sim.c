@@ -358,6 +358,24 @@ static inline uint16_t inc16(uint16_t v) {
 }
 
 /* The per-person work of one month for slots [lo, hi). */
+#define STEP_CHUNK 1024
+
+/* The 32-bit draw of purpose `purpose` for slots [c0, c1) (word id % 4 of
+ * the block id / 4, as lm_rng_u32), one Philox call per block of four ids. */
+static void fill_words(const lm_population *p, uint64_t seed, uint32_t month, uint32_t purpose,
+                       int64_t c0, int64_t c1, uint32_t *out) {
+    uint64_t blk = UINT64_MAX;
+    uint32_t w[4] = {0, 0, 0, 0};
+    for (int64_t i = c0; i < c1; i++) {
+        const uint64_t id = (uint64_t)lm_population_id(p, i);
+        if ((id >> 2) != blk) {
+            blk = id >> 2;
+            lm__rng_block(seed, blk, month, purpose, 0, w);
+        }
+        out[i - c0] = w[id & 3u];
+    }
+}
+
 static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t *te, int64_t *tp,
                        int64_t *n_entr) {
     const lm_scenario *sc = sim->cur;
@@ -367,112 +385,114 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
     const uint32_t mnext = (uint32_t)next;
     const int64_t n = p->n;
     int64_t ne = 0;
-    /* One Philox call serves four consecutive ids; keep its block. */
-    uint64_t blk = UINT64_MAX, hblk = UINT64_MAX;
-    uint32_t words[4] = {0, 0, 0, 0}, hwords[4] = {0, 0, 0, 0};
     const lm__prog_ctx pc = {sc, p, mnext, (double)n / (double)sc->represents};
     const int has_prog = sc->n_programmes > 0;
+    /* Draws are generated a chunk at a time in a tight loop (the Philox
+     * calls pipeline there), then consumed by the per-person loop. */
+    uint32_t tw[STEP_CHUNK], hw[STEP_CHUNK];
 
-    for (int64_t i = lo; i < hi; i++) {
-        int age = sim->month - p->birth_month[i];
-        if (age + 1 >= LM_AGE_MAX_MONTHS) {
-            int64_t id = i + n * ((int64_t)p->generation[i] + 1);
-            lm_population_draw_person(sc, p, i, id, mnext, 1);
-            sim->entrants[lo + ne++] = i;
-            sim->cell[i] =
-                (uint16_t)cell_of(p->region[i], p->female[i], 0, p->disabled[i], p->minority[i],
-                                  p->qual[i], p->caring[i], p->limiting[i]);
-            size_t idx = (size_t)p->state[i] * sim->agg_per_state + sim->agg_of_cell[sim->cell[i]];
-            tc[idx]++;
-            te[idx] += pence(p, i);
-            continue;
-        }
-        const int s = p->state[i];
-        const int band = age_band_fast(age);
-        const int cell = sim->cell[i];
-        const int lim0 = p->limiting[i];
-        const uint64_t id = (uint64_t)i + (uint64_t)n * p->generation[i];
-        if ((id >> 2) != blk) {
-            blk = id >> 2;
-            lm__rng_block(seed, blk, mnext, LM_PURPOSE_TRANSITION, 0, words);
-        }
-        const double u = lm__u01(words[id & 3u]);
-        const int phase = p->prog_phase[i];
-        int ns = s;
-        /* Most persons stay: when u is above a bound on the probability of
-         * moving (for any duration) the full computation would say "stay",
-         * so it is skipped. Persons on a programme always take the full path. */
-        if (phase >= LM_PHASE_SEARCH || u < sim->stay_thr[(size_t)cell * LM_N_STATES + (size_t)s]) {
-            double cum[LM_N_STATES];
-            const double total = person_odds(sim, p, i, s, cell, cum);
-            const int nd = sim->n_dest[s];
-            const double x = u * (1.0 + total);
-            for (int j = 0; j < nd; j++) {
-                if (x < cum[j]) {
-                    ns = sim->dest[s][j];
-                    break;
+    for (int64_t c0 = lo; c0 < hi; c0 += STEP_CHUNK) {
+        const int64_t c1 = c0 + STEP_CHUNK < hi ? c0 + STEP_CHUNK : hi;
+        fill_words(p, seed, mnext, LM_PURPOSE_TRANSITION, c0, c1, tw);
+        if (sc->has_health)
+            fill_words(p, seed, mnext, LM_PURPOSE_HEALTH, c0, c1, hw);
+        for (int64_t i = c0; i < c1; i++) {
+            int age = sim->month - p->birth_month[i];
+            if (age + 1 >= LM_AGE_MAX_MONTHS) {
+                int64_t id = i + n * ((int64_t)p->generation[i] + 1);
+                lm_population_draw_person(sc, p, i, id, mnext, 1);
+                sim->entrants[lo + ne++] = i;
+                sim->cell[i] =
+                    (uint16_t)cell_of(p->region[i], p->female[i], 0, p->disabled[i], p->minority[i],
+                                      p->qual[i], p->caring[i], p->limiting[i]);
+                size_t idx =
+                    (size_t)p->state[i] * sim->agg_per_state + sim->agg_of_cell[sim->cell[i]];
+                tc[idx]++;
+                te[idx] += pence(p, i);
+                continue;
+            }
+            const int s = p->state[i];
+            const int band = age_band_fast(age);
+            const int cell = sim->cell[i];
+            const int lim0 = p->limiting[i];
+            const uint64_t id = (uint64_t)i + (uint64_t)n * p->generation[i];
+            const double u = lm__u01(tw[i - c0]);
+            const int phase = p->prog_phase[i];
+            int ns = s;
+            /* Most persons stay: when u is above a bound on the probability of
+             * moving (for any duration) the full computation would say "stay",
+             * so it is skipped. Persons on a programme always take the full path. */
+            if (phase >= LM_PHASE_SEARCH ||
+                u < sim->stay_thr[(size_t)cell * LM_N_STATES + (size_t)s]) {
+                double cum[LM_N_STATES];
+                const double total = person_odds(sim, p, i, s, cell, cum);
+                const int nd = sim->n_dest[s];
+                const double x = u * (1.0 + total);
+                for (int j = 0; j < nd; j++) {
+                    if (x < cum[j]) {
+                        ns = sim->dest[s][j];
+                        break;
+                    }
                 }
             }
-        }
-        if (ns == LM_DEST_EMPLOYED) {
-            double pg = sim->p_good[(size_t)cell * LM_N_STATES + (size_t)s];
-            if (phase == LM_PHASE_SEARCH && pg > 0.0 && pg < 1.0) {
-                const int k = p->prog[i] - 1;
-                double odds = pg / (1.0 - pg) * sim->eff_good[k] *
-                              (p->sanction_left[i] > 0 ? sim->eff_sanc_good[k] : 1.0);
-                pg = odds / (1.0 + odds);
+            if (ns == LM_DEST_EMPLOYED) {
+                double pg = sim->p_good[(size_t)cell * LM_N_STATES + (size_t)s];
+                if (phase == LM_PHASE_SEARCH && pg > 0.0 && pg < 1.0) {
+                    const int k = p->prog[i] - 1;
+                    double odds = pg / (1.0 - pg) * sim->eff_good[k] *
+                                  (p->sanction_left[i] > 0 ? sim->eff_sanc_good[k] : 1.0);
+                    pg = odds / (1.0 + odds);
+                }
+                double uq = lm__uniform(seed, id, mnext, LM_PURPOSE_JOB_QUALITY, 0);
+                ns = uq < pg ? LM_STATE_EMPLOYED_GOOD : LM_STATE_EMPLOYED_POOR;
             }
-            double uq = lm__uniform(seed, id, mnext, LM_PURPOSE_JOB_QUALITY, 0);
-            ns = uq < pg ? LM_STATE_EMPLOYED_GOOD : LM_STATE_EMPLOYED_POOR;
-        }
-        const int was_emp = lm_state_is_employed(s), is_emp = lm_state_is_employed(ns);
-        p->months_in_state[i] = ns == s ? inc16(p->months_in_state[i]) : 0;
-        if (is_emp) {
-            p->sustained_months[i] = was_emp ? inc16(p->sustained_months[i]) : 0;
-            p->months_since_job[i] = 0;
-        } else {
-            p->sustained_months[i] = 0;
-            uint16_t msj = p->months_since_job[i];
-            p->months_since_job[i] =
-                was_emp ? 1
+            const int was_emp = lm_state_is_employed(s), is_emp = lm_state_is_employed(ns);
+            p->months_in_state[i] = ns == s ? inc16(p->months_in_state[i]) : 0;
+            if (is_emp) {
+                p->sustained_months[i] = was_emp ? inc16(p->sustained_months[i]) : 0;
+                p->months_since_job[i] = 0;
+            } else {
+                p->sustained_months[i] = 0;
+                uint16_t msj = p->months_since_job[i];
+                p->months_since_job[i] =
+                    was_emp
+                        ? 1
                         : (msj == LM_NEVER_WORKED ? msj
                                                   : (uint16_t)(msj + (msj < LM_NEVER_WORKED - 1)));
-        }
-        p->state[i] = (uint8_t)ns;
-        if (sc->has_earnings)
-            update_job(sim, i, id, s, ns);
-        if (sc->has_health) {
-            /* Onset or recovery, by the labour state of the month. */
-            if ((id >> 2) != hblk) {
-                hblk = id >> 2;
-                lm__rng_block(seed, hblk, mnext, LM_PURPOSE_HEALTH, 0, hwords);
             }
-            const double uh = lm__u01(hwords[id & 3u]);
-            if (p->limiting[i]) {
-                p->limiting[i] = !(uh < sc->health_recovery[s]);
-            } else {
-                double on = sc->health_onset[s];
-                /* A programme may change the odds of onset while on it. */
-                if (phase >= LM_PHASE_SEARCH && on > 0.0 && on < 1.0) {
-                    double odds = on / (1.0 - on) * sim->eff_health[p->prog[i] - 1];
-                    on = odds / (1.0 + odds);
+            p->state[i] = (uint8_t)ns;
+            if (sc->has_earnings)
+                update_job(sim, i, id, s, ns);
+            if (sc->has_health) {
+                /* Onset or recovery, by the labour state of the month. */
+                const double uh = lm__u01(hw[i - c0]);
+                if (p->limiting[i]) {
+                    p->limiting[i] = !(uh < sc->health_recovery[s]);
+                } else {
+                    double on = sc->health_onset[s];
+                    /* A programme may change the odds of onset while on it. */
+                    if (phase >= LM_PHASE_SEARCH && on > 0.0 && on < 1.0) {
+                        double odds = on / (1.0 - on) * sim->eff_health[p->prog[i] - 1];
+                        on = odds / (1.0 + odds);
+                    }
+                    p->limiting[i] = uh < on;
                 }
-                p->limiting[i] = uh < on;
             }
+            if (has_prog && (p->prog_phase[i] != LM_PHASE_NONE || p->track_prog[i] != 0))
+                lm__prog_after(&pc, i, s, tp);
+            /* The cell changes only with the age band or the health condition. */
+            const int band1 = age_band_fast(age + 1);
+            int cell1 = cell;
+            if (band1 != band || p->limiting[i] != lim0)
+                sim->cell[i] =
+                    (uint16_t)(cell1 = cell_of(p->region[i], p->female[i], band1, p->disabled[i],
+                                               p->minority[i], p->qual[i], p->caring[i],
+                                               p->limiting[i]));
+            size_t idx = (size_t)ns * sim->agg_per_state + sim->agg_of_cell[cell1];
+            tc[idx]++;
+            if (is_emp)
+                te[idx] += pence(p, i);
         }
-        if (has_prog && (p->prog_phase[i] != LM_PHASE_NONE || p->track_prog[i] != 0))
-            lm__prog_after(&pc, i, s, tp);
-        /* The cell changes only with the age band or the health condition. */
-        const int band1 = age_band_fast(age + 1);
-        int cell1 = cell;
-        if (band1 != band || p->limiting[i] != lim0)
-            sim->cell[i] = (uint16_t)(cell1 = cell_of(p->region[i], p->female[i], band1,
-                                                      p->disabled[i], p->minority[i], p->qual[i],
-                                                      p->caring[i], p->limiting[i]));
-        size_t idx = (size_t)ns * sim->agg_per_state + sim->agg_of_cell[cell1];
-        tc[idx]++;
-        if (is_emp)
-            te[idx] += pence(p, i);
     }
     *n_entr = ne;
 }
