@@ -364,15 +364,30 @@ static inline uint16_t inc16(uint16_t v) {
  * the block id / 4, as lm_rng_u32), one Philox call per block of four ids. */
 static void fill_words(const lm_population *p, uint64_t seed, uint32_t month, uint32_t purpose,
                        int64_t c0, int64_t c1, uint32_t *out) {
+    const uint64_t n = (uint64_t)p->n;
     uint64_t blk = UINT64_MAX;
     uint32_t w[4] = {0, 0, 0, 0};
-    for (int64_t i = c0; i < c1; i++) {
+    int64_t i = c0;
+    while (i < c1) {
+        /* Common case: four aligned slots of one generation are four
+         * consecutive ids of one Philox block, written straight out. */
+        if ((i & 3) == 0 && i + 4 <= c1) {
+            const uint16_t g = p->generation[i];
+            const uint64_t id = (uint64_t)i + n * g;
+            if ((id & 3u) == 0 && p->generation[i + 1] == g && p->generation[i + 2] == g &&
+                p->generation[i + 3] == g) {
+                lm__rng_block(seed, id >> 2, month, purpose, 0, out + (i - c0));
+                i += 4;
+                continue;
+            }
+        }
         const uint64_t id = (uint64_t)lm_population_id(p, i);
         if ((id >> 2) != blk) {
             blk = id >> 2;
             lm__rng_block(seed, blk, month, purpose, 0, w);
         }
         out[i - c0] = w[id & 3u];
+        i++;
     }
 }
 
