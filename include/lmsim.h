@@ -10,6 +10,7 @@
 #include "lmsim/run.h"
 #include "lmsim/scenario.h"
 #include "lmsim/sim.h"
+#include "lmsim/sweep.h"
 #include "lmsim/version.h"
 
 #endif /* LMSIM_H */

@@ -5,6 +5,7 @@
  *             [--set path=value]... [--quiet]
  *   lmsim check SCENARIO [--set path=value]...
  *   lmsim describe OUT.h5
+ *   lmsim sweep SWEEP.cfg [--task N] [-o DIR] [--threads N] [--quiet]
  *   lmsim --help | --version
  *
  * Everything else is the library's. Exit status: 0 success, 2 usage error,
@@ -39,6 +40,7 @@ static const char usage_text[] =
     "  lmsim run SCENARIO -o OUT.h5 [options]   simulate and write an HDF5 file\n"
     "  lmsim check SCENARIO [--set path=value]   validate a scenario without running\n"
     "  lmsim describe OUT.h5                     show sizes and headline table of a run file\n"
+    "  lmsim sweep SWEEP.cfg [--task N] [-o DIR] run a sweep (or one task of it); resumes\n"
     "  lmsim --help | --version\n"
     "\n"
     "run options:\n"
@@ -345,6 +347,91 @@ static int cmd_run(int argc, char **argv) {
     return 0;
 }
 
+static int cmd_sweep(int argc, char **argv) {
+    const char *file = NULL, *out_dir = NULL;
+    int task = -1, threads = 0, quiet = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long long x;
+        int rc;
+        if (strcmp(a, "--task") == 0) {
+            if (!v)
+                return usage_error("%s needs a task number", a);
+            if ((rc = parse_int_opt(a, v, 0, &x)))
+                return rc;
+            task = (int)x;
+            i++;
+        } else if (strcmp(a, "--threads") == 0) {
+            if (!v)
+                return usage_error("%s needs a value", a);
+            if ((rc = parse_int_opt(a, v, 1, &x)))
+                return rc;
+            threads = (int)x;
+            i++;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            if (!v)
+                return usage_error("%s needs a folder", a);
+            out_dir = v;
+            i++;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            quiet = 1;
+        } else if (a[0] == '-') {
+            return usage_error("unknown option '%s'", a);
+        } else if (!file) {
+            file = a;
+        } else {
+            return usage_error("unexpected argument '%s'", a);
+        }
+    }
+    if (!file)
+        return usage_error("%s", "missing sweep file");
+    lm_error err;
+    lm_error_clear(&err);
+    lm_sweep *sw;
+    if (lm_sweep_load(file, out_dir, &sw, &err))
+        return report(&err);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    lm_run_options opt = {0};
+    opt.threads = threads;
+    opt.stop = &stop_requested;
+    int n = lm_sweep_n_tasks(sw), first = task >= 0 ? task : 0, last = task >= 0 ? task : n - 1;
+    if (task >= n) {
+        lm_sweep_destroy(sw);
+        fprintf(stderr, "lmsim: --task %d out of range: the sweep has tasks 0 to %d\n", task,
+                n - 1);
+        return EXIT_USAGE;
+    }
+    int ran = 0, skipped = 0;
+    for (int t = first; t <= last; t++) {
+        int sk;
+        char path[1024];
+        lm_sweep_task_path(sw, t, path, sizeof path);
+        if (lm_sweep_run_task(sw, t, &opt, &sk, &err)) {
+            lm_sweep_destroy(sw);
+            return report(&err);
+        }
+        ran += !sk;
+        skipped += sk;
+        if (!quiet)
+            fprintf(stderr, "lmsim: task %d/%d %s (point %s, replicate %d): %s\n", t + 1, n, path,
+                    lm_sweep_task_point(sw, t), lm_sweep_task_replicate(sw, t),
+                    sk ? "already done, skipped" : "done");
+    }
+    int complete;
+    if (lm_sweep_write_index(sw, &complete, &err)) {
+        lm_sweep_destroy(sw);
+        return report(&err);
+    }
+    printf("sweep %s: %d tasks run, %d skipped (finished earlier)%s\n", file, ran, skipped,
+           complete ? "; index written" : "; index waits for the remaining tasks");
+    lm_sweep_destroy(sw);
+    return 0;
+}
+
 static int cmd_describe(int argc, char **argv) {
     if (argc != 3)
         return usage_error("%s", "describe takes exactly one file: lmsim describe OUT.h5");
@@ -387,5 +474,7 @@ int main(int argc, char **argv) {
         return cmd_check(argc, argv);
     if (strcmp(cmd, "describe") == 0)
         return cmd_describe(argc, argv);
-    return usage_error("unknown command '%s' (run, check or describe)", cmd);
+    if (strcmp(cmd, "sweep") == 0)
+        return cmd_sweep(argc, argv);
+    return usage_error("unknown command '%s' (run, check, describe or sweep)", cmd);
 }

@@ -1,0 +1,536 @@
+/* sweep.c - scenario sweeps: points x replicates, resume, index file.
+ *
+ * A sweep is a list of tasks (point, replicate). Each task is an ordinary
+ * run of the base scenario with the sweep's overrides, the point's overrides
+ * and `simulation.seed` set to the replicate's seed, written to its own file
+ * through lm_run() (so atomically: a file under its final name is a finished
+ * task). The seed of replicate r is drawn from the counter-based stream
+ * keyed by (sweep seed, r, LM_PURPOSE_SWEEP): it does not depend on the
+ * point, which gives every point of a replicate the same random numbers
+ * (common random numbers), and it does not depend on the order or place in
+ * which tasks run, which makes `--task N`, resumed and complete sweeps give
+ * identical files.
+ *
+ * Sweep file (libconfig), group `sweep`:
+ *   base = "FILE";          base scenario, relative to the sweep file
+ *   output = "DIR";         output folder (relative to the working folder)
+ *   replicates = R;  seed = S;
+ *   set = [ "path=value", ... ];                      every task
+ *   points = ( { name = "N"; set = [ ... ]; }, ... ); or
+ *   grid = ( { path = "P"; values = [ v, ... ]; }, ... );  cartesian product
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "lmsim/sweep.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <libconfig.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "lmsim/output.h"
+#include "lmsim/rng.h"
+#include "lmsim/scenario.h"
+
+#define SW_MAX_POINTS 512
+#define SW_MAX_SETS 32
+#define SW_SET_LEN 256
+
+typedef struct sw_point {
+    char name[64];
+    char label[SW_SET_LEN]; /* the point's overrides joined by "; " */
+    int n_sets;
+    char sets[SW_MAX_SETS][SW_SET_LEN];
+} sw_point;
+
+struct lm_sweep {
+    char path[1024];    /* sweep file */
+    char base[1024];    /* base scenario, resolved */
+    char out_dir[1024]; /* output folder */
+    uint64_t seed;
+    int replicates;
+    int n_common;
+    char common[SW_MAX_SETS][SW_SET_LEN];
+    int n_points;
+    sw_point *points; /* [n_points] */
+};
+
+static int fail_at(lm_error *err, const char *file, const config_setting_t *s, const char *what) {
+    const char *sf = s ? config_setting_source_file(s) : NULL;
+    return LM_FAIL_CFG(err, LM_ECONFIG, sf ? sf : file, s ? (int)config_setting_source_line(s) : 0,
+                       "sweep: %s", what);
+}
+
+/* Read an array of "path=value" strings into out. */
+static int read_sets(lm_error *err, const char *file, const config_setting_t *a,
+                     char out[][SW_SET_LEN], int *n) {
+    *n = 0;
+    if (!a)
+        return LM_OK;
+    int t = config_setting_type(a);
+    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
+        return fail_at(err, file, a, "`set` must be an array of \"path=value\" strings");
+    int len = config_setting_length(a);
+    if (len > SW_MAX_SETS)
+        return fail_at(err, file, a, "too many overrides (at most 32)");
+    for (int k = 0; k < len; k++) {
+        const config_setting_t *e = config_setting_get_elem(a, (unsigned)k);
+        const char *v =
+            config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
+        if (!v || !strchr(v, '=') || strlen(v) >= SW_SET_LEN)
+            return fail_at(err, file, e, "each override is a string \"path=value\"");
+        snprintf(out[k], SW_SET_LEN, "%s", v);
+    }
+    *n = len;
+    return LM_OK;
+}
+
+static void value_text(const config_setting_t *v, char *buf, size_t n) {
+    buf[0] = '\0';
+    switch (config_setting_type(v)) {
+    case CONFIG_TYPE_INT:
+        snprintf(buf, n, "%d", config_setting_get_int(v));
+        break;
+    case CONFIG_TYPE_INT64:
+        snprintf(buf, n, "%lldL", config_setting_get_int64(v));
+        break;
+    case CONFIG_TYPE_FLOAT:
+        snprintf(buf, n, "%.17g", config_setting_get_float(v));
+        if (!strpbrk(buf, ".eEn"))
+            strncat(buf, ".0", n - strlen(buf) - 1);
+        break;
+    case CONFIG_TYPE_BOOL:
+        snprintf(buf, n, "%s", config_setting_get_bool(v) ? "true" : "false");
+        break;
+    case CONFIG_TYPE_STRING:
+        snprintf(buf, n, "\"%s\"", config_setting_get_string(v));
+        break;
+    default: { /* an array or list: [a, b, ...] */
+        size_t len = 0;
+        int m = config_setting_length(v);
+        buf[0] = '\0';
+        for (int k = 0; k <= m && len + 1 < n; k++) {
+            char e[64] = "";
+            if (k < m)
+                value_text(config_setting_get_elem(v, (unsigned)k), e, sizeof e);
+            int w = snprintf(buf + len, n - len, "%s%s%s", k == 0 ? "[" : "", k < m ? e : "]",
+                             (k + 1 < m) ? ", " : "");
+            if (w < 0)
+                break;
+            len += (size_t)w;
+        }
+        if (m == 0)
+            snprintf(buf, n, "[]");
+    }
+    }
+}
+
+static void join_label(sw_point *pt) {
+    size_t len = 0;
+    pt->label[0] = '\0';
+    for (int k = 0; k < pt->n_sets && len < sizeof pt->label; k++) {
+        int w =
+            snprintf(pt->label + len, sizeof pt->label - len, "%s%s", k ? "; " : "", pt->sets[k]);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+}
+
+static int load_points(lm_sweep *sw, const config_setting_t *g, lm_error *err) {
+    const config_setting_t *pts = config_setting_get_member(g, "points");
+    const config_setting_t *grid = config_setting_get_member(g, "grid");
+    if (!!pts == !!grid)
+        return fail_at(err, sw->path, g, "give exactly one of `points` or `grid`");
+    if (pts) {
+        int n = config_setting_length(pts);
+        if (config_setting_type(pts) != CONFIG_TYPE_LIST || n < 1 || n > SW_MAX_POINTS)
+            return fail_at(err, sw->path, pts, "`points` must be a list of 1 to 512 groups");
+        sw->points = lm__calloc((size_t)n, sizeof *sw->points);
+        if (!sw->points)
+            return LM_FAIL(err, LM_ENOMEM, "out of memory");
+        for (int k = 0; k < n; k++) {
+            const config_setting_t *e = config_setting_get_elem(pts, (unsigned)k);
+            const char *name = NULL;
+            if (config_setting_type(e) != CONFIG_TYPE_GROUP ||
+                !config_setting_lookup_string(e, "name", &name) || !name[0] ||
+                strlen(name) >= sizeof sw->points[k].name || strpbrk(name, "/ \t"))
+                return fail_at(err, sw->path, e,
+                               "each point is { name = \"N\"; set = [ ... ]; } with a name of "
+                               "1-63 characters, no '/' or spaces");
+            for (int q = 0; q < k; q++)
+                if (strcmp(sw->points[q].name, name) == 0)
+                    return fail_at(err, sw->path, e, "duplicate point name");
+            snprintf(sw->points[k].name, sizeof sw->points[k].name, "%s", name);
+            int rc = read_sets(err, sw->path, config_setting_get_member(e, "set"),
+                               sw->points[k].sets, &sw->points[k].n_sets);
+            if (rc)
+                return rc;
+            join_label(&sw->points[k]);
+        }
+        sw->n_points = n;
+        return LM_OK;
+    }
+    int dims = config_setting_length(grid);
+    if (config_setting_type(grid) != CONFIG_TYPE_LIST || dims < 1 || dims > SW_MAX_SETS)
+        return fail_at(err, sw->path, grid, "`grid` must be a list of { path; values = [...]; }");
+    int total = 1, size[SW_MAX_SETS];
+    const config_setting_t *vals[SW_MAX_SETS];
+    const char *paths[SW_MAX_SETS];
+    for (int d = 0; d < dims; d++) {
+        const config_setting_t *e = config_setting_get_elem(grid, (unsigned)d);
+        vals[d] = config_setting_get_member(e, "values");
+        if (config_setting_type(e) != CONFIG_TYPE_GROUP ||
+            !config_setting_lookup_string(e, "path", &paths[d]) || !vals[d] ||
+            (config_setting_type(vals[d]) != CONFIG_TYPE_ARRAY &&
+             config_setting_type(vals[d]) != CONFIG_TYPE_LIST) ||
+            (size[d] = config_setting_length(vals[d])) < 1)
+            return fail_at(err, sw->path, e,
+                           "each grid entry is { path = \"P\"; values = [...]; }");
+        total *= size[d];
+        if (total > SW_MAX_POINTS)
+            return fail_at(err, sw->path, e, "the grid has more than 512 points");
+    }
+    sw->points = lm__calloc((size_t)total, sizeof *sw->points);
+    if (!sw->points)
+        return LM_FAIL(err, LM_ENOMEM, "out of memory");
+    for (int k = 0; k < total; k++) {
+        sw_point *pt = &sw->points[k];
+        snprintf(pt->name, sizeof pt->name, "g%03d", k);
+        int rem = k;
+        for (int d = dims - 1; d >= 0; d--) {
+            char v[96];
+            value_text(config_setting_get_elem(vals[d], (unsigned)(rem % size[d])), v, sizeof v);
+            snprintf(pt->sets[d], SW_SET_LEN, "%.150s=%s", paths[d], v);
+            rem /= size[d];
+        }
+        pt->n_sets = dims;
+        join_label(pt);
+    }
+    sw->n_points = total;
+    return LM_OK;
+}
+
+int lm_sweep_load(const char *path, const char *out_dir, lm_sweep **out, lm_error *err) {
+    config_t cfg;
+    int rc = LM_OK;
+    *out = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return LM_FAIL_CFG(err, LM_EIO, path, 0, "cannot open sweep file: %s",
+                           errno ? strerror(errno) : "not a regular file");
+    lm_sweep *sw = lm__calloc(1, sizeof *sw);
+    if (!sw)
+        return LM_FAIL(err, LM_ENOMEM, "out of memory");
+    snprintf(sw->path, sizeof sw->path, "%s", path);
+    config_init(&cfg);
+    if (!config_read_file(&cfg, path)) {
+        rc = LM_FAIL_CFG(err, LM_ESYNTAX, config_error_file(&cfg) ? config_error_file(&cfg) : path,
+                         config_error_line(&cfg), "%s", config_error_text(&cfg));
+        goto fail;
+    }
+    const config_setting_t *g = config_lookup(&cfg, "sweep");
+    if (!g || config_setting_type(g) != CONFIG_TYPE_GROUP) {
+        rc = fail_at(err, path, g, "the file needs a group `sweep = { ... };`");
+        goto fail;
+    }
+    static const char *const keys[] = {"base", "output", "replicates", "seed",
+                                       "set",  "points", "grid",       NULL};
+    for (int k = 0; k < config_setting_length(g); k++) {
+        const config_setting_t *e = config_setting_get_elem(g, (unsigned)k);
+        int ok = 0;
+        for (const char *const *key = keys; *key; key++)
+            ok |= strcmp(*key, config_setting_name(e)) == 0;
+        if (!ok) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "unknown setting '%.60s' (allowed: base, output, replicates, seed, set, "
+                     "points, grid)",
+                     config_setting_name(e));
+            rc = fail_at(err, path, e, msg);
+            goto fail;
+        }
+    }
+    const char *base = NULL, *outd = NULL;
+    long long reps = 0, seed = 0;
+    const config_setting_t *bs = config_setting_get_member(g, "base");
+    if (!config_setting_lookup_string(g, "base", &base)) {
+        rc = fail_at(err, path, bs ? bs : g, "`base` must name the base scenario file");
+        goto fail;
+    }
+    const char *slash = strrchr(path, '/');
+    if (base[0] == '/' || !slash)
+        snprintf(sw->base, sizeof sw->base, "%s", base);
+    else
+        snprintf(sw->base, sizeof sw->base, "%.*s/%.500s", (int)(slash - path), path, base);
+    if (out_dir)
+        snprintf(sw->out_dir, sizeof sw->out_dir, "%s", out_dir);
+    else if (config_setting_lookup_string(g, "output", &outd) && outd[0])
+        snprintf(sw->out_dir, sizeof sw->out_dir, "%s", outd);
+    else {
+        rc = fail_at(err, path, g, "`output` must name the output folder (or give -o DIR)");
+        goto fail;
+    }
+    const config_setting_t *rs = config_setting_get_member(g, "replicates");
+    if (!config_setting_lookup_int64(g, "replicates", &reps) || reps < 1 || reps > 100000) {
+        int ri = 0;
+        if (config_setting_lookup_int(g, "replicates", &ri) && ri >= 1 && ri <= 100000)
+            reps = ri;
+        else {
+            rc = fail_at(err, path, rs ? rs : g, "`replicates` must be an integer in [1, 100000]");
+            goto fail;
+        }
+    }
+    const config_setting_t *ss = config_setting_get_member(g, "seed");
+    if (!config_setting_lookup_int64(g, "seed", &seed) || seed < 0) {
+        int si = 0;
+        if (config_setting_lookup_int(g, "seed", &si) && si >= 0)
+            seed = si;
+        else {
+            rc = fail_at(err, path, ss ? ss : g, "`seed` must be an integer >= 0");
+            goto fail;
+        }
+    }
+    sw->replicates = (int)reps;
+    sw->seed = (uint64_t)seed;
+    if ((rc = read_sets(err, path, config_setting_get_member(g, "set"), sw->common,
+                        &sw->n_common)) ||
+        (rc = load_points(sw, g, err)))
+        goto fail;
+    config_destroy(&cfg);
+    /* Check every point's scenario now: a bad override fails before any run. */
+    for (int k = 0; k < sw->n_points; k++) {
+        lm_scenario *sc = NULL;
+        const char *sets[2 * SW_MAX_SETS];
+        size_t n = 0;
+        for (int q = 0; q < sw->n_common; q++)
+            sets[n++] = sw->common[q];
+        for (int q = 0; q < sw->points[k].n_sets; q++)
+            sets[n++] = sw->points[k].sets[q];
+        if ((rc = lm_scenario_load(sw->base, sets, n, &sc, err))) {
+            char msg[LM_ERROR_MSG_MAX];
+            snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
+            if (err)
+                snprintf(err->msg, sizeof err->msg, "%s: point '%s': %.600s", path,
+                         sw->points[k].name, msg);
+            lm_sweep_destroy(sw);
+            return rc;
+        }
+        lm_scenario_destroy(sc);
+    }
+    *out = sw;
+    return LM_OK;
+fail:
+    config_destroy(&cfg);
+    lm_sweep_destroy(sw);
+    return rc;
+}
+
+void lm_sweep_destroy(lm_sweep *sw) {
+    if (!sw)
+        return;
+    lm__free(sw->points);
+    lm__free(sw);
+}
+
+int lm_sweep_n_tasks(const lm_sweep *sw) {
+    return sw->n_points * sw->replicates;
+}
+
+const char *lm_sweep_task_point(const lm_sweep *sw, int t) {
+    return sw->points[t / sw->replicates].name;
+}
+
+int lm_sweep_task_replicate(const lm_sweep *sw, int t) {
+    return t % sw->replicates;
+}
+
+uint64_t lm_sweep_task_seed(const lm_sweep *sw, int t) {
+    /* Depends on the replicate only: common random numbers across points.
+     * Kept below 2^63 (scenario seeds are non-negative int64). */
+    uint64_t r = (uint64_t)lm_sweep_task_replicate(sw, t);
+    uint64_t hi = lm_rng_u32(sw->seed, r, 0, LM_PURPOSE_SWEEP, 0) & 0x7fffffffu;
+    uint64_t lo = lm_rng_u32(sw->seed, r, 0, LM_PURPOSE_SWEEP, 1);
+    return hi << 32 | lo;
+}
+
+void lm_sweep_task_path(const lm_sweep *sw, int t, char *buf, size_t n) {
+    snprintf(buf, n, "%.900s/%s_r%03d.h5", sw->out_dir, lm_sweep_task_point(sw, t),
+             lm_sweep_task_replicate(sw, t));
+}
+
+int lm_sweep_run_task(const lm_sweep *sw, int t, const lm_run_options *opt, int *skipped,
+                      lm_error *err) {
+    char path[1024], seed_set[64];
+    *skipped = 0;
+    if (t < 0 || t >= lm_sweep_n_tasks(sw))
+        return LM_FAIL(err, LM_EARG, "task %d out of range: the sweep has tasks 0 to %d", t,
+                       lm_sweep_n_tasks(sw) - 1);
+    if (mkdir(sw->out_dir, 0777) != 0 && errno != EEXIST)
+        return LM_FAIL(err, LM_EIO, "cannot create output folder '%s': %s", sw->out_dir,
+                       strerror(errno));
+    lm_sweep_task_path(sw, t, path, sizeof path);
+    if (access(path, F_OK) == 0) {
+        *skipped = 1; /* finished earlier: files appear only when complete */
+        return LM_OK;
+    }
+    const sw_point *pt = &sw->points[t / sw->replicates];
+    const char *sets[2 * SW_MAX_SETS + 1];
+    size_t n = 0;
+    for (int q = 0; q < sw->n_common; q++)
+        sets[n++] = sw->common[q];
+    for (int q = 0; q < pt->n_sets; q++)
+        sets[n++] = pt->sets[q];
+    snprintf(seed_set, sizeof seed_set, "simulation.seed=%lluL",
+             (unsigned long long)lm_sweep_task_seed(sw, t));
+    sets[n++] = seed_set;
+    lm_scenario *sc = NULL;
+    int rc = lm_scenario_load(sw->base, sets, n, &sc, err);
+    if (rc)
+        return rc;
+    lm_run_options o = *opt;
+    o.out_path = path;
+    rc = lm_run(sc, &o, NULL, err);
+    lm_scenario_destroy(sc);
+    return rc;
+}
+
+/* One row of the index's tidy table. */
+typedef struct sw_row {
+    int32_t task;
+    char point[64];
+    int32_t replicate;
+    char seed[24];
+    char overrides[SW_SET_LEN];
+    double employment_rate_start, employment_rate_end;
+    double unemployment_rate_end, inactivity_rate_end;
+    double disabled_employment_rate_end, disability_gap_end;
+    double mean_earnings_end;
+} sw_row;
+
+static hid_t row_type(void) {
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(sw_row));
+    hid_t s64 = H5Tcopy(H5T_C_S1), s24 = H5Tcopy(H5T_C_S1), sl = H5Tcopy(H5T_C_S1);
+    H5Tset_size(s64, 64);
+    H5Tset_size(s24, 24);
+    H5Tset_size(sl, SW_SET_LEN);
+    H5Tinsert(t, "task", HOFFSET(sw_row, task), H5T_NATIVE_INT32);
+    H5Tinsert(t, "point", HOFFSET(sw_row, point), s64);
+    H5Tinsert(t, "replicate", HOFFSET(sw_row, replicate), H5T_NATIVE_INT32);
+    H5Tinsert(t, "seed", HOFFSET(sw_row, seed), s24);
+    H5Tinsert(t, "overrides", HOFFSET(sw_row, overrides), sl);
+#define SW_F(f) H5Tinsert(t, #f, HOFFSET(sw_row, f), H5T_NATIVE_DOUBLE)
+    SW_F(employment_rate_start);
+    SW_F(employment_rate_end);
+    SW_F(unemployment_rate_end);
+    SW_F(inactivity_rate_end);
+    SW_F(disabled_employment_rate_end);
+    SW_F(disability_gap_end);
+    SW_F(mean_earnings_end);
+#undef SW_F
+    H5Tclose(s64);
+    H5Tclose(s24);
+    H5Tclose(sl);
+    return t;
+}
+
+int lm_sweep_write_index(const lm_sweep *sw, int *complete, lm_error *err) {
+    const int n = lm_sweep_n_tasks(sw);
+    char path[1024], final[1024], tmp[1100];
+    *complete = 0;
+    for (int t = 0; t < n; t++) {
+        lm_sweep_task_path(sw, t, path, sizeof path);
+        if (access(path, F_OK) != 0)
+            return LM_OK;
+    }
+    *complete = 1;
+    sw_row *rows = lm__calloc((size_t)n, sizeof *rows);
+    lm_file_info *info = lm__malloc(sizeof *info);
+    if (!rows || !info) {
+        lm__free(rows);
+        lm__free(info);
+        return LM_FAIL(err, LM_ENOMEM, "out of memory");
+    }
+    int rc = LM_OK;
+    for (int t = 0; t < n && rc == LM_OK; t++) {
+        lm_sweep_task_path(sw, t, path, sizeof path);
+        if ((rc = lm_h5_describe(path, info, err)))
+            break;
+        sw_row *r = &rows[t];
+        r->task = t;
+        snprintf(r->point, sizeof r->point, "%s", lm_sweep_task_point(sw, t));
+        r->replicate = lm_sweep_task_replicate(sw, t);
+        snprintf(r->seed, sizeof r->seed, "%llu", (unsigned long long)info->seed);
+        snprintf(r->overrides, sizeof r->overrides, "%s", sw->points[t / sw->replicates].label);
+        for (int k = 0; k < info->headline.n_rows; k++) {
+            const lm_headline_row *h = &info->headline.rows[k];
+            if (strcmp(h->group, "all") == 0) {
+                r->employment_rate_start = h->employment_rate[0];
+                r->employment_rate_end = h->employment_rate[1];
+                r->unemployment_rate_end = h->unemployment_rate[1];
+                r->inactivity_rate_end = h->inactivity_rate[1];
+                r->mean_earnings_end = h->mean_earnings[1];
+            } else if (strcmp(h->group, "disabled") == 0) {
+                r->disabled_employment_rate_end = h->employment_rate[1];
+            }
+        }
+        for (int k = 0; k < info->headline.n_rows; k++)
+            if (strcmp(info->headline.rows[k].group, "not_disabled") == 0)
+                r->disability_gap_end =
+                    info->headline.rows[k].employment_rate[1] - r->disabled_employment_rate_end;
+    }
+    lm__free(info);
+    if (rc) {
+        lm__free(rows);
+        return rc;
+    }
+    snprintf(final, sizeof final, "%.900s/sweep.h5", sw->out_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", final);
+    H5E_auto2_t fn;
+    void *data;
+    H5Eget_auto2(H5E_DEFAULT, &fn, &data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    int ok = f >= 0;
+    hid_t g = ok ? H5Gcreate2(f, "tasks", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    ok = ok && g >= 0;
+    for (int t = 0; ok && t < n; t++) {
+        char name[96], target[256];
+        snprintf(name, sizeof name, "%s_r%03d", lm_sweep_task_point(sw, t),
+                 lm_sweep_task_replicate(sw, t));
+        snprintf(target, sizeof target, "%s.h5", name); /* relative: the folder can move */
+        ok = H5Lcreate_external(target, "/", g, name, H5P_DEFAULT, H5P_DEFAULT) >= 0;
+    }
+    if (g >= 0)
+        H5Gclose(g);
+    hid_t rt = ok ? row_type() : -1;
+    hsize_t dims = (hsize_t)n;
+    hid_t sp = ok ? H5Screate_simple(1, &dims, NULL) : -1;
+    hid_t d = (ok && rt >= 0 && sp >= 0)
+                  ? H5Dcreate2(f, "tidy", rt, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)
+                  : -1;
+    ok = ok && d >= 0 && H5Dwrite(d, rt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) >= 0;
+    if (d >= 0)
+        H5Dclose(d);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (rt >= 0)
+        H5Tclose(rt);
+    if (f >= 0 && H5Fclose(f) < 0)
+        ok = 0;
+    H5Eset_auto2(H5E_DEFAULT, fn, data);
+    lm__free(rows);
+    if (!ok) {
+        remove(tmp);
+        return LM_FAIL(err, LM_EHDF5, "cannot write the sweep index '%s'", final);
+    }
+    if (rename(tmp, final) != 0) {
+        remove(tmp);
+        return LM_FAIL(err, LM_EIO, "cannot rename '%s': %s", tmp, strerror(errno));
+    }
+    return LM_OK;
+}

@@ -1,0 +1,289 @@
+"""lmsim.Run against raw h5py reads and scenarios with known answers."""
+import math
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+import lmsim
+
+
+def test_metadata(wales):
+    r = lmsim.open(wales)
+    with h5py.File(wales, "r") as f:
+        assert r.scenario_name == "wales_baseline"
+        assert r.scenario_text == f.attrs["scenario_text"]
+        assert r.seed == int(f.attrs["seed_str"]) == 20240101
+        assert r.n_persons == 20000 and r.n_months == 24
+        assert r.start_month == "2024-01"
+        assert r.version == f.attrs["lmsim_version"]
+    assert r.settings()["simulation.persons"] == "20000"
+    assert r.settings()["name"] == '"wales_baseline"'
+    r.close()
+
+
+def test_panel_equals_raw(wales):
+    r = lmsim.open(wales)
+    months = [0, 5, 6, 7, 24]
+    df = r.panel(["state", "phase", "programme", "earnings", "sustained_months"], months=months)
+    with h5py.File(wales, "r") as f:
+        n = f["panel/state"].shape[1]
+        assert len(df) == len(months) * n
+        for v in ["state", "phase", "programme", "earnings", "sustained_months", "person_id"]:
+            raw = f["panel/" + v][months, :].ravel()
+            got = df[v]
+            if isinstance(got.dtype, pd.CategoricalDtype):
+                got = got.cat.codes
+            assert np.array_equal(got.to_numpy().astype(np.int64), raw.astype(np.int64)), v
+        assert np.array_equal(df["month"].to_numpy(), np.repeat(months, n))
+        assert np.array_equal(df["slot"].to_numpy(), np.tile(f["panel/person"][...], len(months)))
+        names = h5py.check_enum_dtype(f["panel/state"].dtype)
+    assert list(df["state"].cat.categories) == sorted(names, key=names.get)
+    assert list(df["phase"].cat.categories) == ["none", "queued", "search", "in_work"]
+    assert list(df["programme"].cat.categories) == ["none"] + r.programme_names
+    # whole panel (contiguous month read) equals raw as well
+    full = r.panel("months_in_state")
+    with h5py.File(wales, "r") as f:
+        assert np.array_equal(full["months_in_state"].to_numpy(),
+                              f["panel/months_in_state"][...].ravel())
+
+
+def test_panel_persons(wales):
+    r = lmsim.open(wales)
+    p = r.persons()
+    entrants = p[p.entry_month > 0]
+    assert len(entrants) > 0
+    e = entrants.iloc[0]
+    pids = [int(e.id), 17, 3]
+    df = r.panel(["state", "earnings"], persons=pids)
+    assert set(df.person_id) == set(pids)
+    with h5py.File(wales, "r") as f:
+        for pid in pids:
+            col = int(np.searchsorted(f["panel/person"][...], pid % r.n_persons))
+            rows = np.flatnonzero(f["panel/person_id"][:, col] == pid)
+            sub = df[df.person_id == pid].sort_values("month")
+            assert np.array_equal(sub.month.to_numpy(), rows)
+            assert np.array_equal(sub.state.cat.codes.to_numpy(), f["panel/state"][rows, col])
+            assert np.array_equal(sub.earnings.to_numpy(), f["panel/earnings"][rows, col])
+    assert df[df.person_id == int(e.id)].month.min() == int(e.entry_month)
+
+
+def test_sample_panel(wales_sample):
+    r = lmsim.open(wales_sample)
+    assert r.panel_mode == "sample"
+    with h5py.File(wales_sample, "r") as f:
+        slots = f["panel/person"][...]
+        df = r.panel("state", months=3)
+        assert np.array_equal(df.slot.to_numpy(), slots)
+        assert np.array_equal(df.state.cat.codes.to_numpy(), f["panel/state"][3])
+        pid = int(slots[7])
+        one = r.panel("state", persons=[pid])
+        assert np.array_equal(one.state.cat.codes.to_numpy(),
+                              f["panel/state"][:, 7][f["panel/person_id"][:, 7] == pid])
+
+
+def test_persons(wales):
+    r = lmsim.open(wales)
+    p = r.persons()
+    with h5py.File(wales, "r") as f:
+        for k in f["persons"]:
+            got = p[k].cat.codes if k == "region" else p[k]
+            assert np.array_equal(got.to_numpy(), f["persons"][k][...]), k
+    assert list(p.region.cat.categories) == r.region_names
+
+
+def test_no_panel(devolved):
+    r = lmsim.open(devolved)
+    with pytest.raises(lmsim.PanelError):
+        r.panel("state")
+    assert len(r.outcomes()) > 0
+
+
+def test_outcomes_equal_file(wales):
+    r = lmsim.open(wales)
+    df = r.outcomes()
+    with h5py.File(wales, "r") as f:
+        raw = f["outcomes/headline"][...]
+    assert list(df.group) == [g.decode() for g in raw["group"]]
+    for name in raw.dtype.names[1:]:
+        assert np.array_equal(df[name].to_numpy(), raw[name]), name
+    assert df.group.iloc[0] == "all"
+
+
+def test_programmes_equal_file(trial):
+    r = lmsim.open(trial)
+    df = r.programmes()
+    with h5py.File(trial, "r") as f:
+        raw = f["outcomes/programmes"][...]
+    assert list(df.programme) == [g.decode() for g in raw["programme"]]
+    assert list(df.arm) == [{0: "none", 1: "treatment", 2: "control"}[a] for a in raw["arm"]]
+    for name in raw.dtype.names[2:]:
+        assert np.array_equal(df[name].to_numpy(), raw[name]), name
+    assert r.is_trial()
+
+
+def test_aggregates(wales):
+    r = lmsim.open(wales)
+    agg = r.aggregates()
+    with h5py.File(wales, "r") as f:
+        c = f["aggregates/counts"][...]
+        e = f["aggregates/earnings_pence"][...]
+    assert len(agg) == c.size
+    assert np.array_equal(agg["count"].to_numpy(), c.ravel())
+    assert np.array_equal(agg["earnings_pence"].to_numpy(), e.ravel())
+    # a cell decoded by names
+    row = agg[(agg.month == 3) & (agg.state == "unemployed") & (agg.region == r.region_names[1]) &
+              (agg.sex == "female") & (agg.disabled == "disabled") & (agg.minority == "white") &
+              (agg.age_band == "25-34")]
+    assert int(row["count"].iloc[0]) == c[3, 4, 1, 1, 1, 0, 1]
+    by = r.aggregates(by=["month", "state"])
+    assert np.array_equal(by["count"].to_numpy(), c.sum(axis=(2, 3, 4, 5, 6)).ravel())
+    occ = r.occupancy()
+    assert np.array_equal(occ.to_numpy(), c.sum(axis=(2, 3, 4, 5, 6)))
+
+
+def test_gaps(wales):
+    r = lmsim.open(wales)
+    g = r.gaps()
+    with h5py.File(wales, "r") as f:
+        raw = f["outcomes/employment_gaps"][...]
+    assert np.array_equal(g[["disability", "gender", "ethnicity"]].to_numpy(), raw)
+    assert g.date.iloc[0] == "2024-01" and g.date.iloc[12] == "2025-01"
+
+
+# -- known answers ---------------------------------------------------------------------
+
+def test_still_transitions_identity(still):
+    r = lmsim.open(still)
+    for m0, m1 in [(0, 1), (0, 12), (5, 9)]:
+        t = r.transitions(m0, m1)
+        assert np.array_equal(t.to_numpy(), np.eye(7)), (m0, m1)
+    c = r.transitions(0, 12, counts=True)
+    assert c.to_numpy().sum() == r.n_persons
+    by = r.transitions(0, 12, by="female")
+    assert set(by.index.get_level_values(0)) == {0, 1}
+    for g in (0, 1):
+        assert np.array_equal(by.loc[g].to_numpy(), np.eye(7))
+
+
+def test_still_spells_full_length(still):
+    r = lmsim.open(still)
+    sp = r.spells()
+    st0 = r.panel("state", months=0)
+    employed = st0.state.isin(["employed_poor", "employed_good"])
+    assert len(sp) == employed.sum()
+    assert (sp.start == 0).all() and (sp.end == r.n_months).all()
+    assert (sp.months == r.n_months + 1).all()
+    assert sp.left_censored.all() and sp.right_censored.all()
+    good = st0[st0.state == "employed_good"].person_id
+    assert set(sp[sp.quality == "good"].person_id) == set(good)
+    assert (sp[sp.quality == "good"].good_months == r.n_months + 1).all()
+    assert (sp[sp.quality == "poor"].good_months == 0).all()
+    s = r.sustained(6)
+    assert int(s[s.month == "all"].entries.iloc[0]) == 0
+
+
+def _markov_matrix():
+    names = lmsim.STATE_NAMES
+    b = {"inactive_other": {"unemployed": -2.0, "employed_poor": -3.0},
+         "unemployed": {"inactive_other": -2.5, "employed_poor": -1.2, "employed_good": -1.8},
+         "employed_poor": {"unemployed": -2.2, "employed_good": -2.6},
+         "employed_good": {"unemployed": -4.0, "inactive_other": -4.5}}
+    P = pd.DataFrame(np.eye(7), index=names, columns=names)
+    for o, d in b.items():
+        tot = 1.0 + sum(math.exp(v) for v in d.values())
+        P.loc[o, o] = 1.0 / tot
+        for j, v in d.items():
+            P.loc[o, j] = math.exp(v) / tot
+    return P
+
+
+def test_markov_transitions(markov):
+    r = lmsim.open(markov)
+    P = _markov_matrix()
+    for m0 in (0, 2):
+        t = r.transitions(m0, m0 + 1)
+        n = r.transitions(m0, m0 + 1, counts=True).sum(axis=1)
+        for o in ["inactive_other", "unemployed", "employed_poor", "employed_good"]:
+            assert n[o] > 1000
+            for j in P.columns:
+                p = P.loc[o, j]
+                se = math.sqrt(max(p * (1 - p), 1e-12) / n[o])
+                assert abs(t.loc[o, j] - p) <= 4 * se + 1e-12, (m0, o, j, t.loc[o, j], p)
+        for o in ["inactive_sick", "inactive_caring", "inactive_student"]:
+            assert n[o] == 0 and t.loc[o].isna().all()
+
+
+def test_spells_against_panel(wales):
+    """Spells rebuilt by walking the raw panel column by column (first 300 columns)."""
+    r = lmsim.open(wales)
+    sp = r.spells()
+    with h5py.File(wales, "r") as f:
+        st = f["panel/state"][:, :300]
+        pid = f["panel/person_id"][:, :300]
+        su = f["panel/sustained_months"][:, :300]
+    expect = []
+    for c in range(300):
+        cur = None
+        for m in range(st.shape[0]):
+            emp = st[m, c] >= 5
+            if cur and (not emp or pid[m, c] != cur[0]):
+                expect.append(tuple(cur))
+                cur = None
+            if emp:
+                if cur is None:
+                    cur = [int(pid[m, c]), m, m, 0]
+                cur[2] = m
+                cur[3] += int(st[m, c] == 6)
+        if cur:
+            expect.append(tuple(cur))
+    got = sp[sp.slot < 300][["person_id", "start", "end", "good_months"]]
+    assert sorted(map(tuple, got.to_numpy().tolist())) == sorted(expect)
+    # spells that start in the run: the sustained counter counts months since entry
+    inrun = sp[(sp.start > 0)]
+    assert (inrun.sustained_at_end == inrun.end - inrun.start).all()
+
+
+def test_sustained_matches_spells(wales):
+    r = lmsim.open(wales)
+    sp = r.spells()
+    entries = sp[sp.start > 0]
+    s = r.sustained(6)
+    allrow = s[s.month == "all"].iloc[0]
+    assert allrow.entries == len(entries)
+    assert allrow.sustained == int(((entries.end - entries.start) >= 6).sum())
+    by = r.sustained(6, by="disabled")
+    assert by[by.month == "all"].entries.sum() == len(entries)
+
+
+def test_compare_runs(baseline36, devolved):
+    c = lmsim.compare(baseline36, devolved)
+    a, b = lmsim.open(baseline36).outcomes(), lmsim.open(devolved).outcomes()
+    row = c[(c.group == "all") & (c.measure == "employment_rate")].iloc[0]
+    assert row.a == a.employment_rate_end[0] and row.b == b.employment_rate_end[0]
+    assert row["diff"] == pytest.approx(row.b - row.a)
+    assert c.attrs["same_seed"]
+    assert "issue 4" in c.attrs["note"]
+    # identical runs differ by zero
+    z = lmsim.compare(baseline36, baseline36)
+    assert (z["diff"] == 0).all()
+    from lmsim.compare import compare_programmes
+    cp = compare_programmes(baseline36, devolved)
+    assert len(cp) > 0
+
+
+def test_compare_trial(trial, baseline36):
+    c = lmsim.compare(trial)
+    p = lmsim.open(trial).programmes()
+    t = p[(p.programme == "ips") & (p.arm == "treatment")].iloc[0]
+    k = p[(p.programme == "ips") & (p.arm == "control")].iloc[0]
+    row = c[(c.programme == "ips") & (c.measure == "job_entry_rate")].iloc[0]
+    pt, pc = t.job_entries / t.referrals, k.job_entries / k.referrals
+    assert row.treatment == pytest.approx(pt) and row.control == pytest.approx(pc)
+    se = math.sqrt(pt * (1 - pt) / t.referrals + pc * (1 - pc) / k.referrals)
+    assert row.se == pytest.approx(se)
+    assert row.ci_low == pytest.approx(pt - pc - 1.959964 * se, rel=1e-5)
+    assert "issue 4" in c.attrs["note"]
+    with pytest.raises(ValueError):
+        lmsim.compare(baseline36)

@@ -1,0 +1,131 @@
+"""End-to-end tests of `lmsim sweep` on scenarios/sweeps/smoke.cfg.
+
+Checks: every task file and the index appear; the index's tidy table has one
+row per task; the seed depends on the replicate only (common random numbers
+across points); a rerun skips finished tasks; a deleted task is rerun and
+comes back identical; `--task N` alone gives the same file as the whole
+sweep; bad sweep files and task numbers give clear errors and no files.
+"""
+import os
+import shutil
+
+import h5py
+import numpy as np
+
+from e2e_common import Suite, show
+
+S = Suite("sweep")
+SMOKE = os.path.join(S.source, "scenarios", "sweeps", "smoke.cfg")
+NAMES = ["baseline_r000", "baseline_r001", "ips_high_fidelity_r000", "ips_high_fidelity_r001"]
+
+
+def datasets(path):
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                out[name] = obj[()]
+        f.visititems(visit)
+        out["@seed_str"] = f.attrs["seed_str"]
+        out["@scenario_text"] = f.attrs["scenario_text"]
+    return out
+
+
+def same(a, b):
+    if a.keys() != b.keys():
+        return False
+    for k in a:
+        x, y = a[k], b[k]
+        if isinstance(x, np.ndarray):
+            if x.dtype != y.dtype or x.shape != y.shape or x.tobytes() != y.tobytes():
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+full = S.path("full")
+p = S.run(["sweep", SMOKE, "-o", full, "-q"], timeout=300)
+S.check("full sweep exits 0", p.returncode == 0, show(p))
+S.check("full sweep ran 4 tasks", "4 tasks run, 0 skipped" in p.stdout, show(p))
+for n in NAMES:
+    S.check("task file %s exists" % n, os.path.exists(os.path.join(full, n + ".h5")))
+S.check("no temporary files left",
+        not [f for f in os.listdir(full) if f.endswith(".tmp")], str(os.listdir(full)))
+idx = os.path.join(full, "sweep.h5")
+S.check("index sweep.h5 exists", os.path.exists(idx))
+with h5py.File(idx, "r") as f:
+    tidy = f["tidy"][()]
+    S.check("tidy table has 4 rows", len(tidy) == 4, str(len(tidy)))
+    seeds = {(r["point"].decode(), int(r["replicate"])): r["seed"].decode() for r in tidy}
+    S.check("same replicate, same seed across points (CRN)",
+            seeds[("baseline", 0)] == seeds[("ips_high_fidelity", 0)] and
+            seeds[("baseline", 1)] == seeds[("ips_high_fidelity", 1)], str(seeds))
+    S.check("replicates have different seeds", seeds[("baseline", 0)] != seeds[("baseline", 1)])
+    linked = f["tasks/baseline_r001"].attrs["seed_str"]
+    linked = linked.decode() if isinstance(linked, bytes) else linked
+    S.check("external link reaches the task file", linked == seeds[("baseline", 1)], linked)
+    emp = {(r["point"].decode(), int(r["replicate"])): r["employment_rate_end"] for r in tidy}
+with h5py.File(os.path.join(full, "baseline_r000.h5"), "r") as f:
+    head = f["outcomes/headline"][()]
+    all_row = [r for r in head if r["group"] == b"all"][0]
+    S.check("tidy row equals the task's headline",
+            all_row["employment_rate_end"] == emp[("baseline", 0)])
+
+ref = {n: datasets(os.path.join(full, n + ".h5")) for n in NAMES}
+
+# Resume: a rerun skips everything; a deleted task is rerun, identically.
+p = S.run(["sweep", SMOKE, "-o", full, "-q"], timeout=300)
+S.check("rerun skips all 4 tasks", "0 tasks run, 4 skipped" in p.stdout, show(p))
+os.remove(os.path.join(full, "ips_high_fidelity_r001.h5"))
+os.remove(idx)
+p = S.run(["sweep", SMOKE, "-o", full, "-q"], timeout=300)
+S.check("resume reruns only the missing task", "1 tasks run, 3 skipped" in p.stdout, show(p))
+S.check("resumed task is identical",
+        same(ref["ips_high_fidelity_r001"],
+             datasets(os.path.join(full, "ips_high_fidelity_r001.h5"))))
+S.check("index rewritten after resume", os.path.exists(idx))
+
+# --task N alone, as a Slurm array would run it.
+single = S.path("single")
+for t, n in enumerate(NAMES):
+    p = S.run(["sweep", SMOKE, "-o", single, "--task", str(t), "-q"], timeout=300)
+    S.check("--task %d exits 0" % t, p.returncode == 0, show(p))
+    S.check("--task %d equals the full sweep's file" % t,
+            same(ref[n], datasets(os.path.join(single, n + ".h5"))))
+    if t < 3:
+        S.check("index waits until task %d of 3" % t,
+                not os.path.exists(os.path.join(single, "sweep.h5")))
+S.check("index written after the last task", os.path.exists(os.path.join(single, "sweep.h5")))
+
+# Errors.
+p = S.run(["sweep", SMOKE, "-o", S.path("range"), "--task", "4"])
+S.check("task out of range: exit 2", p.returncode == 2, show(p))
+S.check("task out of range: no files", not os.path.exists(S.path("range")) or
+        not os.listdir(S.path("range")))
+
+
+def bad_sweep(name, text, code, mention):
+    d = S.path("bad_" + name)
+    os.makedirs(d)
+    f = os.path.join(d, "s.cfg")
+    with open(f, "w") as fh:
+        fh.write(text.replace("BASE", os.path.join(S.source, "scenarios", "wales_baseline.cfg")))
+    out = os.path.join(d, "out")
+    p = S.run(["sweep", f, "-o", out, "-q"])
+    S.check("%s: exit %d" % (name, code), p.returncode == code, show(p))
+    S.check("%s: message mentions %r" % (name, mention), mention in p.stderr, show(p))
+    S.check("%s: no output" % name, not os.path.exists(out) or not os.listdir(out))
+
+
+good = ('sweep = { base = "BASE"; replicates = 1; seed = 1;\n'
+        '  set = [ "simulation.persons=1000", "simulation.months=2" ];\n'
+        '  points = ( { name = "a"; set = [ ]; } ); };\n')
+bad_sweep("unknown_key", good.replace("seed = 1;", "seed = 1; replicats = 2;"), 3, "replicats")
+bad_sweep("no_base", good.replace('base = "BASE";', ""), 3, "base")
+bad_sweep("bad_override", good.replace('set = [ ]', 'set = [ "market.matching_elasticity=5" ]'),
+          3, "matching_elasticity")
+bad_sweep("zero_replicates", good.replace("replicates = 1", "replicates = 0"), 3, "replicates")
+bad_sweep("syntax", good.replace("};\n", "\n"), 3, "s.cfg:")
+bad_sweep("points_and_grid", good.replace("points = (", 'grid = ( { path = "x"; values = [1]; } ); points = ('), 3, "exactly one")
+S.finish()
