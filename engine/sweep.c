@@ -489,7 +489,8 @@ int lm_sweep_write_index(const lm_sweep *sw, int *complete, lm_error *err) {
         return rc;
     }
     snprintf(final, sizeof final, "%.900s/sweep.h5", sw->out_dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", final);
+    /* Unique per process: array elements finishing together may both write. */
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", final, (long)getpid());
     H5E_auto2_t fn;
     void *data;
     H5Eget_auto2(H5E_DEFAULT, &fn, &data);
