@@ -23,6 +23,8 @@
 #include "lmsim/sweep.h"
 
 #include <errno.h>
+#include <gsl/gsl_cdf.h>
+#include <math.h>
 #include <hdf5.h>
 #include <libconfig.h>
 #include <stdio.h>
@@ -534,4 +536,101 @@ int lm_sweep_write_index(const lm_sweep *sw, int *complete, lm_error *err) {
         return LM_FAIL(err, LM_EIO, "cannot rename '%s': %s", tmp, strerror(errno));
     }
     return LM_OK;
+}
+
+int lm_sweep_compare(const char *index_path, const char *point_a, const char *point_b,
+                     lm_compare *out, lm_error *err) {
+    static const char *const names[LM_COMPARE_MEASURES] = {
+        "employment_rate_end",          "unemployment_rate_end", "inactivity_rate_end",
+        "disabled_employment_rate_end", "disability_gap_end",    "mean_earnings_end"};
+    memset(out, 0, sizeof *out);
+    for (int m = 0; m < LM_COMPARE_MEASURES; m++)
+        out->measure[m] = names[m];
+    H5E_auto2_t fn;
+    void *data;
+    H5Eget_auto2(H5E_DEFAULT, &fn, &data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    int rc = LM_OK;
+    sw_row *rows = NULL;
+    hid_t f = -1, d = -1, sp = -1, rt = -1;
+    hsize_t n = 0;
+    if (access(index_path, R_OK) != 0 || H5Fis_hdf5(index_path) <= 0) {
+        rc = LM_FAIL(err, LM_EIO, "'%s' is missing or not an HDF5 file", index_path);
+        goto done;
+    }
+    if ((f = H5Fopen(index_path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0 ||
+        (d = H5Dopen2(f, "tidy", H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0 ||
+        H5Sget_simple_extent_dims(sp, &n, NULL) != 1) {
+        rc = LM_FAIL(err, LM_EHDF5, "'%s' is not a sweep index (no /tidy table)", index_path);
+        goto done;
+    }
+    rows = lm__calloc((size_t)n + 1, sizeof *rows);
+    if (!rows) {
+        rc = LM_FAIL(err, LM_ENOMEM, "out of memory");
+        goto done;
+    }
+    rt = row_type();
+    if (n > 0 && H5Dread(d, rt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0) {
+        rc = LM_FAIL(err, LM_EHDF5, "cannot read /tidy of '%s'", index_path);
+        goto done;
+    }
+    int found_a = 0, found_b = 0;
+    double sa[LM_COMPARE_MEASURES] = {0}, sb[LM_COMPARE_MEASURES] = {0};
+    double sd[LM_COMPARE_MEASURES] = {0}, sd2[LM_COMPARE_MEASURES] = {0};
+    double sa2[LM_COMPARE_MEASURES] = {0}, sb2[LM_COMPARE_MEASURES] = {0};
+    for (hsize_t i = 0; i < n; i++) {
+        found_a |= strcmp(rows[i].point, point_a) == 0;
+        found_b |= strcmp(rows[i].point, point_b) == 0;
+        if (strcmp(rows[i].point, point_a) != 0)
+            continue;
+        for (hsize_t j = 0; j < n; j++) {
+            if (strcmp(rows[j].point, point_b) != 0 || rows[j].replicate != rows[i].replicate)
+                continue;
+            const double *va = &rows[i].employment_rate_end, *vb = &rows[j].employment_rate_end;
+            for (int m = 0; m < LM_COMPARE_MEASURES; m++) {
+                double a = va[m], b = vb[m], dd = b - a;
+                sa[m] += a, sb[m] += b, sa2[m] += a * a, sb2[m] += b * b;
+                sd[m] += dd, sd2[m] += dd * dd;
+            }
+            out->n_pairs++;
+        }
+    }
+    if (!found_a || !found_b) {
+        rc = LM_FAIL(err, LM_EARG, "'%s': no point named '%s'", index_path,
+                     found_a ? point_b : point_a);
+        goto done;
+    }
+    if (out->n_pairs < 2) {
+        rc = LM_FAIL(err, LM_EARG,
+                     "'%s': points '%s' and '%s' share %d replicate(s); an "
+                     "interval needs at least 2",
+                     index_path, point_a, point_b, out->n_pairs);
+        goto done;
+    }
+    const double r = (double)out->n_pairs, t = gsl_cdf_tdist_Pinv(0.975, r - 1.0);
+    for (int m = 0; m < LM_COMPARE_MEASURES; m++) {
+        double var_d = (sd2[m] - sd[m] * sd[m] / r) / (r - 1.0);
+        double var_a = (sa2[m] - sa[m] * sa[m] / r) / (r - 1.0);
+        double var_b = (sb2[m] - sb[m] * sb[m] / r) / (r - 1.0);
+        out->mean_a[m] = sa[m] / r;
+        out->mean_b[m] = sb[m] / r;
+        out->diff[m] = sd[m] / r;
+        out->se_paired[m] = sqrt(var_d > 0.0 ? var_d / r : 0.0);
+        out->se_unpaired[m] =
+            sqrt((var_a > 0.0 ? var_a : 0.0) / r + (var_b > 0.0 ? var_b : 0.0) / r);
+        out->lo[m] = out->diff[m] - t * out->se_paired[m];
+        out->hi[m] = out->diff[m] + t * out->se_paired[m];
+    }
+done:
+    if (rt >= 0)
+        H5Tclose(rt);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    if (f >= 0)
+        H5Fclose(f);
+    H5Eset_auto2(H5E_DEFAULT, fn, data);
+    lm__free(rows);
+    return rc;
 }

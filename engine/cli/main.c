@@ -41,6 +41,7 @@ static const char usage_text[] =
     "  lmsim check SCENARIO [--set path=value]   validate a scenario without running\n"
     "  lmsim describe OUT.h5                     show sizes and headline table of a run file\n"
     "  lmsim sweep SWEEP.cfg [--task N] [-o DIR] run a sweep (or one task of it); resumes\n"
+    "  lmsim compare OUT/sweep.h5 POINT_A POINT_B  paired differences with 95 % intervals\n"
     "  lmsim --help | --version\n"
     "\n"
     "run options:\n"
@@ -432,6 +433,29 @@ static int cmd_sweep(int argc, char **argv) {
     return 0;
 }
 
+static int cmd_compare(int argc, char **argv) {
+    if (argc != 5)
+        return usage_error("%s", "compare takes a sweep index and two point names: "
+                                 "lmsim compare OUT/sweep.h5 POINT_A POINT_B");
+    lm_error err;
+    lm_error_clear(&err);
+    lm_compare c;
+    if (lm_sweep_compare(argv[2], argv[3], argv[4], &c, &err))
+        return report(&err);
+    printf("%s: %s - %s, %d replicates paired by seed (common random numbers)\n", argv[2], argv[4],
+           argv[3], c.n_pairs);
+    printf("%-30s %12s %12s %12s %12s %25s %12s\n", "measure (last month)", argv[3], argv[4],
+           "difference", "s.e. paired", "95 % interval (paired)", "s.e. unpaired");
+    for (int m = 0; m < LM_COMPARE_MEASURES; m++)
+        printf("%-30s %12.5f %12.5f %12.5f %12.5f   [%10.5f, %10.5f] %12.5f\n", c.measure[m],
+               c.mean_a[m], c.mean_b[m], c.diff[m], c.se_paired[m], c.lo[m], c.hi[m],
+               c.se_unpaired[m]);
+    printf("pairing narrows the interval of the employment difference to %.2f of its unpaired "
+           "width\n",
+           c.se_unpaired[0] > 0.0 ? c.se_paired[0] / c.se_unpaired[0] : 0.0);
+    return 0;
+}
+
 static int cmd_describe(int argc, char **argv) {
     if (argc != 3)
         return usage_error("%s", "describe takes exactly one file: lmsim describe OUT.h5");
@@ -476,5 +500,7 @@ int main(int argc, char **argv) {
         return cmd_describe(argc, argv);
     if (strcmp(cmd, "sweep") == 0)
         return cmd_sweep(argc, argv);
+    if (strcmp(cmd, "compare") == 0)
+        return cmd_compare(argc, argv);
     return usage_error("unknown command '%s' (run, check, describe or sweep)", cmd);
 }

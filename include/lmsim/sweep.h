@@ -47,6 +47,27 @@ int lm_sweep_run_task(const lm_sweep *sw, int t, const lm_run_options *opt, int 
  * *complete = 0 and nothing written otherwise. */
 int lm_sweep_write_index(const lm_sweep *sw, int *complete, lm_error *err);
 
+/* Paired comparison of two points of a finished sweep (index sweep.h5):
+ * for each headline measure, the difference B - A per replicate (same seed:
+ * common random numbers), its mean, standard error and 95 % interval
+ * (Student t), and the standard error the same runs would give unpaired. */
+#define LM_COMPARE_MEASURES 6
+typedef struct lm_compare {
+    int n_pairs;                              /* replicates present in both points */
+    const char *measure[LM_COMPARE_MEASURES]; /* names (static strings) */
+    double mean_a[LM_COMPARE_MEASURES];
+    double mean_b[LM_COMPARE_MEASURES];
+    double diff[LM_COMPARE_MEASURES]; /* mean of B - A */
+    double se_paired[LM_COMPARE_MEASURES];
+    double lo[LM_COMPARE_MEASURES], hi[LM_COMPARE_MEASURES]; /* 95 % interval (paired) */
+    double se_unpaired[LM_COMPARE_MEASURES];
+} lm_compare;
+
+/* Errors: LM_EIO / LM_EHDF5 (not a sweep index), LM_EARG (unknown point, or
+ * fewer than 2 replicates in common). */
+int lm_sweep_compare(const char *index_path, const char *point_a, const char *point_b,
+                     lm_compare *out, lm_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -98,6 +98,28 @@ for t, n in enumerate(NAMES):
                 not os.path.exists(os.path.join(single, "sweep.h5")))
 S.check("index written after the last task", os.path.exists(os.path.join(single, "sweep.h5")))
 
+# Paired comparison from the index.
+p = S.run(["compare", idx, "baseline", "ips_high_fidelity"])
+S.check("compare exits 0", p.returncode == 0, show(p))
+S.check("compare pairs 2 replicates", "2 replicates paired" in p.stdout, show(p))
+line = [l for l in p.stdout.splitlines() if l.startswith("employment_rate_end")]
+S.check("compare prints the employment difference", len(line) == 1, show(p))
+if line:
+    parts = line[0].replace("[", " ").replace("]", " ").replace(",", " ").split()
+    a, b, d = float(parts[1]), float(parts[2]), float(parts[3])
+    with h5py.File(idx, "r") as f:
+        tidy = f["tidy"][()]
+    ea = np.mean([r["employment_rate_end"] for r in tidy if r["point"] == b"baseline"])
+    eb = np.mean([r["employment_rate_end"] for r in tidy if r["point"] == b"ips_high_fidelity"])
+    S.check("compare means equal the tidy table's", abs(a - ea) < 1e-5 and abs(b - eb) < 1e-5,
+            "%r %r %r %r" % (a, ea, b, eb))
+    S.check("compare difference is B - A", abs(d - (eb - ea)) < 1e-5, "%r %r" % (d, eb - ea))
+p = S.run(["compare", idx, "baseline", "nosuchpoint"])
+S.check("compare unknown point: exit 2", p.returncode == 2, show(p))
+S.check("compare unknown point: named", "nosuchpoint" in p.stderr, show(p))
+p = S.run(["compare", SMOKE, "baseline", "ips_high_fidelity"])
+S.check("compare on a non-HDF5 file: exit 4", p.returncode == 4, show(p))
+
 # Errors.
 p = S.run(["sweep", SMOKE, "-o", S.path("range"), "--task", "4"])
 S.check("task out of range: exit 2", p.returncode == 2, show(p))
