@@ -49,6 +49,14 @@ typedef struct sw_point {
     char sets[SW_MAX_SETS][SW_SET_LEN];
 } sw_point;
 
+/* A setting drawn per replicate from a distribution (parameter uncertainty). */
+typedef enum { DIST_NORMAL, DIST_LOGNORMAL_CI, DIST_UNIFORM, DIST_BETA } sw_dist;
+typedef struct sw_uncertain {
+    char path[192];
+    sw_dist dist;
+    double p1, p2; /* normal: mean, sd; lognormal_ci: lo, hi (95 %); uniform: lo, hi; beta: a, b */
+} sw_uncertain;
+
 struct lm_sweep {
     char path[1024];    /* sweep file */
     char base[1024];    /* base scenario, resolved */
@@ -59,6 +67,8 @@ struct lm_sweep {
     char common[SW_MAX_SETS][SW_SET_LEN];
     int n_points;
     sw_point *points; /* [n_points] */
+    int n_uncertain;
+    sw_uncertain uncertain[SW_MAX_SETS];
 };
 
 static int fail_at(lm_error *err, const char *file, const config_setting_t *s, const char *what) {
@@ -217,6 +227,81 @@ static int load_points(lm_sweep *sw, const config_setting_t *g, lm_error *err) {
     return LM_OK;
 }
 
+static int load_uncertain(lm_sweep *sw, const config_setting_t *g, lm_error *err) {
+    const config_setting_t *u = config_setting_get_member(g, "uncertain");
+    if (!u)
+        return LM_OK;
+    int n = config_setting_length(u);
+    if (config_setting_type(u) != CONFIG_TYPE_LIST || n > SW_MAX_SETS)
+        return fail_at(err, sw->path, u, "`uncertain` must be a list of at most 32 groups");
+    for (int k = 0; k < n; k++) {
+        const config_setting_t *e = config_setting_get_elem(u, (unsigned)k);
+        sw_uncertain *q = &sw->uncertain[k];
+        const char *path = NULL, *dist = NULL;
+        double a = 0, b = 0;
+        if (config_setting_type(e) != CONFIG_TYPE_GROUP ||
+            !config_setting_lookup_string(e, "path", &path) ||
+            !config_setting_lookup_string(e, "dist", &dist) || strlen(path) >= sizeof q->path)
+            return fail_at(err, sw->path, e,
+                           "each entry is { path = \"P\"; dist = \"normal|lognormal_ci|uniform|"
+                           "beta\"; ... }");
+        snprintf(q->path, sizeof q->path, "%s", path);
+        const char *k1, *k2;
+        if (strcmp(dist, "normal") == 0)
+            q->dist = DIST_NORMAL, k1 = "mean", k2 = "sd";
+        else if (strcmp(dist, "lognormal_ci") == 0)
+            q->dist = DIST_LOGNORMAL_CI, k1 = "lo", k2 = "hi";
+        else if (strcmp(dist, "uniform") == 0)
+            q->dist = DIST_UNIFORM, k1 = "lo", k2 = "hi";
+        else if (strcmp(dist, "beta") == 0)
+            q->dist = DIST_BETA, k1 = "a", k2 = "b";
+        else
+            return fail_at(err, sw->path, config_setting_get_member(e, "dist"),
+                           "dist must be \"normal\", \"lognormal_ci\", \"uniform\" or "
+                           "\"beta\"");
+        if (!config_setting_lookup_float(e, k1, &a) || !config_setting_lookup_float(e, k2, &b)) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "dist \"%s\" needs numbers %s and %s (with a decimal point)",
+                     dist, k1, k2);
+            return fail_at(err, sw->path, e, msg);
+        }
+        int ok = q->dist == DIST_NORMAL    ? b > 0.0
+                 : q->dist == DIST_BETA    ? a > 0.0 && b > 0.0
+                 : q->dist == DIST_UNIFORM ? a < b
+                                           : a > 0.0 && a < b;
+        if (!ok)
+            return fail_at(err, sw->path, e,
+                           "invalid parameters (normal: sd > 0; lognormal_ci: 0 < lo < hi; "
+                           "uniform: lo < hi; beta: a, b > 0)");
+        q->p1 = a;
+        q->p2 = b;
+    }
+    sw->n_uncertain = n;
+    return LM_OK;
+}
+
+/* Value of uncertain setting q for replicate r: an inverse-CDF draw from the
+ * stream (sweep seed, replicate, LM_PURPOSE_SWEEP, k = 2 + q), the same for
+ * every point of the replicate. */
+static double uncertain_value(const lm_sweep *sw, int q, int r) {
+    const sw_uncertain *u = &sw->uncertain[q];
+    double x = lm_rng_uniform(sw->seed, (uint64_t)r, 0, LM_PURPOSE_SWEEP, (uint32_t)(2 + q));
+    switch (u->dist) {
+    case DIST_NORMAL:
+        return u->p1 + u->p2 * gsl_cdf_ugaussian_Pinv(x);
+    case DIST_LOGNORMAL_CI: {
+        /* 95 % interval [lo, hi] of a ratio: log-normal with those quantiles. */
+        double mu = 0.5 * (log(u->p1) + log(u->p2));
+        double sigma = (log(u->p2) - log(u->p1)) / (2.0 * gsl_cdf_ugaussian_Pinv(0.975));
+        return exp(mu + sigma * gsl_cdf_ugaussian_Pinv(x));
+    }
+    case DIST_UNIFORM:
+        return u->p1 + (u->p2 - u->p1) * x;
+    default:
+        return gsl_cdf_beta_Pinv(x, u->p1, u->p2);
+    }
+}
+
 int lm_sweep_load(const char *path, const char *out_dir, lm_sweep **out, lm_error *err) {
     config_t cfg;
     int rc = LM_OK;
@@ -240,18 +325,18 @@ int lm_sweep_load(const char *path, const char *out_dir, lm_sweep **out, lm_erro
         rc = fail_at(err, path, g, "the file needs a group `sweep = { ... };`");
         goto fail;
     }
-    static const char *const keys[] = {"base", "output", "replicates", "seed",
-                                       "set",  "points", "grid",       NULL};
+    static const char *const keys[] = {"base",   "output", "replicates", "seed", "set",
+                                       "points", "grid",   "uncertain",  NULL};
     for (int k = 0; k < config_setting_length(g); k++) {
         const config_setting_t *e = config_setting_get_elem(g, (unsigned)k);
         int ok = 0;
         for (const char *const *key = keys; *key; key++)
             ok |= strcmp(*key, config_setting_name(e)) == 0;
         if (!ok) {
-            char msg[160];
+            char msg[200];
             snprintf(msg, sizeof msg,
                      "unknown setting '%.60s' (allowed: base, output, replicates, seed, set, "
-                     "points, grid)",
+                     "points, grid, uncertain)",
                      config_setting_name(e));
             rc = fail_at(err, path, e, msg);
             goto fail;
@@ -301,18 +386,26 @@ int lm_sweep_load(const char *path, const char *out_dir, lm_sweep **out, lm_erro
     sw->seed = (uint64_t)seed;
     if ((rc = read_sets(err, path, config_setting_get_member(g, "set"), sw->common,
                         &sw->n_common)) ||
-        (rc = load_points(sw, g, err)))
+        (rc = load_points(sw, g, err)) || (rc = load_uncertain(sw, g, err)))
         goto fail;
     config_destroy(&cfg);
     /* Check every point's scenario now: a bad override fails before any run. */
     for (int k = 0; k < sw->n_points; k++) {
         lm_scenario *sc = NULL;
-        const char *sets[2 * SW_MAX_SETS];
+        const char *sets[3 * SW_MAX_SETS];
         size_t n = 0;
         for (int q = 0; q < sw->n_common; q++)
             sets[n++] = sw->common[q];
         for (int q = 0; q < sw->points[k].n_sets; q++)
             sets[n++] = sw->points[k].sets[q];
+        char drawn[SW_MAX_SETS][SW_SET_LEN];
+        for (int q = 0; q < sw->n_uncertain; q++) {
+            snprintf(drawn[q], SW_SET_LEN, "%.190s=%.17g", sw->uncertain[q].path,
+                     uncertain_value(sw, q, 0));
+            if (!strpbrk(drawn[q] + strlen(sw->uncertain[q].path) + 1, ".eEn"))
+                strncat(drawn[q], ".0", SW_SET_LEN - strlen(drawn[q]) - 1);
+            sets[n++] = drawn[q];
+        }
         if ((rc = lm_scenario_load(sw->base, sets, n, &sc, err))) {
             char msg[LM_ERROR_MSG_MAX];
             snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
@@ -381,7 +474,7 @@ int lm_sweep_run_task(const lm_sweep *sw, int t, const lm_run_options *opt, int 
         return LM_OK;
     }
     const sw_point *pt = &sw->points[t / sw->replicates];
-    const char *sets[2 * SW_MAX_SETS + 1];
+    const char *sets[3 * SW_MAX_SETS + 1];
     size_t n = 0;
     for (int q = 0; q < sw->n_common; q++)
         sets[n++] = sw->common[q];
@@ -390,6 +483,15 @@ int lm_sweep_run_task(const lm_sweep *sw, int t, const lm_run_options *opt, int 
     snprintf(seed_set, sizeof seed_set, "simulation.seed=%lluL",
              (unsigned long long)lm_sweep_task_seed(sw, t));
     sets[n++] = seed_set;
+    /* Drawn settings go last and are recorded in the file's scenario text. */
+    char drawn[SW_MAX_SETS][SW_SET_LEN];
+    for (int q = 0; q < sw->n_uncertain; q++) {
+        snprintf(drawn[q], SW_SET_LEN, "%.190s=%.17g", sw->uncertain[q].path,
+                 uncertain_value(sw, q, lm_sweep_task_replicate(sw, t)));
+        if (!strpbrk(drawn[q] + strlen(sw->uncertain[q].path) + 1, ".eEn"))
+            strncat(drawn[q], ".0", SW_SET_LEN - strlen(drawn[q]) - 1);
+        sets[n++] = drawn[q];
+    }
     lm_scenario *sc = NULL;
     int rc = lm_scenario_load(sw->base, sets, n, &sc, err);
     if (rc)
