@@ -24,6 +24,16 @@
 
 #include "lmsim.h"
 
+#ifdef LMSIM_MPI
+#include <mpi.h>
+
+/* Whether this process was started by mpirun (and so should use MPI). */
+static int under_mpirun(void) {
+    return getenv("OMPI_COMM_WORLD_SIZE") != NULL || getenv("PMIX_RANK") != NULL ||
+           getenv("PMI_RANK") != NULL;
+}
+#endif
+
 enum { EXIT_USAGE = 2, EXIT_SCENARIO = 3, EXIT_IO = 4, EXIT_NOMEM = 5, EXIT_INTERRUPTED = 130 };
 
 #define MAX_SETS 256
@@ -406,22 +416,70 @@ static int cmd_sweep(int argc, char **argv) {
                 n - 1);
         return EXIT_USAGE;
     }
+    int rank = 0, size = 1;
+#ifdef LMSIM_MPI
+    /* Under mpirun, ranks take tasks dynamically: a shared counter on rank 0
+     * (MPI one-sided fetch-and-add) hands out the next task index. */
+    int use_mpi = under_mpirun() && task < 0;
+    MPI_Win win = MPI_WIN_NULL;
+    int *counter = NULL;
+    if (use_mpi) {
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+        MPI_Win_allocate(rank == 0 ? (MPI_Aint)sizeof(int) : 0, sizeof(int), MPI_INFO_NULL,
+                         MPI_COMM_WORLD, &counter, &win);
+        if (rank == 0) {
+            MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, win);
+            *counter = first;
+            MPI_Win_unlock(0, win);
+        }
+        MPI_Barrier(MPI_COMM_WORLD);
+    }
+#endif
     int ran = 0, skipped = 0;
-    for (int t = first; t <= last; t++) {
+    for (int t = first;; t++) {
+#ifdef LMSIM_MPI
+        if (use_mpi) {
+            const int one = 1;
+            MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win);
+            MPI_Fetch_and_op(&one, &t, MPI_INT, 0, 0, MPI_SUM, win);
+            MPI_Win_unlock(0, win);
+        }
+#endif
+        if (t > last)
+            break;
         int sk;
         char path[1024];
         lm_sweep_task_path(sw, t, path, sizeof path);
         if (lm_sweep_run_task(sw, t, &opt, &sk, &err)) {
             lm_sweep_destroy(sw);
-            return report(&err);
+            int code = report(&err);
+#ifdef LMSIM_MPI
+            if (use_mpi)
+                MPI_Abort(MPI_COMM_WORLD, code); /* finished task files stay valid */
+#endif
+            return code;
         }
         ran += !sk;
         skipped += sk;
         if (!quiet)
-            fprintf(stderr, "lmsim: task %d/%d %s (point %s, replicate %d): %s\n", t + 1, n, path,
-                    lm_sweep_task_point(sw, t), lm_sweep_task_replicate(sw, t),
-                    sk ? "already done, skipped" : "done");
+            fprintf(stderr, "lmsim: [rank %d/%d] task %d/%d %s (point %s, replicate %d): %s\n",
+                    rank, size, t + 1, n, path, lm_sweep_task_point(sw, t),
+                    lm_sweep_task_replicate(sw, t), sk ? "already done, skipped" : "done");
     }
+#ifdef LMSIM_MPI
+    if (use_mpi) {
+        int local[2] = {ran, skipped}, total[2] = {0, 0};
+        MPI_Reduce(local, total, 2, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
+        MPI_Win_free(&win);
+        ran = total[0];
+        skipped = total[1];
+        if (rank != 0) {
+            lm_sweep_destroy(sw);
+            return 0;
+        }
+    }
+#endif
     int complete;
     if (lm_sweep_write_index(sw, &complete, &err)) {
         lm_sweep_destroy(sw);
@@ -498,8 +556,17 @@ int main(int argc, char **argv) {
         return cmd_check(argc, argv);
     if (strcmp(cmd, "describe") == 0)
         return cmd_describe(argc, argv);
-    if (strcmp(cmd, "sweep") == 0)
+    if (strcmp(cmd, "sweep") == 0) {
+#ifdef LMSIM_MPI
+        if (under_mpirun()) {
+            MPI_Init(&argc, &argv);
+            int rc = cmd_sweep(argc, argv);
+            MPI_Finalize();
+            return rc;
+        }
+#endif
         return cmd_sweep(argc, argv);
+    }
     if (strcmp(cmd, "compare") == 0)
         return cmd_compare(argc, argv);
     return usage_error("unknown command '%s' (run, check, describe or sweep)", cmd);
