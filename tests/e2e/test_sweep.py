@@ -151,6 +151,41 @@ bad_sweep("zero_replicates", good.replace("replicates = 1", "replicates = 0"), 3
 bad_sweep("syntax", good.replace("};\n", "\n"), 3, "s.cfg:")
 bad_sweep("points_and_grid", good.replace("points = (", 'grid = ( { path = "x"; values = [1]; } ); points = ('), 3, "exactly one")
 
+# Kill mid-way, then resume: the files equal an uninterrupted sweep's.
+import signal
+import subprocess
+import time
+kdir = S.path("kill")
+os.makedirs(kdir)
+kcfg = os.path.join(kdir, "k.cfg")
+with open(kcfg, "w") as fh:
+    fh.write(good.replace("simulation.persons=1000", "simulation.persons=300000")
+             .replace("simulation.months=2", "simulation.months=24")
+             .replace("replicates = 1", "replicates = 3")
+             .replace("BASE", os.path.join(S.source, "scenarios", "wales_baseline.cfg")))
+kout = os.path.join(kdir, "out")
+proc = subprocess.Popen([S.binary, "sweep", kcfg, "-o", kout, "-q"], stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, text=True)
+first = os.path.join(kout, "a_r000.h5")
+deadline = time.time() + 120
+while time.time() < deadline and not os.path.exists(first) and proc.poll() is None:
+    time.sleep(0.05)
+time.sleep(0.3)
+proc.send_signal(signal.SIGINT)
+out, err = proc.communicate(timeout=120)
+S.check("interrupted sweep exits 130", proc.returncode == 130, "exit %s %s" % (proc.returncode, err))
+left = sorted(os.listdir(kout))
+S.check("no temporary file left by the interrupt", not [f for f in left if ".tmp" in f], str(left))
+S.check("interrupted before the end", "sweep.h5" not in left and len(left) < 3, str(left))
+p = S.run(["sweep", kcfg, "-o", kout, "-q"], timeout=300)
+S.check("resumed sweep exits 0", p.returncode == 0, show(p))
+p = S.run(["sweep", kcfg, "-o", os.path.join(kdir, "ref"), "-q"], timeout=300)
+S.check("uninterrupted sweep exits 0", p.returncode == 0, show(p))
+for r in range(3):
+    n = "a_r%03d.h5" % r
+    S.check("%s after kill + resume equals the uninterrupted one" % n,
+            same(datasets(os.path.join(kout, n)), datasets(os.path.join(kdir, "ref", n))))
+
 # Parameter uncertainty: drawn per replicate, the same for every point of a
 # replicate, recorded in each task's scenario text.
 unc = S.path("unc")
