@@ -100,3 +100,14 @@ def trial(runner):
     """IPS trial on the Wales baseline, 20000 persons x 24 months, no panel."""
     return runner.run("trial", "scenarios/wales_baseline.cfg", "--persons", "20000",
                       "--months", "24", "--panel", "none", "--trial", "ips")
+
+
+@pytest.fixture(scope="session")
+def smoke_sweep(runner):
+    """scenarios/sweeps/smoke.cfg: 2 points x 2 replicates; returns OUT/sweep.h5."""
+    out = os.path.join(runner.tmp, "smoke")
+    p = subprocess.run([runner.binary, "sweep", os.path.join(SOURCE, "scenarios", "sweeps",
+                                                             "smoke.cfg"), "-o", out, "-q",
+                        "--threads", "1"], capture_output=True, text=True, timeout=180)
+    assert p.returncode == 0, "lmsim sweep failed (%d): %s" % (p.returncode, p.stderr)
+    return os.path.join(out, "sweep.h5")

@@ -1,0 +1,307 @@
+"""A self-contained static HTML report of one or more runs.
+
+    python3 -m lmsim report RUN.h5 [RUN2.h5 ...] -o report/
+
+writes report/index.html (figures inline as base64 PNG, no external files),
+with provenance (lmsim version, seeds, sha256 of the files), the settings
+that differ between runs, headline and programme tables, comparisons and
+plots. Every number in the tables carries its exact value in a
+``data-value`` attribute (repr of the float), so a test or a script can
+check it against the file.
+"""
+import base64
+import datetime
+import html
+import io
+import os
+
+from . import plots
+from .compare import REPLICATE_NOTE, compare, compare_trial
+from .run import Run, sha256_of
+from .sweep import Sweep, compare_sweep, is_sweep
+
+HEADLINE_FIELDS = [
+    ("persons_start", "persons, start", "int"), ("persons_end", "persons, end", "int"),
+    ("employment_rate_start", "employment %, start", "pct"),
+    ("employment_rate_end", "employment %, end", "pct"),
+    ("unemployment_rate_start", "unemployment %, start", "pct"),
+    ("unemployment_rate_end", "unemployment %, end", "pct"),
+    ("inactivity_rate_start", "inactivity %, start", "pct"),
+    ("inactivity_rate_end", "inactivity %, end", "pct"),
+    ("good_job_share_start", "good-job share %, start", "pct"),
+    ("good_job_share_end", "good-job share %, end", "pct"),
+    ("mean_earnings_start", "mean earnings GBP, start", "gbp"),
+    ("mean_earnings_end", "mean earnings GBP, end", "gbp"),
+]
+PROGRAMME_FIELDS = [
+    ("referrals", "referrals", "int"), ("starts", "starts", "int"),
+    ("job_entries", "job entries", "int"), ("good_entry_share", "good %", "pct"),
+    ("sustained_6", "sustained 6m", "int"), ("sustained_12", "sustained 12m", "int"),
+    ("any_job_12_rate", "any job in 12m %", "pct"), ("employed_12_rate", "in work at 12m %", "pct"),
+    ("mean_earnings_12", "earnings at 12m GBP", "gbp"), ("outcomes", "paid outcomes", "int"),
+    ("cost_total", "cost GBP", "gbp"), ("cost_per_sustained", "GBP per sustained job", "gbp"),
+]
+
+CSS = """
+body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;
+color:#222;line-height:1.4;padding:0 1em}
+h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ccc;margin-top:2em}
+h3{font-size:1.05em}
+table{border-collapse:collapse;font-size:0.85em;margin:0.5em 0 1em}
+th,td{border:1px solid #ddd;padding:3px 7px}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f0f3f7}caption{text-align:left;font-weight:bold;margin-bottom:.3em}
+img{max-width:100%;height:auto;border:1px solid #eee;margin:.5em 0}
+.note{color:#555;font-size:.9em}code{background:#f4f4f4;padding:0 .2em;word-break:break-all}
+pre{background:#f7f7f7;padding:.6em;overflow:auto;font-size:.8em;max-height:30em}
+"""
+
+
+def _fmt(v, kind):
+    if kind == "int":
+        return "{:,}".format(int(v))
+    if kind == "pct":
+        return "%.1f" % (100.0 * float(v))
+    if kind == "gbp":
+        return "{:,.0f}".format(float(v))
+    if kind == "gbpd":
+        return "%+.2f" % float(v)
+    if kind == "gbpse":
+        return "%.2f" % float(v)
+    if kind == "pp":
+        return "%+.3f" % (100.0 * float(v))
+    if kind == "ppse":
+        return "%.3f" % (100.0 * float(v))
+    return "%.4g" % float(v)
+
+
+def _num(v, kind, **data):
+    attrs = "".join(' data-%s="%s"' % (k, html.escape(str(x))) for k, x in data.items())
+    val = repr(int(v)) if kind == "int" else repr(float(v))
+    return '<td class="num" data-value="%s"%s>%s</td>' % (val, attrs, _fmt(v, kind))
+
+
+def _img(fig, alt):
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plots.close(fig)
+    return '<img alt="%s" src="data:image/png;base64,%s">' % (
+        html.escape(alt), base64.b64encode(buf.getvalue()).decode("ascii"))
+
+
+def _e(s):
+    return html.escape(str(s))
+
+
+def differing_settings(runs):
+    """{key: [value per run]} for the settings that differ (None = absent)."""
+    flat = [r.settings() for r in runs]
+    keys = []
+    for f in flat:
+        for k in f:
+            if k not in keys:
+                keys.append(k)
+    out = {}
+    for k in keys:
+        vals = [f.get(k) for f in flat]
+        if len(set(vals)) > 1:
+            out[k] = vals
+    return out
+
+
+def _labels(runs):
+    names = [r.scenario_name for r in runs]
+    return [n if names.count(n) == 1 else "%s [%s]" % (n, os.path.basename(r.path))
+            for n, r in zip(names, runs)]
+
+
+def _sweep_section(sw, k):
+    """Sweep: its tasks (provenance), tidy table and paired comparisons of every point
+    with the first, over replicates."""
+    t = sw.tidy()
+    h = ['<h2 id="sweep-%d">Sweep %s</h2>' % (k, _e(sw.path)),
+         '<p class="note">%d points x %d replicates; replicates share seeds across points '
+         "(common random numbers). Index sha256 <code>%s</code>.</p>"
+         % (len(sw.points), len(sw.replicates), sha256_of(sw.path))]
+    meas = [c for c in t.columns if c.endswith("_end") or c.endswith("_start")]
+    h.append('<table class="sweep-tidy" id="sweep-tidy-%d"><tr><th>point</th><th>replicate</th>'
+             "<th>seed</th><th>overrides</th>%s<th>task file sha256</th></tr>"
+             % (k, "".join("<th>%s</th>" % _e(m) for m in meas)))
+    for _, row in t.iterrows():
+        h.append("<tr><td>%s</td><td>%d</td><td>%s</td><td><code>%s</code></td>%s"
+                 '<td><code>%s</code></td></tr>' % (
+                     _e(row.point), row.replicate, _e(row.seed), _e(row.overrides), "".join(
+                         _num(row[m], "gbp" if "earnings" in m else "pct", point=row.point,
+                              replicate=row.replicate, field=m) for m in meas),
+                     sha256_of(sw.task_path(row.point, row.replicate))))
+    h.append("</table>")
+    pts = sw.points
+    for j, b in enumerate(pts[1:], 1):
+        c = compare_sweep(sw, pts[0], b)
+        c = c[c.group.isin(["sweep_tidy", "all", "disabled"])]
+        h.append('<table class="sweep-compare" id="sweep-compare-%d-%d"><caption>%s minus %s, '
+                 "paired by replicate (points; GBP for earnings)</caption><tr><th>group</th>"
+                 "<th>measure</th><th>%s</th><th>%s</th><th>difference</th><th>s.e.</th>"
+                 "<th>95 %% interval</th><th>s.e. unpaired</th><th>replicates</th></tr>"
+                 % (k, j, _e(b), _e(pts[0]), _e(pts[0]), _e(b)))
+        for _, row in c.iterrows():
+            money = "earnings" in row.measure
+            kv, kd, ks = ("gbp", "gbpd", "gbpse") if money else ("pct", "pp", "ppse")
+            sc = 1.0 if money else 100.0
+            h.append("<tr><td>%s</td><td>%s</td>%s%s%s%s<td>%+.3f to %+.3f</td>%s<td>%d</td></tr>"
+                     % (_e(row.group), _e(row.measure), _num(row.a, kv), _num(row.b, kv),
+                        _num(row["diff"], kd, group=row.group, field=row.measure),
+                        _num(row.se, ks), sc * row.ci_low, sc * row.ci_high,
+                        _num(row.se_unpaired, ks), row.replicates))
+        h.append('</table><p class="note">%s.</p>' % _e(c.attrs.get("note", "")))
+    has_prog = False
+    for pt in pts:
+        with sw.run(pt, sw.replicates[0]) as r:
+            has_prog = has_prog or len(r.programmes()) > 0
+    if has_prog:
+        h.append("<h3>Programmes by point (means over replicates)</h3>" +
+                 _img(plots.programmes(sw), "programmes by sweep point"))
+    return h
+
+
+def build(paths, outdir, title=None):
+    """Write outdir/index.html for the runs at ``paths``; returns its path."""
+    runs, sweeps = [], []
+    for p in paths:
+        if isinstance(p, Run):
+            runs.append(p)
+        elif isinstance(p, Sweep) or is_sweep(p):
+            sweeps.append(p if isinstance(p, Sweep) else Sweep(p))
+        else:
+            runs.append(Run(p))
+    if not runs:  # a sweep alone: show replicate 0 of every point as the runs
+        runs = [s.run(pt, s.replicates[0]) for s in sweeps for pt in s.points]
+    labels = _labels(runs)
+    os.makedirs(outdir, exist_ok=True)
+    title = title or "lmsim report: " + ", ".join(labels)
+    h = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+         "<title>%s</title><style>%s</style></head><body>" % (_e(title), CSS),
+         "<h1>%s</h1>" % _e(title),
+         '<p class="note">Generated %s by the lmsim analysis toolkit (analysis/lmsim). '
+         "Rates at month 0 (start) and at the last month (end).</p>"
+         % datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")]
+
+    # provenance
+    h.append('<h2 id="provenance">Provenance</h2><table id="provenance-table"><tr><th>run</th>'
+             "<th>file</th><th>scenario</th><th>lmsim version</th><th>seed</th><th>persons</th>"
+             "<th>months</th><th>start</th><th>panel</th><th>created</th><th>sha256</th></tr>")
+    for lab, r in zip(labels, runs):
+        h.append("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+                 '<td class="num" data-field="seed">%d</td><td class="num">%s</td>'
+                 '<td class="num">%d</td><td>%s</td><td>%s</td><td>%s</td>'
+                 '<td><code data-field="sha256">%s</code></td></tr>'
+                 % (_e(lab), _e(os.path.basename(r.path)), _e(r.scenario_name), _e(r.version),
+                    r.seed, "{:,}".format(r.n_persons), r.n_months, _e(r.start_month),
+                    _e(r.panel_mode), _e(r.created_at), r.sha256()))
+    h.append("</table>")
+
+    # settings
+    h.append('<h2 id="settings">Scenario settings</h2>')
+    if len(runs) > 1:
+        diff = differing_settings(runs)
+        if diff:
+            h.append('<table id="settings-diff"><caption>Settings that differ between the runs'
+                     "</caption><tr><th>setting</th>%s</tr>"
+                     % "".join("<th>%s</th>" % _e(l) for l in labels))
+            for k, vals in diff.items():
+                h.append("<tr><td><code>%s</code></td>%s</tr>" % (_e(k), "".join(
+                    "<td>%s</td>" % ("<i>absent</i>" if v is None else "<code>%s</code>" % _e(v))
+                    for v in vals)))
+            h.append("</table>")
+        else:
+            h.append("<p>The runs have identical settings.</p>")
+    for lab, r in zip(labels, runs):
+        h.append("<details><summary>Scenario text of %s (as run)</summary><pre>%s</pre></details>"
+                 % (_e(lab), _e(r.scenario_text)))
+
+    # headline
+    h.append('<h2 id="headline">Headline outcomes</h2>')
+    for k, (lab, r) in enumerate(zip(labels, runs)):
+        df = r.outcomes()
+        h.append('<table class="headline" id="headline-%d" data-run="%d" data-file="%s">'
+                 "<caption>%s</caption><tr><th>group</th>%s</tr>"
+                 % (k, k, _e(os.path.basename(r.path)), _e(lab),
+                    "".join("<th>%s</th>" % _e(t) for _, t, _ in HEADLINE_FIELDS)))
+        for _, row in df.iterrows():
+            h.append("<tr><td>%s</td>%s</tr>" % (_e(row.group), "".join(
+                _num(row[f], kind, group=row.group, field=f) for f, _, kind in HEADLINE_FIELDS)))
+        h.append("</table>")
+    if len(runs) > 1:
+        h.append("<h3>Differences from %s (percentage points; GBP for earnings)</h3>"
+                 % _e(labels[0]))
+        for k in range(1, len(runs)):
+            c = compare(runs[0], runs[k])
+            c = c[c.group.isin(["all", "disabled", "not_disabled", "female", "male",
+                                "ethnic_minority", "white"])]
+            piv = c.pivot(index="group", columns="measure", values="diff")
+            piv = piv.reindex([g for g in c.group.unique()])
+            h.append('<table class="compare" id="compare-%d"><caption>%s minus %s</caption>'
+                     "<tr><th>group</th>%s</tr>" % (k, _e(labels[k]), _e(labels[0]), "".join(
+                         "<th>%s</th>" % _e(m) for m in piv.columns)))
+            for g, row in piv.iterrows():
+                h.append("<tr><td>%s</td>%s</tr>" % (_e(g), "".join(
+                    _num(row[m], "gbpd" if m == "mean_earnings" else "pp", group=g, field=m)
+                    for m in piv.columns)))
+            h.append("</table><p class=\"note\">%s</p>" % _e(c.attrs.get("note", "")))
+
+    # programmes
+    if any(len(r.programmes()) for r in runs):
+        h.append('<h2 id="programmes">Programmes</h2>')
+        for k, (lab, r) in enumerate(zip(labels, runs)):
+            p = r.programmes()
+            if not len(p):
+                continue
+            h.append('<table class="programmes" id="programmes-%d" data-run="%d"><caption>%s'
+                     "</caption><tr><th>programme</th><th>arm</th>%s</tr>"
+                     % (k, k, _e(lab), "".join("<th>%s</th>" % _e(t)
+                                                for _, t, _ in PROGRAMME_FIELDS)))
+            for _, row in p.iterrows():
+                h.append("<tr><td>%s</td><td>%s</td>%s</tr>" % (_e(row.programme), _e(row.arm), "".join(
+                    _num(row[f], kind, programme=row.programme, arm=row.arm, field=f)
+                    for f, _, kind in PROGRAMME_FIELDS)))
+            h.append("</table>")
+            if r.is_trial():
+                c = compare_trial(r)
+                h.append('<table class="trial" id="trial-%d"><caption>Trial: treatment minus control'
+                         " (%s)</caption><tr><th>programme</th><th>measure</th><th>n treatment</th>"
+                         "<th>treatment %%</th><th>n control</th><th>control %%</th>"
+                         "<th>difference, points</th><th>s.e.</th><th>95 %% interval</th></tr>"
+                         % (k, _e(lab)))
+                for _, row in c.iterrows():
+                    h.append("<tr><td>%s</td><td>%s</td>%s%s%s%s%s%s<td>%s</td></tr>" % (
+                        _e(row.programme), _e(row.measure), _num(row.n_treatment, "int"),
+                        _num(row.treatment, "pct"), _num(row.n_control, "int"),
+                        _num(row.control, "pct"), _num(row["diff"], "pp"), _num(row.se, "ppse"),
+                        "%+.1f to %+.1f" % (100 * row.ci_low, 100 * row.ci_high)))
+                h.append('</table><p class="note">Binomial standard errors within one run. %s.</p>'
+                         % _e(REPLICATE_NOTE[0].upper() + REPLICATE_NOTE[1:]))
+        h.append('<h3>Side by side</h3>' + _img(plots.programmes(runs), "programmes side by side"))
+
+    for k, sw in enumerate(sweeps):
+        h.extend(_sweep_section(sw, k))
+
+    # figures
+    h.append('<h2 id="figures">Figures</h2>')
+    h.append("<h3>Employment gaps</h3>" + _img(plots.gaps(runs), "employment gaps"))
+    for lab, r in zip(labels, runs):
+        h.append("<h3>Occupancy: %s</h3>" % _e(lab))
+        h.append(_img(plots.occupancy(r, by="disabled"), "occupancy " + lab))
+        if r.has_panel:
+            h.append(_img(plots.flow(r, 0, r.n_months), "flows " + lab))
+        else:
+            h.append('<p class="note">No panel in this file (panel mode none): no flow '
+                     "diagram.</p>")
+    h.append('<p class="note">Intervals: %s.</p>' % _e(REPLICATE_NOTE))
+    h.append("</body></html>\n")
+    path = os.path.join(outdir, "index.html")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(h))
+    for r in runs:
+        if r not in paths:
+            r.close()
+    return path

@@ -1,0 +1,75 @@
+"""Sweep index (lmsim sweep): tidy table, task runs, paired replicate comparison."""
+import math
+
+import h5py
+import numpy as np
+import pytest
+
+import lmsim
+from lmsim.sweep import t975
+
+
+def test_sweep_open(smoke_sweep):
+    s = lmsim.open(smoke_sweep)
+    assert isinstance(s, lmsim.Sweep)
+    assert s.points == ["baseline", "ips_high_fidelity"] and s.replicates == [0, 1]
+    t = s.tidy()
+    assert len(t) == 4
+    for _, row in t.iterrows():
+        with s.run(row.point, row.replicate) as r:
+            assert str(r.seed) == row.seed
+            h = r.outcomes().set_index("group")
+            assert h.at["all", "employment_rate_end"] == row.employment_rate_end
+
+
+def test_sweep_compare_paired(smoke_sweep):
+    s = lmsim.open(smoke_sweep)
+    c = lmsim.compare(smoke_sweep, "baseline", "ips_high_fidelity")
+    # recompute from the task files with h5py
+    d = []
+    for rep in (0, 1):
+        vals = []
+        for p in ("baseline", "ips_high_fidelity"):
+            with h5py.File(s.task_path(p, rep), "r") as f:
+                h = f["outcomes/headline"][...]
+                vals.append(h[h["group"] == b"disabled"]["employment_rate_end"][0])
+        d.append(vals[1] - vals[0])
+    d = np.array(d)
+    row = c[(c.group == "disabled") & (c.measure == "employment_rate_end")].iloc[0]
+    se = d.std(ddof=1) / math.sqrt(2)
+    assert row["diff"] == pytest.approx(d.mean(), abs=1e-15)
+    assert row.se == pytest.approx(se, rel=1e-12, abs=1e-15)
+    assert row.ci_high == pytest.approx(d.mean() + 12.7062 * se, rel=1e-9, abs=1e-15)
+    assert row.replicates == 2
+    assert set(c.group) >= {"sweep_tidy", "all", "disabled"}
+    with pytest.raises(KeyError):
+        lmsim.compare(smoke_sweep, "baseline", "nope")
+
+
+def test_t_quantiles():
+    assert t975(1) == 12.7062 and t975(30) == 2.0423
+    assert abs(t975(40) - 2.0211) < 2e-4 and abs(t975(120) - 1.9799) < 2e-4
+
+
+def test_sweep_report(smoke_sweep, tmp_path):
+    from lmsim.report import build
+    from test_report import Page
+    path = build([smoke_sweep], str(tmp_path / "rep"))
+    page = Page()
+    with open(path, encoding="utf-8") as fh:
+        page.feed(fh.read())
+    s = lmsim.open(smoke_sweep)
+    t = s.tidy().set_index(["point", "replicate"])
+    cells = [c for c in page.cells if c["table"].get("id") == "sweep-tidy-0"]
+    assert len(cells) == 4 * 7
+    for c in cells:
+        v = t.at[(c["data-point"], int(c["data-replicate"])), c["data-field"]]
+        assert float(c["data-value"]) == float(v)
+    cmp_ = lmsim.compare(s, "baseline", "ips_high_fidelity").set_index(["group", "measure"])
+    diffs = [c for c in page.cells if c["table"].get("id") == "sweep-compare-0-1"
+             and "data-group" in c]
+    assert len(diffs) == 6 + 5 + 5
+    for c in diffs:
+        assert float(c["data-value"]) == cmp_.at[(c["data-group"], c["data-field"]), "diff"]
+    # the runs shown are replicate 0 of each point: 2 headline tables
+    assert {"headline-0", "headline-1"} <= {tb.get("id") for tb in page.tables}
