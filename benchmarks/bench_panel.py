@@ -1,6 +1,6 @@
 """Benchmark: panel() read speed in MB/s of decompressed data (not a test).
 
-    /usr/bin/python3 analysis/bench_panel.py RUN.h5 [VAR] [--months N]
+    /usr/bin/python3 benchmarks/bench_panel.py RUN.h5 [VAR] [--months N]
 
 Reports, for one variable, the decompressed bytes read (the variable plus
 person_id, which panel() always reads) over the wall time of
@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "analysis"))
 import lmsim  # noqa: E402
 
 
