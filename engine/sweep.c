@@ -302,6 +302,15 @@ static double uncertain_value(const lm_sweep *sw, int q, int r) {
     }
 }
 
+/* The override "path=value" of uncertain setting q for replicate r, in buf
+ * (a float literal, so that it replaces a float setting). */
+static const char *drawn_override(const lm_sweep *sw, int q, int r, char buf[SW_SET_LEN]) {
+    snprintf(buf, SW_SET_LEN, "%.190s=%.17g", sw->uncertain[q].path, uncertain_value(sw, q, r));
+    if (!strpbrk(buf + strlen(sw->uncertain[q].path) + 1, ".eEn"))
+        strncat(buf, ".0", SW_SET_LEN - strlen(buf) - 1);
+    return buf;
+}
+
 int lm_sweep_load(const char *path, const char *out_dir, lm_sweep **out, lm_error *err) {
     config_t cfg;
     int rc = LM_OK;
@@ -399,13 +408,8 @@ int lm_sweep_load(const char *path, const char *out_dir, lm_sweep **out, lm_erro
         for (int q = 0; q < sw->points[k].n_sets; q++)
             sets[n++] = sw->points[k].sets[q];
         char drawn[SW_MAX_SETS][SW_SET_LEN];
-        for (int q = 0; q < sw->n_uncertain; q++) {
-            snprintf(drawn[q], SW_SET_LEN, "%.190s=%.17g", sw->uncertain[q].path,
-                     uncertain_value(sw, q, 0));
-            if (!strpbrk(drawn[q] + strlen(sw->uncertain[q].path) + 1, ".eEn"))
-                strncat(drawn[q], ".0", SW_SET_LEN - strlen(drawn[q]) - 1);
-            sets[n++] = drawn[q];
-        }
+        for (int q = 0; q < sw->n_uncertain; q++)
+            sets[n++] = drawn_override(sw, q, 0, drawn[q]);
         if ((rc = lm_scenario_load(sw->base, sets, n, &sc, err))) {
             char msg[LM_ERROR_MSG_MAX];
             snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
@@ -485,13 +489,8 @@ int lm_sweep_run_task(const lm_sweep *sw, int t, const lm_run_options *opt, int 
     sets[n++] = seed_set;
     /* Drawn settings go last and are recorded in the file's scenario text. */
     char drawn[SW_MAX_SETS][SW_SET_LEN];
-    for (int q = 0; q < sw->n_uncertain; q++) {
-        snprintf(drawn[q], SW_SET_LEN, "%.190s=%.17g", sw->uncertain[q].path,
-                 uncertain_value(sw, q, lm_sweep_task_replicate(sw, t)));
-        if (!strpbrk(drawn[q] + strlen(sw->uncertain[q].path) + 1, ".eEn"))
-            strncat(drawn[q], ".0", SW_SET_LEN - strlen(drawn[q]) - 1);
-        sets[n++] = drawn[q];
-    }
+    for (int q = 0; q < sw->n_uncertain; q++)
+        sets[n++] = drawn_override(sw, q, lm_sweep_task_replicate(sw, t), drawn[q]);
     lm_scenario *sc = NULL;
     int rc = lm_scenario_load(sw->base, sets, n, &sc, err);
     if (rc)
