@@ -28,14 +28,6 @@
 /* Age-band limits in years: [16, 25), [25, 35), [35, 50), [50, 65). */
 static const int band_lo_years[LM_N_AGE_BANDS + 1] = {16, 25, 35, 50, 65};
 
-size_t lm_population_bytes_per_person(void) {
-    /* fixed: generation, birth_month, 6 attributes; changing: state, 3 counters;
-     * programmes: 7 bytes and 2 uint16 */
-    return sizeof(uint16_t) + sizeof(int32_t) + 6 * sizeof(uint8_t) + sizeof(uint8_t) +
-           3 * sizeof(uint16_t) + 7 * sizeof(uint8_t) + 2 * sizeof(uint16_t) + 2 * sizeof(uint8_t) +
-           sizeof(float);
-}
-
 void lm__draw_job(const lm_scenario *sc, lm_population *p, int64_t i, uint64_t id, uint32_t month,
                   int state) {
     if (!sc->has_earnings || !lm_state_is_employed(state)) {

@@ -240,6 +240,20 @@ static void update_market(lm_sim *sim) {
     update_stay_bounds(sim, -1);
 }
 
+/* Per-thread lists of slots, each written from the start of its thread's
+ * range (buf[lo..lo + count[t])), joined in thread order into buf[0..total):
+ * ascending slots whatever the thread count. Returns total. */
+static int64_t compact(const lm_sim *sim, int64_t *buf, const int64_t *count) {
+    int64_t total = 0;
+    for (int t = 0; t < sim->n_threads; t++) {
+        int64_t lo = sim->pop->n * t / sim->n_threads, c = count[t];
+        if (c && lo != total)
+            memmove(buf + total, buf + lo, (size_t)c * sizeof *buf);
+        total += c;
+    }
+    return total;
+}
+
 /* Sum per-thread counters in thread order into sim->counts, and compact the
  * per-thread entrant lists (each stored at the start of its thread's range)
  * into one ascending list. */
@@ -260,15 +274,7 @@ static void reduce(lm_sim *sim) {
         for (size_t k = 0; k < LM_PROG_CELLS; k++)
             sim->prog_counts[k] += tp[k];
     }
-    int64_t n = sim->pop->n, total = 0;
-    for (int t = 0; t < sim->n_threads; t++) {
-        int64_t lo = n * t / sim->n_threads;
-        int64_t c = sim->thread_n_entrants[t];
-        if (c && lo != total)
-            memmove(sim->entrants + total, sim->entrants + lo, (size_t)c * sizeof *sim->entrants);
-        total += c;
-    }
-    sim->n_entrants = total;
+    sim->n_entrants = compact(sim, sim->entrants, sim->thread_n_entrants);
 }
 
 /* Earnings of slot i in pence, exact as an integer for the sums. */
@@ -639,13 +645,7 @@ static void programmes_before(lm_sim *sim) {
                          sim->thread_load + (size_t)k * nl, &sim->thread_n_cand[k]);
         }
     }
-    int64_t n = sim->pop->n, total = 0;
-    for (int t = 0; t < sim->n_threads; t++) {
-        int64_t lo = n * t / sim->n_threads, c = sim->thread_n_cand[t];
-        if (c && lo != total)
-            memmove(sim->cand + total, sim->cand + lo, (size_t)c * sizeof *sim->cand);
-        total += c;
-    }
+    const int64_t n = sim->pop->n, total = compact(sim, sim->cand, sim->thread_n_cand);
     for (int t = 1; t < sim->n_threads; t++)
         for (size_t q = 0; q < nl; q++)
             sim->thread_load[q] += sim->thread_load[(size_t)t * nl + q];

@@ -311,6 +311,29 @@ static const char *drawn_override(const lm_sweep *sw, int q, int r, char buf[SW_
     return buf;
 }
 
+/* The overrides of task t, in order: the sweep's, the point's, the
+ * replicate's seed, then the drawn uncertain settings (last, so they win). */
+typedef struct task_sets {
+    const char *sets[3 * SW_MAX_SETS + 1];
+    char seed[64];
+    char drawn[SW_MAX_SETS][SW_SET_LEN];
+} task_sets;
+
+static size_t task_overrides(const lm_sweep *sw, int t, task_sets *ts) {
+    const sw_point *pt = &sw->points[t / sw->replicates];
+    size_t n = 0;
+    for (int q = 0; q < sw->n_common; q++)
+        ts->sets[n++] = sw->common[q];
+    for (int q = 0; q < pt->n_sets; q++)
+        ts->sets[n++] = pt->sets[q];
+    snprintf(ts->seed, sizeof ts->seed, "simulation.seed=%lluL",
+             (unsigned long long)lm_sweep_task_seed(sw, t));
+    ts->sets[n++] = ts->seed;
+    for (int q = 0; q < sw->n_uncertain; q++)
+        ts->sets[n++] = drawn_override(sw, q, t % sw->replicates, ts->drawn[q]);
+    return n;
+}
+
 int lm_sweep_load(const char *path, const char *out_dir, lm_sweep **out, lm_error *err) {
     config_t cfg;
     int rc = LM_OK;
@@ -401,16 +424,9 @@ int lm_sweep_load(const char *path, const char *out_dir, lm_sweep **out, lm_erro
     /* Check every point's scenario now: a bad override fails before any run. */
     for (int k = 0; k < sw->n_points; k++) {
         lm_scenario *sc = NULL;
-        const char *sets[3 * SW_MAX_SETS];
-        size_t n = 0;
-        for (int q = 0; q < sw->n_common; q++)
-            sets[n++] = sw->common[q];
-        for (int q = 0; q < sw->points[k].n_sets; q++)
-            sets[n++] = sw->points[k].sets[q];
-        char drawn[SW_MAX_SETS][SW_SET_LEN];
-        for (int q = 0; q < sw->n_uncertain; q++)
-            sets[n++] = drawn_override(sw, q, 0, drawn[q]);
-        if ((rc = lm_scenario_load(sw->base, sets, n, &sc, err))) {
+        task_sets ts;
+        size_t n = task_overrides(sw, k * sw->replicates, &ts);
+        if ((rc = lm_scenario_load(sw->base, ts.sets, n, &sc, err))) {
             char msg[LM_ERROR_MSG_MAX];
             snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
             if (err)
@@ -464,7 +480,7 @@ void lm_sweep_task_path(const lm_sweep *sw, int t, char *buf, size_t n) {
 
 int lm_sweep_run_task(const lm_sweep *sw, int t, const lm_run_options *opt, int *skipped,
                       lm_error *err) {
-    char path[1024], seed_set[64];
+    char path[1024];
     *skipped = 0;
     if (t < 0 || t >= lm_sweep_n_tasks(sw))
         return LM_FAIL(err, LM_EARG, "task %d out of range: the sweep has tasks 0 to %d", t,
@@ -477,22 +493,10 @@ int lm_sweep_run_task(const lm_sweep *sw, int t, const lm_run_options *opt, int 
         *skipped = 1; /* finished earlier: files appear only when complete */
         return LM_OK;
     }
-    const sw_point *pt = &sw->points[t / sw->replicates];
-    const char *sets[3 * SW_MAX_SETS + 1];
-    size_t n = 0;
-    for (int q = 0; q < sw->n_common; q++)
-        sets[n++] = sw->common[q];
-    for (int q = 0; q < pt->n_sets; q++)
-        sets[n++] = pt->sets[q];
-    snprintf(seed_set, sizeof seed_set, "simulation.seed=%lluL",
-             (unsigned long long)lm_sweep_task_seed(sw, t));
-    sets[n++] = seed_set;
-    /* Drawn settings go last and are recorded in the file's scenario text. */
-    char drawn[SW_MAX_SETS][SW_SET_LEN];
-    for (int q = 0; q < sw->n_uncertain; q++)
-        sets[n++] = drawn_override(sw, q, lm_sweep_task_replicate(sw, t), drawn[q]);
+    task_sets ts;
+    size_t n = task_overrides(sw, t, &ts);
     lm_scenario *sc = NULL;
-    int rc = lm_scenario_load(sw->base, sets, n, &sc, err);
+    int rc = lm_scenario_load(sw->base, ts.sets, n, &sc, err);
     if (rc)
         return rc;
     lm_run_options o = *opt;

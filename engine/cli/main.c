@@ -45,6 +45,15 @@ static void on_signal(int sig) {
     stop_requested = 1;
 }
 
+/* SIGINT and SIGTERM ask the run to stop; it then leaves no file. */
+static void catch_stop_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 static const char usage_text[] =
     "usage:\n"
     "  lmsim run SCENARIO -o OUT.h5 [options]   simulate and write an HDF5 file\n"
@@ -322,11 +331,7 @@ static int cmd_run(int argc, char **argv) {
     if (lm_scenario_load(c.scenario, c.sets, c.n_sets, &sc, &err))
         return report(&err);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    catch_stop_signals();
 
     progress_state ps = {isatty(STDERR_FILENO), {0, 0}};
     clock_gettime(CLOCK_MONOTONIC, &ps.t0);
@@ -401,11 +406,7 @@ static int cmd_sweep(int argc, char **argv) {
     lm_sweep *sw;
     if (lm_sweep_load(file, out_dir, &sw, &err))
         return report(&err);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    catch_stop_signals();
     lm_run_options opt = {0};
     opt.threads = threads;
     opt.stop = &stop_requested;

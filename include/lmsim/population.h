@@ -98,9 +98,6 @@ void lm_population_destroy(lm_population *p);
 void lm_population_draw_person(const lm_scenario *sc, lm_population *p, int64_t i, int64_t id,
                                uint32_t month, int entrant);
 
-/* Bytes of state held per person (all arrays). */
-size_t lm_population_bytes_per_person(void);
-
 #ifdef __cplusplus
 }
 #endif
