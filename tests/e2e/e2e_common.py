@@ -13,6 +13,8 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
+
 
 class Suite:
     def __init__(self, title):
@@ -66,3 +68,31 @@ def show(proc, limit=600):
     err = (proc.stderr or "").strip()
     out = (proc.stdout or "").strip()
     return "exit %s; stderr=%r; stdout=%r" % (proc.returncode, err[:limit], out[:limit])
+
+
+def datasets(path):
+    """Every dataset of an HDF5 file by name, with the seed and scenario text."""
+    import h5py
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                out[name] = obj[()]
+        f.visititems(visit)
+        out["@seed_str"] = f.attrs["seed_str"]
+        out["@scenario_text"] = f.attrs["scenario_text"]
+    return out
+
+
+def same(a, b):
+    """Whether two datasets() results are identical byte for byte."""
+    if a.keys() != b.keys():
+        return False
+    for k in a:
+        x, y = a[k], b[k]
+        if isinstance(x, np.ndarray):
+            if x.dtype != y.dtype or x.shape != y.shape or x.tobytes() != y.tobytes():
+                return False
+        elif x != y:
+            return False
+    return True

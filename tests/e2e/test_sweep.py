@@ -12,36 +12,11 @@ import shutil
 import h5py
 import numpy as np
 
-from e2e_common import Suite, show
+from e2e_common import Suite, datasets, same, show
 
 S = Suite("sweep")
 SMOKE = os.path.join(S.source, "scenarios", "sweeps", "smoke.cfg")
 NAMES = ["baseline_r000", "baseline_r001", "ips_high_fidelity_r000", "ips_high_fidelity_r001"]
-
-
-def datasets(path):
-    out = {}
-    with h5py.File(path, "r") as f:
-        def visit(name, obj):
-            if isinstance(obj, h5py.Dataset):
-                out[name] = obj[()]
-        f.visititems(visit)
-        out["@seed_str"] = f.attrs["seed_str"]
-        out["@scenario_text"] = f.attrs["scenario_text"]
-    return out
-
-
-def same(a, b):
-    if a.keys() != b.keys():
-        return False
-    for k in a:
-        x, y = a[k], b[k]
-        if isinstance(x, np.ndarray):
-            if x.dtype != y.dtype or x.shape != y.shape or x.tobytes() != y.tobytes():
-                return False
-        elif x != y:
-            return False
-    return True
 
 
 full = S.path("full")
