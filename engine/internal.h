@@ -98,12 +98,24 @@ typedef struct lm__prog_ctx {
  * appended to cand[*n_cand]. Thread-safe for distinct i. */
 void lm__prog_before(const lm__prog_ctx *c, int64_t i, int band, int64_t *counts, int64_t *cand,
                      int64_t *n_cand);
-/* Serially give places to candidates (cand[0..n_cand), ascending slots).
- * caseload[k * LM_MAX_REGIONS + r]: persons on programme k in region r;
- * credit: fractional places carried over (same layout); hist: 65536 words of
- * scratch. */
-void lm__prog_allocate(const lm__prog_ctx *c, const int64_t *cand, int64_t n_cand,
-                       const int64_t *caseload, double *credit, uint32_t *hist, int64_t *counts);
+/* How the allocation reaches the other ranks of a distributed run. */
+struct lm_exchange;
+#define LM_PROG_HIST_BINS 65536 /* priority-key histogram: the top 16 bits */
+typedef struct lm__prog_alloc_io {
+    const struct lm_exchange *ex; /* NULL or one rank: single process */
+    int64_t lo, hi;               /* this process's slots */
+    int64_t *hist;                /* LM_PROG_HIST_BINS words of scratch */
+    int failed;                   /* set when an exchange hook failed */
+} lm__prog_alloc_io;
+/* Serially give places to candidates (this process's queued persons,
+ * cand[0..n_cand), ascending slots). caseload[k * LM_MAX_REGIONS + r]:
+ * persons on programme k in region r, over all ranks; credit: fractional
+ * places carried over (same layout). Queue sizes, key histograms and the
+ * candidates at the boundary key are summed over ranks, so every rank
+ * starts exactly the persons the single-process run would. Returns LM_OK or
+ * LM_ENOMEM. */
+int lm__prog_allocate(const lm__prog_ctx *c, lm__prog_alloc_io *io, const int64_t *cand,
+                      int64_t n_cand, const int64_t *caseload, double *credit, int64_t *counts);
 /* After person i's transition from old_state: support phases, sanctions and
  * follow-up of a referral. Thread-safe for distinct i. */
 void lm__prog_after(const lm__prog_ctx *c, int64_t i, int old_state, int64_t *counts);

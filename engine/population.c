@@ -174,9 +174,17 @@ void lm_population_destroy(lm_population *p) {
 }
 
 int lm_population_create(const lm_scenario *sc, int64_t n, lm_population **out, lm_error *err) {
+    return lm_population_create_range(sc, n, 0, n, out, err);
+}
+
+int lm_population_create_range(const lm_scenario *sc, int64_t n, int64_t lo, int64_t hi,
+                               lm_population **out, lm_error *err) {
     *out = NULL;
     if (n < 1)
         return LM_FAIL(err, LM_EARG, "population size must be at least 1, got %lld", (long long)n);
+    if (lo < 0 || hi < lo || hi > n)
+        return LM_FAIL(err, LM_EARG, "slot range [%lld, %lld) is not within [0, %lld)",
+                       (long long)lo, (long long)hi, (long long)n);
     lm_population *p = lm__calloc(1, sizeof *p);
     if (!p)
         return LM_FAIL(err, LM_ENOMEM, "out of memory allocating a population");
@@ -217,7 +225,7 @@ int lm_population_create(const lm_scenario *sc, int64_t n, lm_population **out, 
         return LM_FAIL(err, LM_ENOMEM, "out of memory allocating %lld persons", (long long)n);
     }
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++)
+    for (int64_t i = lo; i < hi; i++)
         lm_population_draw_person(sc, p, i, i, 0, 0);
     *out = p;
     return LM_OK;

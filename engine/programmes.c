@@ -34,9 +34,11 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+#include "lmsim/exchange.h"
 #include "lmsim/population.h"
 #include "lmsim/rng.h"
 
@@ -150,16 +152,74 @@ static void start(const lm__prog_ctx *c, int64_t i, int k, int64_t *counts) {
     counts[lm_prog_index(k, arm, LM_PM_STARTS)]++;
 }
 
-/* (key, slot) order: lower key first, ties by slot. */
-static inline int before(uint32_t ka, int64_t sa, uint32_t kb, int64_t sb) {
-    return ka < kb || (ka == kb && sa < sb);
+/* A candidate at the boundary key: (key, slot), ordered by key then slot. */
+typedef struct keyed {
+    int64_t key, slot;
+} keyed;
+
+static int keyed_cmp(const void *a, const void *b) {
+    const keyed *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return (x->slot > y->slot) - (x->slot < y->slot);
 }
 
-void lm__prog_allocate(const lm__prog_ctx *c, const int64_t *cand, int64_t n_cand,
-                       const int64_t *caseload, double *credit, uint32_t *hist, int64_t *counts) {
+static int xsum(lm__prog_alloc_io *io, int64_t *buf, size_t n) {
+    if (io->ex && io->ex->n_ranks > 1 && io->ex->sum_i64(io->ex->user, buf, n)) {
+        io->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+/* Candidates of (k, r) in the boundary bin of every rank, sorted by (key,
+ * slot), into a new array of *n_all. Each rank writes its own stretch of a
+ * zeroed array and the exchange sums them (each element comes from one rank,
+ * so the sum is the concatenation). NULL when out of memory. */
+static keyed *boundary(const lm__prog_ctx *c, lm__prog_alloc_io *io, const int64_t *cand,
+                       int64_t n_cand, int k, int r, uint32_t bin, int64_t *n_all) {
+    const lm_population *p = c->pop;
+    const int n_ranks = io->ex ? io->ex->n_ranks : 1, rank = io->ex ? io->ex->rank : 0;
+    int64_t mine = 0, before = 0, total = 0;
+    for (int64_t q = 0; q < n_cand; q++)
+        mine += p->prog[cand[q]] == k + 1 && p->region[cand[q]] == r &&
+                (priority_key(c, cand[q], k) >> 16) == bin;
+    int64_t *per_rank = lm__calloc((size_t)n_ranks, sizeof *per_rank);
+    if (per_rank == NULL)
+        return NULL;
+    per_rank[rank] = mine;
+    xsum(io, per_rank, (size_t)n_ranks);
+    for (int q = 0; q < n_ranks; q++) {
+        before += q < rank ? per_rank[q] : 0;
+        total += per_rank[q];
+    }
+    lm__free(per_rank);
+    keyed *all = lm__calloc((size_t)(total > 0 ? total : 1), sizeof *all);
+    if (all == NULL)
+        return NULL;
+    keyed *own = all + before;
+    for (int64_t q = 0; q < n_cand; q++) {
+        int64_t i = cand[q];
+        uint32_t key = priority_key(c, i, k);
+        if (p->prog[i] == k + 1 && p->region[i] == r && (key >> 16) == bin)
+            *own++ = (keyed){key, i};
+    }
+    xsum(io, (int64_t *)(void *)all, (size_t)total * 2);
+    qsort(all, (size_t)total, sizeof *all, keyed_cmp);
+    *n_all = total;
+    return all;
+}
+
+int lm__prog_allocate(const lm__prog_ctx *c, lm__prog_alloc_io *io, const int64_t *cand,
+                      int64_t n_cand, const int64_t *caseload, double *credit, int64_t *counts) {
     const lm_scenario *sc = c->sc;
     const lm_population *p = c->pop;
     const int R = sc->n_regions;
+    /* Queue length of every (programme, region), over all ranks. */
+    int64_t queued[LM_MAX_PROGRAMMES * LM_MAX_REGIONS] = {0};
+    for (int64_t q = 0; q < n_cand; q++)
+        queued[(p->prog[cand[q]] - 1) * LM_MAX_REGIONS + p->region[cand[q]]]++;
+    xsum(io, queued, (size_t)LM_MAX_PROGRAMMES * LM_MAX_REGIONS);
     for (int k = 0; k < sc->n_programmes; k++) {
         const lm_programme *pg = &sc->programmes[k];
         for (int r = 0; r < R; r++) {
@@ -174,9 +234,7 @@ void lm__prog_allocate(const lm__prog_ctx *c, const int64_t *cand, int64_t n_can
                 if (room < avail)
                     avail = room > 0 ? room : 0;
             }
-            int64_t n_q = 0;
-            for (int64_t q = 0; q < n_cand; q++)
-                n_q += p->prog[cand[q]] == k + 1 && p->region[cand[q]] == r;
+            const int64_t n_q = queued[k * LM_MAX_REGIONS + r];
             if (n_q == 0 || avail == 0)
                 continue;
             if (n_q <= avail) {
@@ -185,50 +243,37 @@ void lm__prog_allocate(const lm__prog_ctx *c, const int64_t *cand, int64_t n_can
                         start(c, cand[q], k, counts);
                 continue;
             }
-            /* More candidates than places: take the `avail` lowest keys.
-             * A histogram of the top 16 key bits finds the boundary bin;
-             * everyone below it starts, and the boundary bin (a handful of
-             * persons for uniform keys) is resolved by exact (key, slot). */
-            memset(hist, 0, 65536 * sizeof *hist);
+            /* More candidates than places: take the `avail` lowest (key,
+             * slot). A histogram of the top 16 key bits finds the boundary
+             * bin; everyone below it starts, and the boundary bin (a handful
+             * of persons for uniform keys) is sorted by exact (key, slot). */
+            int64_t *hist = io->hist;
+            memset(hist, 0, LM_PROG_HIST_BINS * sizeof *hist);
             for (int64_t q = 0; q < n_cand; q++)
                 if (p->prog[cand[q]] == k + 1 && p->region[cand[q]] == r)
                     hist[priority_key(c, cand[q], k) >> 16]++;
+            xsum(io, hist, LM_PROG_HIST_BINS);
             int64_t below = 0;
             uint32_t bin = 0;
             while (below + hist[bin] < avail)
                 below += hist[bin++];
-            int64_t need = avail - below; /* from the boundary bin */
+            const int64_t need = avail - below; /* from the boundary bin */
             for (int64_t q = 0; q < n_cand; q++) {
                 int64_t i = cand[q];
                 if (p->prog[i] == k + 1 && p->region[i] == r && (priority_key(c, i, k) >> 16) < bin)
                     start(c, i, k, counts);
             }
-            /* Boundary bin: repeatedly take the smallest remaining (key, slot). */
-            uint32_t last_k = 0;
-            int64_t last_s = -1;
-            for (int64_t t = 0; t < need; t++) {
-                int64_t best = -1;
-                uint32_t best_k = 0;
-                for (int64_t q = 0; q < n_cand; q++) {
-                    int64_t i = cand[q];
-                    if (p->prog[i] != k + 1 || p->region[i] != r)
-                        continue;
-                    uint32_t key = priority_key(c, i, k);
-                    if ((key >> 16) != bin)
-                        continue;
-                    if (last_s >= 0 && !before(last_k, last_s, key, i))
-                        continue;
-                    if (best < 0 || before(key, i, best_k, best)) {
-                        best = i;
-                        best_k = key;
-                    }
-                }
-                start(c, best, k, counts);
-                last_k = best_k;
-                last_s = best;
-            }
+            int64_t n_all = 0;
+            keyed *all = boundary(c, io, cand, n_cand, k, r, bin, &n_all);
+            if (all == NULL)
+                return LM_ENOMEM;
+            for (int64_t t = 0; t < need && t < n_all; t++)
+                if (all[t].slot >= io->lo && all[t].slot < io->hi)
+                    start(c, all[t].slot, k, counts);
+            lm__free(all);
         }
     }
+    return LM_OK;
 }
 
 void lm__prog_after(const lm__prog_ctx *c, int64_t i, int old_state, int64_t *counts) {

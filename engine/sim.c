@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "lmsim/exchange.h"
 #include "lmsim/programmes.h"
 #include "lmsim/rng.h"
 
@@ -48,6 +49,9 @@ struct lm_sim {
     lm_population *pop;     /* owned */
     int month;              /* month of the current state */
     int n_threads;          /* threads used by the parallel loops */
+    int64_t lo, hi;         /* slots stepped here: all, or this rank's block */
+    const lm_exchange *ex;  /* borrowed; NULL or one rank: a single-process run */
+    int ex_failed;          /* an exchange hook failed (reported by the step) */
     int cap;                /* duration cap, months */
     int n_cells;            /* n_regions * N_CELL_PER_REGION */
     size_t n_agg;           /* LM_AGG_CELLS(n_regions) */
@@ -66,7 +70,8 @@ struct lm_sim {
     double *p_good;       /* [cell][origin]: probability a job entered is good */
 
     lm_market_region market[LM_MAX_REGIONS];
-    int64_t *counts;        /* [n_agg] counts of the current month */
+    int64_t *counts;        /* [n_agg] counts of the current month; earn and prog_counts
+                               follow it in the same block, so one exchange sums all three */
     int64_t *thread_counts; /* [n_threads][n_agg] */
     int64_t *earn;          /* [n_agg] earnings in pence of the current month, like counts */
     int64_t *thread_earn;   /* [n_threads][n_agg] */
@@ -91,7 +96,7 @@ struct lm_sim {
     int64_t *cand;          /* [n] queued candidates, ascending slots */
     int64_t *thread_n_cand; /* [n_threads] */
     double credit[LM_MAX_PROGRAMMES * LM_MAX_REGIONS]; /* fractional places carried */
-    uint32_t *hist;                                    /* [65536] allocation scratch */
+    int64_t *hist;                                     /* [LM_PROG_HIST_BINS] allocation scratch */
 
     /* alignment (align_month) */
     float *al_a;    /* [n] odds of the aligned move, 0 for persons not concerned */
@@ -100,7 +105,18 @@ struct lm_sim {
     double al_shift[LM_MAX_ALIGN]; /* log-odds shift applied this month, per rule */
 };
 
-#define ALIGN_BLOCK 4096 /* fixed blocks: the sums do not depend on the threads */
+#define ALIGN_BLOCK LM_PART_ALIGN /* fixed blocks: the sums depend on neither threads nor ranks */
+
+/* First slot of thread range k (of n_threads) within this process's slots. */
+static inline int64_t thread_first(const lm_sim *sim, int k) {
+    return sim->lo + (sim->hi - sim->lo) * k / sim->n_threads;
+}
+
+/* Sum buf over the ranks of a distributed run (nothing to do otherwise). */
+static void xsum_i64(lm_sim *sim, int64_t *buf, size_t n) {
+    if (sim->ex && sim->ex->n_ranks > 1 && sim->ex->sum_i64(sim->ex->user, buf, n))
+        sim->ex_failed = 1;
+}
 
 static inline int cell_of(int region, int female, int band, int disabled, int minority, int qual,
                           int caring, int limiting) {
@@ -241,14 +257,15 @@ static void update_market(lm_sim *sim) {
 }
 
 /* Per-thread lists of slots, each written from the start of its thread's
- * range (buf[lo..lo + count[t])), joined in thread order into buf[0..total):
- * ascending slots whatever the thread count. Returns total. */
+ * range (buf[lo..lo + count[t])), joined in thread order into
+ * buf[sim->lo..sim->lo + total): ascending slots whatever the thread count.
+ * Returns total. */
 static int64_t compact(const lm_sim *sim, int64_t *buf, const int64_t *count) {
     int64_t total = 0;
     for (int t = 0; t < sim->n_threads; t++) {
-        int64_t lo = sim->pop->n * t / sim->n_threads, c = count[t];
-        if (c && lo != total)
-            memmove(buf + total, buf + lo, (size_t)c * sizeof *buf);
+        int64_t lo = thread_first(sim, t), c = count[t];
+        if (c && lo != sim->lo + total)
+            memmove(buf + sim->lo + total, buf + lo, (size_t)c * sizeof *buf);
         total += c;
     }
     return total;
@@ -274,6 +291,8 @@ static void reduce(lm_sim *sim) {
         for (size_t k = 0; k < LM_PROG_CELLS; k++)
             sim->prog_counts[k] += tp[k];
     }
+    /* Exact integer sums: the totals do not depend on how slots are split. */
+    xsum_i64(sim, sim->counts, 2 * sim->n_agg + LM_PROG_CELLS);
     sim->n_entrants = compact(sim, sim->entrants, sim->thread_n_entrants);
 }
 
@@ -518,13 +537,26 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
     *n_entr = ne;
 }
 
+/* Fixed blocks of this process's slots: [*b0, *b1) of nb in all. */
+static int64_t align_blocks(const lm_sim *sim, int64_t *b0, int64_t *b1) {
+    *b0 = sim->lo / ALIGN_BLOCK;
+    *b1 = (sim->hi + ALIGN_BLOCK - 1) / ALIGN_BLOCK;
+    return (sim->pop->n + ALIGN_BLOCK - 1) / ALIGN_BLOCK;
+}
+
 /* Expected number of aligned moves at shift `delta` (and its derivative),
- * summed per fixed block and then over blocks in order. */
+ * summed per fixed block and then over all blocks in order. In a distributed
+ * run each block belongs to one rank and the others contribute exact zeros,
+ * so the exchanged block sums are the same numbers on every rank. */
 static double align_expected(lm_sim *sim, double delta, double *slope) {
-    const int64_t n = sim->pop->n, nb = (n + ALIGN_BLOCK - 1) / ALIGN_BLOCK;
+    const int64_t n = sim->pop->n;
+    int64_t b0, b1;
+    const int64_t nb = align_blocks(sim, &b0, &b1);
     const double f = exp(delta);
+    if (sim->ex && sim->ex->n_ranks > 1)
+        memset(sim->al_sum, 0, (size_t)nb * 2 * sizeof *sim->al_sum);
 #pragma omp parallel for schedule(static) num_threads(sim->n_threads)
-    for (int64_t b = 0; b < nb; b++) {
+    for (int64_t b = b0; b < b1; b++) {
         double e = 0.0, d = 0.0;
         const int64_t hi = (b + 1) * ALIGN_BLOCK < n ? (b + 1) * ALIGN_BLOCK : n;
         for (int64_t i = b * ALIGN_BLOCK; i < hi; i++) {
@@ -536,6 +568,9 @@ static double align_expected(lm_sim *sim, double delta, double *slope) {
         sim->al_sum[2 * b] = e;
         sim->al_sum[2 * b + 1] = d;
     }
+    if (sim->ex && sim->ex->n_ranks > 1 &&
+        sim->ex->sum_f64(sim->ex->user, sim->al_sum, (size_t)nb * 2))
+        sim->ex_failed = 1;
     double e = 0.0, d = 0.0;
     for (int64_t b = 0; b < nb; b++) {
         e += sim->al_sum[2 * b];
@@ -551,13 +586,15 @@ static double align_expected(lm_sim *sim, double delta, double *slope) {
 static void align_month(lm_sim *sim) {
     const lm_scenario *sc = sim->cur;
     lm_population *p = sim->pop;
-    const int64_t n = p->n, nb = (n + ALIGN_BLOCK - 1) / ALIGN_BLOCK;
+    const int64_t n = p->n;
+    int64_t b0, b1;
+    align_blocks(sim, &b0, &b1);
     const double scale = (double)n / (double)sc->represents;
     for (int q = 0; q < sc->n_align; q++) {
         const lm_alignment *al = &sc->align[q];
         const double target = al->targets[sim->month] * scale;
 #pragma omp parallel for schedule(static) num_threads(sim->n_threads)
-        for (int64_t b = 0; b < nb; b++) {
+        for (int64_t b = b0; b < b1; b++) {
             const int64_t hi = (b + 1) * ALIGN_BLOCK < n ? (b + 1) * ALIGN_BLOCK : n;
             for (int64_t i = b * ALIGN_BLOCK; i < hi; i++) {
                 int age = sim->month - p->birth_month[i];
@@ -631,16 +668,16 @@ static void before_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tp, int64
     *n_cand = nc;
 }
 
-/* Referrals, queues and the allocation of places for the coming month. */
-static void programmes_before(lm_sim *sim) {
+/* Referrals, queues and the allocation of places for the coming month.
+ * Returns LM_OK or LM_ENOMEM. */
+static int programmes_before(lm_sim *sim) {
     const size_t nl = (size_t)LM_MAX_PROGRAMMES * LM_MAX_REGIONS;
     memset(sim->thread_load, 0, nl * (size_t)sim->n_threads * sizeof(int64_t));
 #pragma omp parallel num_threads(sim->n_threads)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
         for (int k = t; k < sim->n_threads; k += nt) {
-            int64_t lo = sim->pop->n * k / sim->n_threads,
-                    hi = sim->pop->n * (k + 1) / sim->n_threads;
+            int64_t lo = thread_first(sim, k), hi = thread_first(sim, k + 1);
             before_range(sim, lo, hi, sim->thread_prog + (size_t)k * LM_PROG_CELLS,
                          sim->thread_load + (size_t)k * nl, &sim->thread_n_cand[k]);
         }
@@ -649,20 +686,41 @@ static void programmes_before(lm_sim *sim) {
     for (int t = 1; t < sim->n_threads; t++)
         for (size_t q = 0; q < nl; q++)
             sim->thread_load[q] += sim->thread_load[(size_t)t * nl + q];
+    xsum_i64(sim, sim->thread_load, nl); /* caseloads of all ranks */
     const lm__prog_ctx pc = {sim->cur, sim->pop, (uint32_t)(sim->month + 1),
                              (double)n / (double)sim->cur->represents};
-    lm__prog_allocate(&pc, sim->cand, total, sim->thread_load, sim->credit, sim->hist,
-                      sim->alloc_counts);
+    lm__prog_alloc_io io = {sim->ex, sim->lo, sim->hi, sim->hist, 0};
+    int rc = lm__prog_allocate(&pc, &io, sim->cand + sim->lo, total, sim->thread_load, sim->credit,
+                               sim->alloc_counts);
+    if (io.failed)
+        sim->ex_failed = 1;
+    return rc;
 }
 
 int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *err) {
+    return lm_sim_create_part(sc, threads, NULL, out, err);
+}
+
+/* The error of a failed exchange hook. */
+static int exchange_failed(lm_error *err, int month) {
+    return LM_FAIL(err, LM_EIO, "month %d: exchanging totals between ranks failed", month);
+}
+
+int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex, lm_sim **out,
+                       lm_error *err) {
     int rc;
     *out = NULL;
+    if (ex && (ex->n_ranks < 1 || ex->rank < 0 || ex->rank >= ex->n_ranks ||
+               (ex->n_ranks > 1 && (!ex->sum_i64 || !ex->sum_f64))))
+        return LM_FAIL(err, LM_EARG, "rank %d of %d: invalid exchange", ex->rank, ex->n_ranks);
     lm_sim *sim = lm__calloc(1, sizeof *sim);
     if (!sim)
         return LM_FAIL(err, LM_ENOMEM, "out of memory");
     sim->sc = sc;
     sim->cur = sc;
+    sim->ex = ex;
+    sim->lo = ex ? lm_part_first(sc->n_persons, ex->rank, ex->n_ranks) : 0;
+    sim->hi = ex ? lm_part_first(sc->n_persons, ex->rank + 1, ex->n_ranks) : sc->n_persons;
     sim->n_threads = threads > 0 ? threads : omp_get_max_threads();
     sim->cap = sc->duration_cap_months;
     sim->n_cells = sc->n_regions * N_CELL_PER_REGION;
@@ -674,12 +732,14 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
     sim->stay_thr = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(double));
     sim->agg_of_cell = lm__aligned_alloc((size_t)sim->n_cells * sizeof *sim->agg_of_cell);
     sim->p_good = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(double));
-    sim->counts = lm__calloc(sim->n_agg, sizeof *sim->counts);
+    sim->counts = lm__calloc(2 * sim->n_agg + LM_PROG_CELLS, sizeof *sim->counts);
     sim->thread_counts = lm__calloc(sim->n_agg * (size_t)sim->n_threads, sizeof(int64_t));
-    sim->earn = lm__calloc(sim->n_agg, sizeof(int64_t));
+    if (sim->counts) {
+        sim->earn = sim->counts + sim->n_agg;
+        sim->prog_counts = sim->earn + sim->n_agg;
+    }
     sim->thread_earn = lm__calloc(sim->n_agg * (size_t)sim->n_threads, sizeof(int64_t));
     sim->thread_n_entrants = lm__calloc((size_t)sim->n_threads, sizeof(int64_t));
-    sim->prog_counts = lm__calloc(LM_PROG_CELLS, sizeof(int64_t));
     sim->alloc_counts = lm__calloc(LM_PROG_CELLS, sizeof(int64_t));
     sim->thread_prog = lm__calloc(LM_PROG_CELLS * (size_t)sim->n_threads, sizeof(int64_t));
     sim->thread_load = lm__calloc(
@@ -695,13 +755,13 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
     memset(sim->dur_odds, 0, per_cell * (size_t)(sim->cap + 1) * sizeof(float));
     memset(sim->static_odds, 0, (size_t)sim->n_cells * per_cell * sizeof(double));
     memset(sim->base_odds, 0, (size_t)sim->n_cells * per_cell * sizeof(float));
-    if ((rc = lm_population_create(sc, sc->n_persons, &sim->pop, err)))
+    if ((rc = lm_population_create_range(sc, sc->n_persons, sim->lo, sim->hi, &sim->pop, err)))
         goto fail;
     sim->entrants = lm__aligned_alloc((size_t)sim->pop->n * sizeof *sim->entrants);
     sim->cell = lm__aligned_alloc((size_t)sim->pop->n * sizeof *sim->cell);
     if (sc->n_programmes > 0) {
         sim->cand = lm__aligned_alloc((size_t)sim->pop->n * sizeof *sim->cand);
-        sim->hist = lm__aligned_alloc(65536 * sizeof *sim->hist);
+        sim->hist = lm__aligned_alloc(LM_PROG_HIST_BINS * sizeof *sim->hist);
     }
     int any_align = sc->n_align > 0;
     for (int v = 0; v < sc->n_variants; v++)
@@ -734,14 +794,17 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
         /* The split must match n_threads even if OpenMP gives fewer threads. */
         for (int k = t; k < sim->n_threads; k += nt) {
-            int64_t lo = sim->pop->n * k / sim->n_threads,
-                    hi = sim->pop->n * (k + 1) / sim->n_threads;
+            int64_t lo = thread_first(sim, k), hi = thread_first(sim, k + 1);
             count_range(sim, sim->thread_counts + (size_t)k * sim->n_agg,
                         sim->thread_earn + (size_t)k * sim->n_agg, lo, hi, 0);
             sim->thread_n_entrants[k] = 0;
         }
     }
     reduce(sim);
+    if (sim->ex_failed) {
+        rc = exchange_failed(err, 0);
+        goto fail;
+    }
     update_market(sim);
     *out = sim;
     return LM_OK;
@@ -763,11 +826,9 @@ void lm_sim_destroy(lm_sim *sim) {
     lm__free(sim->p_good);
     lm__free(sim->counts);
     lm__free(sim->thread_counts);
-    lm__free(sim->earn);
     lm__free(sim->thread_earn);
     lm__free(sim->thread_n_entrants);
     lm__free(sim->entrants);
-    lm__free(sim->prog_counts);
     lm__free(sim->alloc_counts);
     lm__free(sim->thread_prog);
     lm__free(sim->thread_load);
@@ -795,16 +856,16 @@ int lm_sim_step(lm_sim *sim, lm_error *err) {
     memset(sim->thread_earn, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
     memset(sim->thread_prog, 0, LM_PROG_CELLS * (size_t)sim->n_threads * sizeof(int64_t));
     memset(sim->alloc_counts, 0, LM_PROG_CELLS * sizeof(int64_t));
-    if (sim->sc->n_programmes > 0)
-        programmes_before(sim);
+    if (sim->sc->n_programmes > 0 && programmes_before(sim) != LM_OK)
+        return LM_FAIL(err, LM_ENOMEM, "month %d: out of memory allocating programme places",
+                       sim->month + 1);
     if (sim->cur->n_align > 0)
         align_month(sim);
 #pragma omp parallel num_threads(sim->n_threads)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
         for (int k = t; k < sim->n_threads; k += nt) {
-            int64_t lo = sim->pop->n * k / sim->n_threads,
-                    hi = sim->pop->n * (k + 1) / sim->n_threads;
+            int64_t lo = thread_first(sim, k), hi = thread_first(sim, k + 1);
             step_range(sim, lo, hi, sim->thread_counts + (size_t)k * sim->n_agg,
                        sim->thread_earn + (size_t)k * sim->n_agg,
                        sim->thread_prog + (size_t)k * LM_PROG_CELLS, &sim->thread_n_entrants[k]);
@@ -812,6 +873,8 @@ int lm_sim_step(lm_sim *sim, lm_error *err) {
     }
     sim->month++;
     reduce(sim);
+    if (sim->ex_failed)
+        return exchange_failed(err, sim->month);
     update_market(sim);
     return LM_OK;
 }
@@ -850,5 +913,10 @@ const int64_t *lm_sim_prog_counts(const lm_sim *sim) {
 
 const int64_t *lm_sim_entrants(const lm_sim *sim, int64_t *n) {
     *n = sim->n_entrants;
-    return sim->entrants;
+    return sim->entrants + sim->lo;
+}
+
+void lm_sim_slots(const lm_sim *sim, int64_t *lo, int64_t *hi) {
+    *lo = sim->lo;
+    *hi = sim->hi;
 }

@@ -3,6 +3,7 @@
 #define LMSIM_H
 
 #include "lmsim/error.h"
+#include "lmsim/exchange.h"
 #include "lmsim/output.h"
 #include "lmsim/population.h"
 #include "lmsim/programmes.h"

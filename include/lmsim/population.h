@@ -89,6 +89,13 @@ static inline int64_t lm_population_id(const lm_population *p, int64_t i) {
  * LM_ENOMEM. */
 int lm_population_create(const lm_scenario *sc, int64_t n, lm_population **out, lm_error *err);
 
+/* The same, for one block of a distributed run: arrays for all n slots are
+ * allocated but only slots [lo, hi) are synthesised (and so touched: the
+ * pages of other ranks' slots are never written and stay out of memory).
+ * Errors: LM_EARG (n < 1 or a bad range), LM_ENOMEM. */
+int lm_population_create_range(const lm_scenario *sc, int64_t n, int64_t lo, int64_t hi,
+                               lm_population **out, lm_error *err);
+
 /* Free a population; NULL is a no-op. */
 void lm_population_destroy(lm_population *p);
 

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "lmsim/error.h"
+#include "lmsim/exchange.h"
 #include "lmsim/population.h"
 #include "lmsim/scenario.h"
 
@@ -56,9 +57,19 @@ typedef struct lm_market_region {
  * `threads` <= 0 keeps OpenMP's default. The scenario is borrowed and must
  * outlive the sim. Owned by caller. Errors: LM_ENOMEM, LM_EARG. */
 int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *err);
+
+/* The same for one rank of a distributed run (lmsim/exchange.h): this
+ * process synthesises and steps only the slots of its block
+ * (lm_part_first), and every count, market, allocation and alignment shift
+ * is the same as in the single-process run. Every rank must call create and
+ * each step together. ex is borrowed (NULL: single process). Errors: as
+ * lm_sim_create, LM_EARG (invalid exchange), LM_EIO (an exchange failed). */
+int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex, lm_sim **out,
+                       lm_error *err);
 void lm_sim_destroy(lm_sim *sim);
 
-/* Advance one month. Errors: LM_EARG when all months have been simulated. */
+/* Advance one month. Errors: LM_EARG when all months have been simulated,
+ * LM_ENOMEM, LM_EIO when an exchange between ranks failed. */
 int lm_sim_step(lm_sim *sim, lm_error *err);
 
 /* Month of the current state: 0 after create, 1 after the first step. */
@@ -77,11 +88,15 @@ const int64_t *lm_sim_earnings(const lm_sim *sim);
 const int64_t *lm_sim_prog_counts(const lm_sim *sim);
 /* Borrowed market state of region r for the current month. */
 const lm_market_region *lm_sim_market(const lm_sim *sim, int r);
-/* Persons who left at 65 (and were replaced) in the last step. */
+/* Persons who left at 65 (and were replaced) in the last step (on this rank). */
 int64_t lm_sim_leavers(const lm_sim *sim);
 /* Borrowed list of the slots that received an entrant in the last step, in
- * ascending order; *n receives its length. */
+ * ascending order (this rank's slots only in a distributed run); *n receives
+ * its length. */
 const int64_t *lm_sim_entrants(const lm_sim *sim, int64_t *n);
+/* Slots [*lo, *hi) synthesised and stepped by this process (all slots
+ * unless the sim is one rank of a distributed run). */
+void lm_sim_slots(const lm_sim *sim, int64_t *lo, int64_t *hi);
 
 #ifdef __cplusplus
 }
