@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "lmsim/error.h"
+#include "lmsim/scenario.h"
 
 #if defined(__GNUC__)
 #pragma GCC system_header /* Random123's headers are not -Wpedantic clean */
@@ -119,5 +120,38 @@ int lm__prog_allocate(const lm__prog_ctx *c, lm__prog_alloc_io *io, const int64_
 /* After person i's transition from old_state: support phases, sanctions and
  * follow-up of a referral. Thread-safe for distinct i. */
 void lm__prog_after(const lm__prog_ctx *c, int64_t i, int old_state, int64_t *counts);
+
+/* The file of a distributed run (output_h5.c): each rank writes the panel
+ * columns of its slots to a part file; rank 0 also writes the main file,
+ * whose /panel/<v> are virtual datasets mapping every part's columns, and
+ * whose /persons rows are gathered from the ranks. */
+struct lm_h5_writer;
+struct lm_population;
+#define LM_MAX_PARTS_LISTED 4096 /* part names listed in the main file's panel_parts */
+typedef enum lm__h5_role { LM__H5_WHOLE = 0, LM__H5_PART, LM__H5_MAIN } lm__h5_role;
+typedef struct lm__h5_layout {
+    lm__h5_role role;
+    int part;    /* PART: this part (rank) */
+    int n_parts; /* PART, MAIN: parts (ranks) in all */
+} lm__h5_layout;
+/* lm_h5_open() for one role; layout NULL: the whole file. A PART's path is
+ * the part's own (lm__h5_part_path). */
+int lm__h5_open(const char *path, const lm_scenario *sc, const struct lm_population *pop,
+                lm_panel_mode panel, double sample_fraction, const lm__h5_layout *lay,
+                struct lm_h5_writer **out, lm_error *err);
+/* Part file of `path` for rank `part` of n_parts: "STEM.partRofK.h5", STEM
+ * being path without a final ".h5". Owned by caller; NULL when out of memory. */
+char *lm__h5_part_path(const char *path, int part, int n_parts);
+/* /persons rows (N_ATTRS = 10 int32 each) of this writer's panel columns
+ * [col_from, col_to) (entrants == NULL) or of the entrants among its
+ * columns; written to rows unless NULL. Returns the number of rows. */
+#define LM__H5_ROW_WORDS 10
+int64_t lm__h5_person_rows(const struct lm_h5_writer *w, const struct lm_population *pop,
+                           const int64_t *entrants, int64_t n_entrants, int entry_month,
+                           int64_t col_from, int64_t col_to, int32_t *rows);
+/* Number of panel columns of a writer (0 for NULL or without a panel). */
+int64_t lm__h5_columns(const struct lm_h5_writer *w);
+/* Append gathered rows to /persons of a MAIN writer. */
+int lm__h5_append_rows(struct lm_h5_writer *w, const int32_t *rows, int64_t n, lm_error *err);
 
 #endif /* LMSIM_INTERNAL_H */

@@ -166,9 +166,13 @@ struct lm_h5_writer {
     int last_month; /* last month passed to lm_h5_write_month (or 0) */
     int level;      /* deflate level, 0 = raw chunks without filters */
 
+    lm__h5_role role;      /* whole file, or one part / the main file of a distributed run */
     int64_t n_slots;       /* persons (slots) of the population */
+    int64_t slot0;         /* first slot of the columns (a part's first slot; else 0) */
+    int n_parts;           /* MAIN: ranks, each with its part file (or none if empty) */
     int64_t n_cols;        /* panel columns */
-    int64_t *cols;         /* slot of each column in SAMPLE mode (ascending); NULL: column = slot */
+    int64_t *cols;         /* slot of each column in SAMPLE mode (ascending); NULL: column =
+                              slot0 + column */
     int64_t width;         /* chunk width in persons, >= 1 */
     int64_t n_chunks;      /* chunks per panel row */
     int64_t n_person_rows; /* rows in /persons so far */
@@ -392,10 +396,12 @@ fail:
     return rc;
 }
 
+static void discard(lm_h5_writer *w);
+
 /* ---- panel packing ------------------------------------------------------ */
 
 static inline int64_t col_slot(const lm_h5_writer *w, int64_t j) {
-    return w->cols ? w->cols[j] : j;
+    return w->cols ? w->cols[j] : w->slot0 + j;
 }
 
 /* Store element j (of a chunk `width` wide) of `size` bytes, little-endian;
@@ -414,7 +420,7 @@ static inline void put_elem(uint8_t *dst, int64_t width, int size, int shuffled,
 static void gather_u16(uint8_t *dst, const lm_h5_writer *w, const uint16_t *src, int64_t j0,
                        int64_t m, int shuffled) {
     if (w->cols == NULL) {
-        const uint16_t *s = src + j0;
+        const uint16_t *s = src + w->slot0 + j0;
         if (shuffled) {
             for (int64_t j = 0; j < m; j++) {
                 dst[j] = (uint8_t)s[j];
@@ -448,7 +454,7 @@ static int pack_chunk(lm_h5_writer *w, const lm_population *pop, int v, int64_t 
     switch (v) {
     case VAR_STATE:
         if (w->cols == NULL)
-            memcpy(dst, pop->state + j0, (size_t)m);
+            memcpy(dst, pop->state + w->slot0 + j0, (size_t)m);
         else
             for (int64_t j = 0; j < m; j++)
                 dst[j] = pop->state[w->cols[j0 + j]];
@@ -480,7 +486,7 @@ static int pack_chunk(lm_h5_writer *w, const lm_population *pop, int v, int64_t 
                              : v == VAR_LIMITING ? pop->limiting
                                                  : pop->hours;
         if (w->cols == NULL)
-            memcpy(dst, src + j0, (size_t)m);
+            memcpy(dst, src + w->slot0 + j0, (size_t)m);
         else
             for (int64_t j = 0; j < m; j++)
                 dst[j] = src[w->cols[j0 + j]];
@@ -574,7 +580,7 @@ fail:
 /* Whether `slot` is a panel column. */
 static int in_panel(const lm_h5_writer *w, int64_t slot) {
     if (w->cols == NULL)
-        return slot >= 0 && slot < w->n_cols;
+        return slot >= w->slot0 && slot < w->slot0 + w->n_cols;
     int64_t lo = 0, hi = w->n_cols;
     while (lo < hi) {
         int64_t mid = lo + (hi - lo) / 2;
@@ -588,8 +594,10 @@ static int in_panel(const lm_h5_writer *w, int64_t slot) {
 
 static int32_t attr_value(const lm_population *pop, int a, int64_t slot, int entry_month) {
     switch (a) {
-    case ATTR_ID:
-        return (int32_t)lm_population_id(pop, slot);
+    case ATTR_ID: {
+        int64_t id = lm_population_id(pop, slot);
+        return id > INT32_MAX ? -1 : (int32_t)id; /* -1: rejected by write_rows */
+    }
     case ATTR_SLOT:
         return (int32_t)slot;
     case ATTR_ENTRY_MONTH:
@@ -611,46 +619,56 @@ static int32_t attr_value(const lm_population *pop, int a, int64_t slot, int ent
     }
 }
 
-/* Append persons to /persons: the panel columns (entrants == NULL) or the
- * entrants in panel columns. raw[VAR_PERSON_ID] (>= 4 * n_cols bytes) is the
- * scratch row; pack_chunk re-zeroes any padding it dirties. */
-static int append_persons(lm_h5_writer *w, const lm_population *pop, const int64_t *entrants,
-                          int64_t n_entrants, int entry_month, lm_error *err) {
-    int64_t n_src = entrants ? n_entrants : w->n_cols;
-    int64_t n_new = 0;
-    int rc = LM_OK;
-    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
-
+int64_t lm__h5_person_rows(const lm_h5_writer *w, const lm_population *pop, const int64_t *entrants,
+                           int64_t n_entrants, int entry_month, int64_t col_from, int64_t col_to,
+                           int32_t *rows) {
+    if (w == NULL || !w->panel)
+        return 0;
+    if (entrants == NULL) {
+        col_from = col_from < 0 ? 0 : col_from;
+        col_to = col_to > w->n_cols ? w->n_cols : col_to;
+    }
+    int64_t n_src = entrants ? n_entrants : col_to - col_from, n = 0;
     for (int64_t k = 0; k < n_src; k++) {
-        int64_t slot = entrants ? entrants[k] : col_slot(w, k);
+        int64_t slot = entrants ? entrants[k] : col_slot(w, col_from + k);
         if (entrants && !in_panel(w, slot))
             continue;
-        if (lm_population_id(pop, slot) > INT32_MAX)
-            return LM_FAIL(err, LM_ERANGE,
-                           "writing '%s': person id %" PRId64 " (slot %" PRId64
-                           ") exceeds the int32 range of /persons/id",
-                           w->tmp_path, lm_population_id(pop, slot), slot);
-        n_new++;
+        if (rows != NULL)
+            for (int a = 0; a < N_ATTRS; a++)
+                rows[n * N_ATTRS + a] = attr_value(pop, a, slot, entry_month);
+        n++;
     }
-    if (n_new == 0)
-        return LM_OK;
+    return n;
+}
 
-    hsize_t start = (hsize_t)w->n_person_rows, count = (hsize_t)n_new;
+/* Append rows[0..n) (N_ATTRS int32 each, as lm__h5_person_rows makes them)
+ * to /persons. */
+static int write_rows(lm_h5_writer *w, const int32_t *rows, int64_t n, lm_error *err) {
+    int rc = LM_OK;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    int32_t *col = NULL;
+    if (n == 0)
+        return LM_OK;
+    for (int64_t k = 0; k < n; k++)
+        if (rows[k * N_ATTRS + ATTR_ID] < 0)
+            return LM_FAIL(err, LM_ERANGE,
+                           "writing '%s': person id of slot %" PRId32
+                           " exceeds the int32 range of /persons/id",
+                           w->tmp_path, rows[k * N_ATTRS + ATTR_SLOT]);
+    col = lm__malloc((size_t)n * sizeof *col);
+    if (col == NULL)
+        return LM_FAIL(err, LM_ENOMEM, "writing '%s': no memory for %" PRId64 " /persons rows",
+                       w->tmp_path, n);
+    hsize_t start = (hsize_t)w->n_person_rows, count = (hsize_t)n;
     hsize_t total = start + count;
     H5TRY(mspace = H5Screate_simple(1, &count, NULL), "writing '%s': /persons", w->tmp_path);
     for (int a = 0; a < N_ATTRS; a++) {
-        int32_t *i32 = (int32_t *)(void *)w->raw[VAR_PERSON_ID];
-        uint8_t *u8 = w->raw[VAR_PERSON_ID];
-        int64_t i = 0;
-        for (int64_t k = 0; k < n_src; k++) {
-            int64_t slot = entrants ? entrants[k] : col_slot(w, k);
-            if (entrants && !in_panel(w, slot))
-                continue;
-            int32_t x = attr_value(pop, a, slot, entry_month);
+        uint8_t *u8 = (uint8_t *)(void *)col;
+        for (int64_t k = 0; k < n; k++) {
             if (a < N_INT32_ATTRS)
-                i32[i++] = x;
+                col[k] = rows[k * N_ATTRS + a];
             else
-                u8[i++] = (uint8_t)x;
+                u8[k] = (uint8_t)rows[k * N_ATTRS + a];
         }
         H5TRY(H5Dset_extent(w->pdset[a], &total), "writing '%s': extending /persons/%s",
               w->tmp_path, attr_name[a]);
@@ -659,27 +677,72 @@ static int append_persons(lm_h5_writer *w, const lm_population *pop, const int64
         H5TRY(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL),
               "writing '%s': /persons/%s", w->tmp_path, attr_name[a]);
         H5TRY(H5Dwrite(w->pdset[a], a < N_INT32_ATTRS ? H5T_NATIVE_INT32 : H5T_NATIVE_UINT8, mspace,
-                       fspace, H5P_DEFAULT, w->raw[VAR_PERSON_ID]),
+                       fspace, H5P_DEFAULT, col),
               "writing '%s': /persons/%s", w->tmp_path, attr_name[a]);
         close_id(&fspace);
     }
     w->n_person_rows = (int64_t)total;
 fail:
+    lm__free(col);
     close_id(&fspace);
     close_id(&mspace);
     return rc;
 }
 
+/* Rows of /persons built and written per batch: bounded scratch memory. */
+#define PERSON_BATCH 65536
+
+/* Append persons to /persons: the panel columns (entrants == NULL) or the
+ * entrants in panel columns, in batches. */
+static int append_persons(lm_h5_writer *w, const lm_population *pop, const int64_t *entrants,
+                          int64_t n_entrants, int entry_month, lm_error *err) {
+    int64_t n_src = entrants ? n_entrants : w->n_cols;
+    int32_t *rows = lm__malloc(PERSON_BATCH * N_ATTRS * sizeof *rows);
+    int rc = LM_OK;
+    if (rows == NULL)
+        return LM_FAIL(err, LM_ENOMEM, "writing '%s': no memory for /persons rows", w->tmp_path);
+    for (int64_t b = 0; b < n_src && rc == LM_OK; b += PERSON_BATCH) {
+        int64_t e = b + PERSON_BATCH < n_src ? b + PERSON_BATCH : n_src;
+        int64_t n = entrants
+                        ? lm__h5_person_rows(w, pop, entrants + b, e - b, entry_month, 0, 0, rows)
+                        : lm__h5_person_rows(w, pop, NULL, 0, entry_month, b, e, rows);
+        rc = write_rows(w, rows, n, err);
+    }
+    lm__free(rows);
+    return rc;
+}
+
+_Static_assert(N_ATTRS == LM__H5_ROW_WORDS, "row layout shared with run.c");
+
+int64_t lm__h5_columns(const lm_h5_writer *w) {
+    return w != NULL && w->panel ? w->n_cols : 0;
+}
+
+int lm__h5_append_rows(lm_h5_writer *w, const int32_t *rows, int64_t n, lm_error *err) {
+    quiet q;
+    if (w == NULL || w->dead || w->role != LM__H5_MAIN || n < 0 || (n > 0 && rows == NULL))
+        return LM_FAIL(err, LM_EARG, "lm__h5_append_rows: a live main writer and rows required");
+    if (!w->panel)
+        return LM_OK;
+    quiet_begin(&q);
+    int rc = write_rows(w, rows, n, err);
+    if (rc != LM_OK)
+        discard(w);
+    quiet_end(&q);
+    return rc;
+}
+
 /* ---- creation ----------------------------------------------------------- */
 
-static int select_columns(lm_h5_writer *w, const lm_population *pop, double fraction,
-                          lm_error *err) {
+/* Panel columns: the slots [lo, hi) (FULL) or the sampled slots among them. */
+static int select_columns(lm_h5_writer *w, int64_t lo, int64_t hi, double fraction, lm_error *err) {
+    w->slot0 = lo;
     if (w->mode == LM_PANEL_FULL) {
-        w->n_cols = pop->n;
+        w->n_cols = hi - lo;
         return LM_OK;
     }
     int64_t n = 0;
-    for (int64_t i = 0; i < pop->n; i++)
+    for (int64_t i = lo; i < hi; i++)
         n += lm_rng_uniform(w->sc.seed, (uint64_t)i, 0, LM_PURPOSE_SAMPLE, 0) < fraction;
     w->cols = lm__malloc((size_t)(n ? n : 1) * sizeof *w->cols);
     if (w->cols == NULL)
@@ -687,17 +750,36 @@ static int select_columns(lm_h5_writer *w, const lm_population *pop, double frac
                        "writing '%s': no memory for the panel sample (%" PRId64 " persons)",
                        w->tmp_path, n);
     w->n_cols = 0;
-    for (int64_t i = 0; i < pop->n; i++)
+    for (int64_t i = lo; i < hi; i++)
         if (lm_rng_uniform(w->sc.seed, (uint64_t)i, 0, LM_PURPOSE_SAMPLE, 0) < fraction)
             w->cols[w->n_cols++] = i;
     return LM_OK;
 }
 
-static int alloc_buffers(lm_h5_writer *w, lm_error *err) {
+/* First column of the slots from `slot` on. */
+static int64_t first_col(const lm_h5_writer *w, int64_t slot) {
+    if (w->cols == NULL)
+        return slot - w->slot0;
+    int64_t lo = 0, hi = w->n_cols;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (w->cols[mid] < slot)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Chunk width and chunks per panel row. */
+static void set_width(lm_h5_writer *w) {
     w->width = w->n_cols < w->sc.chunk_persons ? w->n_cols : w->sc.chunk_persons;
     if (w->width < 1)
         w->width = 1;
     w->n_chunks = (w->n_cols + w->width - 1) / w->width;
+}
+
+static int alloc_buffers(lm_h5_writer *w, lm_error *err) {
     size_t cells = (size_t)w->n_chunks * (size_t)w->width;
     for (int v = 0; v < N_VARS; v++) {
         w->raw[v] = lm__aligned_alloc(cells * (size_t)var_size[v]);
@@ -789,12 +871,59 @@ static hid_t make_scale(lm_h5_writer *w, const char *name, hsize_t n, const int3
     return d;
 }
 
+char *lm__h5_part_path(const char *path, int part, int n_parts) {
+    size_t len = strlen(path);
+    if (len >= 3 && strcmp(path + len - 3, ".h5") == 0)
+        len -= 3;
+    size_t size = len + 64;
+    char *p = lm__malloc(size);
+    if (p != NULL)
+        snprintf(p, size, "%.*s.part%dof%d.h5", (int)len, path, part, n_parts);
+    return p;
+}
+
+/* Whether /panel of the main file of a distributed run is virtual: it is
+ * unless there are no columns (then every part is empty too and the main
+ * file holds the empty datasets itself). */
+static int panel_is_virtual(const lm_h5_writer *w) {
+    return w->role == LM__H5_MAIN && w->n_cols > 0;
+}
+
+/* dcpl of virtual dataset /panel/<v> of the main file: each part's columns
+ * [c0, c1) map from /panel/<v> of the part file, named relative to the main
+ * file (HDF5 looks for it beside the main file). Parts without columns have
+ * no file. */
+static hid_t make_vds_dcpl(const lm_h5_writer *w, int v, const hsize_t *dims) {
+    hid_t p = H5Pcreate(H5P_DATASET_CREATE), vspace = H5I_INVALID_HID, sspace = H5I_INVALID_HID;
+    char src[64];
+    int ok = p >= 0 && (vspace = H5Screate_simple(2, dims, NULL)) >= 0;
+    snprintf(src, sizeof src, "/panel/%s", var_name[v]);
+    for (int r = 0; ok && r < w->n_parts; r++) {
+        int64_t c0 = first_col(w, lm_part_first(w->n_slots, r, w->n_parts));
+        int64_t c1 = first_col(w, lm_part_first(w->n_slots, r + 1, w->n_parts));
+        if (c1 <= c0)
+            continue;
+        hsize_t start[2] = {0, (hsize_t)c0}, count[2] = {dims[0], (hsize_t)(c1 - c0)};
+        char *part = lm__h5_part_path(w->path, r, w->n_parts);
+        const char *base = part ? strrchr(part, '/') : NULL;
+        ok = part != NULL && (sspace = H5Screate_simple(2, count, NULL)) >= 0 &&
+             H5Sselect_hyperslab(vspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+             H5Pset_virtual(p, vspace, base ? base + 1 : part, src, sspace) >= 0;
+        lm__free(part);
+        close_id(&sspace);
+    }
+    close_id(&vspace);
+    if (!ok)
+        close_id(&p);
+    return p;
+}
+
 static int create_panel(lm_h5_writer *w, const lm_population *pop, lm_error *err) {
     hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, etype = H5I_INVALID_HID,
-          ptype = H5I_INVALID_HID;
+          ptype = H5I_INVALID_HID, vdcpl = H5I_INVALID_HID;
     hid_t s_month = H5I_INVALID_HID, s_person = H5I_INVALID_HID;
     const char *file = w->tmp_path;
-    int32_t *months = NULL;
+    int32_t *months = NULL, *slots = NULL;
     int rc = LM_OK;
 
     /* /panel/<v> */
@@ -816,9 +945,13 @@ static int create_panel(lm_h5_writer *w, const lm_population *pop, lm_error *err
                       : v == VAR_EARNINGS  ? H5T_STD_U16LE
                       : v == VAR_PERSON_ID ? H5T_STD_I32LE
                                            : H5T_STD_U16LE;
-        H5TRY(w->dset[v] =
-                  H5Dcreate2(w->g_panel, var_name[v], ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+        if (panel_is_virtual(w))
+            H5TRY(vdcpl = make_vds_dcpl(w, v, dims), "writing '%s': mapping /panel/%s to the parts",
+                  file, var_name[v]);
+        H5TRY(w->dset[v] = H5Dcreate2(w->g_panel, var_name[v], ftype, space, H5P_DEFAULT,
+                                      panel_is_virtual(w) ? vdcpl : dcpl, H5P_DEFAULT),
               "writing '%s': creating /panel/%s", file, var_name[v]);
+        close_id(&vdcpl);
         H5TRY(put_str(w->dset[v], "description", var_desc[v]), "writing '%s': /panel/%s", file,
               var_name[v]);
     }
@@ -830,10 +963,15 @@ static int create_panel(lm_h5_writer *w, const lm_population *pop, lm_error *err
               "writing '%s': /panel/programme", file);
     }
 
+    /* A part holds the panel datasets only: the main file has the rest. */
+    if (w->role == LM__H5_PART)
+        goto fail;
+
     /* Dimension scales: /panel/month = 0..n_months, /panel/person = slot of
-     * each column (built in the raw[VAR_PERSON_ID] scratch row). */
+     * each column. */
     months = lm__malloc((size_t)dims[0] * sizeof *months);
-    if (months == NULL) {
+    slots = lm__malloc((size_t)(w->n_cols > 0 ? w->n_cols : 1) * sizeof *slots);
+    if (months == NULL || slots == NULL) {
         rc = LM_FAIL(err, LM_ENOMEM, "writing '%s': no memory for /panel/month", file);
         goto fail;
     }
@@ -842,10 +980,9 @@ static int create_panel(lm_h5_writer *w, const lm_population *pop, lm_error *err
     s_month = make_scale(w, "month", dims[0], months, err, &rc);
     if (rc != LM_OK)
         goto fail;
-    int32_t *scratch = (int32_t *)(void *)w->raw[VAR_PERSON_ID];
     for (int64_t j = 0; j < w->n_cols; j++)
-        scratch[j] = (int32_t)col_slot(w, j);
-    s_person = make_scale(w, "person", dims[1], scratch, err, &rc);
+        slots[j] = (int32_t)col_slot(w, j);
+    s_person = make_scale(w, "person", dims[1], slots, err, &rc);
     if (rc != LM_OK)
         goto fail;
     for (int v = 0; v < N_VARS; v++) {
@@ -874,9 +1011,13 @@ static int create_panel(lm_h5_writer *w, const lm_population *pop, lm_error *err
                                        a < N_INT32_ATTRS ? H5T_STD_I32LE : H5T_STD_U8LE, space,
                                        H5P_DEFAULT, dcpl, H5P_DEFAULT),
               "writing '%s': creating /persons/%s", file, attr_name[a]);
-    rc = append_persons(w, pop, NULL, 0, 0, err);
+    /* The main file of a distributed run receives its rows from the ranks. */
+    if (w->role == LM__H5_WHOLE)
+        rc = append_persons(w, pop, NULL, 0, 0, err);
 fail:
     lm__free(months);
+    lm__free(slots);
+    close_id(&vdcpl);
     close_id(&s_month);
     close_id(&s_person);
     close_id(&etype);
@@ -939,6 +1080,49 @@ static char *dup_str(const char *s, const char *suffix) {
 
 int lm_h5_open(const char *path, const lm_scenario *sc, const lm_population *pop,
                lm_panel_mode panel, double sample_fraction, lm_h5_writer **out, lm_error *err) {
+    return lm__h5_open(path, sc, pop, panel, sample_fraction, NULL, out, err);
+}
+
+/* Root attributes saying how the file of a distributed run is split. */
+static int write_part_attrs(lm_h5_writer *w, const lm__h5_layout *lay, lm_error *err) {
+    int rc = LM_OK, n = 0;
+    const char *file = w->tmp_path;
+    const char *names[LM_MAX_PARTS_LISTED];
+    char *owned[LM_MAX_PARTS_LISTED];
+    if (lay->role == LM__H5_PART) {
+        H5TRY(put_i32(w->file, "part", lay->part), "writing '%s': root attributes", file);
+        H5TRY(put_i32(w->file, "n_parts", lay->n_parts), "writing '%s': root attributes", file);
+        H5TRY(put_i64(w->file, "part_first_slot", w->slot0), "writing '%s': root attributes", file);
+        return LM_OK;
+    }
+    /* Main: the part files /panel maps from, for readers to check they exist. */
+    for (int r = 0; r < lay->n_parts && n < LM_MAX_PARTS_LISTED && panel_is_virtual(w); r++) {
+        if (first_col(w, lm_part_first(w->n_slots, r + 1, lay->n_parts)) <=
+            first_col(w, lm_part_first(w->n_slots, r, lay->n_parts)))
+            continue;
+        owned[n] = lm__h5_part_path(w->path, r, lay->n_parts);
+        if (owned[n] == NULL) {
+            rc = LM_FAIL(err, LM_ENOMEM, "writing '%s': no memory", file);
+            goto fail;
+        }
+        const char *base = strrchr(owned[n], '/');
+        names[n] = base ? base + 1 : owned[n];
+        n++;
+    }
+    H5TRY(put_i32(w->file, "n_ranks", lay->n_parts), "writing '%s': root attributes", file);
+    if (n > 0)
+        H5TRY(put_strs(w->file, "panel_parts", names, (hsize_t)n), "writing '%s': root attributes",
+              file);
+fail:
+    for (int k = 0; k < n; k++)
+        lm__free(owned[k]);
+    return rc;
+}
+
+int lm__h5_open(const char *path, const lm_scenario *sc, const lm_population *pop,
+                lm_panel_mode panel, double sample_fraction, const lm__h5_layout *lay,
+                lm_h5_writer **out, lm_error *err) {
+    const lm__h5_layout whole = {LM__H5_WHOLE, 0, 1};
     lm_h5_writer *w = NULL;
     hid_t fapl = H5I_INVALID_HID;
     quiet q;
@@ -973,6 +1157,12 @@ int lm_h5_open(const char *path, const lm_scenario *sc, const lm_population *pop
                        "in int32",
                        path, pop->n);
 
+    if (lay == NULL)
+        lay = &whole;
+    if (lay->n_parts < 1 ||
+        (lay->role == LM__H5_PART && (lay->part < 0 || lay->part >= lay->n_parts)))
+        return LM_FAIL(err, LM_EARG, "writing '%s': part %d of %d", path, lay->part, lay->n_parts);
+
     quiet_begin(&q);
     w = lm__calloc(1, sizeof *w);
     if (w == NULL) {
@@ -991,6 +1181,8 @@ int lm_h5_open(const char *path, const lm_scenario *sc, const lm_population *pop
     w->panel = panel != LM_PANEL_NONE;
     w->level = sc->deflate_level;
     w->n_slots = pop->n;
+    w->role = lay->role;
+    w->n_parts = lay->n_parts;
     w->path = dup_str(path, "");
     w->tmp_path = dup_str(path, ".tmp");
     if (w->path == NULL || w->tmp_path == NULL) {
@@ -1019,7 +1211,12 @@ int lm_h5_open(const char *path, const lm_scenario *sc, const lm_population *pop
     }
 
     if (w->panel) {
-        rc = select_columns(w, pop, sample_fraction, err);
+        int64_t lo = 0, hi = pop->n;
+        if (lay->role == LM__H5_PART) {
+            lo = lm_part_first(pop->n, lay->part, lay->n_parts);
+            hi = lm_part_first(pop->n, lay->part + 1, lay->n_parts);
+        }
+        rc = select_columns(w, lo, hi, sample_fraction, err);
         if (rc != LM_OK)
             goto fail;
     }
@@ -1028,11 +1225,16 @@ int lm_h5_open(const char *path, const lm_scenario *sc, const lm_population *pop
                           : panel == LM_PANEL_SAMPLE ? sample_fraction
                                                      : 0.0,
                           err);
+    if (rc == LM_OK && lay->role != LM__H5_WHOLE)
+        rc = write_part_attrs(w, lay, err);
     if (rc != LM_OK)
         goto fail;
     if (w->panel) {
-        if ((rc = alloc_buffers(w, err)) != LM_OK || (rc = create_panel(w, pop, err)) != LM_OK ||
-            (rc = write_panel_row(w, pop, 0, err)) != LM_OK)
+        /* The main file of a distributed run packs no panel rows: the parts do. */
+        set_width(w);
+        if ((lay->role != LM__H5_MAIN && (rc = alloc_buffers(w, err)) != LM_OK) ||
+            (rc = create_panel(w, pop, err)) != LM_OK ||
+            (lay->role != LM__H5_MAIN && (rc = write_panel_row(w, pop, 0, err)) != LM_OK))
             goto fail;
     }
     close_id(&fapl);
@@ -1076,8 +1278,10 @@ int lm_h5_write_month(lm_h5_writer *w, const lm_population *pop, int month, cons
                            w->tmp_path, entrants[k]);
 
     quiet_begin(&q);
-    rc = write_panel_row(w, pop, month, err);
-    if (rc == LM_OK)
+    /* A part writes panel rows only; the main file receives /persons rows
+     * (lm__h5_append_rows) and its panel lives in the parts. */
+    rc = w->role == LM__H5_MAIN ? LM_OK : write_panel_row(w, pop, month, err);
+    if (rc == LM_OK && w->role == LM__H5_WHOLE)
         rc = append_persons(w, pop, entrants, n_entrants, month, err);
     if (rc == LM_OK)
         w->last_month = month;
@@ -1414,7 +1618,7 @@ int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headl
                      w->path);
         goto fail;
     }
-    if (counts == NULL) {
+    if (counts == NULL && w->role != LM__H5_PART) {
         rc = LM_FAIL(err, LM_EARG, "writing '%s': no aggregate counts", w->tmp_path);
         goto fail;
     }
@@ -1423,15 +1627,17 @@ int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headl
                      w->last_month, w->sc.n_months);
         goto fail;
     }
-    if (headline == NULL) {
+    if (w->role == LM__H5_PART) {
+        /* nothing but the panel in a part */
+    } else if (headline == NULL) {
         cells = LM_AGG_CELLS(w->sc.n_regions);
         lm_headline_compute(&w->sc, counts, counts + (size_t)w->sc.n_months * cells, &computed);
         headline = &computed;
     }
-    if ((rc = write_aggregates(w, counts, err)) != LM_OK ||
-        (rc = write_headline(w, headline, err)) != LM_OK ||
-        (rc = write_earnings_gaps(w, counts, err)) != LM_OK ||
-        (w->prog_table && (rc = write_programmes(w, err)) != LM_OK))
+    if (w->role != LM__H5_PART && ((rc = write_aggregates(w, counts, err)) != LM_OK ||
+                                   (rc = write_headline(w, headline, err)) != LM_OK ||
+                                   (rc = write_earnings_gaps(w, counts, err)) != LM_OK ||
+                                   (w->prog_table && (rc = write_programmes(w, err)) != LM_OK)))
         goto fail;
     if (close_all(w) < 0) {
         rc = h5_fail(err, __LINE__, "writing '%s': closing the file", w->tmp_path);

@@ -6,45 +6,280 @@
  * panel is written month by month. Any failure, or a stop request, aborts
  * the writer, which removes the temporary file: no file ever appears under
  * the final name unless the run completed.
+ *
+ * A distributed run (opt->exchange with more than one rank) has one writer
+ * per rank for its part file (the panel columns of its slots) and, on rank
+ * 0, the main writer. /persons rows are gathered on rank 0 in column order:
+ * ranks own ascending blocks of slots, so concatenating in rank order gives
+ * the single-process order. Every rank makes the same sequence of exchange
+ * calls, and the ranks agree at the end of each month on whether any rank
+ * failed or was asked to stop, so that none is left waiting for the others.
  */
+#define _POSIX_C_SOURCE 200809L
+
 #include "lmsim/run.h"
 
 #include <omp.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
 #include "lmsim/sim.h"
 
+#define ROW_BYTES (LM__H5_ROW_WORDS * sizeof(int32_t))
+#define GATHER_BATCH 65536 /* /persons rows per gather of the initial population */
+
+/* The files of one run: the whole file, or this rank's part and (rank 0)
+ * the main file. */
+typedef struct files {
+    const lm_exchange *ex; /* NULL unless distributed */
+    lm_h5_writer *whole;   /* single process */
+    lm_h5_writer *part;    /* distributed: this rank's panel columns (NULL if none) */
+    lm_h5_writer *main;    /* distributed, rank 0: the file users open */
+    char *part_path;       /* final name of this rank's part */
+    int part_done;         /* the part file was renamed into place */
+} files;
+
+static int distributed(const lm_exchange *ex) {
+    return ex != NULL && ex->n_ranks > 1;
+}
+
+/* Whether any rank failed or (*stop) was asked to stop: every rank passes
+ * its own flags and receives the totals. A failed exchange counts as a
+ * failure of this rank. */
+static int64_t agree(const lm_exchange *ex, int failed, int *stop) {
+    int64_t v[2] = {failed != 0, stop && *stop};
+    if (distributed(ex) && ex->sum_i64(ex->user, v, 2))
+        return 1;
+    if (stop)
+        *stop = v[1] > 0;
+    return v[0];
+}
+
+/* Gather every rank's rows[0..n) on rank 0 and append them to the main
+ * file, in rank order. */
+static int gather_rows(files *f, const int32_t *rows, int64_t n, lm_error *err) {
+    const lm_exchange *ex = f->ex;
+    int64_t *count = lm__calloc((size_t)ex->n_ranks, sizeof *count);
+    size_t *bytes = lm__calloc((size_t)ex->n_ranks, sizeof *bytes);
+    int32_t *all = NULL;
+    int rc = LM_OK;
+    if (count == NULL || bytes == NULL) {
+        rc = LM_FAIL(err, LM_ENOMEM, "no memory to gather /persons rows");
+        goto done;
+    }
+    count[ex->rank] = n;
+    if (ex->sum_i64(ex->user, count, (size_t)ex->n_ranks)) {
+        rc = LM_FAIL(err, LM_EIO, "exchanging /persons row counts between ranks failed");
+        goto done;
+    }
+    int64_t total = 0;
+    for (int r = 0; r < ex->n_ranks; r++) {
+        bytes[r] = (size_t)count[r] * ROW_BYTES;
+        total += count[r];
+    }
+    if (ex->rank == 0 && (all = lm__malloc((size_t)(total > 0 ? total : 1) * ROW_BYTES)) == NULL) {
+        rc = LM_FAIL(err, LM_ENOMEM, "no memory to gather %lld /persons rows", (long long)total);
+        goto done;
+    }
+    if (ex->gather(ex->user, rows, (size_t)n * ROW_BYTES, all, bytes)) {
+        rc = LM_FAIL(err, LM_EIO, "gathering /persons rows on rank 0 failed");
+        goto done;
+    }
+    if (ex->rank == 0 && f->main)
+        rc = lm__h5_append_rows(f->main, all, total, err);
+done:
+    lm__free(count);
+    lm__free(bytes);
+    lm__free(all);
+    return rc;
+}
+
+/* Columns of every rank's part, so each knows where its columns start in
+ * the main file: *first = columns of ranks before this one, *total = all. */
+static int column_offsets(const files *f, int64_t *first, int64_t *total) {
+    const lm_exchange *ex = f->ex;
+    int64_t *cols = lm__calloc((size_t)ex->n_ranks, sizeof *cols);
+    if (cols == NULL)
+        return LM_ENOMEM;
+    cols[ex->rank] = lm__h5_columns(f->part);
+    int bad = ex->sum_i64(ex->user, cols, (size_t)ex->n_ranks);
+    *first = *total = 0;
+    for (int r = 0; r < ex->n_ranks; r++) {
+        *first += r < ex->rank ? cols[r] : 0;
+        *total += cols[r];
+    }
+    lm__free(cols);
+    return bad ? LM_EIO : LM_OK;
+}
+
+/* /persons rows of the initial population: global columns are gathered
+ * GATHER_BATCH at a time, each rank sending its columns within the batch. */
+static int gather_initial(files *f, const lm_population *pop, lm_error *err) {
+    int64_t first, total;
+    int rc = column_offsets(f, &first, &total);
+    if (rc != LM_OK)
+        return LM_FAIL(err, rc, "exchanging panel column counts between ranks failed");
+    const int64_t mine = lm__h5_columns(f->part);
+    int32_t *rows = lm__malloc(GATHER_BATCH * ROW_BYTES);
+    if (rows == NULL)
+        return LM_FAIL(err, LM_ENOMEM, "no memory for /persons rows");
+    for (int64_t b = 0; b < total && rc == LM_OK; b += GATHER_BATCH) {
+        /* This rank's columns [first, first + mine) within [b, b + batch). */
+        int64_t lo = b > first ? b : first;
+        int64_t hi = b + GATHER_BATCH < first + mine ? b + GATHER_BATCH : first + mine;
+        int64_t n = 0;
+        if (hi > lo)
+            n = lm__h5_person_rows(f->part, pop, NULL, 0, 0, lo - first, hi - first, rows);
+        rc = gather_rows(f, rows, n, err);
+    }
+    lm__free(rows);
+    return rc;
+}
+
+/* Entrants of this month among this rank's panel columns, gathered. */
+static int gather_entrants(files *f, const lm_population *pop, const int64_t *entr, int64_t n_entr,
+                           int month, lm_error *err) {
+    int64_t n = lm__h5_person_rows(f->part, pop, entr, n_entr, month, 0, 0, NULL);
+    int32_t *rows = lm__malloc((size_t)(n > 0 ? n : 1) * ROW_BYTES);
+    if (rows == NULL)
+        return LM_FAIL(err, LM_ENOMEM, "no memory for /persons rows");
+    lm__h5_person_rows(f->part, pop, entr, n_entr, month, 0, 0, rows);
+    int rc = gather_rows(f, rows, n, err);
+    lm__free(rows);
+    return rc;
+}
+
+static int open_files(files *f, const lm_scenario *sc, const char *path, const lm_population *pop,
+                      lm_error *err) {
+    const lm_exchange *ex = f->ex;
+    if (!ex)
+        return lm_h5_open(path, sc, pop, sc->panel, sc->sample_fraction, &f->whole, err);
+    int rc = LM_OK;
+    if (ex->rank == 0) {
+        const lm__h5_layout main = {LM__H5_MAIN, 0, ex->n_ranks};
+        rc = lm__h5_open(path, sc, pop, sc->panel, sc->sample_fraction, &main, &f->main, err);
+    }
+    const int64_t lo = lm_part_first(sc->n_persons, ex->rank, ex->n_ranks),
+                  hi = lm_part_first(sc->n_persons, ex->rank + 1, ex->n_ranks);
+    if (rc == LM_OK && sc->panel != LM_PANEL_NONE && hi > lo) {
+        const lm__h5_layout part = {LM__H5_PART, ex->rank, ex->n_ranks};
+        f->part_path = lm__h5_part_path(path, ex->rank, ex->n_ranks);
+        if (f->part_path == NULL)
+            rc = LM_FAIL(err, LM_ENOMEM, "no memory");
+        else
+            rc = lm__h5_open(f->part_path, sc, pop, sc->panel, sc->sample_fraction, &part, &f->part,
+                             err);
+        /* A block whose slots hold no sampled column has no part file. */
+        if (rc == LM_OK && lm__h5_columns(f->part) == 0) {
+            lm_h5_abort(f->part);
+            f->part = NULL;
+        }
+    }
+    if (agree(ex, rc != LM_OK, NULL) > 0 && rc == LM_OK)
+        rc = LM_FAIL(err, LM_EIO, "another rank could not create its file");
+    if (rc == LM_OK && sc->panel != LM_PANEL_NONE) {
+        rc = gather_initial(f, pop, err);
+        if (agree(ex, rc != LM_OK, NULL) > 0 && rc == LM_OK)
+            rc = LM_FAIL(err, LM_EIO, "another rank failed writing /persons");
+    }
+    return rc;
+}
+
+/* One month of output. Returns this rank's result; the caller agrees. */
+static int write_month(files *f, const lm_scenario *sc, const lm_sim *sim, int m, lm_error *err) {
+    int64_t n_entr;
+    const int64_t *entr = lm_sim_entrants(sim, &n_entr);
+    const lm_population *pop = lm_sim_population(sim);
+    if (f->whole)
+        return lm_h5_write_month(f->whole, pop, m, entr, n_entr, err);
+    int rc = LM_OK;
+    if (f->part)
+        rc = lm_h5_write_month(f->part, pop, m, NULL, 0, err);
+    if (f->main && rc == LM_OK)
+        rc = lm_h5_write_month(f->main, pop, m, NULL, 0, err);
+    /* Every rank takes part in the gather, even after a failure here, so
+     * that none waits for another; the agreement that follows reports it. */
+    if (sc->panel != LM_PANEL_NONE) {
+        int g = gather_entrants(f, pop, entr, n_entr, m, err);
+        rc = rc != LM_OK ? rc : g;
+    }
+    return rc;
+}
+
+/* Write the totals and close: the whole file, or the parts (every rank)
+ * and then the main file (rank 0), which names the parts. */
+static int close_files(files *f, const int64_t *counts, const int64_t *prog, const int64_t *earn,
+                       const lm_scenario *sc, const lm_programme_table *table, const lm_headline *h,
+                       lm_error *err) {
+    lm_h5_writer *w = f->ex ? f->main : f->whole;
+    int rc = LM_OK;
+    if (f->part) {
+        rc = lm_h5_close(f->part, NULL, NULL, err);
+        f->part = NULL;
+        f->part_done = rc == LM_OK;
+    }
+    if (agree(f->ex, rc != LM_OK, NULL) > 0) {
+        if (rc == LM_OK)
+            rc = LM_FAIL(err, LM_EIO, "another rank failed to finish its part file");
+        return rc;
+    }
+    if (w) {
+        lm_h5_set_programmes(w, prog, table);
+        lm_h5_set_earnings(w, sc->has_earnings ? earn : NULL);
+        rc = lm_h5_close(w, counts, h, err);
+        f->main = f->whole = NULL;
+    }
+    if (agree(f->ex, rc != LM_OK, NULL) > 0 && rc == LM_OK)
+        rc = LM_FAIL(err, LM_EIO, "rank 0 failed to write the main file");
+    return rc;
+}
+
+static void abort_files(files *f) {
+    lm_h5_abort(f->whole);
+    lm_h5_abort(f->part);
+    lm_h5_abort(f->main);
+    if (f->part_done && f->part_path)
+        remove(f->part_path);
+    lm__free(f->part_path);
+    memset(f, 0, sizeof *f);
+}
+
 int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headline, lm_error *err) {
     lm_sim *sim = NULL;
-    lm_h5_writer *w = NULL;
     int64_t *counts = NULL, *prog = NULL, *earn = NULL;
     lm_headline h;
     lm_programme_table *table = NULL;
+    files f;
     int rc;
 
+    memset(&f, 0, sizeof f);
+    f.ex = distributed(opt->exchange) ? opt->exchange : NULL;
     /* The thread count applies to every parallel phase: synthesis, the
      * monthly step and panel compression. */
     if (opt->threads > 0)
         omp_set_num_threads(opt->threads);
-    if ((rc = lm_sim_create(sc, opt->threads, &sim, err)))
+    if ((rc = lm_sim_create_part(sc, opt->threads, f.ex, &sim, err)))
         goto fail;
     const size_t n_agg = LM_AGG_CELLS(sc->n_regions);
     counts = lm__malloc((size_t)(sc->n_months + 1) * n_agg * sizeof *counts);
     prog = lm__calloc((size_t)(sc->n_months + 1) * LM_PROG_CELLS, sizeof *prog);
     earn = lm__malloc((size_t)(sc->n_months + 1) * n_agg * sizeof *earn);
     table = lm__calloc(1, sizeof *table);
-    if (!counts || !prog || !table || !earn) {
+    if (!counts || !prog || !table || !earn)
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory for aggregate counts");
+    if (agree(f.ex, rc != LM_OK, NULL) > 0) {
+        if (rc == LM_OK)
+            rc = LM_FAIL(err, LM_ENOMEM, "another rank ran out of memory");
         goto fail;
     }
     memcpy(counts, lm_sim_counts(sim), n_agg * sizeof *counts);
     memcpy(earn, lm_sim_earnings(sim), n_agg * sizeof *earn);
-    if (opt->out_path && (rc = lm_h5_open(opt->out_path, sc, lm_sim_population(sim), sc->panel,
-                                          sc->sample_fraction, &w, err)))
+    if (opt->out_path && (rc = open_files(&f, sc, opt->out_path, lm_sim_population(sim), err)))
         goto fail;
     for (int m = 1; m <= sc->n_months; m++) {
-        if (opt->stop && *opt->stop) {
+        int stop = opt->stop && *opt->stop;
+        if (agree(f.ex, 0, &stop), stop) {
             rc = LM_FAIL(err, LM_EINTERRUPTED, "run interrupted at month %d of %d; no file written",
                          m - 1, sc->n_months);
             goto fail;
@@ -55,11 +290,12 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
         memcpy(earn + (size_t)m * n_agg, lm_sim_earnings(sim), n_agg * sizeof *earn);
         memcpy(prog + (size_t)m * LM_PROG_CELLS, lm_sim_prog_counts(sim),
                LM_PROG_CELLS * sizeof *prog);
-        if (w) {
-            int64_t n_entr;
-            const int64_t *entr = lm_sim_entrants(sim, &n_entr);
-            if ((rc = lm_h5_write_month(w, lm_sim_population(sim), m, entr, n_entr, err)))
-                goto fail;
+        if (opt->out_path)
+            rc = write_month(&f, sc, sim, m, err);
+        if (agree(f.ex, rc != LM_OK, NULL) > 0) {
+            if (rc == LM_OK)
+                rc = LM_FAIL(err, LM_EIO, "month %d: another rank failed writing", m);
+            goto fail;
         }
         if (opt->progress)
             opt->progress(opt->progress_user, m, sc->n_months);
@@ -67,18 +303,13 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
     lm_headline_compute_earnings(sc, counts, counts + (size_t)sc->n_months * n_agg, earn,
                                  earn + (size_t)sc->n_months * n_agg, &h);
     lm_programme_table_compute(sc, prog, table);
-    if (w) {
-        lm_h5_set_programmes(w, prog, table);
-        lm_h5_set_earnings(w, sc->has_earnings ? earn : NULL);
-        rc = lm_h5_close(w, counts, &h, err);
-        w = NULL;
-        if (rc)
-            goto fail;
-    }
+    if (opt->out_path && (rc = close_files(&f, counts, prog, earn, sc, table, &h, err)))
+        goto fail;
     if (headline)
         *headline = h;
     if (opt->programmes)
         *opt->programmes = *table;
+    lm__free(f.part_path);
     lm__free(counts);
     lm__free(prog);
     lm__free(earn);
@@ -86,7 +317,7 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
     lm_sim_destroy(sim);
     return LM_OK;
 fail:
-    lm_h5_abort(w);
+    abort_files(&f);
     lm__free(counts);
     lm__free(prog);
     lm__free(earn);

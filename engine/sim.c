@@ -701,6 +701,14 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
     return lm_sim_create_part(sc, threads, NULL, out, err);
 }
 
+/* Every rank passes whether it failed; returns whether any did. */
+static int agree_setup(const lm_exchange *ex, int failed) {
+    int64_t v = failed;
+    if (!ex || ex->n_ranks < 2)
+        return failed;
+    return ex->sum_i64(ex->user, &v, 1) != 0 || v > 0;
+}
+
 /* The error of a failed exchange hook. */
 static int exchange_failed(lm_error *err, int month) {
     return LM_FAIL(err, LM_EIO, "month %d: exchanging totals between ranks failed", month);
@@ -708,14 +716,16 @@ static int exchange_failed(lm_error *err, int month) {
 
 int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex, lm_sim **out,
                        lm_error *err) {
-    int rc;
+    int rc, agreed = 0;
     *out = NULL;
     if (ex && (ex->n_ranks < 1 || ex->rank < 0 || ex->rank >= ex->n_ranks ||
                (ex->n_ranks > 1 && (!ex->sum_i64 || !ex->sum_f64))))
         return LM_FAIL(err, LM_EARG, "rank %d of %d: invalid exchange", ex->rank, ex->n_ranks);
     lm_sim *sim = lm__calloc(1, sizeof *sim);
-    if (!sim)
+    if (!sim) {
+        agree_setup(ex, 1);
         return LM_FAIL(err, LM_ENOMEM, "out of memory");
+    }
     sim->sc = sc;
     sim->cur = sc;
     sim->ex = ex;
@@ -800,6 +810,12 @@ int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex
             sim->thread_n_entrants[k] = 0;
         }
     }
+    /* Ranks agree that all set up before their first exchange of totals. */
+    agreed = 1;
+    if (agree_setup(ex, 0)) {
+        rc = LM_FAIL(err, LM_EIO, "another rank failed to set up its persons");
+        goto fail;
+    }
     reduce(sim);
     if (sim->ex_failed) {
         rc = exchange_failed(err, 0);
@@ -809,6 +825,8 @@ int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex
     *out = sim;
     return LM_OK;
 fail:
+    if (!agreed)
+        agree_setup(ex, 1);
     lm_sim_destroy(sim);
     return rc;
 }

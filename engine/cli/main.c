@@ -14,6 +14,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <limits.h>
 #include <gsl/gsl_errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +32,57 @@
 static int under_mpirun(void) {
     return getenv("OMPI_COMM_WORLD_SIZE") != NULL || getenv("PMIX_RANK") != NULL ||
            getenv("PMI_RANK") != NULL;
+}
+
+/* The exchange of a distributed run (lmsim/exchange.h) over MPI_COMM_WORLD:
+ * sums of integers and of doubles (each element from one rank: exact) with
+ * MPI_Allreduce, rows gathered on rank 0 with MPI_Gatherv. */
+#define MPI_PIECE (1 << 28) /* elements per call: counts are int */
+static int mpi_sum(void *buf, size_t n, MPI_Datatype type, size_t size) {
+    for (size_t k = 0; k < n; k += MPI_PIECE) {
+        int m = (int)(n - k < MPI_PIECE ? n - k : MPI_PIECE);
+        if (MPI_Allreduce(MPI_IN_PLACE, (char *)buf + k * size, m, type, MPI_SUM, MPI_COMM_WORLD) !=
+            MPI_SUCCESS)
+            return -1;
+    }
+    return 0;
+}
+static int mpi_sum_i64(void *user, int64_t *buf, size_t n) {
+    (void)user;
+    return mpi_sum(buf, n, MPI_INT64_T, sizeof *buf);
+}
+static int mpi_sum_f64(void *user, double *buf, size_t n) {
+    (void)user;
+    return mpi_sum(buf, n, MPI_DOUBLE, sizeof *buf);
+}
+static int mpi_gather(void *user, const void *send, size_t bytes, void *recv,
+                      const size_t *counts) {
+    int rank, size, rc;
+    (void)user;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int *cnt = NULL, *disp = NULL;
+    if (rank == 0) {
+        cnt = malloc((size_t)size * sizeof *cnt);
+        disp = malloc((size_t)size * sizeof *disp);
+        size_t off = 0;
+        for (int r = 0; cnt && disp && r < size; r++) {
+            if (counts[r] > INT_MAX || off > INT_MAX) {
+                free(cnt);
+                free(disp);
+                return -1;
+            }
+            cnt[r] = (int)counts[r];
+            disp[r] = (int)off;
+            off += counts[r];
+        }
+        /* Without memory rank 0 still takes part, then reports failure. */
+    }
+    rc = MPI_Gatherv(send, (int)bytes, MPI_BYTE, recv, cnt, disp, MPI_BYTE, 0, MPI_COMM_WORLD);
+    int ok = rc == MPI_SUCCESS && (rank != 0 || (cnt && disp));
+    free(cnt);
+    free(disp);
+    return ok ? 0 : -1;
 }
 #endif
 
@@ -344,13 +396,40 @@ static int cmd_run(int argc, char **argv) {
     lm_headline h;
     lm_programme_table progs;
     opt.programmes = &progs;
+    int rank = 0, n_ranks = 1;
+#ifdef LMSIM_MPI
+    lm_exchange ex = {0, 1, NULL, mpi_sum_i64, mpi_sum_f64, mpi_gather};
+    int mpi_on = 0;
+    MPI_Initialized(&mpi_on);
+    if (mpi_on) {
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &n_ranks);
+        ex.rank = rank;
+        ex.n_ranks = n_ranks;
+        opt.exchange = &ex;
+    }
+#endif
+    /* Only rank 0 of a distributed run talks, except about its own errors. */
+    if (rank != 0) {
+        c.quiet = 1;
+        opt.progress = NULL;
+    }
     if (!c.quiet)
-        fprintf(stderr, "lmsim: running '%s': %lld persons, %d months from %04d-%02d, seed %llu\n",
+        fprintf(stderr,
+                "lmsim: running '%s': %lld persons, %d months from %04d-%02d, seed %llu%s\n",
                 sc->name, (long long)sc->n_persons, sc->n_months, sc->start_year, sc->start_month,
-                (unsigned long long)sc->seed);
+                (unsigned long long)sc->seed, n_ranks > 1 ? ", split across ranks" : "");
     if (lm_run(sc, &opt, &h, &err)) {
         lm_scenario_destroy(sc);
-        return report(&err);
+        if (n_ranks == 1)
+            return report(&err);
+        fprintf(stderr, "lmsim: rank %d of %d: error: %s\n", rank, n_ranks,
+                err.msg[0] ? err.msg : lm_strerror(err.code));
+        return exit_code_of(err.code);
+    }
+    if (rank != 0) {
+        lm_scenario_destroy(sc);
+        return 0;
     }
     double dt = elapsed(&ps.t0);
     printf("Scenario %s: %lld persons x %d months from %04d-%02d, seed %llu (%.1f s)\n", sc->name,
@@ -551,8 +630,18 @@ int main(int argc, char **argv) {
             return 0;
         }
     }
-    if (strcmp(cmd, "run") == 0)
+    if (strcmp(cmd, "run") == 0) {
+#ifdef LMSIM_MPI
+        /* Under mpirun the ranks share one run, each with a block of persons. */
+        if (under_mpirun()) {
+            MPI_Init(&argc, &argv);
+            int rc = cmd_run(argc, argv);
+            MPI_Finalize();
+            return rc;
+        }
+#endif
         return cmd_run(argc, argv);
+    }
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc, argv);
     if (strcmp(cmd, "describe") == 0)

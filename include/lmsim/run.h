@@ -11,6 +11,7 @@
 #include <signal.h>
 
 #include "lmsim/error.h"
+#include "lmsim/exchange.h"
 #include "lmsim/output.h"
 #include "lmsim/scenario.h"
 
@@ -31,12 +32,25 @@ typedef struct lm_run_options {
     volatile sig_atomic_t *stop;    /* optional: when it becomes non-zero the run stops
                                        with LM_EINTERRUPTED and leaves no file */
     lm_programme_table *programmes; /* optional: receives the per-programme table */
+    const lm_exchange *exchange;    /* optional: this process is one rank of a distributed
+                                       run (lmsim/exchange.h); every rank calls lm_run */
 } lm_run_options;
 
 /* Run the scenario (panel mode and sizes come from the scenario, after any
  * overrides). Fills *headline when non-NULL. Errors: those of lm_sim_create,
  * lm_h5_open/write/close, and LM_EINTERRUPTED. On any error no file exists
- * under out_path (a previous file there is left untouched). */
+ * under out_path (a previous file there is left untouched).
+ *
+ * Distributed (opt->exchange with n_ranks > 1): every rank steps its block
+ * of slots and writes the panel columns of its block to a part file
+ * "STEM.partRofK.h5" beside out_path (none for a block without columns);
+ * rank 0 writes out_path itself, whose /panel datasets are virtual datasets
+ * over the parts and whose other contents are the single-process file's.
+ * The data read from it are bit-identical to a single-process run. Ranks
+ * agree on failure and on a stop request at the end of every month, so they
+ * all stop at the same month and every rank returns an error together; all
+ * rank's files are removed. The headline and programme table are filled on
+ * every rank. */
 int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headline, lm_error *err);
 
 #ifdef __cplusplus
