@@ -99,6 +99,18 @@ class Run:
         self.created_at = _s(a["created_at"]) if "created_at" in a else ""
         self.panel_mode = _s(a["panel_mode"]) if "panel_mode" in a else "full"
         self.n_panel_persons = int(a["n_panel_persons"]) if "n_panel_persons" in a else 0
+        # A run split across MPI ranks keeps its panel in part files beside
+        # this one (virtual datasets); HDF5 would read a missing part as zeros.
+        self.panel_parts = [_s(x) for x in a["panel_parts"]] if "panel_parts" in a else []
+        where = os.path.dirname(os.path.abspath(self.path))
+        virtual = "panel/state" in self.file and self.file["panel/state"].is_virtual
+        missing = [p for p in self.panel_parts
+                   if virtual and not os.path.exists(os.path.join(where, p))]
+        if missing:
+            self.file.close()
+            raise FileNotFoundError(
+                "%s: its panel lives in part files that must sit beside it; missing: %s"
+                % (path, ", ".join(missing)))
         self._persons = None
         self._slots = None
 

@@ -23,6 +23,37 @@ def test_metadata(wales):
     r.close()
 
 
+def test_missing_part_file_is_an_error(wales, tmp_path):
+    """A distributed run's main file without its part files: a clear error,
+    never the zeros HDF5 reads for a missing virtual-dataset source."""
+    import shutil
+    # A main file whose /panel/state maps two part files (the layout that
+    # `mpirun -np 2 lmsim run` writes), built here from the plain file.
+    with h5py.File(wales, "r") as f:
+        state = f["panel/state"][...]
+        half = state.shape[1] // 2
+        for k, cols in enumerate([slice(0, half), slice(half, None)]):
+            with h5py.File(tmp_path / ("split.part%dof2.h5" % k), "w") as g:
+                g["panel/state"] = state[:, cols]
+    shutil.copy(wales, tmp_path / "split.h5")
+    with h5py.File(tmp_path / "split.h5", "a") as f:
+        del f["panel/state"]
+        layout = h5py.VirtualLayout(shape=state.shape, dtype=state.dtype)
+        layout[:, :half] = h5py.VirtualSource("split.part0of2.h5", "panel/state",
+                                              shape=(state.shape[0], half))
+        layout[:, half:] = h5py.VirtualSource("split.part1of2.h5", "panel/state",
+                                              shape=(state.shape[0], state.shape[1] - half))
+        f.create_virtual_dataset("panel/state", layout)
+        f.attrs["panel_parts"] = ["split.part0of2.h5", "split.part1of2.h5"]
+    r = lmsim.open(tmp_path / "split.h5")
+    assert r.panel_parts == ["split.part0of2.h5", "split.part1of2.h5"]
+    assert np.array_equal(r.file["panel/state"][...], state)
+    r.close()
+    (tmp_path / "split.part1of2.h5").unlink()
+    with pytest.raises(FileNotFoundError, match="split.part1of2.h5"):
+        lmsim.open(tmp_path / "split.h5")
+
+
 def test_panel_equals_raw(wales):
     r = lmsim.open(wales)
     months = [0, 5, 6, 7, 24]
