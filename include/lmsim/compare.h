@@ -23,7 +23,7 @@
  * mean over persons of (z_B,i - z_A,i)^2. Without a panel, a file's variance
  * is binomial from the headline counts (mean earnings: none, NaN). The 95 %
  * interval is diff -/+ 1.959964 s.e., from the paired s.e. when there is one.
- * See docs/analysis.md, "Comparing two run files".
+ * See docs/analysis.md, "Two run files: lmsim compare A.h5 B.h5".
  */
 #ifndef LMSIM_COMPARE_H
 #define LMSIM_COMPARE_H
