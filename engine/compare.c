@@ -415,11 +415,11 @@ int lm_run_compare(const char *path_a, const char *path_b, lm_run_comparison *ou
     int paired = has_panel[0] && has_panel[1];
     if (!has_panel[0] || !has_panel[1]) {
         snprintf(out->note, sizeof out->note,
-                 "%s has no panel (panel mode none): unpaired binomial standard errors from the "
-                 "headline persons counts, none for mean earnings%s",
-                 !has_panel[0] && !has_panel[1] ? "neither file"
-                 : !has_panel[0]                ? "A"
-                                                : "B",
+                 "%s (panel mode none): unpaired standard errors, binomial from the headline "
+                 "persons counts, none for mean earnings%s",
+                 !has_panel[0] && !has_panel[1] ? "neither file has a panel"
+                 : !has_panel[0]                ? "A has no panel"
+                                                : "B has no panel",
                  out->same_seed ? "; with the same seed they overstate the noise of the difference"
                                 : "");
         out->basis = LM_BASIS_HEADLINE;
