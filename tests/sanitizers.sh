@@ -14,4 +14,7 @@ trap 'rm -rf "$tmp"' EXIT
 "$bld/engine/lmsim" run "$src/scenarios/wales_baseline.cfg" -o "$tmp/a.h5" --persons 20000 \
     --months 24 --threads 2 -q
 "$bld/engine/lmsim" describe "$tmp/a.h5" >/dev/null
+"$bld/engine/lmsim" run "$src/scenarios/wales_baseline.cfg" -o "$tmp/b.h5" --persons 20000 \
+    --months 24 --threads 2 -q --set programmes.work_first.effects.job_finding_or=1.5
+"$bld/engine/lmsim" compare "$tmp/a.h5" "$tmp/b.h5" >/dev/null
 echo "sanitizer run: 1 passed, 0 failed"

@@ -12,4 +12,8 @@ valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=de
     --threads 2 -q >/dev/null
 valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
     "$bin" check "$src/tests/data/markov.cfg" >/dev/null
-echo "valgrind: 2 passed, 0 failed"
+"$bin" run "$src/scenarios/wales_baseline.cfg" -o "$tmp/w.h5" --persons 3000 --months 13 -q \
+    --panel sample:0.5 --set programmes.work_first.effects.job_finding_or=1.5 >/dev/null
+valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+    "$bin" compare "$tmp/v.h5" "$tmp/w.h5" >/dev/null
+echo "valgrind: 3 passed, 0 failed"

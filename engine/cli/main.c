@@ -6,6 +6,8 @@
  *   lmsim check SCENARIO [--set path=value]...
  *   lmsim describe OUT.h5
  *   lmsim sweep SWEEP.cfg [--task N] [-o DIR] [--threads N] [--quiet]
+ *   lmsim compare A.h5 B.h5 [--csv]
+ *   lmsim compare OUT/sweep.h5 POINT_A POINT_B [--csv]
  *   lmsim --help | --version
  *
  * Everything else is the library's. Exit status: 0 success, 2 usage error,
@@ -16,6 +18,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <gsl/gsl_errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,7 +115,12 @@ static const char usage_text[] =
     "  lmsim check SCENARIO [--set path=value]   validate a scenario without running\n"
     "  lmsim describe OUT.h5                     show sizes and headline table of a run file\n"
     "  lmsim sweep SWEEP.cfg [--task N] [-o DIR] run a sweep (or one task of it); resumes\n"
-    "  lmsim compare OUT/sweep.h5 POINT_A POINT_B  paired differences with 95 % intervals\n"
+    "  lmsim compare A.h5 B.h5 [--csv]           B - A of two run files by headline group, with\n"
+    "                                           standard errors and 95 % intervals (paired per\n"
+    "                                           person when both have panels and the same seed)\n"
+    "  lmsim compare OUT/sweep.h5 POINT_A POINT_B [--csv]\n"
+    "                                           paired differences between sweep points (by\n"
+    "                                           replicate) with 95 % intervals\n"
     "  lmsim --help | --version\n"
     "\n"
     "run options:\n"
@@ -571,18 +579,148 @@ static int cmd_sweep(int argc, char **argv) {
     return 0;
 }
 
+/* Ascending order of doubles, for a median. */
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* A CSV field: "text" with quotes doubled. */
+static void csv_str(const char *s) {
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"')
+            putchar('"');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static void print_num(const char *fmt, double v) {
+    if (isnan(v))
+        printf("%12s", "n/a");
+    else
+        printf(fmt, v);
+}
+
+static const char *const basis_names[] = {"paired", "unpaired", "headline"};
+
+/* lmsim compare A.h5 B.h5: B - A of two run files. */
+static int compare_runs(const char *fa, const char *fb, int csv) {
+    lm_error err;
+    lm_error_clear(&err);
+    lm_run_comparison *c = malloc(sizeof *c);
+    if (!c) {
+        fprintf(stderr, "lmsim: error: out of memory\n");
+        return EXIT_NOMEM;
+    }
+    if (lm_run_compare(fa, fb, c, &err)) {
+        free(c);
+        return report(&err);
+    }
+    const int paired = c->basis == LM_BASIS_PAIRED;
+    if (!c->same_seed)
+        fprintf(stderr,
+                "lmsim: warning: '%s' has seed %llu and '%s' seed %llu: no common random "
+                "numbers, unpaired standard errors only\n",
+                fa, (unsigned long long)c->seed_a, fb, (unsigned long long)c->seed_b);
+    if (csv) {
+        printf("group,measure,persons_a,persons_b,a,b,diff,se_paired,ci_low,ci_high,se_unpaired,"
+               "basis\n");
+        for (int r = 0; r < c->n_rows; r++)
+            for (int m = 0; m < LM_RUN_COMPARE_MEASURES; m++) {
+                const lm_run_compare_row *o = &c->rows[r];
+                csv_str(o->group);
+                printf(",%s,%lld,%lld,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%s\n",
+                       c->measure[m], (long long)o->persons_a, (long long)o->persons_b, o->a[m],
+                       o->b[m], o->diff[m], o->se_paired[m], o->lo[m], o->hi[m], o->se_unpaired[m],
+                       basis_names[c->basis]);
+            }
+        free(c);
+        return 0;
+    }
+    int gw = 5;
+    for (int r = 0; r < c->n_rows; r++)
+        if ((int)strlen(c->rows[r].group) > gw)
+            gw = (int)strlen(c->rows[r].group);
+    printf("%s - %s at month %d, the last (month 0 = %s), %lld persons; ", fb, fa, c->n_months,
+           c->start_month, (long long)c->n_persons);
+    if (paired)
+        printf("seed %llu in both: %lld persons paired from the panels (common random numbers)\n",
+               (unsigned long long)c->seed_a, (long long)c->n_panel);
+    else
+        printf("not paired: %s\n", c->note);
+    printf("%-*s %-20s %12s %12s %12s %12s %26s %13s\n", gw, "group", "measure (last month)", "A",
+           "B", "difference", "s.e. paired", paired ? "95 % interval (paired)" : "95 % interval",
+           "s.e. unpaired");
+    double ratio[LM_HEADLINE_MAX_ROWS * LM_RUN_COMPARE_MEASURES];
+    int n_ratio = 0;
+    for (int r = 0; r < c->n_rows; r++)
+        for (int m = 0; m < LM_RUN_COMPARE_MEASURES; m++) {
+            const lm_run_compare_row *o = &c->rows[r];
+            printf("%-*s %-20s %12.5f %12.5f %12.5f ", gw, o->group, c->measure[m], o->a[m],
+                   o->b[m], o->diff[m]);
+            print_num("%12.5f", o->se_paired[m]);
+            if (isnan(o->lo[m]))
+                printf("   %24s ", "n/a");
+            else
+                printf("   [%10.5f, %10.5f] ", o->lo[m], o->hi[m]);
+            print_num("%12.5f", o->se_unpaired[m]);
+            putchar('\n');
+            if (paired && o->se_unpaired[m] > 0.0)
+                ratio[n_ratio++] = o->se_paired[m] / o->se_unpaired[m];
+        }
+    if (paired && n_ratio > 0) {
+        qsort(ratio, (size_t)n_ratio, sizeof ratio[0], cmp_double);
+        const lm_run_compare_row *all = &c->rows[0];
+        printf("pairing narrows the interval of the employment difference (%s) to %.2f of its "
+               "unpaired width; over all %d rows, median %.2f, range %.2f-%.2f\n",
+               all->group,
+               all->se_unpaired[0] > 0.0 ? all->se_paired[0] / all->se_unpaired[0] : 0.0, n_ratio,
+               ratio[n_ratio / 2], ratio[0], ratio[n_ratio - 1]);
+    } else {
+        printf("no pairing, so no narrowing: the 95 %% intervals use the unpaired standard "
+               "errors\n");
+    }
+    free(c);
+    return 0;
+}
+
 static int cmd_compare(int argc, char **argv) {
-    if (argc != 5)
-        return usage_error("%s", "compare takes a sweep index and two point names: "
-                                 "lmsim compare OUT/sweep.h5 POINT_A POINT_B");
+    const char *pos[3];
+    int n_pos = 0, csv = 0;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--csv") == 0)
+            csv = 1;
+        else if (argv[i][0] == '-' && argv[i][1] != '\0')
+            return usage_error("compare: unknown option '%s'", argv[i]);
+        else if (n_pos < 3)
+            pos[n_pos++] = argv[i];
+        else
+            n_pos = 4;
+    }
+    if (n_pos == 2)
+        return compare_runs(pos[0], pos[1], csv);
+    if (n_pos != 3)
+        return usage_error("%s", "compare takes two run files or a sweep index and two point "
+                                 "names: lmsim compare A.h5 B.h5 | lmsim compare OUT/sweep.h5 "
+                                 "POINT_A POINT_B [--csv]");
     lm_error err;
     lm_error_clear(&err);
     lm_compare c;
-    if (lm_sweep_compare(argv[2], argv[3], argv[4], &c, &err))
+    if (lm_sweep_compare(pos[0], pos[1], pos[2], &c, &err))
         return report(&err);
-    printf("%s: %s - %s, %d replicates paired by seed (common random numbers)\n", argv[2], argv[4],
-           argv[3], c.n_pairs);
-    printf("%-30s %12s %12s %12s %12s %25s %12s\n", "measure (last month)", argv[3], argv[4],
+    if (csv) {
+        printf("measure,a,b,diff,se_paired,ci_low,ci_high,se_unpaired,replicates\n");
+        for (int m = 0; m < LM_COMPARE_MEASURES; m++)
+            printf("%s,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%d\n", c.measure[m], c.mean_a[m],
+                   c.mean_b[m], c.diff[m], c.se_paired[m], c.lo[m], c.hi[m], c.se_unpaired[m],
+                   c.n_pairs);
+        return 0;
+    }
+    printf("%s: %s - %s, %d replicates paired by seed (common random numbers)\n", pos[0], pos[2],
+           pos[1], c.n_pairs);
+    printf("%-30s %12s %12s %12s %12s %25s %12s\n", "measure (last month)", pos[1], pos[2],
            "difference", "s.e. paired", "95 % interval (paired)", "s.e. unpaired");
     for (int m = 0; m < LM_COMPARE_MEASURES; m++)
         printf("%-30s %12.5f %12.5f %12.5f %12.5f   [%10.5f, %10.5f] %12.5f\n", c.measure[m],
@@ -659,5 +797,5 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "compare") == 0)
         return cmd_compare(argc, argv);
-    return usage_error("unknown command '%s' (run, check, describe or sweep)", cmd);
+    return usage_error("unknown command '%s' (run, check, describe, sweep or compare)", cmd);
 }

@@ -1,0 +1,544 @@
+/* compare.c - two run files, B - A: headline differences with standard errors.
+ *
+ * The differences are those of the two /outcomes/headline tables at the last
+ * month. The standard errors come from the last row of each file's panel:
+ * every headline measure is a ratio R = sum(y) / sum(x) over the persons of
+ * a group (lmsim/compare.h lists y and x), linearised per panel column i as
+ *
+ *   z_i = g_i (y_i - R x_i) / xbar,   xbar = sum(g x) / n,
+ *
+ * with g_i = 1 when the person in column i is in the group at the last month
+ * and n the panel columns. sum(z) = 0; V = sum(z^2) / n estimates the
+ * per-person variance, and the headline ratio over all N persons of the run
+ * has variance V / N (N = n in a full panel; a sampled panel estimates V).
+ * Unpaired: V_A / N + V_B / N. Paired (same seed, same panel columns, same
+ * person in every column at the last month): sum((z_B - z_A)^2) / n / N,
+ * the variance of the mean per-person difference. Group membership is read
+ * per file, so a person in a group in one run only (a population setting
+ * changed) still pairs correctly. For a rate over persons with a full panel,
+ * V / N is exactly the binomial p (1 - p) / n_group.
+ *
+ * A file without a panel contributes the binomial variance from its headline
+ * counts (denominators persons, the active, the employed); mean earnings then
+ * has no standard error (NaN).
+ */
+#include "lmsim/compare.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "lmsim/scenario.h"
+
+#define M LM_RUN_COMPARE_MEASURES
+#define Z975 1.959963984540054 /* standard normal 97.5 % quantile */
+
+static const char *const measure_names[M] = {"employment_rate", "unemployment_rate",
+                                             "inactivity_rate", "good_job_share", "mean_earnings"};
+
+/* State codes of /panel/state (docs/output-format.md). */
+enum { ST_UNEMPLOYED = 4, ST_EMPLOYED_POOR = 5, ST_EMPLOYED_GOOD = 6 };
+
+/* The attribute a headline group filters on. */
+enum { GD_ALL, GD_DISABLED, GD_FEMALE, GD_MINORITY, GD_AGE, GD_REGION };
+typedef struct cmp_group {
+    int dim, value;
+} cmp_group;
+
+/* The last panel row of one file and each column's person's attributes. */
+typedef struct cmp_panel {
+    int64_t n;          /* panel columns */
+    int32_t *slot;      /* /panel/person */
+    int32_t *pid;       /* person id in each column at the last month */
+    uint8_t *state;     /* state at the last month */
+    uint16_t *earnings; /* GBP at the last month */
+    uint8_t *attr[5];   /* per column: region, female, disabled, minority, age band */
+} cmp_panel;
+
+static void panel_free(cmp_panel *p) {
+    lm__free(p->slot);
+    lm__free(p->pid);
+    lm__free(p->state);
+    lm__free(p->earnings);
+    for (int k = 0; k < 5; k++)
+        lm__free(p->attr[k]);
+    memset(p, 0, sizeof *p);
+}
+
+/* Read `count` elements of a 1-D dataset (or of row `row` of a 2-D one when
+ * row >= 0) into buf as mem_type (0: the file's own type, which must be
+ * `size` bytes). Returns 0 on success. */
+static int read_vec(hid_t f, const char *name, hid_t mem_type, size_t size, int64_t row,
+                    int64_t count, void *buf) {
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d < 0)
+        return -1;
+    hid_t fs = H5Dget_space(d), ms = -1, ft = -1;
+    int ok = fs >= 0;
+    int nd = ok ? H5Sget_simple_extent_ndims(fs) : -1;
+    hsize_t dims[2] = {0, 0};
+    ok = ok && (nd == 1 || nd == 2) && H5Sget_simple_extent_dims(fs, dims, NULL) == nd;
+    if (ok && mem_type == 0) {
+        ft = H5Dget_type(d);
+        ok = ft >= 0 && H5Tget_size(ft) == size &&
+             (H5Tget_class(ft) == H5T_INTEGER || H5Tget_class(ft) == H5T_ENUM);
+        mem_type = ft;
+    }
+    if (ok && nd == 1) {
+        ok = row < 0 && dims[0] == (hsize_t)count;
+    } else if (ok) {
+        hsize_t start[2] = {(hsize_t)row, 0}, cnt[2] = {1, (hsize_t)count};
+        ok = row >= 0 && (hsize_t)row < dims[0] && dims[1] == (hsize_t)count &&
+             H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) >= 0;
+    }
+    hsize_t mdim = (hsize_t)count;
+    ok = ok && (ms = H5Screate_simple(1, &mdim, NULL)) >= 0;
+    ok = ok && (count == 0 || H5Dread(d, mem_type, ms, fs, H5P_DEFAULT, buf) >= 0);
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (fs >= 0)
+        H5Sclose(fs);
+    H5Dclose(d);
+    return ok ? 0 : -1;
+}
+
+/* Length of a 1-D dataset, or -1. */
+static int64_t vec_len(hid_t f, const char *name) {
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d < 0)
+        return -1;
+    hid_t s = H5Dget_space(d);
+    hsize_t n = 0;
+    int ok =
+        s >= 0 && H5Sget_simple_extent_ndims(s) == 1 && H5Sget_simple_extent_dims(s, &n, NULL) == 1;
+    if (s >= 0)
+        H5Sclose(s);
+    H5Dclose(d);
+    return ok ? (int64_t)n : -1;
+}
+
+/* Column of `slot` in the ascending slot list, or -1. */
+static int64_t column_of(const int32_t *slot, int64_t n, int32_t s) {
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (slot[mid] < s)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && slot[lo] == s ? lo : -1;
+}
+
+/* Load the last month of the panel of `path` (open as f) and, from /persons,
+ * the attributes of each column's occupant at that month. */
+static int panel_load(const char *path, hid_t f, const lm_file_info *info, cmp_panel *p,
+                      lm_error *err) {
+    static const char *const attr_names[4] = {"/persons/region", "/persons/female",
+                                              "/persons/disabled", "/persons/minority"};
+    memset(p, 0, sizeof *p);
+    int64_t n = vec_len(f, "/panel/person");
+    if (n < 0)
+        return LM_FAIL(err, LM_EHDF5, "'%s': panel mode '%s' but no 1-D /panel/person", path,
+                       info->panel_mode);
+    p->n = n;
+    size_t sz = (size_t)n + 1;
+    p->slot = lm__malloc(sz * sizeof *p->slot);
+    p->pid = lm__malloc(sz * sizeof *p->pid);
+    p->state = lm__malloc(sz);
+    p->earnings = lm__malloc(sz * sizeof *p->earnings);
+    for (int k = 0; k < 5; k++)
+        p->attr[k] = lm__calloc(sz, 1);
+    int64_t *occ = lm__malloc(sz * sizeof *occ);
+    int32_t *id = NULL, *slot = NULL, *birth = NULL;
+    uint8_t *a = NULL;
+    int rc = LM_OK;
+    if (!p->slot || !p->pid || !p->state || !p->earnings || !p->attr[0] || !p->attr[1] ||
+        !p->attr[2] || !p->attr[3] || !p->attr[4] || !occ) {
+        rc = LM_FAIL(err, LM_ENOMEM, "out of memory reading the panel of '%s'", path);
+        goto done;
+    }
+    const int64_t last = info->n_months;
+    if (read_vec(f, "/panel/person", H5T_NATIVE_INT32, 4, -1, n, p->slot) ||
+        read_vec(f, "/panel/person_id", H5T_NATIVE_INT32, 4, last, n, p->pid) ||
+        read_vec(f, "/panel/state", 0, 1, last, n, p->state) ||
+        read_vec(f, "/panel/earnings", H5T_NATIVE_UINT16, 2, last, n, p->earnings)) {
+        rc = LM_FAIL(err, LM_EHDF5,
+                     "'%s': cannot read month %lld of /panel (person, person_id, state, earnings) "
+                     "for %lld columns",
+                     path, (long long)last, (long long)n);
+        goto done;
+    }
+    for (int64_t j = 0; j < n; j++) {
+        if (p->slot[j] < 0 || p->slot[j] >= info->n_persons ||
+            (j > 0 && p->slot[j] <= p->slot[j - 1])) {
+            rc = LM_FAIL(err, LM_EHDF5, "'%s': /panel/person is not an ascending list of slots",
+                         path);
+            goto done;
+        }
+        occ[j] = -1;
+    }
+    /* /persons: the last row of a column's slot is its occupant at the last month. */
+    int64_t rows = vec_len(f, "/persons/id");
+    if (rows < 0) {
+        rc = LM_FAIL(err, LM_EHDF5, "'%s': panel mode '%s' but no 1-D /persons/id", path,
+                     info->panel_mode);
+        goto done;
+    }
+    size_t rz = (size_t)rows + 1;
+    id = lm__malloc(rz * sizeof *id);
+    slot = lm__malloc(rz * sizeof *slot);
+    birth = lm__malloc(rz * sizeof *birth);
+    a = lm__malloc(rz);
+    if (!id || !slot || !birth || !a) {
+        rc = LM_FAIL(err, LM_ENOMEM, "out of memory reading /persons of '%s'", path);
+        goto done;
+    }
+    if (read_vec(f, "/persons/id", H5T_NATIVE_INT32, 4, -1, rows, id) ||
+        read_vec(f, "/persons/slot", H5T_NATIVE_INT32, 4, -1, rows, slot) ||
+        read_vec(f, "/persons/birth_month", H5T_NATIVE_INT32, 4, -1, rows, birth)) {
+        rc = LM_FAIL(err, LM_EHDF5, "'%s': cannot read /persons (id, slot, birth_month)", path);
+        goto done;
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t j = column_of(p->slot, n, slot[r]);
+        if (j < 0) {
+            rc = LM_FAIL(err, LM_EHDF5, "'%s': /persons row %lld has slot %d outside the panel",
+                         path, (long long)r, (int)slot[r]);
+            goto done;
+        }
+        occ[j] = r;
+    }
+    for (int64_t j = 0; j < n; j++) {
+        if (occ[j] < 0 || id[occ[j]] != p->pid[j]) {
+            rc = LM_FAIL(err, LM_EHDF5,
+                         "'%s': panel column %lld holds person %d at month %lld but /persons "
+                         "does not list that person last for its slot",
+                         path, (long long)j, (int)p->pid[j], (long long)last);
+            goto done;
+        }
+        int band = lm_age_band_of((int)(last - birth[occ[j]]));
+        p->attr[4][j] = (uint8_t)(band < 0 ? 255 : band);
+    }
+    for (int k = 0; k < 4; k++) {
+        if (read_vec(f, attr_names[k], H5T_NATIVE_UINT8, 1, -1, rows, a)) {
+            rc = LM_FAIL(err, LM_EHDF5, "'%s': cannot read %s", path, attr_names[k]);
+            goto done;
+        }
+        for (int64_t j = 0; j < n; j++)
+            p->attr[k][j] = a[occ[j]];
+    }
+done:
+    lm__free(occ);
+    lm__free(id);
+    lm__free(slot);
+    lm__free(birth);
+    lm__free(a);
+    if (rc)
+        panel_free(p);
+    return rc;
+}
+
+/* The filter of headline row `name`; *n_region counts region rows seen. */
+static int group_of(const char *name, int *n_region, cmp_group *g) {
+    static const struct {
+        const char *name;
+        int dim, value;
+    } fixed[] = {
+        {"all", GD_ALL, 0},       {"disabled", GD_DISABLED, 1}, {"not_disabled", GD_DISABLED, 0},
+        {"female", GD_FEMALE, 1}, {"male", GD_FEMALE, 0},       {"ethnic_minority", GD_MINORITY, 1},
+        {"white", GD_MINORITY, 0}};
+    for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
+        if (strcmp(name, fixed[k].name) == 0) {
+            g->dim = fixed[k].dim;
+            g->value = fixed[k].value;
+            return 0;
+        }
+    if (strncmp(name, "age:", 4) == 0)
+        for (int b = 0; b < LM_N_AGE_BANDS; b++)
+            if (strcmp(name + 4, lm_age_band_name(b)) == 0) {
+                g->dim = GD_AGE;
+                g->value = b;
+                return 0;
+            }
+    if (strncmp(name, "region:", 7) == 0) { /* rows in region order; names may be truncated */
+        g->dim = GD_REGION;
+        g->value = (*n_region)++;
+        return 0;
+    }
+    return -1;
+}
+
+static inline int in_group(const cmp_panel *p, int64_t j, const cmp_group *g) {
+    switch (g->dim) {
+    case GD_DISABLED:
+        return p->attr[2][j] == g->value;
+    case GD_FEMALE:
+        return p->attr[1][j] == g->value;
+    case GD_MINORITY:
+        return p->attr[3][j] == g->value;
+    case GD_AGE:
+        return p->attr[4][j] == g->value;
+    case GD_REGION:
+        return p->attr[0][j] == g->value;
+    default:
+        return 1;
+    }
+}
+
+/* y and x of every measure for column j (lmsim/compare.h). */
+static inline void yx_of(const cmp_panel *p, int64_t j, double y[M], double x[M]) {
+    const int s = p->state[j];
+    const double emp = s == ST_EMPLOYED_POOR || s == ST_EMPLOYED_GOOD;
+    const double un = s == ST_UNEMPLOYED, inact = s < ST_UNEMPLOYED;
+    y[0] = emp, x[0] = 1.0;
+    y[1] = un, x[1] = emp + un;
+    y[2] = inact, x[2] = 1.0;
+    y[3] = s == ST_EMPLOYED_GOOD, x[3] = emp;
+    y[4] = emp * (double)p->earnings[j], x[4] = emp;
+}
+
+/* Linearisation constants of group g in panel p: z = g (y - r x) * inv. */
+typedef struct lin {
+    double r[M], inv[M];
+    int64_t members;
+} lin;
+
+static lin linearise(const cmp_panel *p, const cmp_group *g) {
+    double sy[M] = {0}, sx[M] = {0}, y[M], x[M];
+    lin l;
+    l.members = 0;
+    for (int64_t j = 0; j < p->n; j++) {
+        if (!in_group(p, j, g))
+            continue;
+        l.members++;
+        yx_of(p, j, y, x);
+        for (int m = 0; m < M; m++)
+            sy[m] += y[m], sx[m] += x[m];
+    }
+    for (int m = 0; m < M; m++) {
+        l.r[m] = sx[m] > 0.0 ? sy[m] / sx[m] : 0.0;
+        l.inv[m] = sx[m] > 0.0 ? (double)p->n / sx[m] : 0.0;
+    }
+    return l;
+}
+
+/* Binomial variance contributions of one headline row (no panel). */
+static void headline_var(const lm_headline_row *h, double v[M]) {
+    const double P = (double)h->persons[1];
+    const double employed = round(h->employment_rate[1] * P);
+    const double active = P - round(h->inactivity_rate[1] * P);
+    const double p[4] = {h->employment_rate[1], h->unemployment_rate[1], h->inactivity_rate[1],
+                         h->good_job_share[1]};
+    const double den[4] = {P, active, P, employed};
+    for (int m = 0; m < 4; m++)
+        v[m] = den[m] > 0.0 ? p[m] * (1.0 - p[m]) / den[m] : 0.0;
+    v[4] = (double)NAN;
+}
+
+static int open_ro(const char *path, hid_t *f, lm_error *err) {
+    *f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (*f < 0)
+        return LM_FAIL(err, LM_EIO, "cannot open HDF5 file '%s'", path);
+    return LM_OK;
+}
+
+int lm_run_compare(const char *path_a, const char *path_b, lm_run_comparison *out, lm_error *err) {
+    if (!path_a || !path_b || !out)
+        return LM_FAIL(err, LM_EARG, "lm_run_compare: two paths and a result are required");
+    memset(out, 0, sizeof *out);
+    for (int m = 0; m < M; m++)
+        out->measure[m] = measure_names[m];
+    const char *path[2] = {path_a, path_b};
+    lm_file_info *info = lm__calloc(2, sizeof *info);
+    if (!info)
+        return LM_FAIL(err, LM_ENOMEM, "out of memory");
+    cmp_panel pan[2];
+    memset(pan, 0, sizeof pan);
+    hid_t f[2] = {-1, -1};
+    H5E_auto2_t efn;
+    void *edata;
+    H5Eget_auto2(H5E_DEFAULT, &efn, &edata);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    int rc = LM_OK;
+    for (int k = 0; k < 2 && rc == LM_OK; k++)
+        rc = lm_h5_describe(path[k], &info[k], err);
+    if (rc)
+        goto done;
+
+    /* Comparable: the same persons, months and headline groups. */
+    const lm_file_info *A = &info[0], *B = &info[1];
+    char why[160] = "";
+    if (A->n_persons != B->n_persons)
+        snprintf(why, sizeof why, "%lld persons against %lld", (long long)A->n_persons,
+                 (long long)B->n_persons);
+    else if (A->n_months != B->n_months)
+        snprintf(why, sizeof why, "%d months against %d", A->n_months, B->n_months);
+    else if (strcmp(A->start_month, B->start_month) != 0)
+        snprintf(why, sizeof why, "start month %s against %s", A->start_month, B->start_month);
+    else if (A->headline.n_rows != B->headline.n_rows)
+        snprintf(why, sizeof why, "%d headline groups against %d (different regions?)",
+                 A->headline.n_rows, B->headline.n_rows);
+    for (int r = 0; !why[0] && r < A->headline.n_rows; r++)
+        if (strcmp(A->headline.rows[r].group, B->headline.rows[r].group) != 0)
+            snprintf(why, sizeof why, "headline group %d is '%s' against '%s'", r,
+                     A->headline.rows[r].group, B->headline.rows[r].group);
+    if (why[0]) {
+        rc =
+            LM_FAIL(err, LM_EARG, "'%s' and '%s' are not comparable runs: %s", path_a, path_b, why);
+        goto done;
+    }
+    out->seed_a = A->seed;
+    out->seed_b = B->seed;
+    out->same_seed = A->seed == B->seed;
+    out->n_persons = A->n_persons;
+    out->n_months = A->n_months;
+    snprintf(out->start_month, sizeof out->start_month, "%s", A->start_month);
+    snprintf(out->panel_a, sizeof out->panel_a, "%s", A->panel_mode);
+    snprintf(out->panel_b, sizeof out->panel_b, "%s", B->panel_mode);
+
+    int has_panel[2];
+    for (int k = 0; k < 2; k++) {
+        has_panel[k] = strcmp(info[k].panel_mode, "none") != 0;
+        if (!has_panel[k])
+            continue;
+        if ((rc = open_ro(path[k], &f[k], err)) ||
+            (rc = panel_load(path[k], f[k], &info[k], &pan[k], err)))
+            goto done;
+    }
+
+    /* The basis: paired needs the same seed and the same person in every column. */
+    int paired = has_panel[0] && has_panel[1];
+    if (!has_panel[0] || !has_panel[1]) {
+        snprintf(out->note, sizeof out->note,
+                 "%s (panel mode none): unpaired standard errors, binomial from the headline "
+                 "persons counts, none for mean earnings%s",
+                 !has_panel[0] && !has_panel[1] ? "neither file has a panel"
+                 : !has_panel[0]                ? "A has no panel"
+                                                : "B has no panel",
+                 out->same_seed ? "; with the same seed they overstate the noise of the difference"
+                                : "");
+        out->basis = LM_BASIS_HEADLINE;
+        paired = 0;
+    } else if (!out->same_seed) {
+        snprintf(out->note, sizeof out->note,
+                 "seeds differ (%llu against %llu): no common random numbers, unpaired standard "
+                 "errors only",
+                 (unsigned long long)A->seed, (unsigned long long)B->seed);
+        paired = 0;
+    } else if (pan[0].n != pan[1].n ||
+               memcmp(pan[0].slot, pan[1].slot, (size_t)pan[0].n * sizeof *pan[0].slot) != 0) {
+        snprintf(out->note, sizeof out->note,
+                 "the panels hold different persons (panel modes %s and %s): unpaired standard "
+                 "errors only",
+                 A->panel_mode, B->panel_mode);
+        paired = 0;
+    } else if (memcmp(pan[0].pid, pan[1].pid, (size_t)pan[0].n * sizeof *pan[0].pid) != 0) {
+        snprintf(out->note, sizeof out->note,
+                 "the panels hold different persons at month %d: unpaired standard errors only",
+                 A->n_months);
+        paired = 0;
+    }
+    if (out->basis != LM_BASIS_HEADLINE)
+        out->basis = paired ? LM_BASIS_PAIRED : LM_BASIS_UNPAIRED;
+    out->n_panel = paired ? pan[0].n : 0;
+
+    const double N = (double)A->n_persons;
+    int n_region = 0;
+    out->n_rows = A->headline.n_rows;
+    for (int r = 0; r < out->n_rows; r++) {
+        const lm_headline_row *ha = &A->headline.rows[r], *hb = &B->headline.rows[r];
+        lm_run_compare_row *o = &out->rows[r];
+        snprintf(o->group, sizeof o->group, "%s", ha->group);
+        o->persons_a = ha->persons[1];
+        o->persons_b = hb->persons[1];
+        const double va[M] = {ha->employment_rate[1], ha->unemployment_rate[1],
+                              ha->inactivity_rate[1], ha->good_job_share[1], ha->mean_earnings[1]};
+        const double vb[M] = {hb->employment_rate[1], hb->unemployment_rate[1],
+                              hb->inactivity_rate[1], hb->good_job_share[1], hb->mean_earnings[1]};
+        cmp_group g;
+        if (group_of(ha->group, &n_region, &g)) {
+            rc = LM_FAIL(err, LM_EHDF5, "'%s': unknown headline group '%s'", path_a, ha->group);
+            goto done;
+        }
+        double var[2][M], ss[2][M] = {{0}}, sd[M] = {0};
+        lin l[2];
+        memset(l, 0, sizeof l);
+        for (int k = 0; k < 2; k++) {
+            if (!has_panel[k]) {
+                headline_var(k ? hb : ha, var[k]);
+                continue;
+            }
+            l[k] = linearise(&pan[k], &g);
+            /* A full panel is every person: its group must match the headline. */
+            if (pan[k].n == info[k].n_persons && l[k].members != (k ? hb : ha)->persons[1]) {
+                rc = LM_FAIL(err, LM_EHDF5,
+                             "'%s': the panel has %lld persons in group '%s' at month %d, the "
+                             "headline %lld",
+                             path[k], (long long)l[k].members, ha->group, A->n_months,
+                             (long long)(k ? hb : ha)->persons[1]);
+                goto done;
+            }
+        }
+        if (has_panel[0] || has_panel[1]) {
+            const int64_t n = has_panel[0] ? pan[0].n : pan[1].n;
+            for (int64_t j = 0; j < (paired ? n : 0); j++) {
+                double z[2][M];
+                for (int k = 0; k < 2; k++) {
+                    double y[M], x[M];
+                    int in = in_group(&pan[k], j, &g);
+                    yx_of(&pan[k], j, y, x);
+                    for (int m = 0; m < M; m++)
+                        z[k][m] = in ? (y[m] - l[k].r[m] * x[m]) * l[k].inv[m] : 0.0;
+                }
+                for (int m = 0; m < M; m++) {
+                    double d = z[1][m] - z[0][m];
+                    ss[0][m] += z[0][m] * z[0][m];
+                    ss[1][m] += z[1][m] * z[1][m];
+                    sd[m] += d * d;
+                }
+            }
+            for (int k = 0; k < 2 && !paired; k++) {
+                if (!has_panel[k])
+                    continue;
+                for (int64_t j = 0; j < pan[k].n; j++) {
+                    if (!in_group(&pan[k], j, &g))
+                        continue;
+                    double y[M], x[M];
+                    yx_of(&pan[k], j, y, x);
+                    for (int m = 0; m < M; m++) {
+                        double z = (y[m] - l[k].r[m] * x[m]) * l[k].inv[m];
+                        ss[k][m] += z * z;
+                    }
+                }
+            }
+            for (int k = 0; k < 2; k++)
+                if (has_panel[k])
+                    for (int m = 0; m < M; m++)
+                        var[k][m] = ss[k][m] / (double)pan[k].n / N;
+        }
+        for (int m = 0; m < M; m++) {
+            o->a[m] = va[m];
+            o->b[m] = vb[m];
+            o->diff[m] = vb[m] - va[m];
+            o->se_unpaired[m] = sqrt(var[0][m] + var[1][m]); /* NaN stays NaN */
+            o->se_paired[m] = paired ? sqrt(sd[m] / (double)pan[0].n / N) : (double)NAN;
+            double se = paired ? o->se_paired[m] : o->se_unpaired[m];
+            o->lo[m] = o->diff[m] - Z975 * se;
+            o->hi[m] = o->diff[m] + Z975 * se;
+        }
+    }
+done:
+    for (int k = 0; k < 2; k++) {
+        panel_free(&pan[k]);
+        if (f[k] >= 0)
+            H5Fclose(f[k]);
+    }
+    H5Eset_auto2(H5E_DEFAULT, efn, edata);
+    lm__free(info);
+    return rc;
+}

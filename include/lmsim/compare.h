@@ -1,0 +1,84 @@
+/* lmsim/compare.h - comparison of two run files: B - A with standard errors.
+ *
+ * lm_run_compare() compares the headline outcomes of two finished run files
+ * (docs/output-format.md) at their last month, for every row of
+ * /outcomes/headline (all, disability, sex, ethnicity, age band, region).
+ * The differences are those of the headline tables (exact, all persons).
+ * Their standard errors treat the persons of a run as independent draws
+ * (within-run sampling noise; no parameter uncertainty) and write every
+ * measure as a ratio sum(y) / sum(x) over the persons of the group:
+ *
+ *   employment_rate    y = employed,    x = 1
+ *   unemployment_rate  y = unemployed,  x = employed or unemployed (ILO)
+ *   inactivity_rate    y = inactive,    x = 1
+ *   good_job_share     y = good job,    x = employed
+ *   mean_earnings      y = earnings,    x = employed
+ *
+ * linearised per person (delta method): z_i = (y_i - R x_i) / mean(x) over
+ * the group. Unpaired: sqrt(V_A / N + V_B / N) with V the mean of z^2 over
+ * the panel and N the persons of the run (for a rate over persons in a full
+ * panel this is the binomial sqrt(p_A(1-p_A)/n + p_B(1-p_B)/n)). Paired, when
+ * both files have panels of the same persons and the same seed (common random
+ * numbers: person i has the same draws in both): sqrt(V_D / N) with V_D the
+ * mean over persons of (z_B,i - z_A,i)^2. Without a panel, a file's variance
+ * is binomial from the headline counts (mean earnings: none, NaN). The 95 %
+ * interval is diff -/+ 1.959964 s.e., from the paired s.e. when there is one.
+ * See docs/analysis.md, "Two run files: lmsim compare A.h5 B.h5".
+ */
+#ifndef LMSIM_COMPARE_H
+#define LMSIM_COMPARE_H
+
+#include <stdint.h>
+
+#include "lmsim/error.h"
+#include "lmsim/output.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LM_RUN_COMPARE_MEASURES 5
+
+/* Where the standard errors come from. */
+typedef enum lm_compare_basis {
+    LM_BASIS_PAIRED = 0,   /* per-person differences from two panels (and unpaired too) */
+    LM_BASIS_UNPAIRED = 1, /* unpaired only, every file from its panel */
+    LM_BASIS_HEADLINE = 2  /* unpaired only, at least one file binomial from its headline */
+} lm_compare_basis;
+
+typedef struct lm_run_compare_row {
+    char group[LM_GROUP_NAME_MAX];
+    int64_t persons_a, persons_b; /* persons in the group at the last month */
+    double a[LM_RUN_COMPARE_MEASURES], b[LM_RUN_COMPARE_MEASURES];
+    double diff[LM_RUN_COMPARE_MEASURES];        /* b - a */
+    double se_paired[LM_RUN_COMPARE_MEASURES];   /* NaN unless basis is LM_BASIS_PAIRED */
+    double se_unpaired[LM_RUN_COMPARE_MEASURES]; /* NaN when unknown (earnings without panel) */
+    double lo[LM_RUN_COMPARE_MEASURES], hi[LM_RUN_COMPARE_MEASURES]; /* 95 % interval */
+} lm_run_compare_row;
+
+typedef struct lm_run_comparison {
+    lm_compare_basis basis;
+    int same_seed;
+    uint64_t seed_a, seed_b;
+    int64_t n_persons;             /* of both runs */
+    int n_months;                  /* of both runs; the comparison is at this month */
+    char start_month[16];          /* of both runs */
+    char panel_a[16], panel_b[16]; /* panel modes */
+    int64_t n_panel;               /* panel persons paired (basis PAIRED), else 0 */
+    char note[320];                /* why the basis is not PAIRED, or "" */
+    const char *measure[LM_RUN_COMPARE_MEASURES]; /* names (static strings) */
+    int n_rows;
+    lm_run_compare_row rows[LM_HEADLINE_MAX_ROWS];
+} lm_run_comparison;
+
+/* Compare run files a and b (B - A). Errors: LM_EIO (missing, unreadable or
+ * not HDF5), LM_EHDF5 (not an lmsim run file, or its panel is inconsistent),
+ * LM_EARG (the runs are not comparable: different persons, months, start
+ * month or headline groups), LM_ENOMEM. Different seeds are not an error:
+ * basis is then unpaired and `note` says so. */
+int lm_run_compare(const char *path_a, const char *path_b, lm_run_comparison *out, lm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LMSIM_COMPARE_H */
