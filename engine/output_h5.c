@@ -577,10 +577,10 @@ fail:
 
 /* ---- /persons ----------------------------------------------------------- */
 
-/* Whether `slot` is a panel column. */
-static int in_panel(const lm_h5_writer *w, int64_t slot) {
+/* First column of the slots from `slot` on. */
+static int64_t first_col(const lm_h5_writer *w, int64_t slot) {
     if (w->cols == NULL)
-        return slot >= w->slot0 && slot < w->slot0 + w->n_cols;
+        return slot - w->slot0;
     int64_t lo = 0, hi = w->n_cols;
     while (lo < hi) {
         int64_t mid = lo + (hi - lo) / 2;
@@ -589,7 +589,13 @@ static int in_panel(const lm_h5_writer *w, int64_t slot) {
         else
             hi = mid;
     }
-    return lo < w->n_cols && w->cols[lo] == slot;
+    return lo;
+}
+
+/* Whether `slot` is a panel column. */
+static int in_panel(const lm_h5_writer *w, int64_t slot) {
+    int64_t c = first_col(w, slot);
+    return c >= 0 && c < w->n_cols && col_slot(w, c) == slot;
 }
 
 static int32_t attr_value(const lm_population *pop, int a, int64_t slot, int entry_month) {
@@ -754,21 +760,6 @@ static int select_columns(lm_h5_writer *w, int64_t lo, int64_t hi, double fracti
         if (lm_rng_uniform(w->sc.seed, (uint64_t)i, 0, LM_PURPOSE_SAMPLE, 0) < fraction)
             w->cols[w->n_cols++] = i;
     return LM_OK;
-}
-
-/* First column of the slots from `slot` on. */
-static int64_t first_col(const lm_h5_writer *w, int64_t slot) {
-    if (w->cols == NULL)
-        return slot - w->slot0;
-    int64_t lo = 0, hi = w->n_cols;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (w->cols[mid] < slot)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
 }
 
 /* Chunk width and chunks per panel row. */

@@ -749,6 +749,20 @@ static int cmd_describe(int argc, char **argv) {
     return 0;
 }
 
+/* Run a command, inside MPI_Init/MPI_Finalize when started by mpirun (and
+ * built with MPI). */
+static int with_mpi(int (*cmd)(int, char **), int argc, char **argv) {
+#ifdef LMSIM_MPI
+    if (under_mpirun()) {
+        MPI_Init(&argc, &argv);
+        int rc = cmd(argc, argv);
+        MPI_Finalize();
+        return rc;
+    }
+#endif
+    return cmd(argc, argv);
+}
+
 int main(int argc, char **argv) {
     gsl_set_error_handler_off(); /* the library checks its inputs; never abort */
     if (argc < 2)
@@ -768,33 +782,16 @@ int main(int argc, char **argv) {
             return 0;
         }
     }
-    if (strcmp(cmd, "run") == 0) {
-#ifdef LMSIM_MPI
-        /* Under mpirun the ranks share one run, each with a block of persons. */
-        if (under_mpirun()) {
-            MPI_Init(&argc, &argv);
-            int rc = cmd_run(argc, argv);
-            MPI_Finalize();
-            return rc;
-        }
-#endif
-        return cmd_run(argc, argv);
-    }
+    /* Under mpirun the ranks share one run (each a block of persons) or one
+     * sweep (each taking tasks). */
+    if (strcmp(cmd, "run") == 0)
+        return with_mpi(cmd_run, argc, argv);
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc, argv);
     if (strcmp(cmd, "describe") == 0)
         return cmd_describe(argc, argv);
-    if (strcmp(cmd, "sweep") == 0) {
-#ifdef LMSIM_MPI
-        if (under_mpirun()) {
-            MPI_Init(&argc, &argv);
-            int rc = cmd_sweep(argc, argv);
-            MPI_Finalize();
-            return rc;
-        }
-#endif
-        return cmd_sweep(argc, argv);
-    }
+    if (strcmp(cmd, "sweep") == 0)
+        return with_mpi(cmd_sweep, argc, argv);
     if (strcmp(cmd, "compare") == 0)
         return cmd_compare(argc, argv);
     return usage_error("unknown command '%s' (run, check, describe, sweep or compare)", cmd);
