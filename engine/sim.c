@@ -363,40 +363,44 @@ static inline uint16_t inc16(uint16_t v) {
     return (uint16_t)(v + (v < UINT16_MAX));
 }
 
-/* The per-person work of one month for slots [lo, hi). */
 #define STEP_CHUNK 1024
+#define STEP_GROUPS (STEP_CHUNK / 4 + 1) /* groups of four slots covering a chunk */
 
-/* The 32-bit draw of purpose `purpose` for slots [c0, c1) (word id % 4 of
- * the block id / 4, as lm_rng_u32), one Philox call per block of four ids. */
-static void fill_words(const lm_population *p, uint64_t seed, uint32_t month, uint32_t purpose,
-                       int64_t c0, int64_t c1, uint32_t *out) {
-    const uint64_t n = (uint64_t)p->n;
-    uint64_t blk = UINT64_MAX;
-    uint32_t w[4] = {0, 0, 0, 0};
-    int64_t i = c0;
-    while (i < c1) {
-        /* Common case: four aligned slots of one generation are four
-         * consecutive ids of one Philox block, written straight out. */
-        if ((i & 3) == 0 && i + 4 <= c1) {
-            const uint16_t g = p->generation[i];
-            const uint64_t id = (uint64_t)i + n * g;
-            if ((id & 3u) == 0 && p->generation[i + 1] == g && p->generation[i + 2] == g &&
-                p->generation[i + 3] == g) {
-                lm__rng_block(seed, id >> 2, month, purpose, 0, out + (i - c0));
-                i += 4;
-                continue;
-            }
-        }
-        const uint64_t id = (uint64_t)lm_population_id(p, i);
-        if ((id >> 2) != blk) {
-            blk = id >> 2;
-            lm__rng_block(seed, blk, month, purpose, 0, w);
-        }
-        out[i - c0] = w[id & 3u];
-        i++;
-    }
+/* The 32-bit word of person `id` (lm_rng_u32), for the rare slot whose
+ * group's block is not its own. */
+static uint32_t slot_word(uint64_t seed, uint64_t id, uint32_t month, uint32_t purpose) {
+    uint32_t w[4];
+    lm__rng_block(seed, id >> 2, month, purpose, 0, w);
+    return w[id & 3u];
 }
 
+/* Counters of the aligned groups of four slots covering [c0, c1): group g
+ * is slots a0 + 4g .. a0 + 4g + 3 (a0 = c0 rounded down to a multiple of
+ * 4), and blk[g] the Philox block of its first slot's id. The four slots of
+ * a group hold four consecutive ids of that block unless a generation
+ * changes inside the group (or n is not a multiple of 4): step_range checks
+ * each slot's id against its group's block. Returns the number of groups. */
+static int chunk_blocks(const lm_population *p, int64_t c0, int64_t c1, uint64_t *blk) {
+    const uint64_t n = (uint64_t)p->n;
+    const int64_t a0 = c0 & ~(int64_t)3;
+    const int ng = (int)((c1 - a0 + 3) >> 2);
+    for (int g = 0; g < ng; g++) {
+        const int64_t i = a0 + 4 * (int64_t)g; /* < c1: inside the population */
+        blk[g] = ((uint64_t)i + n * p->generation[i]) >> 2;
+    }
+    return ng;
+}
+
+/* The four words of purpose `purpose` of each block blk[0..ng) into
+ * w[4g..4g+3]: a branch-free loop over independent Philox calls, which the
+ * compiler vectorises. */
+static void fill_blocks(uint64_t seed, uint32_t month, uint32_t purpose, const uint64_t *blk,
+                        int ng, uint32_t *w) {
+    for (int g = 0; g < ng; g++)
+        lm__rng_block(seed, blk[g], month, purpose, 0, w + 4 * g);
+}
+
+/* The per-person work of one month for slots [lo, hi). */
 static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t *te, int64_t *tp,
                        int64_t *n_entr) {
     const lm_scenario *sc = sim->cur;
@@ -409,14 +413,17 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
     const lm__prog_ctx pc = {sc, p, mnext, (double)n / (double)sc->represents};
     const int has_prog = sc->n_programmes > 0;
     /* Draws are generated a chunk at a time in a tight loop (the Philox
-     * calls pipeline there), then consumed by the per-person loop. */
-    uint32_t tw[STEP_CHUNK], hw[STEP_CHUNK];
+     * calls vectorise there), then consumed by the per-person loop. */
+    uint64_t blk[STEP_GROUPS];
+    uint32_t tw[4 * STEP_GROUPS], hw[4 * STEP_GROUPS];
 
     for (int64_t c0 = lo; c0 < hi; c0 += STEP_CHUNK) {
         const int64_t c1 = c0 + STEP_CHUNK < hi ? c0 + STEP_CHUNK : hi;
-        fill_words(p, seed, mnext, LM_PURPOSE_TRANSITION, c0, c1, tw);
+        const int64_t a0 = c0 & ~(int64_t)3;
+        const int ng = chunk_blocks(p, c0, c1, blk);
+        fill_blocks(seed, mnext, LM_PURPOSE_TRANSITION, blk, ng, tw);
         if (sc->has_health)
-            fill_words(p, seed, mnext, LM_PURPOSE_HEALTH, c0, c1, hw);
+            fill_blocks(seed, mnext, LM_PURPOSE_HEALTH, blk, ng, hw);
         for (int64_t i = c0; i < c1; i++) {
             int age = sim->month - p->birth_month[i];
             if (age + 1 >= LM_AGE_MAX_MONTHS) {
@@ -437,7 +444,12 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
             const int cell = sim->cell[i];
             const int lim0 = p->limiting[i];
             const uint64_t id = (uint64_t)i + (uint64_t)n * p->generation[i];
-            const double u = lm__u01(tw[i - c0]);
+            /* The person's words: in its group's block (almost always), or
+             * drawn alone. */
+            const int in_blk = (id >> 2) == blk[(i - a0) >> 2];
+            const size_t wi = (size_t)((i - a0) & ~(int64_t)3) + (id & 3u);
+            const double u =
+                lm__u01(in_blk ? tw[wi] : slot_word(seed, id, mnext, LM_PURPOSE_TRANSITION));
             const int phase = p->prog_phase[i];
             int ns = s;
             /* Most persons stay: when u is above a bound on the probability of
@@ -486,7 +498,8 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                 update_job(sim, i, id, s, ns);
             if (sc->has_health) {
                 /* Onset or recovery, by the labour state of the month. */
-                const double uh = lm__u01(hw[i - c0]);
+                const double uh =
+                    lm__u01(in_blk ? hw[wi] : slot_word(seed, id, mnext, LM_PURPOSE_HEALTH));
                 if (p->limiting[i]) {
                     p->limiting[i] = !(uh < sc->health_recovery[s]);
                 } else {
