@@ -338,27 +338,6 @@ static inline double person_odds(const lm_sim *sim, const lm_population *p, int6
     return total;
 }
 
-/* Hours and earnings after a month: a new job draws them; a job that changes
- * quality moves earnings by the ratio of the medians; a job kept grows at the
- * monthly rate of its quality; leaving work clears them. */
-static void update_job(const lm_sim *sim, int64_t i, uint64_t id, int s, int ns) {
-    const lm_scenario *sc = sim->cur;
-    lm_population *p = sim->pop;
-    const int was = lm_state_is_employed(s), is = lm_state_is_employed(ns);
-    if (!is) {
-        p->hours[i] = 0;
-        p->earnings[i] = 0.0f;
-    } else if (!was) {
-        lm__draw_job(sc, p, i, id, (uint32_t)(sim->month + 1), ns);
-    } else {
-        const int q = ns == LM_STATE_EMPLOYED_GOOD, q0 = s == LM_STATE_EMPLOYED_GOOD;
-        double e = (double)p->earnings[i] * (1.0 + sc->earnings_growth[q]);
-        if (q != q0)
-            e *= sc->earnings_full_time[q] / sc->earnings_full_time[q0];
-        p->earnings[i] = (float)e;
-    }
-}
-
 static inline uint16_t inc16(uint16_t v) {
     return (uint16_t)(v + (v < UINT16_MAX));
 }
@@ -406,12 +385,35 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
     const lm_scenario *sc = sim->cur;
     lm_population *p = sim->pop;
     const uint64_t seed = sc->seed;
-    const int next = sim->month + 1;
-    const uint32_t mnext = (uint32_t)next;
+    const int month = sim->month;
+    const uint32_t mnext = (uint32_t)(month + 1);
     const int64_t n = p->n;
     int64_t ne = 0;
     const lm__prog_ctx pc = {sc, p, mnext, (double)n / (double)sc->represents};
-    const int has_prog = sc->n_programmes > 0;
+    const int has_prog = sc->n_programmes > 0, has_earn = sc->has_earnings,
+              has_health = sc->has_health;
+    /* Arrays and settings in locals: a store through one of the uint8_t
+     * arrays may alias anything, so whatever the loop reads through sim, sc
+     * or p would otherwise be loaded again for every person. */
+    const int32_t *const birth = p->birth_month;
+    const uint16_t *const gen = p->generation;
+    uint8_t *const state = p->state, *const limiting = p->limiting;
+    const uint8_t *const prog_phase = p->prog_phase, *const track_prog = p->track_prog;
+    uint16_t *const mis = p->months_in_state, *const msj = p->months_since_job,
+                    *const sus = p->sustained_months;
+    uint8_t *const hours = p->hours;
+    float *const earnings = p->earnings;
+    uint16_t *const cellv = sim->cell;
+    const double *const stay_thr = sim->stay_thr;
+    const size_t *const agg_of_cell = sim->agg_of_cell;
+    const size_t agg_per_state = sim->agg_per_state;
+    double grow[2], onset[LM_N_STATES], recovery[LM_N_STATES];
+    for (int q = 0; q < 2; q++)
+        grow[q] = 1.0 + sc->earnings_growth[q];
+    for (int k = 0; k < LM_N_STATES; k++) {
+        onset[k] = sc->health_onset[k];
+        recovery[k] = sc->health_recovery[k];
+    }
     /* Draws are generated a chunk at a time in a tight loop (the Philox
      * calls vectorise there), then consumed by the per-person loop. */
     uint64_t blk[STEP_GROUPS];
@@ -422,41 +424,37 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
         const int64_t a0 = c0 & ~(int64_t)3;
         const int ng = chunk_blocks(p, c0, c1, blk);
         fill_blocks(seed, mnext, LM_PURPOSE_TRANSITION, blk, ng, tw);
-        if (sc->has_health)
+        if (has_health)
             fill_blocks(seed, mnext, LM_PURPOSE_HEALTH, blk, ng, hw);
         for (int64_t i = c0; i < c1; i++) {
-            int age = sim->month - p->birth_month[i];
+            const int age = month - birth[i];
             if (age + 1 >= LM_AGE_MAX_MONTHS) {
-                int64_t id = i + n * ((int64_t)p->generation[i] + 1);
+                int64_t id = i + n * ((int64_t)gen[i] + 1);
                 lm_population_draw_person(sc, p, i, id, mnext, 1);
                 sim->entrants[lo + ne++] = i;
-                sim->cell[i] =
-                    (uint16_t)cell_of(p->region[i], p->female[i], 0, p->disabled[i], p->minority[i],
-                                      p->qual[i], p->caring[i], p->limiting[i]);
-                size_t idx =
-                    (size_t)p->state[i] * sim->agg_per_state + sim->agg_of_cell[sim->cell[i]];
+                cellv[i] = (uint16_t)cell_of(p->region[i], p->female[i], 0, p->disabled[i],
+                                             p->minority[i], p->qual[i], p->caring[i], limiting[i]);
+                size_t idx = (size_t)state[i] * agg_per_state + agg_of_cell[cellv[i]];
                 tc[idx]++;
                 te[idx] += pence(p, i);
                 continue;
             }
-            const int s = p->state[i];
-            const int band = age_band_fast(age);
-            const int cell = sim->cell[i];
-            const int lim0 = p->limiting[i];
-            const uint64_t id = (uint64_t)i + (uint64_t)n * p->generation[i];
+            const int s = state[i];
+            const int cell = cellv[i];
+            const int lim0 = limiting[i];
+            const uint64_t id = (uint64_t)i + (uint64_t)n * gen[i];
             /* The person's words: in its group's block (almost always), or
              * drawn alone. */
             const int in_blk = (id >> 2) == blk[(i - a0) >> 2];
             const size_t wi = (size_t)((i - a0) & ~(int64_t)3) + (id & 3u);
             const double u =
                 lm__u01(in_blk ? tw[wi] : slot_word(seed, id, mnext, LM_PURPOSE_TRANSITION));
-            const int phase = p->prog_phase[i];
+            const int phase = prog_phase[i];
             int ns = s;
             /* Most persons stay: when u is above a bound on the probability of
              * moving (for any duration) the full computation would say "stay",
              * so it is skipped. Persons on a programme always take the full path. */
-            if (phase >= LM_PHASE_SEARCH ||
-                u < sim->stay_thr[(size_t)cell * LM_N_STATES + (size_t)s]) {
+            if (phase >= LM_PHASE_SEARCH || u < stay_thr[(size_t)cell * LM_N_STATES + (size_t)s]) {
                 double cum[LM_N_STATES];
                 const double total = person_odds(sim, p, i, s, cell, cum);
                 const int nd = sim->n_dest[s];
@@ -480,52 +478,66 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                 ns = uq < pg ? LM_STATE_EMPLOYED_GOOD : LM_STATE_EMPLOYED_POOR;
             }
             const int was_emp = lm_state_is_employed(s), is_emp = lm_state_is_employed(ns);
-            p->months_in_state[i] = ns == s ? inc16(p->months_in_state[i]) : 0;
+            mis[i] = ns == s ? inc16(mis[i]) : 0;
             if (is_emp) {
-                p->sustained_months[i] = was_emp ? inc16(p->sustained_months[i]) : 0;
-                p->months_since_job[i] = 0;
+                sus[i] = was_emp ? inc16(sus[i]) : 0;
+                msj[i] = 0;
             } else {
-                p->sustained_months[i] = 0;
-                uint16_t msj = p->months_since_job[i];
-                p->months_since_job[i] =
+                sus[i] = 0;
+                const uint16_t m = msj[i];
+                msj[i] =
                     was_emp
                         ? 1
-                        : (msj == LM_NEVER_WORKED ? msj
-                                                  : (uint16_t)(msj + (msj < LM_NEVER_WORKED - 1)));
+                        : (m == LM_NEVER_WORKED ? m : (uint16_t)(m + (m < LM_NEVER_WORKED - 1)));
             }
-            p->state[i] = (uint8_t)ns;
-            if (sc->has_earnings)
-                update_job(sim, i, id, s, ns);
-            if (sc->has_health) {
+            state[i] = (uint8_t)ns;
+            if (has_earn) {
+                /* Hours and earnings: a new job draws them; a job that changes
+                 * quality moves earnings by the ratio of the medians; a job
+                 * kept grows at the monthly rate of its quality; leaving work
+                 * clears them (out of work they are already 0). */
+                if (is_emp && !was_emp) {
+                    lm__draw_job(sc, p, i, id, mnext, ns);
+                } else if (is_emp) {
+                    const int q = ns == LM_STATE_EMPLOYED_GOOD, q0 = s == LM_STATE_EMPLOYED_GOOD;
+                    double e = (double)earnings[i] * grow[q];
+                    if (q != q0)
+                        e *= sc->earnings_full_time[q] / sc->earnings_full_time[q0];
+                    earnings[i] = (float)e;
+                } else if (was_emp) {
+                    hours[i] = 0;
+                    earnings[i] = 0.0f;
+                }
+            }
+            if (has_health) {
                 /* Onset or recovery, by the labour state of the month. */
                 const double uh =
                     lm__u01(in_blk ? hw[wi] : slot_word(seed, id, mnext, LM_PURPOSE_HEALTH));
-                if (p->limiting[i]) {
-                    p->limiting[i] = !(uh < sc->health_recovery[s]);
+                if (lim0) {
+                    limiting[i] = !(uh < recovery[s]);
                 } else {
-                    double on = sc->health_onset[s];
+                    double on = onset[s];
                     /* A programme may change the odds of onset while on it. */
                     if (phase >= LM_PHASE_SEARCH && on > 0.0 && on < 1.0) {
                         double odds = on / (1.0 - on) * sim->eff_health[p->prog[i] - 1];
                         on = odds / (1.0 + odds);
                     }
-                    p->limiting[i] = uh < on;
+                    limiting[i] = uh < on;
                 }
             }
-            if (has_prog && (p->prog_phase[i] != LM_PHASE_NONE || p->track_prog[i] != 0))
+            if (has_prog && (phase != LM_PHASE_NONE || track_prog[i] != 0))
                 lm__prog_after(&pc, i, s, tp);
             /* The cell changes only with the age band or the health condition. */
             const int band1 = age_band_fast(age + 1);
             int cell1 = cell;
-            if (band1 != band || p->limiting[i] != lim0)
-                sim->cell[i] =
-                    (uint16_t)(cell1 = cell_of(p->region[i], p->female[i], band1, p->disabled[i],
-                                               p->minority[i], p->qual[i], p->caring[i],
-                                               p->limiting[i]));
-            size_t idx = (size_t)ns * sim->agg_per_state + sim->agg_of_cell[cell1];
+            if (band1 != age_band_fast(age) || limiting[i] != lim0)
+                cellv[i] = (uint16_t)(cell1 = cell_of(p->region[i], p->female[i], band1,
+                                                      p->disabled[i], p->minority[i], p->qual[i],
+                                                      p->caring[i], limiting[i]));
+            size_t idx = (size_t)ns * agg_per_state + agg_of_cell[cell1];
             tc[idx]++;
             if (is_emp)
-                te[idx] += pence(p, i);
+                te[idx] += (int64_t)((double)earnings[i] * 100.0 + 0.5); /* pence() */
         }
     }
     *n_entr = ne;
