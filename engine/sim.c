@@ -59,7 +59,7 @@ struct lm_sim {
     float *base_odds;    /* same, with this month's market factor */
     float *dur_odds;     /* [origin][cap + 1][LM_N_STATES] */
     double dur_max[LM_N_STATES][LM_N_STATES]; /* max over d of dur_odds[o][d][j] */
-    double *stay_thr;                         /* [cell][origin]: u at or above this means "stay" */
+    uint32_t *stay_thr;   /* [cell][origin]: a draw word above this means "stay" */
     uint16_t *cell;       /* [n] covariate cell of each person this month (cell_of) */
     size_t *agg_of_cell;  /* [n_cells] aggregate index of the cell for state 0 */
     size_t agg_per_state; /* aggregate cells per state: index = state * this + agg_of_cell */
@@ -196,7 +196,12 @@ static void update_stay_bounds(lm_sim *sim, int r) {
             for (int j = 0; j < sim->n_dest[o]; j++)
                 smax += (double)bo[j] * sim->dur_max[o][j];
             double thr = smax / (1.0 + smax) * (1.0 + 1e-9) + 1e-12;
-            sim->stay_thr[(size_t)cell * LM_N_STATES + (size_t)o] = thr > 1.0 ? 1.0 : thr;
+            thr = thr > 1.0 ? 1.0 : thr;
+            /* As a bound on the draw's word x (u = (x + 0.5) / 2^32): x above
+             * ceil(thr * 2^32) - 1 means u > thr. thr is in (0, 1], so the
+             * bound fits in 32 bits, and thr = 1 never skips. */
+            sim->stay_thr[(size_t)cell * LM_N_STATES + (size_t)o] =
+                (uint32_t)(ceil(thr * 0x1p32) - 1.0);
         }
 }
 
@@ -404,15 +409,18 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
     uint8_t *const hours = p->hours;
     float *const earnings = p->earnings;
     uint16_t *const cellv = sim->cell;
-    const double *const stay_thr = sim->stay_thr;
+    const uint32_t *const stay_thr = sim->stay_thr;
     const size_t *const agg_of_cell = sim->agg_of_cell;
     const size_t agg_per_state = sim->agg_per_state;
-    double grow[2], onset[LM_N_STATES], recovery[LM_N_STATES];
-    for (int q = 0; q < 2; q++)
-        grow[q] = 1.0 + sc->earnings_growth[q];
+    /* grow[s]: monthly earnings factor of a job kept in state s (0 out of
+     * work, whose earnings are 0 anyway); health[lim][s]: onset (lim 0) or
+     * recovery (lim 1) rate in state s. */
+    double grow[LM_N_STATES], health[2][LM_N_STATES];
     for (int k = 0; k < LM_N_STATES; k++) {
-        onset[k] = sc->health_onset[k];
-        recovery[k] = sc->health_recovery[k];
+        grow[k] =
+            lm_state_is_employed(k) ? 1.0 + sc->earnings_growth[k == LM_STATE_EMPLOYED_GOOD] : 0.0;
+        health[0][k] = sc->health_onset[k];
+        health[1][k] = sc->health_recovery[k];
     }
     /* Draws are generated a chunk at a time in a tight loop (the Philox
      * calls vectorise there), then consumed by the per-person loop. */
@@ -447,14 +455,15 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
              * drawn alone. */
             const int in_blk = (id >> 2) == blk[(i - a0) >> 2];
             const size_t wi = (size_t)((i - a0) & ~(int64_t)3) + (id & 3u);
-            const double u =
-                lm__u01(in_blk ? tw[wi] : slot_word(seed, id, mnext, LM_PURPOSE_TRANSITION));
+            const uint32_t xt = in_blk ? tw[wi] : slot_word(seed, id, mnext, LM_PURPOSE_TRANSITION);
             const int phase = prog_phase[i];
             int ns = s;
             /* Most persons stay: when u is above a bound on the probability of
              * moving (for any duration) the full computation would say "stay",
              * so it is skipped. Persons on a programme always take the full path. */
-            if (phase >= LM_PHASE_SEARCH || u < stay_thr[(size_t)cell * LM_N_STATES + (size_t)s]) {
+            if (phase >= LM_PHASE_SEARCH ||
+                xt <= stay_thr[(size_t)cell * LM_N_STATES + (size_t)s]) {
+                const double u = lm__u01(xt);
                 double cum[LM_N_STATES];
                 const double total = person_odds(sim, p, i, s, cell, cum);
                 const int nd = sim->n_dest[s];
@@ -478,29 +487,28 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                 ns = uq < pg ? LM_STATE_EMPLOYED_GOOD : LM_STATE_EMPLOYED_POOR;
             }
             const int was_emp = lm_state_is_employed(s), is_emp = lm_state_is_employed(ns);
+            /* Written as selects rather than branches: whether a person is in
+             * work is not predictable from one person to the next. */
+            const uint16_t m = msj[i];
             mis[i] = ns == s ? inc16(mis[i]) : 0;
-            if (is_emp) {
-                sus[i] = was_emp ? inc16(sus[i]) : 0;
-                msj[i] = 0;
-            } else {
-                sus[i] = 0;
-                const uint16_t m = msj[i];
-                msj[i] =
-                    was_emp
-                        ? 1
-                        : (m == LM_NEVER_WORKED ? m : (uint16_t)(m + (m < LM_NEVER_WORKED - 1)));
-            }
+            sus[i] = is_emp && was_emp ? inc16(sus[i]) : 0;
+            msj[i] = is_emp ? 0
+                     : was_emp
+                         ? 1
+                         : (m == LM_NEVER_WORKED ? m : (uint16_t)(m + (m < LM_NEVER_WORKED - 1)));
             state[i] = (uint8_t)ns;
             if (has_earn) {
-                /* Hours and earnings: a new job draws them; a job that changes
-                 * quality moves earnings by the ratio of the medians; a job
-                 * kept grows at the monthly rate of its quality; leaving work
-                 * clears them (out of work they are already 0). */
-                if (is_emp && !was_emp) {
+                /* Hours and earnings: a job kept grows at the monthly rate of
+                 * its quality (out of work, 0 stays 0); a new job draws them;
+                 * a job that changes quality moves earnings by the ratio of
+                 * the medians; leaving work clears them. */
+                if (ns == s) {
+                    earnings[i] = (float)((double)earnings[i] * grow[s]);
+                } else if (is_emp && !was_emp) {
                     lm__draw_job(sc, p, i, id, mnext, ns);
                 } else if (is_emp) {
                     const int q = ns == LM_STATE_EMPLOYED_GOOD, q0 = s == LM_STATE_EMPLOYED_GOOD;
-                    double e = (double)earnings[i] * grow[q];
+                    double e = (double)earnings[i] * grow[ns];
                     if (q != q0)
                         e *= sc->earnings_full_time[q] / sc->earnings_full_time[q0];
                     earnings[i] = (float)e;
@@ -513,17 +521,13 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                 /* Onset or recovery, by the labour state of the month. */
                 const double uh =
                     lm__u01(in_blk ? hw[wi] : slot_word(seed, id, mnext, LM_PURPOSE_HEALTH));
-                if (lim0) {
-                    limiting[i] = !(uh < recovery[s]);
-                } else {
-                    double on = onset[s];
-                    /* A programme may change the odds of onset while on it. */
-                    if (phase >= LM_PHASE_SEARCH && on > 0.0 && on < 1.0) {
-                        double odds = on / (1.0 - on) * sim->eff_health[p->prog[i] - 1];
-                        on = odds / (1.0 + odds);
-                    }
-                    limiting[i] = uh < on;
+                double rate = health[lim0][s];
+                /* A programme may change the odds of onset while on it. */
+                if (phase >= LM_PHASE_SEARCH && !lim0 && rate > 0.0 && rate < 1.0) {
+                    double odds = rate / (1.0 - rate) * sim->eff_health[p->prog[i] - 1];
+                    rate = odds / (1.0 + odds);
                 }
+                limiting[i] = (uint8_t)((uh < rate) ^ lim0);
             }
             if (has_prog && (phase != LM_PHASE_NONE || track_prog[i] != 0))
                 lm__prog_after(&pc, i, s, tp);
@@ -536,8 +540,8 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                                                       p->caring[i], limiting[i]));
             size_t idx = (size_t)ns * agg_per_state + agg_of_cell[cell1];
             tc[idx]++;
-            if (is_emp)
-                te[idx] += (int64_t)((double)earnings[i] * 100.0 + 0.5); /* pence() */
+            /* Out of work, earnings are 0: no branch on being in work. */
+            te[idx] += (int64_t)((double)earnings[i] * 100.0 + 0.5); /* pence() */
         }
     }
     *n_entr = ne;
@@ -696,7 +700,7 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
     sim->static_odds = lm__aligned_alloc((size_t)sim->n_cells * per_cell * sizeof(double));
     sim->base_odds = lm__aligned_alloc((size_t)sim->n_cells * per_cell * sizeof(float));
     sim->dur_odds = lm__aligned_alloc(per_cell * (size_t)(sim->cap + 1) * sizeof(float));
-    sim->stay_thr = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(double));
+    sim->stay_thr = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof *sim->stay_thr);
     sim->agg_of_cell = lm__aligned_alloc((size_t)sim->n_cells * sizeof *sim->agg_of_cell);
     sim->p_good = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(double));
     sim->counts = lm__calloc(sim->n_agg, sizeof *sim->counts);
