@@ -343,6 +343,17 @@ static inline double person_odds(const lm_sim *sim, const lm_population *p, int6
     return total;
 }
 
+/* Whether an age band starts at this age (in months). */
+static inline int band_starts(int age_months) {
+    return age_months == 25 * LM_MONTHS_PER_YEAR || age_months == 35 * LM_MONTHS_PER_YEAR ||
+           age_months == 50 * LM_MONTHS_PER_YEAR;
+}
+
+/* Id of the person in slot i (lm_population_id) from the local arrays. */
+static inline uint64_t lm_id(int64_t n, int64_t i, const uint16_t *gen) {
+    return (uint64_t)i + (uint64_t)n * gen[i];
+}
+
 static inline uint16_t inc16(uint16_t v) {
     return (uint16_t)(v + (v < UINT16_MAX));
 }
@@ -350,20 +361,10 @@ static inline uint16_t inc16(uint16_t v) {
 #define STEP_CHUNK 1024
 #define STEP_GROUPS (STEP_CHUNK / 4 + 1) /* groups of four slots covering a chunk */
 
-/* The 32-bit word of person `id` (lm_rng_u32), for the rare slot whose
- * group's block is not its own. */
-static uint32_t slot_word(uint64_t seed, uint64_t id, uint32_t month, uint32_t purpose) {
-    uint32_t w[4];
-    lm__rng_block(seed, id >> 2, month, purpose, 0, w);
-    return w[id & 3u];
-}
-
 /* Counters of the aligned groups of four slots covering [c0, c1): group g
  * is slots a0 + 4g .. a0 + 4g + 3 (a0 = c0 rounded down to a multiple of
- * 4), and blk[g] the Philox block of its first slot's id. The four slots of
- * a group hold four consecutive ids of that block unless a generation
- * changes inside the group (or n is not a multiple of 4): step_range checks
- * each slot's id against its group's block. Returns the number of groups. */
+ * 4), and blk[g] the Philox block of its first slot's id. Returns the number
+ * of groups. */
 static int chunk_blocks(const lm_population *p, int64_t c0, int64_t c1, uint64_t *blk) {
     const uint64_t n = (uint64_t)p->n;
     const int64_t a0 = c0 & ~(int64_t)3;
@@ -382,6 +383,48 @@ static void fill_blocks(uint64_t seed, uint32_t month, uint32_t purpose, const u
                         int ng, uint32_t *w) {
     for (int g = 0; g < ng; g++)
         lm__rng_block(seed, blk[g], month, purpose, 0, w + 4 * g);
+}
+
+/* Scratch of draw_words: the blocks of the slots that are not in their
+ * group's block, and those slots. */
+typedef struct chunk_scratch {
+    uint64_t blk[STEP_GROUPS], odd_blk[STEP_CHUNK];
+    uint32_t odd_w[4 * STEP_CHUNK];
+    int64_t odd_slot[STEP_CHUNK];
+    int odd_k[STEP_CHUNK];
+} chunk_scratch;
+
+/* The word of purpose `purpose` of every slot of [c0, c1) into w[i - a0]
+ * (a0 = c0 rounded down to a multiple of 4), as lm_rng_u32 would give it.
+ * The four slots of an aligned group usually hold four consecutive ids of
+ * one Philox block; when a generation changes inside the group (about half
+ * the groups after ten years), or n is not a multiple of 4, some slots are
+ * not, and their blocks (shared by neighbours with the same generation) are
+ * drawn in a second vectorised pass. `npur` purposes at once. */
+static void draw_words(const lm_population *p, uint64_t seed, uint32_t month, int64_t c0,
+                       int64_t c1, int npur, const uint32_t *purpose, uint32_t *const *w,
+                       chunk_scratch *cs) {
+    const uint64_t n = (uint64_t)p->n;
+    const int64_t a0 = c0 & ~(int64_t)3;
+    const int ng = chunk_blocks(p, c0, c1, cs->blk);
+    int n_odd = 0, n_blk = 0;
+    for (int64_t i = c0; i < c1; i++) {
+        const uint64_t id = (uint64_t)i + n * p->generation[i];
+        if (id == (cs->blk[(i - a0) >> 2] << 2) + (uint64_t)(i & 3))
+            continue;
+        if (n_blk == 0 || cs->odd_blk[n_blk - 1] != id >> 2)
+            cs->odd_blk[n_blk++] = id >> 2;
+        cs->odd_slot[n_odd] = i;
+        cs->odd_k[n_odd++] = 4 * (n_blk - 1) + (int)(id & 3u);
+    }
+    for (int q = 0; q < npur; q++) {
+        fill_blocks(seed, month, purpose[q], cs->blk, ng, w[q]);
+        if (n_odd == 0)
+            continue;
+        fill_blocks(seed, month, purpose[q], cs->odd_blk, n_blk, cs->odd_w);
+        for (int k = 0; k < n_odd; k++)
+            w[q][cs->odd_slot[k] - a0] = cs->odd_w[cs->odd_k[k]];
+    }
 }
 
 /* The per-person work of one month for slots [lo, hi). */
@@ -424,16 +467,15 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
     }
     /* Draws are generated a chunk at a time in a tight loop (the Philox
      * calls vectorise there), then consumed by the per-person loop. */
-    uint64_t blk[STEP_GROUPS];
     uint32_t tw[4 * STEP_GROUPS], hw[4 * STEP_GROUPS];
+    uint32_t *const words[2] = {tw, hw};
+    static const uint32_t purposes[2] = {LM_PURPOSE_TRANSITION, LM_PURPOSE_HEALTH};
+    chunk_scratch cs;
 
     for (int64_t c0 = lo; c0 < hi; c0 += STEP_CHUNK) {
         const int64_t c1 = c0 + STEP_CHUNK < hi ? c0 + STEP_CHUNK : hi;
         const int64_t a0 = c0 & ~(int64_t)3;
-        const int ng = chunk_blocks(p, c0, c1, blk);
-        fill_blocks(seed, mnext, LM_PURPOSE_TRANSITION, blk, ng, tw);
-        if (has_health)
-            fill_blocks(seed, mnext, LM_PURPOSE_HEALTH, blk, ng, hw);
+        draw_words(p, seed, mnext, c0, c1, has_health ? 2 : 1, purposes, words, &cs);
         for (int64_t i = c0; i < c1; i++) {
             const int age = month - birth[i];
             if (age + 1 >= LM_AGE_MAX_MONTHS) {
@@ -450,12 +492,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
             const int s = state[i];
             const int cell = cellv[i];
             const int lim0 = limiting[i];
-            const uint64_t id = (uint64_t)i + (uint64_t)n * gen[i];
-            /* The person's words: in its group's block (almost always), or
-             * drawn alone. */
-            const int in_blk = (id >> 2) == blk[(i - a0) >> 2];
-            const size_t wi = (size_t)((i - a0) & ~(int64_t)3) + (id & 3u);
-            const uint32_t xt = in_blk ? tw[wi] : slot_word(seed, id, mnext, LM_PURPOSE_TRANSITION);
+            const uint32_t xt = tw[i - a0];
             const int phase = prog_phase[i];
             int ns = s;
             /* Most persons stay: when u is above a bound on the probability of
@@ -483,7 +520,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                                   (p->sanction_left[i] > 0 ? sim->eff_sanc_good[k] : 1.0);
                     pg = odds / (1.0 + odds);
                 }
-                double uq = lm__uniform(seed, id, mnext, LM_PURPOSE_JOB_QUALITY, 0);
+                double uq = lm__uniform(seed, lm_id(n, i, gen), mnext, LM_PURPOSE_JOB_QUALITY, 0);
                 ns = uq < pg ? LM_STATE_EMPLOYED_GOOD : LM_STATE_EMPLOYED_POOR;
             }
             const int was_emp = lm_state_is_employed(s), is_emp = lm_state_is_employed(ns);
@@ -505,7 +542,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                 if (ns == s) {
                     earnings[i] = (float)((double)earnings[i] * grow[s]);
                 } else if (is_emp && !was_emp) {
-                    lm__draw_job(sc, p, i, id, mnext, ns);
+                    lm__draw_job(sc, p, i, lm_id(n, i, gen), mnext, ns);
                 } else if (is_emp) {
                     const int q = ns == LM_STATE_EMPLOYED_GOOD, q0 = s == LM_STATE_EMPLOYED_GOOD;
                     double e = (double)earnings[i] * grow[ns];
@@ -519,8 +556,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
             }
             if (has_health) {
                 /* Onset or recovery, by the labour state of the month. */
-                const double uh =
-                    lm__u01(in_blk ? hw[wi] : slot_word(seed, id, mnext, LM_PURPOSE_HEALTH));
+                const double uh = lm__u01(hw[i - a0]);
                 double rate = health[lim0][s];
                 /* A programme may change the odds of onset while on it. */
                 if (phase >= LM_PHASE_SEARCH && !lim0 && rate > 0.0 && rate < 1.0) {
@@ -532,12 +568,12 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
             if (has_prog && (phase != LM_PHASE_NONE || track_prog[i] != 0))
                 lm__prog_after(&pc, i, s, tp);
             /* The cell changes only with the age band or the health condition. */
-            const int band1 = age_band_fast(age + 1);
             int cell1 = cell;
-            if (band1 != age_band_fast(age) || limiting[i] != lim0)
-                cellv[i] = (uint16_t)(cell1 = cell_of(p->region[i], p->female[i], band1,
-                                                      p->disabled[i], p->minority[i], p->qual[i],
-                                                      p->caring[i], limiting[i]));
+            if (band_starts(age + 1) || limiting[i] != lim0)
+                cellv[i] =
+                    (uint16_t)(cell1 = cell_of(p->region[i], p->female[i], age_band_fast(age + 1),
+                                               p->disabled[i], p->minority[i], p->qual[i],
+                                               p->caring[i], limiting[i]));
             size_t idx = (size_t)ns * agg_per_state + agg_of_cell[cell1];
             tc[idx]++;
             /* Out of work, earnings are 0: no branch on being in work. */
