@@ -408,14 +408,27 @@ static void draw_words(const lm_population *p, uint64_t seed, uint32_t month, in
     const int64_t a0 = c0 & ~(int64_t)3;
     const int ng = chunk_blocks(p, c0, c1, cs->blk);
     int n_odd = 0, n_blk = 0;
-    for (int64_t i = c0; i < c1; i++) {
-        const uint64_t id = (uint64_t)i + n * p->generation[i];
-        if (id == (cs->blk[(i - a0) >> 2] << 2) + (uint64_t)(i & 3))
-            continue;
-        if (n_blk == 0 || cs->odd_blk[n_blk - 1] != id >> 2)
-            cs->odd_blk[n_blk++] = id >> 2;
-        cs->odd_slot[n_odd] = i;
-        cs->odd_k[n_odd++] = 4 * (n_blk - 1) + (int)(id & 3u);
+    for (int g = 0; g < ng; g++) {
+        const int64_t g0 = a0 + 4 * (int64_t)g;
+        const int64_t s0 = g0 > c0 ? g0 : c0, s1 = g0 + 4 < c1 ? g0 + 4 : c1;
+        /* A whole group of one generation g with n * g a multiple of 4 holds
+         * its block's four ids: the common case, checked at once. */
+        if (s0 == g0 && s1 == g0 + 4) {
+            uint64_t four;
+            memcpy(&four, p->generation + g0, sizeof four);
+            const uint16_t g1 = p->generation[g0];
+            if (four == g1 * UINT64_C(0x0001000100010001) && ((n * g1) & 3u) == 0)
+                continue;
+        }
+        for (int64_t i = s0; i < s1; i++) {
+            const uint64_t id = (uint64_t)i + n * p->generation[i];
+            if (id == (cs->blk[g] << 2) + (uint64_t)(i & 3))
+                continue;
+            if (n_blk == 0 || cs->odd_blk[n_blk - 1] != id >> 2)
+                cs->odd_blk[n_blk++] = id >> 2;
+            cs->odd_slot[n_odd] = i;
+            cs->odd_k[n_odd++] = 4 * (n_blk - 1) + (int)(id & 3u);
+        }
     }
     for (int q = 0; q < npur; q++) {
         fill_blocks(seed, month, purpose[q], cs->blk, ng, w[q]);
@@ -673,6 +686,8 @@ static void before_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tp, int64
                          int64_t *n_cand) {
     const lm_scenario *sc = sim->cur;
     lm_population *p = sim->pop;
+    double refer_p[LM_MAX_PROGRAMMES * 16];
+    lm__prog_referral_table(sc, refer_p);
     const lm__prog_ctx pc = {sc, p, (uint32_t)(sim->month + 1),
                              (double)p->n / (double)sc->represents};
     /* States from which some open programme refers: everyone else not on a
@@ -691,7 +706,7 @@ static void before_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tp, int64
             continue; /* leaves this month: no referral */
         if (phase >= LM_PHASE_SEARCH)
             load[(p->prog[i] - 1) * LM_MAX_REGIONS + p->region[i]]++;
-        lm__prog_before(&pc, i, age_band_fast(age), tp, sim->cand + lo, &nc);
+        lm__prog_before(&pc, refer_p, i, age_band_fast(age), tp, sim->cand + lo, &nc);
     }
     *n_cand = nc;
 }
