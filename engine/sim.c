@@ -353,7 +353,7 @@ static inline int band_starts(int age_months) {
 }
 
 /* Id of the person in slot i (lm_population_id) from the local arrays. */
-static inline uint64_t lm_id(int64_t n, int64_t i, const uint16_t *gen) {
+static inline uint64_t slot_id(int64_t n, int64_t i, const uint16_t *gen) {
     return (uint64_t)i + (uint64_t)n * gen[i];
 }
 
@@ -394,7 +394,7 @@ static inline void mulhilo4(__m128i m, __m128i x, __m128i *hi, __m128i *lo) {
 
 /* The four words of purpose `purpose` of each block blk[0..ng) into
  * w[4g..4g+3], exactly as lm__rng_block. With SSE2 (every x86-64), four
- * blocks at a time, one per 32-bit lane, through Philox4x32-10's rounds
+ * blocks per vector, one per 32-bit lane, through Philox4x32-10's rounds
  * written on vectors: the compiler's own vectorisation of lm__rng_block
  * spends most of its instructions moving words between lanes. The key is
  * the seed for every block, so its ten round values are computed once. */
@@ -466,13 +466,14 @@ typedef struct chunk_scratch {
     int odd_k[STEP_CHUNK];
 } chunk_scratch;
 
-/* The word of purpose `purpose` of every slot of [c0, c1) into w[i - a0]
- * (a0 = c0 rounded down to a multiple of 4), as lm_rng_u32 would give it.
+/* The word of purpose purpose[q] of every slot of [c0, c1) into
+ * w[q][i - a0] for q < npur (a0 = c0 rounded down to a multiple of 4), as
+ * lm_rng_u32 would give it.
  * The four slots of an aligned group usually hold four consecutive ids of
- * one Philox block; when a generation changes inside the group (about half
+ * one Philox block; when a generation changes inside the group (more than half
  * the groups after ten years), or n is not a multiple of 4, some slots are
  * not, and their blocks (shared by neighbours with the same generation) are
- * drawn in a second vectorised pass. `npur` purposes at once. */
+ * drawn in a second vectorised pass. */
 static void draw_words(const lm_population *p, uint64_t seed, uint32_t month, int64_t c0,
                        int64_t c1, int npur, const uint32_t *purpose, uint32_t *const *w,
                        chunk_scratch *cs) {
@@ -605,7 +606,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                                   (p->sanction_left[i] > 0 ? sim->eff_sanc_good[k] : 1.0);
                     pg = odds / (1.0 + odds);
                 }
-                double uq = lm__uniform(seed, lm_id(n, i, gen), mnext, LM_PURPOSE_JOB_QUALITY, 0);
+                double uq = lm__uniform(seed, slot_id(n, i, gen), mnext, LM_PURPOSE_JOB_QUALITY, 0);
                 ns = uq < pg ? LM_STATE_EMPLOYED_GOOD : LM_STATE_EMPLOYED_POOR;
             }
             const int was_emp = lm_state_is_employed(s), is_emp = lm_state_is_employed(ns);
@@ -627,7 +628,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                 if (ns == s) {
                     earnings[i] = (float)((double)earnings[i] * grow[s]);
                 } else if (is_emp && !was_emp) {
-                    lm__draw_job(sc, p, i, lm_id(n, i, gen), mnext, ns);
+                    lm__draw_job(sc, p, i, slot_id(n, i, gen), mnext, ns);
                 } else if (is_emp) {
                     const int q = ns == LM_STATE_EMPLOYED_GOOD, q0 = s == LM_STATE_EMPLOYED_GOOD;
                     double e = (double)earnings[i] * grow[ns];
