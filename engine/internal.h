@@ -94,11 +94,20 @@ typedef struct lm__prog_ctx {
     double scale;   /* simulated persons / persons represented: scales places */
 } lm__prog_ctx;
 
+/* Referral probability of each programme k by (female, disabled, minority,
+ * caring), at refer_p[k * 16 + lm__refer_cell(...)], for lm__prog_before
+ * (no exp() per person): fills refer_p[LM_MAX_PROGRAMMES * 16]. */
+void lm__prog_referral_table(const struct lm_scenario *sc, double *refer_p);
+static inline int lm__refer_cell(int female, int disabled, int minority, int caring) {
+    return ((female * 2 + disabled) * 2 + minority) * 2 + caring;
+}
+
 /* Before transitions, for person i of age band `band`: queue upkeep and
- * referral. Counts go to `counts` (LM_PROG_CELLS); queued persons are
- * appended to cand[*n_cand]. Thread-safe for distinct i. */
-void lm__prog_before(const lm__prog_ctx *c, int64_t i, int band, int64_t *counts, int64_t *cand,
-                     int64_t *n_cand);
+ * referral (probabilities from lm__prog_referral_table). Counts go to
+ * `counts` (LM_PROG_CELLS); queued persons are appended to cand[*n_cand].
+ * Thread-safe for distinct i. */
+void lm__prog_before(const lm__prog_ctx *c, const double *refer_p, int64_t i, int band,
+                     int64_t *counts, int64_t *cand, int64_t *n_cand);
 /* How the allocation reaches the other ranks of a distributed run. */
 struct lm_exchange;
 #define LM_PROG_HIST_BINS 65536 /* priority-key histogram: the top 16 bits */

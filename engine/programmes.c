@@ -81,8 +81,21 @@ static inline int still_eligible(const lm_programme *pg, const lm_population *p,
                              p->minority[i], p->qual[i], p->caring[i], p->state[i]);
 }
 
-void lm__prog_before(const lm__prog_ctx *c, int64_t i, int band, int64_t *counts, int64_t *cand,
-                     int64_t *n_cand) {
+void lm__prog_referral_table(const lm_scenario *sc, double *refer_p) {
+    for (int k = 0; k < sc->n_programmes; k++) {
+        const double *b = sc->programmes[k].referral_logit;
+        for (int f = 0; f < 2; f++)
+            for (int d = 0; d < 2; d++)
+                for (int m = 0; m < 2; m++)
+                    for (int ca = 0; ca < 2; ca++) {
+                        double eta = b[0] + b[1] * f + b[2] * d + b[3] * m + b[4] * ca;
+                        refer_p[k * 16 + lm__refer_cell(f, d, m, ca)] = logistic(eta);
+                    }
+    }
+}
+
+void lm__prog_before(const lm__prog_ctx *c, const double *refer_p, int64_t i, int band,
+                     int64_t *counts, int64_t *cand, int64_t *n_cand) {
     const lm_scenario *sc = c->sc;
     lm_population *p = c->pop;
     if (p->prog_phase[i] == LM_PHASE_QUEUED) {
@@ -110,11 +123,10 @@ void lm__prog_before(const lm__prog_ctx *c, int64_t i, int band, int64_t *counts
         if (!eligible(pg, k, p, i, band))
             continue;
         const uint64_t id = (uint64_t)lm_population_id(p, i);
-        const double *b = pg->referral_logit;
-        double eta = b[0] + b[1] * p->female[i] + b[2] * p->disabled[i] + b[3] * p->minority[i] +
-                     b[4] * p->caring[i];
+        const double pr = refer_p[k * 16 + lm__refer_cell(p->female[i], p->disabled[i],
+                                                          p->minority[i], p->caring[i])];
         double u = lm__uniform(sc->seed, id, c->month, LM_PURPOSE_REFERRAL, (uint32_t)k);
-        if (!(u < logistic(eta)))
+        if (!(u < pr))
             continue;
         int arm = 0;
         if (k == sc->trial)

@@ -35,6 +35,9 @@
 #include <math.h>
 #include <omp.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "internal.h"
 #include "lmsim/exchange.h"
@@ -63,7 +66,7 @@ struct lm_sim {
     float *base_odds;    /* same, with this month's market factor */
     float *dur_odds;     /* [origin][cap + 1][LM_N_STATES] */
     double dur_max[LM_N_STATES][LM_N_STATES]; /* max over d of dur_odds[o][d][j] */
-    double *stay_thr;                         /* [cell][origin]: u at or above this means "stay" */
+    uint32_t *stay_thr;   /* [cell][origin]: a draw word above this means "stay" */
     uint16_t *cell;       /* [n] covariate cell of each person this month (cell_of) */
     size_t *agg_of_cell;  /* [n_cells] aggregate index of the cell for state 0 */
     size_t agg_per_state; /* aggregate cells per state: index = state * this + agg_of_cell */
@@ -212,7 +215,12 @@ static void update_stay_bounds(lm_sim *sim, int r) {
             for (int j = 0; j < sim->n_dest[o]; j++)
                 smax += (double)bo[j] * sim->dur_max[o][j];
             double thr = smax / (1.0 + smax) * (1.0 + 1e-9) + 1e-12;
-            sim->stay_thr[(size_t)cell * LM_N_STATES + (size_t)o] = thr > 1.0 ? 1.0 : thr;
+            thr = thr > 1.0 ? 1.0 : thr;
+            /* As a bound on the draw's word x (u = (x + 0.5) / 2^32): x above
+             * ceil(thr * 2^32) - 1 means u > thr. thr is in (0, 1], so the
+             * bound fits in 32 bits, and thr = 1 never skips. */
+            sim->stay_thr[(size_t)cell * LM_N_STATES + (size_t)o] =
+                (uint32_t)(ceil(thr * 0x1p32) - 1.0);
         }
 }
 
@@ -357,113 +365,247 @@ static inline double person_odds(const lm_sim *sim, const lm_population *p, int6
     return total;
 }
 
-/* Hours and earnings after a month: a new job draws them; a job that changes
- * quality moves earnings by the ratio of the medians; a job kept grows at the
- * monthly rate of its quality; leaving work clears them. */
-static void update_job(const lm_sim *sim, int64_t i, uint64_t id, int s, int ns) {
-    const lm_scenario *sc = sim->cur;
-    lm_population *p = sim->pop;
-    const int was = lm_state_is_employed(s), is = lm_state_is_employed(ns);
-    if (!is) {
-        p->hours[i] = 0;
-        p->earnings[i] = 0.0f;
-    } else if (!was) {
-        lm__draw_job(sc, p, i, id, (uint32_t)(sim->month + 1), ns);
-    } else {
-        const int q = ns == LM_STATE_EMPLOYED_GOOD, q0 = s == LM_STATE_EMPLOYED_GOOD;
-        double e = (double)p->earnings[i] * (1.0 + sc->earnings_growth[q]);
-        if (q != q0)
-            e *= sc->earnings_full_time[q] / sc->earnings_full_time[q0];
-        p->earnings[i] = (float)e;
-    }
+/* Whether an age band starts at this age (in months). */
+static inline int band_starts(int age_months) {
+    return age_months == 25 * LM_MONTHS_PER_YEAR || age_months == 35 * LM_MONTHS_PER_YEAR ||
+           age_months == 50 * LM_MONTHS_PER_YEAR;
+}
+
+/* Id of the person in slot i (lm_population_id) from the local arrays. */
+static inline uint64_t slot_id(int64_t n, int64_t i, const uint16_t *gen) {
+    return (uint64_t)i + (uint64_t)n * gen[i];
 }
 
 static inline uint16_t inc16(uint16_t v) {
     return (uint16_t)(v + (v < UINT16_MAX));
 }
 
-/* The per-person work of one month for slots [lo, hi). */
 #define STEP_CHUNK 1024
+#define STEP_GROUPS (STEP_CHUNK / 4 + 1) /* groups of four slots covering a chunk */
 
-/* The 32-bit draw of purpose `purpose` for slots [c0, c1) (word id % 4 of
- * the block id / 4, as lm_rng_u32), one Philox call per block of four ids. */
-static void fill_words(const lm_population *p, uint64_t seed, uint32_t month, uint32_t purpose,
-                       int64_t c0, int64_t c1, uint32_t *out) {
+/* Counters of the aligned groups of four slots covering [c0, c1): group g
+ * is slots a0 + 4g .. a0 + 4g + 3 (a0 = c0 rounded down to a multiple of
+ * 4), and blk[g] the Philox block of its first slot's id. Returns the number
+ * of groups. */
+static int chunk_blocks(const lm_population *p, int64_t c0, int64_t c1, uint64_t *blk) {
     const uint64_t n = (uint64_t)p->n;
-    uint64_t blk = UINT64_MAX;
-    uint32_t w[4] = {0, 0, 0, 0};
-    int64_t i = c0;
-    while (i < c1) {
-        /* Common case: four aligned slots of one generation are four
-         * consecutive ids of one Philox block, written straight out. */
-        if ((i & 3) == 0 && i + 4 <= c1) {
-            const uint16_t g = p->generation[i];
-            const uint64_t id = (uint64_t)i + n * g;
-            if ((id & 3u) == 0 && p->generation[i + 1] == g && p->generation[i + 2] == g &&
-                p->generation[i + 3] == g) {
-                lm__rng_block(seed, id >> 2, month, purpose, 0, out + (i - c0));
-                i += 4;
-                continue;
+    const int64_t a0 = c0 & ~(int64_t)3;
+    const int ng = (int)((c1 - a0 + 3) >> 2);
+    for (int g = 0; g < ng; g++) {
+        const int64_t i = a0 + 4 * (int64_t)g; /* < c1: inside the population */
+        blk[g] = ((uint64_t)i + n * p->generation[i]) >> 2;
+    }
+    return ng;
+}
+
+#if defined(__SSE2__)
+/* hi and lo halves of the 64-bit products m * x, lane by lane (m's lanes
+ * all equal). */
+static inline void mulhilo4(__m128i m, __m128i x, __m128i *hi, __m128i *lo) {
+    const __m128i e = _mm_mul_epu32(x, m);                     /* lanes 0, 2 */
+    const __m128i o = _mm_mul_epu32(_mm_srli_epi64(x, 32), m); /* lanes 1, 3 */
+    const __m128i es = _mm_shuffle_epi32(e, _MM_SHUFFLE(3, 1, 2, 0));
+    const __m128i os = _mm_shuffle_epi32(o, _MM_SHUFFLE(3, 1, 2, 0));
+    *lo = _mm_unpacklo_epi32(es, os);
+    *hi = _mm_unpackhi_epi32(es, os);
+}
+#endif
+
+/* The four words of purpose `purpose` of each block blk[0..ng) into
+ * w[4g..4g+3], exactly as lm__rng_block. With SSE2 (every x86-64), four
+ * blocks per vector, one per 32-bit lane, through Philox4x32-10's rounds
+ * written on vectors: the compiler's own vectorisation of lm__rng_block
+ * spends most of its instructions moving words between lanes. The key is
+ * the seed for every block, so its ten round values are computed once. */
+static void fill_blocks(uint64_t seed, uint32_t month, uint32_t purpose, const uint64_t *blk,
+                        int ng, uint32_t *w) {
+    int g = 0;
+#if defined(__SSE2__)
+    __m128i k0[10], k1[10];
+    uint32_t ka = (uint32_t)seed, kb = (uint32_t)(seed >> 32);
+    for (int r = 0; r < 10; r++) {
+        k0[r] = _mm_set1_epi32((int)ka);
+        k1[r] = _mm_set1_epi32((int)kb);
+        ka += PHILOX_W32_0;
+        kb += PHILOX_W32_1;
+    }
+    const __m128i m0 = _mm_set1_epi32((int)PHILOX_M4x32_0);
+    const __m128i m1 = _mm_set1_epi32((int)PHILOX_M4x32_1);
+    const __m128i c2 = _mm_set1_epi32((int)month), c3 = _mm_set1_epi32((int)(purpose << 16));
+    /* Eight blocks per iteration, as two independent sets of four, so that
+     * one set's multiplications overlap the other's. */
+    for (; g + 8 <= ng; g += 8) {
+        __m128i x[2][4];
+        for (int h = 0; h < 2; h++) {
+            /* Counter words 0 and 1: low and high halves of four blocks. */
+            const uint64_t *bk = blk + g + 4 * h;
+            const __m128i q01 =
+                _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)bk), _MM_SHUFFLE(3, 1, 2, 0));
+            const __m128i q23 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(bk + 2)),
+                                                  _MM_SHUFFLE(3, 1, 2, 0));
+            x[h][0] = _mm_unpacklo_epi64(q01, q23);
+            x[h][1] = _mm_unpackhi_epi64(q01, q23);
+            x[h][2] = c2;
+            x[h][3] = c3;
+        }
+        for (int r = 0; r < 10; r++)
+            for (int h = 0; h < 2; h++) {
+                __m128i hi0, lo0, hi1, lo1;
+                mulhilo4(m0, x[h][0], &hi0, &lo0);
+                mulhilo4(m1, x[h][2], &hi1, &lo1);
+                x[h][0] = _mm_xor_si128(_mm_xor_si128(hi1, x[h][1]), k0[r]);
+                x[h][1] = lo1;
+                x[h][2] = _mm_xor_si128(_mm_xor_si128(hi0, x[h][3]), k1[r]);
+                x[h][3] = lo0;
             }
+        for (int h = 0; h < 2; h++) {
+            /* Lanes back to blocks: w[4(g + 4h + j) + v] = lane j of x[h][v]. */
+            uint32_t *o = w + 4 * (g + 4 * h);
+            const __m128i a01 = _mm_unpacklo_epi32(x[h][0], x[h][1]);
+            const __m128i a23 = _mm_unpacklo_epi32(x[h][2], x[h][3]);
+            const __m128i b01 = _mm_unpackhi_epi32(x[h][0], x[h][1]);
+            const __m128i b23 = _mm_unpackhi_epi32(x[h][2], x[h][3]);
+            _mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi64(a01, a23));
+            _mm_storeu_si128((__m128i *)(o + 4), _mm_unpackhi_epi64(a01, a23));
+            _mm_storeu_si128((__m128i *)(o + 8), _mm_unpacklo_epi64(b01, b23));
+            _mm_storeu_si128((__m128i *)(o + 12), _mm_unpackhi_epi64(b01, b23));
         }
-        const uint64_t id = (uint64_t)lm_population_id(p, i);
-        if ((id >> 2) != blk) {
-            blk = id >> 2;
-            lm__rng_block(seed, blk, month, purpose, 0, w);
+    }
+#endif
+    for (; g < ng; g++)
+        lm__rng_block(seed, blk[g], month, purpose, 0, w + 4 * g);
+}
+
+/* Scratch of draw_words: the blocks of the slots that are not in their
+ * group's block, and those slots. */
+typedef struct chunk_scratch {
+    uint64_t blk[STEP_GROUPS], odd_blk[STEP_CHUNK];
+    uint32_t odd_w[4 * STEP_CHUNK];
+    int64_t odd_slot[STEP_CHUNK];
+    int odd_k[STEP_CHUNK];
+} chunk_scratch;
+
+/* The word of purpose purpose[q] of every slot of [c0, c1) into
+ * w[q][i - a0] for q < npur (a0 = c0 rounded down to a multiple of 4), as
+ * lm_rng_u32 would give it.
+ * The four slots of an aligned group usually hold four consecutive ids of
+ * one Philox block; when a generation changes inside the group (more than half
+ * the groups after ten years), or n is not a multiple of 4, some slots are
+ * not, and their blocks (shared by neighbours with the same generation) are
+ * drawn in a second vectorised pass. */
+static void draw_words(const lm_population *p, uint64_t seed, uint32_t month, int64_t c0,
+                       int64_t c1, int npur, const uint32_t *purpose, uint32_t *const *w,
+                       chunk_scratch *cs) {
+    const uint64_t n = (uint64_t)p->n;
+    const int64_t a0 = c0 & ~(int64_t)3;
+    const int ng = chunk_blocks(p, c0, c1, cs->blk);
+    int n_odd = 0, n_blk = 0;
+    for (int g = 0; g < ng; g++) {
+        const int64_t g0 = a0 + 4 * (int64_t)g;
+        const int64_t s0 = g0 > c0 ? g0 : c0, s1 = g0 + 4 < c1 ? g0 + 4 : c1;
+        /* A whole group of one generation g with n * g a multiple of 4 holds
+         * its block's four ids: the common case, checked at once. */
+        if (s0 == g0 && s1 == g0 + 4) {
+            uint64_t four;
+            memcpy(&four, p->generation + g0, sizeof four);
+            const uint16_t g1 = p->generation[g0];
+            if (four == g1 * UINT64_C(0x0001000100010001) && ((n * g1) & 3u) == 0)
+                continue;
         }
-        out[i - c0] = w[id & 3u];
-        i++;
+        for (int64_t i = s0; i < s1; i++) {
+            const uint64_t id = (uint64_t)i + n * p->generation[i];
+            if (id == (cs->blk[g] << 2) + (uint64_t)(i & 3))
+                continue;
+            if (n_blk == 0 || cs->odd_blk[n_blk - 1] != id >> 2)
+                cs->odd_blk[n_blk++] = id >> 2;
+            cs->odd_slot[n_odd] = i;
+            cs->odd_k[n_odd++] = 4 * (n_blk - 1) + (int)(id & 3u);
+        }
+    }
+    for (int q = 0; q < npur; q++) {
+        fill_blocks(seed, month, purpose[q], cs->blk, ng, w[q]);
+        if (n_odd == 0)
+            continue;
+        fill_blocks(seed, month, purpose[q], cs->odd_blk, n_blk, cs->odd_w);
+        for (int k = 0; k < n_odd; k++)
+            w[q][cs->odd_slot[k] - a0] = cs->odd_w[cs->odd_k[k]];
     }
 }
 
+/* The per-person work of one month for slots [lo, hi). */
 static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t *te, int64_t *tp,
                        int64_t *n_entr) {
     const lm_scenario *sc = sim->cur;
     lm_population *p = sim->pop;
     const uint64_t seed = sc->seed;
-    const int next = sim->month + 1;
-    const uint32_t mnext = (uint32_t)next;
+    const int month = sim->month;
+    const uint32_t mnext = (uint32_t)(month + 1);
     const int64_t n = p->n;
     int64_t ne = 0;
     const lm__prog_ctx pc = {sc, p, mnext, (double)n / (double)sc->represents};
-    const int has_prog = sc->n_programmes > 0;
+    const int has_prog = sc->n_programmes > 0, has_earn = sc->has_earnings,
+              has_health = sc->has_health;
+    /* Arrays and settings in locals: a store through one of the uint8_t
+     * arrays may alias anything, so whatever the loop reads through sim, sc
+     * or p would otherwise be loaded again for every person. */
+    const int32_t *const birth = p->birth_month;
+    const uint16_t *const gen = p->generation;
+    uint8_t *const state = p->state, *const limiting = p->limiting;
+    const uint8_t *const prog_phase = p->prog_phase, *const track_prog = p->track_prog;
+    uint16_t *const mis = p->months_in_state, *const msj = p->months_since_job,
+                    *const sus = p->sustained_months;
+    uint8_t *const hours = p->hours;
+    float *const earnings = p->earnings;
+    uint16_t *const cellv = sim->cell;
+    const uint32_t *const stay_thr = sim->stay_thr;
+    const size_t *const agg_of_cell = sim->agg_of_cell;
+    const size_t agg_per_state = sim->agg_per_state;
+    /* grow[s]: monthly earnings factor of a job kept in state s (0 out of
+     * work, whose earnings are 0 anyway); health[lim][s]: onset (lim 0) or
+     * recovery (lim 1) rate in state s. */
+    double grow[LM_N_STATES], health[2][LM_N_STATES];
+    for (int k = 0; k < LM_N_STATES; k++) {
+        grow[k] =
+            lm_state_is_employed(k) ? 1.0 + sc->earnings_growth[k == LM_STATE_EMPLOYED_GOOD] : 0.0;
+        health[0][k] = sc->health_onset[k];
+        health[1][k] = sc->health_recovery[k];
+    }
     /* Draws are generated a chunk at a time in a tight loop (the Philox
-     * calls pipeline there), then consumed by the per-person loop. */
-    uint32_t tw[STEP_CHUNK], hw[STEP_CHUNK];
+     * calls vectorise there), then consumed by the per-person loop. */
+    uint32_t tw[4 * STEP_GROUPS], hw[4 * STEP_GROUPS];
+    uint32_t *const words[2] = {tw, hw};
+    static const uint32_t purposes[2] = {LM_PURPOSE_TRANSITION, LM_PURPOSE_HEALTH};
+    chunk_scratch cs;
 
     for (int64_t c0 = lo; c0 < hi; c0 += STEP_CHUNK) {
         const int64_t c1 = c0 + STEP_CHUNK < hi ? c0 + STEP_CHUNK : hi;
-        fill_words(p, seed, mnext, LM_PURPOSE_TRANSITION, c0, c1, tw);
-        if (sc->has_health)
-            fill_words(p, seed, mnext, LM_PURPOSE_HEALTH, c0, c1, hw);
+        const int64_t a0 = c0 & ~(int64_t)3;
+        draw_words(p, seed, mnext, c0, c1, has_health ? 2 : 1, purposes, words, &cs);
         for (int64_t i = c0; i < c1; i++) {
-            int age = sim->month - p->birth_month[i];
+            const int age = month - birth[i];
             if (age + 1 >= LM_AGE_MAX_MONTHS) {
-                int64_t id = i + n * ((int64_t)p->generation[i] + 1);
+                int64_t id = i + n * ((int64_t)gen[i] + 1);
                 lm_population_draw_person(sc, p, i, id, mnext, 1);
                 sim->entrants[lo + ne++] = i;
-                sim->cell[i] =
-                    (uint16_t)cell_of(p->region[i], p->female[i], 0, p->disabled[i], p->minority[i],
-                                      p->qual[i], p->caring[i], p->limiting[i]);
-                size_t idx =
-                    (size_t)p->state[i] * sim->agg_per_state + sim->agg_of_cell[sim->cell[i]];
+                cellv[i] = (uint16_t)cell_of(p->region[i], p->female[i], 0, p->disabled[i],
+                                             p->minority[i], p->qual[i], p->caring[i], limiting[i]);
+                size_t idx = (size_t)state[i] * agg_per_state + agg_of_cell[cellv[i]];
                 tc[idx]++;
                 te[idx] += pence(p, i);
                 continue;
             }
-            const int s = p->state[i];
-            const int band = age_band_fast(age);
-            const int cell = sim->cell[i];
-            const int lim0 = p->limiting[i];
-            const uint64_t id = (uint64_t)i + (uint64_t)n * p->generation[i];
-            const double u = lm__u01(tw[i - c0]);
-            const int phase = p->prog_phase[i];
+            const int s = state[i];
+            const int cell = cellv[i];
+            const int lim0 = limiting[i];
+            const uint32_t xt = tw[i - a0];
+            const int phase = prog_phase[i];
             int ns = s;
             /* Most persons stay: when u is above a bound on the probability of
              * moving (for any duration) the full computation would say "stay",
              * so it is skipped. Persons on a programme always take the full path. */
             if (phase >= LM_PHASE_SEARCH ||
-                u < sim->stay_thr[(size_t)cell * LM_N_STATES + (size_t)s]) {
+                xt <= stay_thr[(size_t)cell * LM_N_STATES + (size_t)s]) {
+                const double u = lm__u01(xt);
                 double cum[LM_N_STATES];
                 const double total = person_odds(sim, p, i, s, cell, cum);
                 const int nd = sim->n_dest[s];
@@ -483,55 +625,64 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                                   (p->sanction_left[i] > 0 ? sim->eff_sanc_good[k] : 1.0);
                     pg = odds / (1.0 + odds);
                 }
-                double uq = lm__uniform(seed, id, mnext, LM_PURPOSE_JOB_QUALITY, 0);
+                double uq = lm__uniform(seed, slot_id(n, i, gen), mnext, LM_PURPOSE_JOB_QUALITY, 0);
                 ns = uq < pg ? LM_STATE_EMPLOYED_GOOD : LM_STATE_EMPLOYED_POOR;
             }
             const int was_emp = lm_state_is_employed(s), is_emp = lm_state_is_employed(ns);
-            p->months_in_state[i] = ns == s ? inc16(p->months_in_state[i]) : 0;
-            if (is_emp) {
-                p->sustained_months[i] = was_emp ? inc16(p->sustained_months[i]) : 0;
-                p->months_since_job[i] = 0;
-            } else {
-                p->sustained_months[i] = 0;
-                uint16_t msj = p->months_since_job[i];
-                p->months_since_job[i] =
-                    was_emp
-                        ? 1
-                        : (msj == LM_NEVER_WORKED ? msj
-                                                  : (uint16_t)(msj + (msj < LM_NEVER_WORKED - 1)));
-            }
-            p->state[i] = (uint8_t)ns;
-            if (sc->has_earnings)
-                update_job(sim, i, id, s, ns);
-            if (sc->has_health) {
-                /* Onset or recovery, by the labour state of the month. */
-                const double uh = lm__u01(hw[i - c0]);
-                if (p->limiting[i]) {
-                    p->limiting[i] = !(uh < sc->health_recovery[s]);
-                } else {
-                    double on = sc->health_onset[s];
-                    /* A programme may change the odds of onset while on it. */
-                    if (phase >= LM_PHASE_SEARCH && on > 0.0 && on < 1.0) {
-                        double odds = on / (1.0 - on) * sim->eff_health[p->prog[i] - 1];
-                        on = odds / (1.0 + odds);
-                    }
-                    p->limiting[i] = uh < on;
+            /* Written as selects rather than branches: whether a person is in
+             * work is not predictable from one person to the next. */
+            const uint16_t m = msj[i];
+            mis[i] = ns == s ? inc16(mis[i]) : 0;
+            sus[i] = is_emp && was_emp ? inc16(sus[i]) : 0;
+            msj[i] = is_emp ? 0
+                     : was_emp
+                         ? 1
+                         : (m == LM_NEVER_WORKED ? m : (uint16_t)(m + (m < LM_NEVER_WORKED - 1)));
+            state[i] = (uint8_t)ns;
+            if (has_earn) {
+                /* Hours and earnings: a job kept grows at the monthly rate of
+                 * its quality (out of work, 0 stays 0); a new job draws them;
+                 * a job that changes quality moves earnings by the ratio of
+                 * the medians; leaving work clears them. */
+                if (ns == s) {
+                    earnings[i] = (float)((double)earnings[i] * grow[s]);
+                } else if (is_emp && !was_emp) {
+                    lm__draw_job(sc, p, i, slot_id(n, i, gen), mnext, ns);
+                } else if (is_emp) {
+                    const int q = ns == LM_STATE_EMPLOYED_GOOD, q0 = s == LM_STATE_EMPLOYED_GOOD;
+                    double e = (double)earnings[i] * grow[ns];
+                    if (q != q0)
+                        e *= sc->earnings_full_time[q] / sc->earnings_full_time[q0];
+                    earnings[i] = (float)e;
+                } else if (was_emp) {
+                    hours[i] = 0;
+                    earnings[i] = 0.0f;
                 }
             }
-            if (has_prog && (p->prog_phase[i] != LM_PHASE_NONE || p->track_prog[i] != 0))
+            if (has_health) {
+                /* Onset or recovery, by the labour state of the month. */
+                const double uh = lm__u01(hw[i - a0]);
+                double rate = health[lim0][s];
+                /* A programme may change the odds of onset while on it. */
+                if (phase >= LM_PHASE_SEARCH && !lim0 && rate > 0.0 && rate < 1.0) {
+                    double odds = rate / (1.0 - rate) * sim->eff_health[p->prog[i] - 1];
+                    rate = odds / (1.0 + odds);
+                }
+                limiting[i] = (uint8_t)((uh < rate) ^ lim0);
+            }
+            if (has_prog && (phase != LM_PHASE_NONE || track_prog[i] != 0))
                 lm__prog_after(&pc, i, s, tp);
             /* The cell changes only with the age band or the health condition. */
-            const int band1 = age_band_fast(age + 1);
             int cell1 = cell;
-            if (band1 != band || p->limiting[i] != lim0)
-                sim->cell[i] =
-                    (uint16_t)(cell1 = cell_of(p->region[i], p->female[i], band1, p->disabled[i],
-                                               p->minority[i], p->qual[i], p->caring[i],
-                                               p->limiting[i]));
-            size_t idx = (size_t)ns * sim->agg_per_state + sim->agg_of_cell[cell1];
+            if (band_starts(age + 1) || limiting[i] != lim0)
+                cellv[i] =
+                    (uint16_t)(cell1 = cell_of(p->region[i], p->female[i], age_band_fast(age + 1),
+                                               p->disabled[i], p->minority[i], p->qual[i],
+                                               p->caring[i], limiting[i]));
+            size_t idx = (size_t)ns * agg_per_state + agg_of_cell[cell1];
             tc[idx]++;
-            if (is_emp)
-                te[idx] += pence(p, i);
+            /* Out of work, earnings are 0: no branch on being in work. */
+            te[idx] += (int64_t)((double)earnings[i] * 100.0 + 0.5); /* pence() */
         }
     }
     *n_entr = ne;
@@ -645,6 +796,8 @@ static void before_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tp, int64
                          int64_t *n_cand) {
     const lm_scenario *sc = sim->cur;
     lm_population *p = sim->pop;
+    double refer_p[LM_MAX_PROGRAMMES * 16];
+    lm__prog_referral_table(sc, refer_p);
     const lm__prog_ctx pc = {sc, p, (uint32_t)(sim->month + 1),
                              (double)p->n / (double)sc->represents};
     /* States from which some open programme refers: everyone else not on a
@@ -663,7 +816,7 @@ static void before_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tp, int64
             continue; /* leaves this month: no referral */
         if (phase >= LM_PHASE_SEARCH)
             load[(p->prog[i] - 1) * LM_MAX_REGIONS + p->region[i]]++;
-        lm__prog_before(&pc, i, age_band_fast(age), tp, sim->cand + lo, &nc);
+        lm__prog_before(&pc, refer_p, i, age_band_fast(age), tp, sim->cand + lo, &nc);
     }
     *n_cand = nc;
 }
@@ -739,7 +892,7 @@ int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex
     sim->static_odds = lm__aligned_alloc((size_t)sim->n_cells * per_cell * sizeof(double));
     sim->base_odds = lm__aligned_alloc((size_t)sim->n_cells * per_cell * sizeof(float));
     sim->dur_odds = lm__aligned_alloc(per_cell * (size_t)(sim->cap + 1) * sizeof(float));
-    sim->stay_thr = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(double));
+    sim->stay_thr = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof *sim->stay_thr);
     sim->agg_of_cell = lm__aligned_alloc((size_t)sim->n_cells * sizeof *sim->agg_of_cell);
     sim->p_good = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(double));
     sim->counts = lm__calloc(2 * sim->n_agg + LM_PROG_CELLS, sizeof *sim->counts);
