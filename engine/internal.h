@@ -51,6 +51,11 @@ static inline void lm__rng_block(uint64_t seed, uint64_t block, uint32_t month, 
     out[3] = r.v[3];
 }
 
+/* lm__rng_block(seed, blk[g], month, purpose, 0, w + 4 g) for g < ng, with
+ * vectorised Philox rounds where the CPU has SSE2 (sim.c). */
+void lm__fill_blocks(uint64_t seed, uint32_t month, uint32_t purpose, const uint64_t *blk, int ng,
+                     uint32_t *w);
+
 /* 32-bit word to a double in the open interval (0, 1). */
 static inline double lm__u01(uint32_t x) {
     return ((double)x + 0.5) * 0x1p-32;

@@ -385,15 +385,17 @@ static inline uint16_t inc16(uint16_t v) {
 
 /* Counters of the aligned groups of four slots covering [c0, c1): group g
  * is slots a0 + 4g .. a0 + 4g + 3 (a0 = c0 rounded down to a multiple of
- * 4), and blk[g] the Philox block of its first slot's id. Returns the number
- * of groups. */
+ * 4), and blk[g] the Philox block of its first slot's id, taking the
+ * generation of the first slot inside [c0, c1): the slots before c0 belong
+ * to another thread, which may be replacing their occupants. blk[g] is only
+ * a guess that draw_words checks slot by slot. Returns the number of groups. */
 static int chunk_blocks(const lm_population *p, int64_t c0, int64_t c1, uint64_t *blk) {
     const uint64_t n = (uint64_t)p->n;
     const int64_t a0 = c0 & ~(int64_t)3;
     const int ng = (int)((c1 - a0 + 3) >> 2);
     for (int g = 0; g < ng; g++) {
         const int64_t i = a0 + 4 * (int64_t)g; /* < c1: inside the population */
-        blk[g] = ((uint64_t)i + n * p->generation[i]) >> 2;
+        blk[g] = ((uint64_t)i + n * p->generation[i < c0 ? c0 : i]) >> 2;
     }
     return ng;
 }
@@ -417,8 +419,8 @@ static inline void mulhilo4(__m128i m, __m128i x, __m128i *hi, __m128i *lo) {
  * written on vectors: the compiler's own vectorisation of lm__rng_block
  * spends most of its instructions moving words between lanes. The key is
  * the seed for every block, so its ten round values are computed once. */
-static void fill_blocks(uint64_t seed, uint32_t month, uint32_t purpose, const uint64_t *blk,
-                        int ng, uint32_t *w) {
+void lm__fill_blocks(uint64_t seed, uint32_t month, uint32_t purpose, const uint64_t *blk, int ng,
+                     uint32_t *w) {
     int g = 0;
 #if defined(__SSE2__)
     __m128i k0[10], k1[10];
@@ -523,10 +525,10 @@ static void draw_words(const lm_population *p, uint64_t seed, uint32_t month, in
         }
     }
     for (int q = 0; q < npur; q++) {
-        fill_blocks(seed, month, purpose[q], cs->blk, ng, w[q]);
+        lm__fill_blocks(seed, month, purpose[q], cs->blk, ng, w[q]);
         if (n_odd == 0)
             continue;
-        fill_blocks(seed, month, purpose[q], cs->odd_blk, n_blk, cs->odd_w);
+        lm__fill_blocks(seed, month, purpose[q], cs->odd_blk, n_blk, cs->odd_w);
         for (int k = 0; k < n_odd; k++)
             w[q][cs->odd_slot[k] - a0] = cs->odd_w[cs->odd_k[k]];
     }
