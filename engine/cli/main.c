@@ -10,6 +10,9 @@
  *   lmsim compare OUT/sweep.h5 POINT_A POINT_B [--csv]
  *   lmsim --help | --version
  *
+ * With -DLMSIM_MPI=ON and started by mpirun, `run` is one run split across
+ * the ranks (lm_exchange over MPI_COMM_WORLD) and `sweep` shares its tasks.
+ *
  * Everything else is the library's. Exit status: 0 success, 2 usage error,
  * 3 invalid scenario, 4 I/O or HDF5 failure, 5 out of memory, 130 interrupted,
  * 1 anything else.
@@ -136,6 +139,9 @@ static const char usage_text[] =
     "  -q, --quiet              no progress output\n"
     "\n"
     "Results depend only on the scenario and the seed: identical for any thread count.\n"
+    "Built with -DLMSIM_MPI=ON, `mpirun -np K lmsim run ...` splits one run's persons\n"
+    "across K ranks (identical results; the panel in OUT.partRofK.h5 files beside OUT.h5)\n"
+    "and `mpirun -np K lmsim sweep ...` shares a sweep's tasks among them.\n"
     "Exit status: 0 ok, 2 usage, 3 invalid scenario, 4 I/O or HDF5, 5 out of memory,\n"
     "130 interrupted. Docs: docs/ in the source tree.\n";
 
