@@ -120,6 +120,7 @@ typedef struct lm__prog_alloc_io {
     const struct lm_exchange *ex; /* NULL or one rank: single process */
     int64_t lo, hi;               /* this process's slots */
     int64_t *hist;                /* LM_PROG_HIST_BINS words of scratch */
+    int64_t *per_rank;            /* n_ranks + 1 words of scratch (1 + 1 without ranks) */
     int failed;                   /* set when an exchange hook failed */
 } lm__prog_alloc_io;
 /* Serially give places to candidates (this process's queued persons,
@@ -128,7 +129,7 @@ typedef struct lm__prog_alloc_io {
  * places carried over (same layout). Queue sizes, key histograms and the
  * candidates at the boundary key are summed over ranks, so every rank
  * starts exactly the persons the single-process run would. Returns LM_OK or
- * LM_ENOMEM. */
+ * LM_ENOMEM, the same on every rank. */
 int lm__prog_allocate(const lm__prog_ctx *c, lm__prog_alloc_io *io, const int64_t *cand,
                       int64_t n_cand, const int64_t *caseload, double *credit, int64_t *counts);
 /* After person i's transition from old_state: support phases, sanctions and
@@ -149,7 +150,8 @@ typedef struct lm__h5_layout {
     int n_parts; /* PART, MAIN: parts (ranks) in all */
 } lm__h5_layout;
 /* lm_h5_open() for one role; layout NULL: the whole file. A PART's path is
- * the part's own (lm__h5_part_path). */
+ * the part's own (lm__h5_part_path); lm_h5_close() leaves a part complete
+ * under its temporary name PATH.tmp, for the caller to rename. */
 int lm__h5_open(const char *path, const lm_scenario *sc, const struct lm_population *pop,
                 lm_panel_mode panel, double sample_fraction, const lm__h5_layout *lay,
                 struct lm_h5_writer **out, lm_error *err);

@@ -897,9 +897,22 @@ static hid_t make_vds_dcpl(const lm_h5_writer *w, int v, const hsize_t *dims) {
         hsize_t start[2] = {0, (hsize_t)c0}, count[2] = {dims[0], (hsize_t)(c1 - c0)};
         char *part = lm__h5_part_path(w->path, r, w->n_parts);
         const char *base = part ? strrchr(part, '/') : NULL;
-        ok = part != NULL && (sspace = H5Screate_simple(2, count, NULL)) >= 0 &&
+        base = base ? base + 1 : part;
+        /* H5Pset_virtual reads the name as a printf-like pattern: '%' is written "%%". */
+        char *name = base ? lm__malloc(2 * strlen(base) + 1) : NULL;
+        if (name != NULL) {
+            char *o = name;
+            for (const char *c = base; *c; c++) {
+                if (*c == '%')
+                    *o++ = '%';
+                *o++ = *c;
+            }
+            *o = '\0';
+        }
+        ok = name != NULL && (sspace = H5Screate_simple(2, count, NULL)) >= 0 &&
              H5Sselect_hyperslab(vspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
-             H5Pset_virtual(p, vspace, base ? base + 1 : part, src, sspace) >= 0;
+             H5Pset_virtual(p, vspace, name, src, sspace) >= 0;
+        lm__free(name);
         lm__free(part);
         close_id(&sspace);
     }
@@ -1634,12 +1647,14 @@ int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headl
         rc = h5_fail(err, __LINE__, "writing '%s': closing the file", w->tmp_path);
         goto fail;
     }
-    if (rename(w->tmp_path, w->path) != 0) {
+    /* A part stays under its temporary name: lm_run renames the parts only
+     * after the main file that maps them is in place. */
+    if (w->role != LM__H5_PART && rename(w->tmp_path, w->path) != 0) {
         rc = LM_FAIL(err, LM_EIO, "cannot rename '%s' to '%s': %s", w->tmp_path, w->path,
                      strerror(errno));
         goto fail;
     }
-    w->dead = 1; /* the file is final: nothing to remove */
+    w->dead = 1; /* the file is complete: nothing to remove */
 fail:
     discard(w);
     free_writer(w);

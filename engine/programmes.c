@@ -184,31 +184,32 @@ static int xsum(lm__prog_alloc_io *io, int64_t *buf, size_t n) {
     return 0;
 }
 
-/* Candidates of (k, r) in the boundary bin of every rank, sorted by (key,
- * slot), into a new array of *n_all. Each rank writes its own stretch of a
- * zeroed array and the exchange sums them (each element comes from one rank,
- * so the sum is the concatenation). NULL when out of memory. */
+/* Candidates of (k, r) in the boundary bin of every rank (in_bin of them,
+ * from the summed histogram), sorted by (key, slot), into a new array. Each
+ * rank writes its own stretch of a zeroed array and the exchange sums them
+ * (each element comes from one rank, so the sum is the concatenation). A
+ * rank out of memory still takes part in the first exchange, which tells
+ * every rank, and all return NULL together. */
 static keyed *boundary(const lm__prog_ctx *c, lm__prog_alloc_io *io, const int64_t *cand,
-                       int64_t n_cand, int k, int r, uint32_t bin, int64_t *n_all) {
+                       int64_t n_cand, int k, int r, uint32_t bin, int64_t in_bin) {
     const lm_population *p = c->pop;
     const int n_ranks = io->ex ? io->ex->n_ranks : 1, rank = io->ex ? io->ex->rank : 0;
-    int64_t mine = 0, before = 0, total = 0;
+    int64_t mine = 0, before = 0;
     for (int64_t q = 0; q < n_cand; q++)
         mine += p->prog[cand[q]] == k + 1 && p->region[cand[q]] == r &&
                 (priority_key(c, cand[q], k) >> 16) == bin;
-    int64_t *per_rank = lm__calloc((size_t)n_ranks, sizeof *per_rank);
-    if (per_rank == NULL)
-        return NULL;
+    keyed *all = lm__calloc((size_t)(in_bin > 0 ? in_bin : 1), sizeof *all);
+    int64_t *per_rank = io->per_rank; /* n_ranks + 1 words: counts, then failures */
+    memset(per_rank, 0, (size_t)(n_ranks + 1) * sizeof *per_rank);
     per_rank[rank] = mine;
-    xsum(io, per_rank, (size_t)n_ranks);
-    for (int q = 0; q < n_ranks; q++) {
-        before += q < rank ? per_rank[q] : 0;
-        total += per_rank[q];
-    }
-    lm__free(per_rank);
-    keyed *all = lm__calloc((size_t)(total > 0 ? total : 1), sizeof *all);
-    if (all == NULL)
+    per_rank[n_ranks] = all == NULL;
+    xsum(io, per_rank, (size_t)n_ranks + 1);
+    if (per_rank[n_ranks] > 0) {
+        lm__free(all);
         return NULL;
+    }
+    for (int q = 0; q < rank; q++)
+        before += per_rank[q];
     keyed *own = all + before;
     for (int64_t q = 0; q < n_cand; q++) {
         int64_t i = cand[q];
@@ -216,9 +217,8 @@ static keyed *boundary(const lm__prog_ctx *c, lm__prog_alloc_io *io, const int64
         if (p->prog[i] == k + 1 && p->region[i] == r && (key >> 16) == bin)
             *own++ = (keyed){key, i};
     }
-    xsum(io, (int64_t *)(void *)all, (size_t)total * 2);
-    qsort(all, (size_t)total, sizeof *all, keyed_cmp);
-    *n_all = total;
+    xsum(io, (int64_t *)(void *)all, (size_t)in_bin * 2);
+    qsort(all, (size_t)in_bin, sizeof *all, keyed_cmp);
     return all;
 }
 
@@ -275,8 +275,8 @@ int lm__prog_allocate(const lm__prog_ctx *c, lm__prog_alloc_io *io, const int64_
                 if (p->prog[i] == k + 1 && p->region[i] == r && (priority_key(c, i, k) >> 16) < bin)
                     start(c, i, k, counts);
             }
-            int64_t n_all = 0;
-            keyed *all = boundary(c, io, cand, n_cand, k, r, bin, &n_all);
+            const int64_t n_all = hist[bin]; /* over all ranks */
+            keyed *all = boundary(c, io, cand, n_cand, k, r, bin, n_all);
             if (all == NULL)
                 return LM_ENOMEM;
             for (int64_t t = 0; t < need && t < n_all; t++)

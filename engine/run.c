@@ -37,7 +37,13 @@ typedef struct files {
     lm_h5_writer *part;    /* distributed: this rank's panel columns (NULL if none) */
     lm_h5_writer *main;    /* distributed, rank 0: the file users open */
     char *part_path;       /* final name of this rank's part */
+    char *part_tmp;        /* its temporary name, where lm_h5_close leaves it */
+    int part_closed;       /* the part is complete under part_tmp */
     int part_done;         /* the part file was renamed into place */
+    const char *main_path; /* rank 0: the main file, once renamed into place */
+    int64_t *count;        /* distributed: n_ranks + 1 words of exchange scratch */
+    size_t *bytes;         /* distributed: n_ranks byte counts of a gather */
+    int failed_all;        /* a failure was agreed during a gather */
 } files;
 
 static int distributed(const lm_exchange *ex) {
@@ -57,40 +63,45 @@ static int64_t agree(const lm_exchange *ex, int failed, int *stop) {
 }
 
 /* Gather every rank's rows[0..n) on rank 0 and append them to the main
- * file, in rank order. */
-static int gather_rows(files *f, const int32_t *rows, int64_t n, lm_error *err) {
+ * file, in rank order. Every rank calls this the same number of times
+ * whatever happened before: a rank that failed passes its error as rc_in
+ * (and no rows), every rank learns of it from the count exchange, sets
+ * f->failed_all and returns an error, and none is left waiting in a
+ * collective. Returns rc_in if it is an error. */
+static int gather_rows(files *f, const int32_t *rows, int64_t n, int rc_in, lm_error *err) {
     const lm_exchange *ex = f->ex;
-    int64_t *count = lm__calloc((size_t)ex->n_ranks, sizeof *count);
-    size_t *bytes = lm__calloc((size_t)ex->n_ranks, sizeof *bytes);
+    const int K = ex->n_ranks;
+    int64_t *count = f->count, total = 0;
     int32_t *all = NULL;
     int rc = LM_OK;
-    if (count == NULL || bytes == NULL) {
-        rc = LM_FAIL(err, LM_ENOMEM, "no memory to gather /persons rows");
-        goto done;
+    memset(count, 0, (size_t)(K + 1) * sizeof *count);
+    count[ex->rank] = rc_in == LM_OK ? n : 0;
+    count[K] = rc_in != LM_OK; /* ranks that failed */
+    if (ex->sum_i64(ex->user, count, (size_t)K + 1))
+        return LM_FAIL(err, LM_EIO, "exchanging /persons row counts between ranks failed");
+    if (count[K] > 0) {
+        f->failed_all = 1;
+        return rc_in != LM_OK ? rc_in
+                              : LM_FAIL(err, LM_EIO, "another rank failed while writing /persons");
     }
-    count[ex->rank] = n;
-    if (ex->sum_i64(ex->user, count, (size_t)ex->n_ranks)) {
-        rc = LM_FAIL(err, LM_EIO, "exchanging /persons row counts between ranks failed");
-        goto done;
-    }
-    int64_t total = 0;
-    for (int r = 0; r < ex->n_ranks; r++) {
-        bytes[r] = (size_t)count[r] * ROW_BYTES;
+    for (int r = 0; r < K; r++) {
+        f->bytes[r] = (size_t)count[r] * ROW_BYTES;
         total += count[r];
     }
-    if (ex->rank == 0 && (all = lm__malloc((size_t)(total > 0 ? total : 1) * ROW_BYTES)) == NULL) {
-        rc = LM_FAIL(err, LM_ENOMEM, "no memory to gather %lld /persons rows", (long long)total);
-        goto done;
+    /* Rank 0 needs room for every row; all ranks learn whether it has it. */
+    int64_t nomem = 0;
+    if (ex->rank == 0)
+        nomem = (all = lm__malloc((size_t)(total > 0 ? total : 1) * ROW_BYTES)) == NULL;
+    if (ex->sum_i64(ex->user, &nomem, 1) || nomem) {
+        lm__free(all);
+        f->failed_all = 1;
+        return LM_FAIL(err, nomem ? LM_ENOMEM : LM_EIO,
+                       "rank 0: no memory to gather %lld /persons rows", (long long)total);
     }
-    if (ex->gather(ex->user, rows, (size_t)n * ROW_BYTES, all, bytes)) {
+    if (ex->gather(ex->user, rows, (size_t)n * ROW_BYTES, all, f->bytes))
         rc = LM_FAIL(err, LM_EIO, "gathering /persons rows on rank 0 failed");
-        goto done;
-    }
-    if (ex->rank == 0 && f->main)
+    else if (ex->rank == 0 && f->main)
         rc = lm__h5_append_rows(f->main, all, total, err);
-done:
-    lm__free(count);
-    lm__free(bytes);
     lm__free(all);
     return rc;
 }
@@ -99,9 +110,8 @@ done:
  * the main file: *first = columns of ranks before this one, *total = all. */
 static int column_offsets(const files *f, int64_t *first, int64_t *total) {
     const lm_exchange *ex = f->ex;
-    int64_t *cols = lm__calloc((size_t)ex->n_ranks, sizeof *cols);
-    if (cols == NULL)
-        return LM_ENOMEM;
+    int64_t *cols = f->count;
+    memset(cols, 0, (size_t)(ex->n_ranks + 1) * sizeof *cols);
     cols[ex->rank] = lm__h5_columns(f->part);
     int bad = ex->sum_i64(ex->user, cols, (size_t)ex->n_ranks);
     *first = *total = 0;
@@ -109,29 +119,27 @@ static int column_offsets(const files *f, int64_t *first, int64_t *total) {
         *first += r < ex->rank ? cols[r] : 0;
         *total += cols[r];
     }
-    lm__free(cols);
     return bad ? LM_EIO : LM_OK;
 }
 
 /* /persons rows of the initial population: global columns are gathered
- * GATHER_BATCH at a time, each rank sending its columns within the batch. */
+ * GATHER_BATCH at a time, each rank sending its columns within the batch.
+ * Every rank takes part in every batch until a failure is agreed. */
 static int gather_initial(files *f, const lm_population *pop, lm_error *err) {
     int64_t first, total;
-    int rc = column_offsets(f, &first, &total);
-    if (rc != LM_OK)
-        return LM_FAIL(err, rc, "exchanging panel column counts between ranks failed");
+    if (column_offsets(f, &first, &total) != LM_OK)
+        return LM_FAIL(err, LM_EIO, "exchanging panel column counts between ranks failed");
     const int64_t mine = lm__h5_columns(f->part);
     int32_t *rows = lm__malloc(GATHER_BATCH * ROW_BYTES);
-    if (rows == NULL)
-        return LM_FAIL(err, LM_ENOMEM, "no memory for /persons rows");
-    for (int64_t b = 0; b < total && rc == LM_OK; b += GATHER_BATCH) {
+    int rc = rows ? LM_OK : LM_FAIL(err, LM_ENOMEM, "no memory for /persons rows");
+    for (int64_t b = 0; b < total && !f->failed_all; b += GATHER_BATCH) {
         /* This rank's columns [first, first + mine) within [b, b + batch). */
         int64_t lo = b > first ? b : first;
         int64_t hi = b + GATHER_BATCH < first + mine ? b + GATHER_BATCH : first + mine;
         int64_t n = 0;
-        if (hi > lo)
+        if (hi > lo && rc == LM_OK)
             n = lm__h5_person_rows(f->part, pop, NULL, 0, 0, lo - first, hi - first, rows);
-        rc = gather_rows(f, rows, n, err);
+        rc = gather_rows(f, rows, n, rc, err);
     }
     lm__free(rows);
     return rc;
@@ -139,13 +147,14 @@ static int gather_initial(files *f, const lm_population *pop, lm_error *err) {
 
 /* Entrants of this month among this rank's panel columns, gathered. */
 static int gather_entrants(files *f, const lm_population *pop, const int64_t *entr, int64_t n_entr,
-                           int month, lm_error *err) {
+                           int month, int rc, lm_error *err) {
     int64_t n = lm__h5_person_rows(f->part, pop, entr, n_entr, month, 0, 0, NULL);
     int32_t *rows = lm__malloc((size_t)(n > 0 ? n : 1) * ROW_BYTES);
-    if (rows == NULL)
-        return LM_FAIL(err, LM_ENOMEM, "no memory for /persons rows");
-    lm__h5_person_rows(f->part, pop, entr, n_entr, month, 0, 0, rows);
-    int rc = gather_rows(f, rows, n, err);
+    if (rows == NULL && rc == LM_OK)
+        rc = LM_FAIL(err, LM_ENOMEM, "no memory for /persons rows");
+    if (rows != NULL)
+        lm__h5_person_rows(f->part, pop, entr, n_entr, month, 0, 0, rows);
+    rc = gather_rows(f, rows, n, rc, err);
     lm__free(rows);
     return rc;
 }
@@ -165,7 +174,10 @@ static int open_files(files *f, const lm_scenario *sc, const char *path, const l
     if (rc == LM_OK && sc->panel != LM_PANEL_NONE && hi > lo) {
         const lm__h5_layout part = {LM__H5_PART, ex->rank, ex->n_ranks};
         f->part_path = lm__h5_part_path(path, ex->rank, ex->n_ranks);
-        if (f->part_path == NULL)
+        size_t len = f->part_path ? strlen(f->part_path) + 5 : 0;
+        if (f->part_path && (f->part_tmp = lm__malloc(len)) != NULL)
+            snprintf(f->part_tmp, len, "%s.tmp", f->part_path);
+        if (f->part_tmp == NULL)
             rc = LM_FAIL(err, LM_ENOMEM, "no memory");
         else
             rc = lm__h5_open(f->part_path, sc, pop, sc->panel, sc->sample_fraction, &part, &f->part,
@@ -200,24 +212,24 @@ static int write_month(files *f, const lm_scenario *sc, const lm_sim *sim, int m
         rc = lm_h5_write_month(f->main, pop, m, NULL, 0, err);
     /* Every rank takes part in the gather, even after a failure here, so
      * that none waits for another; the agreement that follows reports it. */
-    if (sc->panel != LM_PANEL_NONE) {
-        int g = gather_entrants(f, pop, entr, n_entr, m, err);
-        rc = rc != LM_OK ? rc : g;
-    }
+    if (sc->panel != LM_PANEL_NONE)
+        rc = gather_entrants(f, pop, entr, n_entr, m, rc, err);
     return rc;
 }
 
-/* Write the totals and close: the whole file, or the parts (every rank)
- * and then the main file (rank 0), which names the parts. */
-static int close_files(files *f, const int64_t *counts, const int64_t *prog, const int64_t *earn,
-                       const lm_scenario *sc, const lm_programme_table *table, const lm_headline *h,
-                       lm_error *err) {
+/* Write the totals and close: the whole file, or (distributed) the parts
+ * under their temporary names, then the main file renamed into place, then
+ * the parts renamed. A failure before the main file's rename leaves any
+ * previous run under the same name as it was. */
+static int close_files(files *f, const char *path, const int64_t *counts, const int64_t *prog,
+                       const int64_t *earn, const lm_scenario *sc, const lm_programme_table *table,
+                       const lm_headline *h, lm_error *err) {
     lm_h5_writer *w = f->ex ? f->main : f->whole;
     int rc = LM_OK;
     if (f->part) {
         rc = lm_h5_close(f->part, NULL, NULL, err);
         f->part = NULL;
-        f->part_done = rc == LM_OK;
+        f->part_closed = rc == LM_OK;
     }
     if (agree(f->ex, rc != LM_OK, NULL) > 0) {
         if (rc == LM_OK)
@@ -229,20 +241,45 @@ static int close_files(files *f, const int64_t *counts, const int64_t *prog, con
         lm_h5_set_earnings(w, sc->has_earnings ? earn : NULL);
         rc = lm_h5_close(w, counts, h, err);
         f->main = f->whole = NULL;
+        if (rc == LM_OK && f->ex)
+            f->main_path = path;
+    }
+    if (agree(f->ex, rc != LM_OK, NULL) > 0) {
+        if (rc == LM_OK)
+            rc = LM_FAIL(err, LM_EIO, "rank 0 failed to write the main file");
+        return rc;
+    }
+    if (f->part_closed) {
+        if (rename(f->part_tmp, f->part_path) != 0)
+            rc = LM_FAIL(err, LM_EIO, "cannot rename '%s' to '%s'", f->part_tmp, f->part_path);
+        else
+            f->part_done = 1;
     }
     if (agree(f->ex, rc != LM_OK, NULL) > 0 && rc == LM_OK)
-        rc = LM_FAIL(err, LM_EIO, "rank 0 failed to write the main file");
+        rc = LM_FAIL(err, LM_EIO, "another rank could not rename its part file");
     return rc;
 }
 
+static void free_files(files *f) {
+    lm__free(f->part_path);
+    lm__free(f->part_tmp);
+    lm__free(f->count);
+    lm__free(f->bytes);
+    memset(f, 0, sizeof *f);
+}
+
+/* After a failure: remove every file of this rank, finished or not. */
 static void abort_files(files *f) {
     lm_h5_abort(f->whole);
     lm_h5_abort(f->part);
     lm_h5_abort(f->main);
     if (f->part_done && f->part_path)
         remove(f->part_path);
-    lm__free(f->part_path);
-    memset(f, 0, sizeof *f);
+    else if (f->part_closed && f->part_tmp)
+        remove(f->part_tmp);
+    if (f->main_path)
+        remove(f->main_path);
+    free_files(f);
 }
 
 int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headline, lm_error *err) {
@@ -255,6 +292,9 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
 
     memset(&f, 0, sizeof f);
     f.ex = distributed(opt->exchange) ? opt->exchange : NULL;
+    if (f.ex && (!f.ex->sum_i64 || !f.ex->sum_f64 || !f.ex->gather))
+        return LM_FAIL(err, LM_EARG, "rank %d of %d: the exchange lacks a hook", f.ex->rank,
+                       f.ex->n_ranks);
     /* The thread count applies to every parallel phase: synthesis, the
      * monthly step and panel compression. */
     if (opt->threads > 0)
@@ -266,7 +306,11 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
     prog = lm__calloc((size_t)(sc->n_months + 1) * LM_PROG_CELLS, sizeof *prog);
     earn = lm__malloc((size_t)(sc->n_months + 1) * n_agg * sizeof *earn);
     table = lm__calloc(1, sizeof *table);
-    if (!counts || !prog || !table || !earn)
+    if (f.ex) {
+        f.count = lm__calloc((size_t)f.ex->n_ranks + 1, sizeof *f.count);
+        f.bytes = lm__calloc((size_t)f.ex->n_ranks, sizeof *f.bytes);
+    }
+    if (!counts || !prog || !table || !earn || (f.ex && (!f.count || !f.bytes)))
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory for aggregate counts");
     if (agree(f.ex, rc != LM_OK, NULL) > 0) {
         if (rc == LM_OK)
@@ -303,13 +347,14 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
     lm_headline_compute_earnings(sc, counts, counts + (size_t)sc->n_months * n_agg, earn,
                                  earn + (size_t)sc->n_months * n_agg, &h);
     lm_programme_table_compute(sc, prog, table);
-    if (opt->out_path && (rc = close_files(&f, counts, prog, earn, sc, table, &h, err)))
+    if (opt->out_path &&
+        (rc = close_files(&f, opt->out_path, counts, prog, earn, sc, table, &h, err)))
         goto fail;
     if (headline)
         *headline = h;
     if (opt->programmes)
         *opt->programmes = *table;
-    lm__free(f.part_path);
+    free_files(&f);
     lm__free(counts);
     lm__free(prog);
     lm__free(earn);

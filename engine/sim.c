@@ -100,6 +100,7 @@ struct lm_sim {
     int64_t *thread_n_cand; /* [n_threads] */
     double credit[LM_MAX_PROGRAMMES * LM_MAX_REGIONS]; /* fractional places carried */
     int64_t *hist;                                     /* [LM_PROG_HIST_BINS] allocation scratch */
+    int64_t *per_rank;                                 /* [n_ranks + 1] allocation scratch */
 
     /* alignment (align_month) */
     float *al_a;    /* [n] odds of the aligned move, 0 for persons not concerned */
@@ -844,7 +845,7 @@ static int programmes_before(lm_sim *sim) {
     xsum_i64(sim, sim->thread_load, nl); /* caseloads of all ranks */
     const lm__prog_ctx pc = {sim->cur, sim->pop, (uint32_t)(sim->month + 1),
                              (double)n / (double)sim->cur->represents};
-    lm__prog_alloc_io io = {sim->ex, sim->lo, sim->hi, sim->hist, 0};
+    lm__prog_alloc_io io = {sim->ex, sim->lo, sim->hi, sim->hist, sim->per_rank, 0};
     int rc = lm__prog_allocate(&pc, &io, sim->cand + sim->lo, total, sim->thread_load, sim->credit,
                                sim->alloc_counts);
     if (io.failed)
@@ -927,6 +928,7 @@ int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex
     if (sc->n_programmes > 0) {
         sim->cand = lm__aligned_alloc((size_t)sim->pop->n * sizeof *sim->cand);
         sim->hist = lm__aligned_alloc(LM_PROG_HIST_BINS * sizeof *sim->hist);
+        sim->per_rank = lm__calloc((size_t)(ex ? ex->n_ranks : 1) + 1, sizeof *sim->per_rank);
     }
     int any_align = sc->n_align > 0;
     for (int v = 0; v < sc->n_variants; v++)
@@ -937,7 +939,8 @@ int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex
         sim->al_b = lm__aligned_alloc((size_t)sim->pop->n * sizeof *sim->al_b);
         sim->al_sum = lm__calloc((size_t)nb * 2, sizeof *sim->al_sum);
     }
-    if (!sim->entrants || !sim->cell || (sc->n_programmes > 0 && (!sim->cand || !sim->hist)) ||
+    if (!sim->entrants || !sim->cell ||
+        (sc->n_programmes > 0 && (!sim->cand || !sim->hist || !sim->per_rank)) ||
         (any_align && (!sim->al_a || !sim->al_b || !sim->al_sum))) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory allocating the entrant list");
         goto fail;
@@ -1008,6 +1011,7 @@ void lm_sim_destroy(lm_sim *sim) {
     lm__free(sim->thread_n_cand);
     lm__free(sim->cand);
     lm__free(sim->hist);
+    lm__free(sim->per_rank);
     lm__free(sim->al_a);
     lm__free(sim->al_b);
     lm__free(sim->al_sum);

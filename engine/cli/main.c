@@ -393,8 +393,24 @@ static int cmd_run(int argc, char **argv) {
         return usage_error("%s", "run needs an output file: -o OUT.h5");
     lm_error err;
     lm_error_clear(&err);
-    lm_scenario *sc;
-    if (lm_scenario_load(c.scenario, c.sets, c.n_sets, &sc, &err))
+    lm_scenario *sc = NULL;
+    int load_rc = lm_scenario_load(c.scenario, c.sets, c.n_sets, &sc, &err);
+#ifdef LMSIM_MPI
+    /* Under mpirun every rank loads the scenario; if one cannot (a file
+     * missing on its node), all stop here rather than wait for it. */
+    int mpi_started = 0;
+    MPI_Initialized(&mpi_started);
+    if (mpi_started) {
+        int bad = load_rc != 0, any = 0;
+        MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+        if (any && !bad) {
+            lm_scenario_destroy(sc);
+            fprintf(stderr, "lmsim: error: another rank could not load '%s'\n", c.scenario);
+            return EXIT_SCENARIO;
+        }
+    }
+#endif
+    if (load_rc)
         return report(&err);
 
     catch_stop_signals();

@@ -13,9 +13,10 @@
  * -DLMSIM_MPI=ON). A NULL exchange, or one with n_ranks == 1, is a
  * single-process run.
  *
- * Block boundaries are multiples of LM_PART_ALIGN slots: the alignment
- * solver sums over fixed blocks of that size and the Philox draws come four
- * ids at a time, so no block or draw group straddles two ranks and the run
+ * Every draw is keyed by person id, so a person's draws do not depend on
+ * the rank that steps them. Block boundaries are multiples of LM_PART_ALIGN
+ * slots because the alignment solver sums over fixed blocks of that size:
+ * each block lies on one rank, so its sum is the same for any K and the run
  * is bit-identical for any K.
  */
 #ifndef LMSIM_EXCHANGE_H

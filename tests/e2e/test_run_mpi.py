@@ -102,6 +102,23 @@ S.check("compare single vs 3 ranks: paired, all differences 0",
         c.returncode == 0 and len(rows) > 10
         and all(r[6] == "0" and r[7] == "0" and r[-1] == "paired" for r in rows), show(c))
 
+# 10,001 persons over 3 ranks: blocks [0, 0), [0, 4096), [4096, 10001) (an
+# empty rank, a population not a multiple of 4), written to a name with a '%'
+# (which HDF5 would read as a pattern in a virtual dataset's source name).
+d = S.path("edge")
+os.makedirs(d)
+small = ["--persons", "10001", "--months", "6", "--panel", "full", "-q"]
+WALES = os.path.join(S.source, "scenarios", "wales_baseline.cfg")
+p = S.run(["run", WALES, "-o", os.path.join(d, "one.h5")] + small)
+q = mpirun(3, ["run", WALES, "-o", os.path.join(d, "r%b.h5")] + small)
+S.check("edge: runs exit 0", p.returncode == 0 and q.returncode == 0, show(q))
+S.check("edge: empty rank block and '%' in the name give the single-process datasets",
+        q.returncode == 0 and same(datasets(os.path.join(d, "one.h5")),
+                                   datasets(os.path.join(d, "r%b.h5"))))
+S.check("edge: no part file for the empty block",
+        sorted(os.path.basename(x) for x in glob.glob(os.path.join(d, "r%b.part*")))
+        == ["r%b.part1of3.h5", "r%b.part2of3.h5"])
+
 # Without a panel no part files are written.
 d = S.path("none")
 os.makedirs(d)
