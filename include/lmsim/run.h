@@ -47,10 +47,11 @@ typedef struct lm_run_options {
  * rank 0 writes out_path itself, whose /panel datasets are virtual datasets
  * over the parts and whose other contents are the single-process file's.
  * The data read from it are bit-identical to a single-process run. Ranks
- * agree on failure and on a stop request at the end of every month, so they
- * all stop at the same month and every rank returns an error together; all
- * rank's files are removed. The headline and programme table are filled on
- * every rank. */
+ * agree on failure and on a stop request at the end of every month (and
+ * during gathers and the allocation of places), so they all stop at the
+ * same point and every rank returns an error; all ranks' files are removed.
+ * The main file is renamed into place before the parts. The headline and programme table are filled
+ * on every rank. */
 int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headline, lm_error *err);
 
 #ifdef __cplusplus
