@@ -1,11 +1,16 @@
 """Comparisons: two runs (scenario b minus scenario a), or the arms of a trial.
 
-Intervals for runs and trials are **binomial** (within one run, persons as
-independent draws). Intervals from replicates (several seeds per scenario)
-come from a sweep: ``compare(SWEEP.h5, point_a, point_b)`` (lmsim.sweep).
-A difference between two single runs with the same seed (common random
-numbers) is reported without an interval.
+Two runs: the differences of the headline tables with the standard errors of
+``lmsim compare A.h5 B.h5`` (engine/compare.c, the same estimator): a paired
+one from the panels when both runs have panels of the same persons and the
+same seed (common random numbers), an unpaired one, and a 95 % interval.
+Trials: binomial intervals for treatment minus control (within one run,
+persons as independent draws). Intervals from replicates (several seeds per
+scenario) come from a sweep: ``compare(SWEEP.h5, point_a, point_b)``
+(lmsim.sweep).
 """
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -41,8 +46,11 @@ def compare(a, b=None, c=None, z=1.959963984540054):
     replicates (``lmsim.sweep.compare_sweep``).
 
     ``compare(a, b)``: headline outcomes at the last month, b minus a, per
-    group and measure (columns group, measure, a, b, diff). When both runs
-    have programmes, ``compare_programmes`` gives the programme table.
+    group and measure, with the standard errors and 95 % interval of
+    ``lmsim compare A.h5 B.h5 --csv`` (``compare_runs``; columns group,
+    measure, a, b, diff, persons_a, persons_b, se_paired, ci_low, ci_high,
+    se_unpaired, basis). When both runs have programmes,
+    ``compare_programmes`` gives the programme table.
 
     ``compare(trial)`` (one run made with ``--trial PROGRAMME``): treatment
     minus control for the programme under trial, per rate, with a binomial
@@ -59,24 +67,245 @@ def compare(a, b=None, c=None, z=1.959963984540054):
     a = _run(a)
     if b is None:
         return compare_trial(a, z=z)
-    b = _run(b)
-    ha, hb = a.outcomes().set_index("group"), b.outcomes().set_index("group")
+    return compare_runs(a, b, z=z)
+
+
+# Two runs: the estimator of engine/compare.c (docs/analysis.md, "Two run
+# files"), computed the same way so the numbers equal `lmsim compare --csv`.
+
+RUN_COLUMNS = ["group", "measure", "a", "b", "diff", "persons_a", "persons_b", "se_paired",
+               "ci_low", "ci_high", "se_unpaired", "basis"]
+
+# /panel/state codes (docs/output-format.md)
+_ST_UNEMPLOYED, _ST_EMPLOYED_POOR, _ST_EMPLOYED_GOOD = 4, 5, 6
+_AGE_BANDS = ["16-24", "25-34", "35-49", "50-64"]
+# headline group -> (attribute of the person, value); None: everybody
+_FIXED_GROUPS = {"all": (None, 0), "disabled": ("disabled", 1), "not_disabled": ("disabled", 0),
+                 "female": ("female", 1), "male": ("female", 0),
+                 "ethnic_minority": ("minority", 1), "white": ("minority", 0)}
+
+
+def _c_round(x):
+    """C round(): halves away from zero (x >= 0 here)."""
+    r = math.floor(x)
+    return r + 1.0 if x - r >= 0.5 else float(r)
+
+
+def _last_panel(run):
+    """The last month of the panel of `run`: per column the slot, person id,
+    state, earnings (GBP) and the column's occupant's region, female,
+    disabled, minority and age band (-1 outside 16-64) from /persons (the
+    last /persons row of the slot), as engine/compare.c reads them."""
+    f, last, path = run.file, run.n_months, run.path
+    if "panel/person" not in f or f["panel/person"].ndim != 1:
+        raise ValueError("'%s': panel mode '%s' but no 1-D /panel/person" % (path, run.panel_mode))
+    slot = f["panel/person"][...].astype(np.int64)
+    n = len(slot)
+    try:
+        pid = np.asarray(f["panel/person_id"][last], dtype=np.int64)
+        state = np.asarray(f["panel/state"][last], dtype=np.int64)
+        earn = np.asarray(f["panel/earnings"][last], dtype=np.float64)
+    except (KeyError, IndexError, ValueError) as e:
+        raise ValueError("'%s': cannot read month %d of /panel (person, person_id, state, "
+                         "earnings) for %d columns: %s" % (path, last, n, e))
+    if len(pid) != n or len(state) != n or len(earn) != n:
+        raise ValueError("'%s': /panel rows do not have %d columns" % (path, n))
+    if n and (slot.min() < 0 or slot.max() >= run.n_persons or (np.diff(slot) <= 0).any()):
+        raise ValueError("'%s': /panel/person is not an ascending list of slots" % path)
+    g = f["persons"]
+    pslot = g["slot"][...].astype(np.int64)
+    col = np.searchsorted(slot, pslot)
+    ok = col < n
+    ok[ok] = slot[col[ok]] == pslot[ok]
+    if not ok.all():
+        r = int(np.flatnonzero(~ok)[0])
+        raise ValueError("'%s': /persons row %d has slot %d outside the panel"
+                         % (path, r, pslot[r]))
+    occ = np.full(n, -1, dtype=np.int64)
+    np.maximum.at(occ, col, np.arange(len(pslot), dtype=np.int64))  # the slot's last row
+    ids = g["id"][...].astype(np.int64)
+    bad = (occ < 0) | (ids[np.maximum(occ, 0)] != pid)
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise ValueError("'%s': panel column %d holds person %d at month %d but /persons does "
+                         "not list that person last for its slot" % (path, j, pid[j], last))
+    age = last - g["birth_month"][...].astype(np.int64)[occ]
+    years = np.where(age >= 0, age // 12, -1)
+    band = np.select([(years < 16) | (years > 64), years < 25, years < 35, years < 50],
+                     [-1, 0, 1, 2], 3)
+    p = {"n": n, "slot": slot, "pid": pid, "age": band}
+    for k in ("region", "female", "disabled", "minority"):
+        p[k] = g[k][...].astype(np.int64)[occ]
+    emp = ((state == _ST_EMPLOYED_POOR) | (state == _ST_EMPLOYED_GOOD)).astype(np.float64)
+    un = (state == _ST_UNEMPLOYED).astype(np.float64)
+    one = np.ones(n)
+    # y and x of each measure (lmsim/compare.h), rows in HEADLINE_MEASURES order
+    p["y"] = np.vstack([emp, un, (state < _ST_UNEMPLOYED).astype(np.float64),
+                        (state == _ST_EMPLOYED_GOOD).astype(np.float64), emp * earn])
+    p["x"] = np.vstack([one, emp + un, one, emp, emp])
+    return p
+
+
+def _group_mask(p, group, region_index):
+    if group in _FIXED_GROUPS:
+        attr, value = _FIXED_GROUPS[group]
+        return np.ones(p["n"], bool) if attr is None else p[attr] == value
+    if group.startswith("age:") and group[4:] in _AGE_BANDS:
+        return p["age"] == _AGE_BANDS.index(group[4:])
+    if group.startswith("region:"):  # rows in region order; names may be truncated
+        return p["region"] == region_index
+    return None
+
+
+def _linearised(p, g):
+    """z = g (y - R x) / mean(x) per column and measure (5 x n), and the members."""
+    y, x = p["y"], p["x"]
+    sy, sx = (y * g).sum(axis=1), (x * g).sum(axis=1)  # integers: exact in any order
+    pos = sx > 0.0
+    r = np.where(pos, sy / np.where(pos, sx, 1.0), 0.0)
+    inv = np.where(pos, float(p["n"]) / np.where(pos, sx, 1.0), 0.0)
+    z = np.where(g, (y - r[:, None] * x) * inv[:, None], 0.0)
+    return z, int(g.sum())
+
+
+def _headline_var(h):
+    """Binomial variances of one headline row (no panel); mean earnings: NaN."""
+    P = float(h["persons_end"])
+    employed = _c_round(float(h["employment_rate_end"]) * P)
+    active = P - _c_round(float(h["inactivity_rate_end"]) * P)
+    p = [float(h[m + "_end"]) for m in HEADLINE_MEASURES[:4]]
+    den = [P, active, P, employed]
+    return np.array([p[m] * (1.0 - p[m]) / den[m] if den[m] > 0.0 else 0.0 for m in range(4)] +
+                    [np.nan])
+
+
+def _not_comparable(a, b, ha, hb):
+    """Why two runs are not comparable (engine/compare.c), or ""."""
+    if a.n_persons != b.n_persons:
+        return "%d persons against %d" % (a.n_persons, b.n_persons)
+    if a.n_months != b.n_months:
+        return "%d months against %d" % (a.n_months, b.n_months)
+    if a.start_month != b.start_month:
+        return "start month %s against %s" % (a.start_month, b.start_month)
+    if len(ha) != len(hb):
+        return "%d headline groups against %d (different regions?)" % (len(ha), len(hb))
+    for r, (ga, gb) in enumerate(zip(ha.group, hb.group)):
+        if ga != gb:
+            return "headline group %d is '%s' against '%s'" % (r, ga, gb)
+    return ""
+
+
+def compare_runs(a, b, z=1.959963984540054):
+    """Headline outcomes of run b minus run a at the last month, per headline
+    group and measure, with the standard errors of ``lmsim compare A.h5 B.h5``
+    (engine/compare.c; docs/analysis.md, "Two run files").
+
+    Columns: group, measure, a, b, diff (b - a, from the headline tables),
+    persons_a, persons_b (persons in the group at the last month), se_paired
+    (NaN unless the basis is paired), ci_low, ci_high (diff -/+ z s.e., from
+    the paired s.e. when there is one), se_unpaired (NaN for mean earnings
+    when a run has no panel) and basis: "paired" (both panels, same seed,
+    same person in every column), "unpaired" (panels, but different seeds or
+    persons), "headline" (a run without a panel: binomial from the headline
+    counts). Runs that ``lmsim compare`` refuses as not comparable (different
+    persons, months, start month or headline groups) give the differences of
+    the groups in both with NaN standard errors and basis "not_comparable".
+    ``attrs``: a, b (scenario names), same_seed, basis, n_panel (persons
+    paired), note (why the basis is not paired, or how many were paired).
+    """
+    a, b = _run(a), _run(b)
+    ha, hb = a.outcomes(), b.outcomes()
+    why = _not_comparable(a, b, ha, hb)
     rows = []
-    for g in ha.index:
-        if g not in hb.index:
-            continue
-        for m in HEADLINE_MEASURES:
-            va, vb = float(ha.at[g, m + "_end"]), float(hb.at[g, m + "_end"])
-            rows.append((g, m, va, vb, vb - va))
-    df = pd.DataFrame(rows, columns=["group", "measure", "a", "b", "diff"])
-    df.attrs["a"] = a.scenario_name
-    df.attrs["b"] = b.scenario_name
-    df.attrs["same_seed"] = a.seed == b.seed
-    df.attrs["note"] = ("same seed: common random numbers, the difference is free of "
-                        "between-run sampling noise" if a.seed == b.seed else
-                        "different seeds: the difference includes sampling noise") + \
-        "; no interval: " + REPLICATE_NOTE
+    attrs = {"a": a.scenario_name, "b": b.scenario_name, "same_seed": a.seed == b.seed,
+             "n_panel": 0}
+    if why:
+        hbi = hb.set_index("group")
+        for _, h in ha.iterrows():
+            if h.group not in hbi.index:
+                continue
+            k = hbi.loc[h.group]
+            for m in HEADLINE_MEASURES:
+                va, vb = float(h[m + "_end"]), float(k[m + "_end"])
+                rows.append((h.group, m, va, vb, vb - va, int(h.persons_end),
+                             int(k.persons_end), np.nan, np.nan, np.nan, np.nan,
+                             "not_comparable"))
+        attrs["basis"] = "not_comparable"
+        attrs["note"] = ("'%s' and '%s' are not comparable runs (%s): differences only, no "
+                         "standard errors" % (a.path, b.path, why))
+    else:
+        runs = (a, b)
+        has_panel = [r.panel_mode != "none" for r in runs]
+        pan = [_last_panel(r) if hp else None for r, hp in zip(runs, has_panel)]
+        paired = False
+        if not all(has_panel):
+            note = ("%s (panel mode none): unpaired standard errors, binomial from the headline "
+                    "persons counts, none for mean earnings%s"
+                    % ("neither file has a panel" if not any(has_panel) else
+                       "A has no panel" if not has_panel[0] else "B has no panel",
+                       "; with the same seed they overstate the noise of the difference"
+                       if a.seed == b.seed else ""))
+            basis = "headline"
+        elif a.seed != b.seed:
+            note = ("seeds differ (%d against %d): no common random numbers, unpaired standard "
+                    "errors only" % (a.seed, b.seed))
+            basis = "unpaired"
+        elif pan[0]["n"] != pan[1]["n"] or not np.array_equal(pan[0]["slot"], pan[1]["slot"]):
+            note = ("the panels hold different persons (panel modes %s and %s): unpaired "
+                    "standard errors only" % (a.panel_mode, b.panel_mode))
+            basis = "unpaired"
+        elif not np.array_equal(pan[0]["pid"], pan[1]["pid"]):
+            note = ("the panels hold different persons at month %d: unpaired standard errors "
+                    "only" % a.n_months)
+            basis = "unpaired"
+        else:
+            paired, basis = True, "paired"
+            note = ("seed %d in both: %d persons paired from the panels (common random "
+                    "numbers)" % (a.seed, pan[0]["n"]))
+        N = float(a.n_persons)
+        n_region = 0
+        for r in range(len(ha)):
+            h = (ha.iloc[r], hb.iloc[r])
+            group = h[0].group
+            region_index = n_region
+            if group.startswith("region:"):
+                n_region += 1
+            var, zs = [None, None], [None, None]
+            for k in range(2):
+                if not has_panel[k]:
+                    var[k] = _headline_var(h[k])
+                    continue
+                g = _group_mask(pan[k], group, region_index)
+                if g is None:
+                    raise ValueError("'%s': unknown headline group '%s'" % (a.path, group))
+                zs[k], members = _linearised(pan[k], g)
+                if pan[k]["n"] == runs[k].n_persons and members != int(h[k].persons_end):
+                    raise ValueError("'%s': the panel has %d persons in group '%s' at month %d, "
+                                     "the headline %d" % (runs[k].path, members, group,
+                                                          a.n_months, int(h[k].persons_end)))
+                var[k] = (zs[k] * zs[k]).sum(axis=1) / float(pan[k]["n"]) / N
+            se_unp = np.sqrt(var[0] + var[1])
+            if paired:
+                d = zs[1] - zs[0]
+                se_p = np.sqrt((d * d).sum(axis=1) / float(pan[0]["n"]) / N)
+            else:
+                se_p = np.full(len(HEADLINE_MEASURES), np.nan)
+            for m, name in enumerate(HEADLINE_MEASURES):
+                va, vb = float(h[0][name + "_end"]), float(h[1][name + "_end"])
+                diff = vb - va
+                se = se_p[m] if paired else se_unp[m]
+                rows.append((group, name, va, vb, diff, int(h[0].persons_end),
+                             int(h[1].persons_end), float(se_p[m]), diff - z * se, diff + z * se,
+                             float(se_unp[m]), basis))
+        attrs["basis"] = basis
+        attrs["n_panel"] = pan[0]["n"] if paired else 0
+        attrs["note"] = note
+    df = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    df.attrs.update(attrs)
+    df.attrs["note"] += "; " + REPLICATE_NOTE.replace("binomial standard errors", "standard "
+                                                      "errors")
     return df
+
 
 
 def compare_programmes(a, b):

@@ -13,6 +13,7 @@ import base64
 import datetime
 import html
 import io
+import math
 import os
 
 from . import plots
@@ -52,6 +53,7 @@ th,td{border:1px solid #ddd;padding:3px 7px}td.num{text-align:right;font-variant
 th{background:#f0f3f7}caption{text-align:left;font-weight:bold;margin-bottom:.3em}
 img{max-width:100%;height:auto;border:1px solid #eee;margin:.5em 0}
 .note{color:#555;font-size:.9em}code{background:#f4f4f4;padding:0 .2em;word-break:break-all}
+.ci{color:#666;font-size:.9em}
 pre{background:#f7f7f7;padding:.6em;overflow:auto;font-size:.8em;max-height:30em}
 """
 
@@ -78,6 +80,16 @@ def _num(v, kind, **data):
     attrs = "".join(' data-%s="%s"' % (k, html.escape(str(x))) for k, x in data.items())
     val = repr(int(v)) if kind == "int" else repr(float(v))
     return '<td class="num" data-value="%s"%s>%s</td>' % (val, attrs, _fmt(v, kind))
+
+
+def _diff_ci(v, lo, hi, kind, **data):
+    """A difference cell with its 95 % interval (none when the interval is NaN)."""
+    if math.isnan(lo) or math.isnan(hi):
+        return _num(v, kind, **data)
+    data = dict(data, **{"ci-low": repr(float(lo)), "ci-high": repr(float(hi))})
+    attrs = "".join(' data-%s="%s"' % (k, html.escape(str(x))) for k, x in data.items())
+    return '<td class="num" data-value="%s"%s>%s <span class="ci">[%s, %s]</span></td>' % (
+        repr(float(v)), attrs, _fmt(v, kind), _fmt(lo, kind), _fmt(hi, kind))
 
 
 def _img(fig, alt):
@@ -232,7 +244,8 @@ def build(paths, outdir, title=None):
                 _num(row[f], kind, group=row.group, field=f) for f, _, kind in HEADLINE_FIELDS)))
         h.append("</table>")
     if len(runs) > 1:
-        h.append("<h3>Differences from %s (percentage points; GBP for earnings)</h3>"
+        h.append("<h3>Differences from %s (percentage points; GBP for earnings; 95 %% "
+                 "intervals as <code>lmsim compare</code>)</h3>"
                  % _e(labels[0]))
         for k in range(1, len(runs)):
             c = compare(runs[0], runs[k])
@@ -240,12 +253,16 @@ def build(paths, outdir, title=None):
                                 "ethnic_minority", "white"])]
             piv = c.pivot(index="group", columns="measure", values="diff")
             piv = piv.reindex([g for g in c.group.unique()])
-            h.append('<table class="compare" id="compare-%d"><caption>%s minus %s</caption>'
-                     "<tr><th>group</th>%s</tr>" % (k, _e(labels[k]), _e(labels[0]), "".join(
+            lo = c.pivot(index="group", columns="measure", values="ci_low")
+            hi = c.pivot(index="group", columns="measure", values="ci_high")
+            h.append('<table class="compare" id="compare-%d" data-basis="%s"><caption>%s minus %s'
+                     " [95 %% interval]</caption><tr><th>group</th>%s</tr>"
+                     % (k, _e(c.attrs.get("basis", "")), _e(labels[k]), _e(labels[0]), "".join(
                          "<th>%s</th>" % _e(m) for m in piv.columns)))
             for g, row in piv.iterrows():
                 h.append("<tr><td>%s</td>%s</tr>" % (_e(g), "".join(
-                    _num(row[m], "gbpd" if m == "mean_earnings" else "pp", group=g, field=m)
+                    _diff_ci(row[m], lo.at[g, m], hi.at[g, m],
+                             "gbpd" if m == "mean_earnings" else "pp", group=g, field=m)
                     for m in piv.columns)))
             h.append("</table><p class=\"note\">%s</p>" % _e(c.attrs.get("note", "")))
 

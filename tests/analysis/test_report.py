@@ -94,6 +94,22 @@ def test_report_numbers_equal_files(baseline36, devolved, trial, wales, tmp_path
     # the trial table and comparisons are present
     ids = {t.get("id") for t in page.tables}
     assert {"trial-2", "compare-1", "settings-diff", "provenance-table"} <= ids
+    # differences from the first run with the intervals of lmsim.compare (= lmsim compare)
+    sys.path.insert(0, ANALYSIS)
+    import lmsim
+    for k in (1, 3):
+        c = lmsim.compare(runs[0], runs[k]).set_index(["group", "measure"])
+        cells = [x for x in page.cells if x["table"].get("id") == "compare-%d" % k]
+        assert len(cells) == 7 * 5
+        for x in cells:
+            r = c.loc[(x["data-group"], x["data-field"])]
+            assert float(x["data-value"]) == r["diff"]
+            if np.isnan(r.ci_low):  # not comparable (k = 3), or earnings without panels
+                assert "data-ci-low" not in x and "[" not in x["text"]
+            else:
+                assert float(x["data-ci-low"]) == r.ci_low and float(x["data-ci-high"]) == r.ci_high
+                assert x["text"].endswith("]")
+    assert sum("data-ci-low" in x for x in page.cells) == 7 * 4  # compare-1: rates, not earnings
     # provenance: seeds and checksums
     seeds = [c for c in page.cells if c.get("data-field") == "seed"]
     shas = [c for c in page.cells if c.get("data-field") == "sha256"]
