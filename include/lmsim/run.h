@@ -50,8 +50,8 @@ typedef struct lm_run_options {
  * agree on failure and on a stop request at the end of every month (and
  * during gathers and the allocation of places), so they all stop at the
  * same point and every rank returns an error; all ranks' files are removed.
- * The main file is renamed into place before the parts. The headline and programme table are filled
- * on every rank. */
+ * The main file is renamed into place before the parts. The headline and
+ * programme table are filled on every rank. */
 int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headline, lm_error *err);
 
 #ifdef __cplusplus
