@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <gsl/gsl_errno.h>
+#include <hdf5.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -787,6 +788,10 @@ static int with_mpi(int (*cmd)(int, char **), int argc, char **argv) {
 
 int main(int argc, char **argv) {
     gsl_set_error_handler_off(); /* the library checks its inputs; never abort */
+    /* The library closes every HDF5 file it opens, on every path. HDF5's own
+     * clean-up at exit would only retry a file whose close failed (a full
+     * disk), and HDF5 1.10 crashes doing so: exit with our code instead. */
+    H5dont_atexit();
     if (argc < 2)
         return usage_error("%s", "missing command (run, check or describe)");
     const char *cmd = argv[1];

@@ -348,4 +348,25 @@ S.check("check --set valid: exit 0", p.returncode == 0, show(p))
 p = S.run(["check", os.path.join(S.source, "scenarios", "wales_baseline.cfg")])
 S.check("check wales_baseline: exit 0", p.returncode == 0, show(p))
 
+# A full disk (a file size limit of 600 kB, SIGXFSZ ignored as a full disk
+# gives no signal): the I/O error code, HDF5's reason, and no file at all.
+import resource  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+
+
+def small_disk():
+    resource.setrlimit(resource.RLIMIT_FSIZE, (600 * 1024, 600 * 1024))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+full = S.path("full.h5")
+p = subprocess.run([S.binary, "run", os.path.join(S.source, "scenarios", "wales_baseline.cfg"),
+                    "-o", full, "--persons", "100000", "--months", "12", "-q"],
+                   capture_output=True, text=True, preexec_fn=small_disk, timeout=120)
+S.check("disk full: exit 4 (not a crash)", p.returncode == 4, show(p))
+S.check("disk full: HDF5's reason in the message", "File too large" in p.stderr, show(p))
+S.check("disk full: no file and no temporary left",
+        not os.path.exists(full) and not os.path.exists(full + ".tmp"))
+
 S.finish()
