@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "lmsim/error.h"
+#include "lmsim/exchange.h"
 #include "lmsim/scenario.h"
 
 #if defined(__GNUC__)
@@ -55,6 +56,30 @@ static inline void lm__rng_block(uint64_t seed, uint64_t block, uint32_t month, 
  * vectorised Philox rounds where the CPU has SSE2 (sim.c). */
 void lm__fill_blocks(uint64_t seed, uint32_t month, uint32_t purpose, const uint64_t *blk, int ng,
                      uint32_t *w);
+
+/* Exchanges of a distributed run (lmsim/exchange.h). A NULL exchange or one
+ * rank is a single process, where every sum is the local value. */
+static inline int lm__distributed(const lm_exchange *ex) {
+    return ex != NULL && ex->n_ranks > 1;
+}
+/* Sum buf over the ranks in place; non-zero when the hook failed. */
+static inline int lm__xsum_i64(const lm_exchange *ex, int64_t *buf, size_t n) {
+    return lm__distributed(ex) && ex->sum_i64(ex->user, buf, n) != 0;
+}
+static inline int lm__xsum_f64(const lm_exchange *ex, double *buf, size_t n) {
+    return lm__distributed(ex) && ex->sum_f64(ex->user, buf, n) != 0;
+}
+/* How many ranks failed (this one counts as failed when the exchange does),
+ * and, when stop is not NULL, whether any was asked to stop (into *stop).
+ * Every rank must call it at the same point. */
+static inline int64_t lm__agree(const lm_exchange *ex, int failed, int *stop) {
+    int64_t v[2] = {failed != 0, stop && *stop};
+    if (lm__xsum_i64(ex, v, 2))
+        return 1;
+    if (stop)
+        *stop = v[1] > 0;
+    return v[0];
+}
 
 /* 32-bit word to a double in the open interval (0, 1). */
 static inline double lm__u01(uint32_t x) {
@@ -114,14 +139,13 @@ static inline int lm__refer_cell(int female, int disabled, int minority, int car
 void lm__prog_before(const lm__prog_ctx *c, const double *refer_p, int64_t i, int band,
                      int64_t *counts, int64_t *cand, int64_t *n_cand);
 /* How the allocation reaches the other ranks of a distributed run. */
-struct lm_exchange;
 #define LM_PROG_HIST_BINS 65536 /* priority-key histogram: the top 16 bits */
 typedef struct lm__prog_alloc_io {
-    const struct lm_exchange *ex; /* NULL or one rank: single process */
-    int64_t lo, hi;               /* this process's slots */
-    int64_t *hist;                /* LM_PROG_HIST_BINS words of scratch */
-    int64_t *per_rank;            /* n_ranks + 1 words of scratch (1 + 1 without ranks) */
-    int failed;                   /* set when an exchange hook failed */
+    const lm_exchange *ex; /* NULL or one rank: single process */
+    int64_t lo, hi;        /* this process's slots */
+    int64_t *hist;         /* LM_PROG_HIST_BINS words of scratch */
+    int64_t *per_rank;     /* n_ranks + 1 words of scratch (1 + 1 without ranks) */
+    int failed;            /* set when an exchange hook failed */
 } lm__prog_alloc_io;
 /* Serially give places to candidates (this process's queued persons,
  * cand[0..n_cand), ascending slots). caseload[k * LM_MAX_REGIONS + r]:

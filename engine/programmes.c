@@ -176,12 +176,8 @@ static int keyed_cmp(const void *a, const void *b) {
     return (x->slot > y->slot) - (x->slot < y->slot);
 }
 
-static int xsum(lm__prog_alloc_io *io, int64_t *buf, size_t n) {
-    if (io->ex && io->ex->n_ranks > 1 && io->ex->sum_i64(io->ex->user, buf, n)) {
-        io->failed = 1;
-        return -1;
-    }
-    return 0;
+static void xsum(lm__prog_alloc_io *io, int64_t *buf, size_t n) {
+    io->failed |= lm__xsum_i64(io->ex, buf, n);
 }
 
 /* Candidates of (k, r) in the boundary bin of every rank (in_bin of them,

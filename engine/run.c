@@ -46,22 +46,6 @@ typedef struct files {
     int failed_all;        /* a failure was agreed during a gather */
 } files;
 
-static int distributed(const lm_exchange *ex) {
-    return ex != NULL && ex->n_ranks > 1;
-}
-
-/* Whether any rank failed or (*stop) was asked to stop: every rank passes
- * its own flags and receives the totals. A failed exchange counts as a
- * failure of this rank. */
-static int64_t agree(const lm_exchange *ex, int failed, int *stop) {
-    int64_t v[2] = {failed != 0, stop && *stop};
-    if (distributed(ex) && ex->sum_i64(ex->user, v, 2))
-        return 1;
-    if (stop)
-        *stop = v[1] > 0;
-    return v[0];
-}
-
 /* Gather every rank's rows[0..n) on rank 0 and append them to the main
  * file, in rank order. Every rank calls this the same number of times
  * whatever happened before: a rank that failed passes its error as rc_in
@@ -188,11 +172,11 @@ static int open_files(files *f, const lm_scenario *sc, const char *path, const l
             f->part = NULL;
         }
     }
-    if (agree(ex, rc != LM_OK, NULL) > 0 && rc == LM_OK)
+    if (lm__agree(ex, rc != LM_OK, NULL) > 0 && rc == LM_OK)
         rc = LM_FAIL(err, LM_EIO, "another rank could not create its file");
     if (rc == LM_OK && sc->panel != LM_PANEL_NONE) {
         rc = gather_initial(f, pop, err);
-        if (agree(ex, rc != LM_OK, NULL) > 0 && rc == LM_OK)
+        if (lm__agree(ex, rc != LM_OK, NULL) > 0 && rc == LM_OK)
             rc = LM_FAIL(err, LM_EIO, "another rank failed writing /persons");
     }
     return rc;
@@ -231,7 +215,7 @@ static int close_files(files *f, const char *path, const int64_t *counts, const 
         f->part = NULL;
         f->part_closed = rc == LM_OK;
     }
-    if (agree(f->ex, rc != LM_OK, NULL) > 0) {
+    if (lm__agree(f->ex, rc != LM_OK, NULL) > 0) {
         if (rc == LM_OK)
             rc = LM_FAIL(err, LM_EIO, "another rank failed to finish its part file");
         return rc;
@@ -244,7 +228,7 @@ static int close_files(files *f, const char *path, const int64_t *counts, const 
         if (rc == LM_OK && f->ex)
             f->main_path = path;
     }
-    if (agree(f->ex, rc != LM_OK, NULL) > 0) {
+    if (lm__agree(f->ex, rc != LM_OK, NULL) > 0) {
         if (rc == LM_OK)
             rc = LM_FAIL(err, LM_EIO, "rank 0 failed to write the main file");
         return rc;
@@ -255,7 +239,7 @@ static int close_files(files *f, const char *path, const int64_t *counts, const 
         else
             f->part_done = 1;
     }
-    if (agree(f->ex, rc != LM_OK, NULL) > 0 && rc == LM_OK)
+    if (lm__agree(f->ex, rc != LM_OK, NULL) > 0 && rc == LM_OK)
         rc = LM_FAIL(err, LM_EIO, "another rank could not rename its part file");
     return rc;
 }
@@ -291,7 +275,7 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
     int rc;
 
     memset(&f, 0, sizeof f);
-    f.ex = distributed(opt->exchange) ? opt->exchange : NULL;
+    f.ex = lm__distributed(opt->exchange) ? opt->exchange : NULL;
     if (f.ex && (!f.ex->sum_i64 || !f.ex->sum_f64 || !f.ex->gather))
         return LM_FAIL(err, LM_EARG, "rank %d of %d: the exchange lacks a hook", f.ex->rank,
                        f.ex->n_ranks);
@@ -312,7 +296,7 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
     }
     if (!counts || !prog || !table || !earn || (f.ex && (!f.count || !f.bytes)))
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory for aggregate counts");
-    if (agree(f.ex, rc != LM_OK, NULL) > 0) {
+    if (lm__agree(f.ex, rc != LM_OK, NULL) > 0) {
         if (rc == LM_OK)
             rc = LM_FAIL(err, LM_ENOMEM, "another rank ran out of memory");
         goto fail;
@@ -323,7 +307,7 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
         goto fail;
     for (int m = 1; m <= sc->n_months; m++) {
         int stop = opt->stop && *opt->stop;
-        if (agree(f.ex, 0, &stop), stop) {
+        if (lm__agree(f.ex, 0, &stop), stop) {
             rc = LM_FAIL(err, LM_EINTERRUPTED, "run interrupted at month %d of %d; no file written",
                          m - 1, sc->n_months);
             goto fail;
@@ -336,7 +320,7 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
                LM_PROG_CELLS * sizeof *prog);
         if (opt->out_path)
             rc = write_month(&f, sc, sim, m, err);
-        if (agree(f.ex, rc != LM_OK, NULL) > 0) {
+        if (lm__agree(f.ex, rc != LM_OK, NULL) > 0) {
             if (rc == LM_OK)
                 rc = LM_FAIL(err, LM_EIO, "month %d: another rank failed writing", m);
             goto fail;

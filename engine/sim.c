@@ -118,8 +118,7 @@ static inline int64_t thread_first(const lm_sim *sim, int k) {
 
 /* Sum buf over the ranks of a distributed run (nothing to do otherwise). */
 static void xsum_i64(lm_sim *sim, int64_t *buf, size_t n) {
-    if (sim->ex && sim->ex->n_ranks > 1 && sim->ex->sum_i64(sim->ex->user, buf, n))
-        sim->ex_failed = 1;
+    sim->ex_failed |= lm__xsum_i64(sim->ex, buf, n);
 }
 
 static inline int cell_of(int region, int female, int band, int disabled, int minority, int qual,
@@ -707,7 +706,7 @@ static double align_expected(lm_sim *sim, double delta, double *slope) {
     int64_t b0, b1;
     const int64_t nb = align_blocks(sim, &b0, &b1);
     const double f = exp(delta);
-    if (sim->ex && sim->ex->n_ranks > 1)
+    if (lm__distributed(sim->ex))
         memset(sim->al_sum, 0, (size_t)nb * 2 * sizeof *sim->al_sum);
 #pragma omp parallel for schedule(static) num_threads(sim->n_threads)
     for (int64_t b = b0; b < b1; b++) {
@@ -722,9 +721,7 @@ static double align_expected(lm_sim *sim, double delta, double *slope) {
         sim->al_sum[2 * b] = e;
         sim->al_sum[2 * b + 1] = d;
     }
-    if (sim->ex && sim->ex->n_ranks > 1 &&
-        sim->ex->sum_f64(sim->ex->user, sim->al_sum, (size_t)nb * 2))
-        sim->ex_failed = 1;
+    sim->ex_failed |= lm__xsum_f64(sim->ex, sim->al_sum, (size_t)nb * 2);
     double e = 0.0, d = 0.0;
     for (int64_t b = 0; b < nb; b++) {
         e += sim->al_sum[2 * b];
@@ -857,14 +854,6 @@ int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *er
     return lm_sim_create_part(sc, threads, NULL, out, err);
 }
 
-/* Every rank passes whether it failed; returns whether any did. */
-static int agree_setup(const lm_exchange *ex, int failed) {
-    int64_t v = failed;
-    if (!ex || ex->n_ranks < 2)
-        return failed;
-    return ex->sum_i64(ex->user, &v, 1) != 0 || v > 0;
-}
-
 /* The error of a failed exchange hook. */
 static int exchange_failed(lm_error *err, int month) {
     return LM_FAIL(err, LM_EIO, "month %d: exchanging totals between ranks failed", month);
@@ -879,7 +868,7 @@ int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex
         return LM_FAIL(err, LM_EARG, "rank %d of %d: invalid exchange", ex->rank, ex->n_ranks);
     lm_sim *sim = lm__calloc(1, sizeof *sim);
     if (!sim) {
-        agree_setup(ex, 1);
+        lm__agree(ex, 1, NULL);
         return LM_FAIL(err, LM_ENOMEM, "out of memory");
     }
     sim->sc = sc;
@@ -970,7 +959,7 @@ int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex
     }
     /* Ranks agree that all set up before their first exchange of totals. */
     agreed = 1;
-    if (agree_setup(ex, 0)) {
+    if (lm__agree(ex, 0, NULL)) {
         rc = LM_FAIL(err, LM_EIO, "another rank failed to set up its persons");
         goto fail;
     }
@@ -984,7 +973,7 @@ int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex
     return LM_OK;
 fail:
     if (!agreed)
-        agree_setup(ex, 1);
+        lm__agree(ex, 1, NULL);
     lm_sim_destroy(sim);
     return rc;
 }
