@@ -884,25 +884,40 @@ static int panel_is_virtual(const lm_h5_writer *w) {
  * [c0, c1) map from /panel/<v> of the part file, named relative to the main
  * file (HDF5 looks for it beside the main file). Parts without columns have
  * no file. */
+/* Main file: whether part r has columns, [*c0, *c1) (a part without any has
+ * no file). */
+static int part_columns(const lm_h5_writer *w, int r, int64_t *c0, int64_t *c1) {
+    *c0 = first_col(w, lm_part_first(w->n_slots, r, w->n_parts));
+    *c1 = first_col(w, lm_part_first(w->n_slots, r + 1, w->n_parts));
+    return *c1 > *c0;
+}
+
+/* Main file: the name of part r's file relative to the main file's
+ * directory. Owned by caller; NULL when out of memory. */
+static char *part_name(const lm_h5_writer *w, int r) {
+    char *p = lm__h5_part_path(w->path, r, w->n_parts);
+    const char *base = p ? strrchr(p, '/') : NULL;
+    if (base != NULL)
+        memmove(p, base + 1, strlen(base + 1) + 1);
+    return p;
+}
+
 static hid_t make_vds_dcpl(const lm_h5_writer *w, int v, const hsize_t *dims) {
     hid_t p = H5Pcreate(H5P_DATASET_CREATE), vspace = H5I_INVALID_HID, sspace = H5I_INVALID_HID;
     char src[64];
     int ok = p >= 0 && (vspace = H5Screate_simple(2, dims, NULL)) >= 0;
     snprintf(src, sizeof src, "/panel/%s", var_name[v]);
     for (int r = 0; ok && r < w->n_parts; r++) {
-        int64_t c0 = first_col(w, lm_part_first(w->n_slots, r, w->n_parts));
-        int64_t c1 = first_col(w, lm_part_first(w->n_slots, r + 1, w->n_parts));
-        if (c1 <= c0)
+        int64_t c0, c1;
+        if (!part_columns(w, r, &c0, &c1))
             continue;
         hsize_t start[2] = {0, (hsize_t)c0}, count[2] = {dims[0], (hsize_t)(c1 - c0)};
-        char *part = lm__h5_part_path(w->path, r, w->n_parts);
-        const char *base = part ? strrchr(part, '/') : NULL;
-        base = base ? base + 1 : part;
+        char *part = part_name(w, r);
         /* H5Pset_virtual reads the name as a printf-like pattern: '%' is written "%%". */
-        char *name = base ? lm__malloc(2 * strlen(base) + 1) : NULL;
+        char *name = part ? lm__malloc(2 * strlen(part) + 1) : NULL;
         if (name != NULL) {
             char *o = name;
-            for (const char *c = base; *c; c++) {
+            for (const char *c = part; *c; c++) {
                 if (*c == '%')
                     *o++ = '%';
                 *o++ = *c;
@@ -1091,8 +1106,7 @@ int lm_h5_open(const char *path, const lm_scenario *sc, const lm_population *pop
 static int write_part_attrs(lm_h5_writer *w, const lm__h5_layout *lay, lm_error *err) {
     int rc = LM_OK, n = 0;
     const char *file = w->tmp_path;
-    const char *names[LM_MAX_PARTS_LISTED];
-    char *owned[LM_MAX_PARTS_LISTED];
+    char *names[LM_MAX_PARTS_LISTED];
     if (lay->role == LM__H5_PART) {
         H5TRY(put_i32(w->file, "part", lay->part), "writing '%s': root attributes", file);
         H5TRY(put_i32(w->file, "n_parts", lay->n_parts), "writing '%s': root attributes", file);
@@ -1101,25 +1115,22 @@ static int write_part_attrs(lm_h5_writer *w, const lm__h5_layout *lay, lm_error 
     }
     /* Main: the part files /panel maps from, for readers to check they exist. */
     for (int r = 0; r < lay->n_parts && n < LM_MAX_PARTS_LISTED && panel_is_virtual(w); r++) {
-        if (first_col(w, lm_part_first(w->n_slots, r + 1, lay->n_parts)) <=
-            first_col(w, lm_part_first(w->n_slots, r, lay->n_parts)))
+        int64_t c0, c1;
+        if (!part_columns(w, r, &c0, &c1))
             continue;
-        owned[n] = lm__h5_part_path(w->path, r, lay->n_parts);
-        if (owned[n] == NULL) {
+        if ((names[n] = part_name(w, r)) == NULL) {
             rc = LM_FAIL(err, LM_ENOMEM, "writing '%s': no memory", file);
             goto fail;
         }
-        const char *base = strrchr(owned[n], '/');
-        names[n] = base ? base + 1 : owned[n];
         n++;
     }
     H5TRY(put_i32(w->file, "n_ranks", lay->n_parts), "writing '%s': root attributes", file);
     if (n > 0)
-        H5TRY(put_strs(w->file, "panel_parts", names, (hsize_t)n), "writing '%s': root attributes",
-              file);
+        H5TRY(put_strs(w->file, "panel_parts", (const char *const *)names, (hsize_t)n),
+              "writing '%s': root attributes", file);
 fail:
     for (int k = 0; k < n; k++)
-        lm__free(owned[k]);
+        lm__free(names[k]);
     return rc;
 }
 
@@ -1351,6 +1362,18 @@ fail:
 }
 
 /* Memory compound type of lm_headline_row with flat field names. */
+/* End a compound type built with string type s: close s, and return t, or
+ * an invalid id (t closed) when building failed. */
+static hid_t end_type(hid_t t, hid_t s, int ok) {
+    if (s >= 0)
+        H5Tclose(s);
+    if (!ok && t >= 0) {
+        H5Tclose(t);
+        t = H5I_INVALID_HID;
+    }
+    return t;
+}
+
 static hid_t headline_mem_type(void) {
     static const char *const fields[6] = {"persons",         "employment_rate", "unemployment_rate",
                                           "inactivity_rate", "good_job_share",  "mean_earnings"};
@@ -1371,13 +1394,7 @@ static hid_t headline_mem_type(void) {
             ok = H5Tinsert(t, name, offs[f] + (size_t)k * 8u,
                            f == 0 ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE) >= 0;
         }
-    if (s >= 0)
-        H5Tclose(s);
-    if (!ok && t >= 0) {
-        H5Tclose(t);
-        t = H5I_INVALID_HID;
-    }
-    return t;
+    return end_type(t, s, ok);
 }
 
 /* Write n rows of a compound table at `path` (memory type from make_type,
@@ -1534,13 +1551,7 @@ static hid_t programme_mem_type(void) {
     LM__PF(worked_13w_12_rate);
     LM__PF(mean_earnings_12);
 #undef LM__PF
-    if (s >= 0)
-        H5Tclose(s);
-    if (!ok && t >= 0) {
-        H5Tclose(t);
-        t = H5I_INVALID_HID;
-    }
-    return t;
+    return end_type(t, s, ok);
 }
 
 static int write_programmes(lm_h5_writer *w, lm_error *err) {
