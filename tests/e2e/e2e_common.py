@@ -63,6 +63,15 @@ class Suite:
         sys.exit(1 if self.failed else 0)
 
 
+# The smoke sweep (scenarios/sweeps/smoke.cfg) and its four task files.
+SMOKE_TASKS = ["baseline_r000", "baseline_r001", "ips_high_fidelity_r000",
+               "ips_high_fidelity_r001"]
+
+
+def smoke_sweep(suite):
+    return os.path.join(suite.source, "scenarios", "sweeps", "smoke.cfg")
+
+
 def show(proc, limit=600):
     """Short description of a finished process for failure messages."""
     err = (proc.stderr or "").strip()

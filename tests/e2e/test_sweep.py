@@ -12,11 +12,11 @@ import shutil
 import h5py
 import numpy as np
 
-from e2e_common import Suite, datasets, same, show
+from e2e_common import SMOKE_TASKS, Suite, datasets, same, show, smoke_sweep
 
 S = Suite("sweep")
-SMOKE = os.path.join(S.source, "scenarios", "sweeps", "smoke.cfg")
-NAMES = ["baseline_r000", "baseline_r001", "ips_high_fidelity_r000", "ips_high_fidelity_r001"]
+SMOKE = smoke_sweep(S)
+NAMES = SMOKE_TASKS
 
 
 full = S.path("full")

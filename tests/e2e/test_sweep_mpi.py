@@ -6,11 +6,11 @@ the files must not.
 """
 import os
 
-from e2e_common import Suite, datasets, same, show
+from e2e_common import SMOKE_TASKS, Suite, datasets, same, show, smoke_sweep
 
 S = Suite("sweep_mpi")
-SMOKE = os.path.join(S.source, "scenarios", "sweeps", "smoke.cfg")
-NAMES = ["baseline_r000", "baseline_r001", "ips_high_fidelity_r000", "ips_high_fidelity_r001"]
+SMOKE = smoke_sweep(S)
+NAMES = SMOKE_TASKS
 
 
 serial = S.path("serial")
