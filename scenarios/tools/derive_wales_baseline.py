@@ -4,7 +4,7 @@
 How the numbers in scenarios/wales_baseline.cfg were obtained (rerun with
 /usr/bin/python3 scenarios/tools/derive_wales_baseline.py):
 
-1. Stocks. Targets from ../shared/evidence/figures.csv: employment 74.1 % (A01),
+1. Stocks. Targets from scenarios/evidence.csv: employment 74.1 % (A01),
    ILO unemployment rate 3.8 % (A07) -> unemployed = 0.038 / 0.962 * 74.1 % of
    the population, disabled 51.0 % vs non-disabled 81.9 % (A18), regional
    employment (A03-A05). Disability prevalence is derived so that the two group
