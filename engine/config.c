@@ -382,6 +382,7 @@ static int load_population(ctx *c, const config_setting_t *root) {
                                        "qualification_shares",
                                        "caring_share_by_sex",
                                        "initial_duration_mean_months",
+                                       "disabled_at_entry",
                                        NULL};
     static const char *const region_keys[] = {"name", "share", "vacancies_per_1000", NULL};
     lm_scenario *sc = c->sc;
@@ -433,7 +434,9 @@ static int load_population(ctx *c, const config_setting_t *root) {
                         LM_N_QUALS)) ||
         (rc = get_vec(c, g, "caring_share_by_sex", 1, 2, 0.0, 1.0, sc->caring_share)) ||
         (rc = get_vec(c, g, "initial_duration_mean_months", 1, LM_N_STATES, 0.0, 600.0,
-                      sc->initial_duration_mean)))
+                      sc->initial_duration_mean)) ||
+        (rc = get_num(c, g, "disabled_at_entry", 0, 0.0, 1.0, sc->disabled_by_age_band[0],
+                      &sc->disabled_at_entry)))
         return rc;
     return LM_OK;
 }
@@ -552,37 +555,88 @@ static int check_rules_end(ctx *c, const config_setting_t *list, const lm_select
     return LM_OK;
 }
 
-static int load_initial(ctx *c, const config_setting_t *root) {
+/* A list of state rules ({ where; shares; }, first match wins, the last
+ * matching everyone) under `name`: initial_state (required) or entrants. */
+static int load_state_rules(ctx *c, const config_setting_t *root, const char *name, int required,
+                            lm_initial_rule *rules, int *n_rules) {
     static const char *const keys[] = {"where", "shares", NULL};
-    lm_scenario *sc = c->sc;
     const config_setting_t *list;
     int rc;
-    if ((rc = get_list(c, root, "initial_state", 1, &list)))
+    *n_rules = 0;
+    if ((rc = get_list(c, root, name, required, &list)) || !list)
         return rc;
     int n = config_setting_length(list);
     if (n < 1 || n > LM_MAX_RULES)
         return bad(c, list, "expected between 1 and %d rules", LM_MAX_RULES);
-    sc->n_initial = n;
+    *n_rules = n;
     for (int i = 0; i < n; i++) {
         const config_setting_t *e = config_setting_get_elem(list, (unsigned)i), *sh;
         if (config_setting_type(e) != CONFIG_TYPE_GROUP)
             return bad(c, e, "expected a group { where = {...}; shares = {...}; }");
-        if ((rc = check_keys(c, e, keys)) || (rc = load_selector(c, e, 0, &sc->initial[i].where)) ||
+        if ((rc = check_keys(c, e, keys)) || (rc = load_selector(c, e, 0, &rules[i].where)) ||
             (rc = get_group(c, e, "shares", 1, &sh)) || (rc = check_keys(c, sh, state_names)))
             return rc;
         for (int s = 0; s < LM_N_STATES; s++)
-            if ((rc = get_num(c, sh, state_names[s], 1, 0.0, 1.0, 0.0, &sc->initial[i].shares[s])))
+            if ((rc = get_num(c, sh, state_names[s], 1, 0.0, 1.0, 0.0, &rules[i].shares[s])))
                 return rc;
-        if ((rc = check_sum(c, sh, sc->initial[i].shares, LM_N_STATES)))
+        if ((rc = check_sum(c, sh, rules[i].shares, LM_N_STATES)))
             return rc;
     }
-    return check_rules_end(c, list, &sc->initial[n - 1].where);
+    return check_rules_end(c, list, &rules[n - 1].where);
+}
+
+static int load_initial(ctx *c, const config_setting_t *root) {
+    lm_scenario *sc = c->sc;
+    int rc = load_state_rules(c, root, "initial_state", 1, sc->initial, &sc->n_initial);
+    return rc ? rc : load_state_rules(c, root, "entrants", 0, sc->entrant, &sc->n_entrant);
+}
+
+/* The optional piecewise-constant age term of a logit:
+ *     age = { from = [50, 55, 60]; add = [0.2, 0.5, 1.1]; };
+ * adds add[k] to eta from age from[k] (completed years) until the next step. */
+static int load_age_term(ctx *c, const config_setting_t *e, double bound, lm_logit *lg) {
+    static const char *const keys[] = {"from", "add", NULL};
+    const config_setting_t *g, *from;
+    int rc;
+    lg->n_age_steps = 0;
+    if ((rc = get_group(c, e, "age", 0, &g)) || !g)
+        return rc;
+    if ((rc = check_keys(c, g, keys)))
+        return rc;
+    from = config_setting_get_member(g, "from");
+    if (!from)
+        return missing(c, g, "from", "an array of ages in years");
+    int n = config_setting_length(from);
+    if ((config_setting_type(from) != CONFIG_TYPE_ARRAY &&
+         config_setting_type(from) != CONFIG_TYPE_LIST) ||
+        n < 1 || n > LM_MAX_AGE_STEPS)
+        return bad(c, from, "expected an array of 1 to %d ages in years", LM_MAX_AGE_STEPS);
+    for (int k = 0; k < n; k++) {
+        const config_setting_t *a = config_setting_get_elem(from, (unsigned)k);
+        int t = config_setting_type(a);
+        if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
+            return bad(c, a, "expected an integer age in years");
+        long long v = config_setting_get_int64(a);
+        if (t == CONFIG_TYPE_INT)
+            v = config_setting_get_int(a);
+        if (v < LM_AGE_MIN_MONTHS / LM_MONTHS_PER_YEAR ||
+            v >= LM_AGE_MAX_MONTHS / LM_MONTHS_PER_YEAR)
+            return bad(c, a, "must be an age in [%d, %d]", LM_AGE_MIN_MONTHS / LM_MONTHS_PER_YEAR,
+                       LM_AGE_MAX_MONTHS / LM_MONTHS_PER_YEAR - 1);
+        if (k > 0 && v <= lg->age_from_years[k - 1])
+            return bad(c, a, "ages must be strictly ascending");
+        lg->age_from_years[k] = (int)v;
+    }
+    if ((rc = get_vec(c, g, "add", 1, n, -bound, bound, lg->age_add)))
+        return rc;
+    lg->n_age_steps = n;
+    return LM_OK;
 }
 
 static int load_logit(ctx *c, const config_setting_t *e, int origin, lm_logit *lg) {
-    static const char *const keys[] = {"to",       "intercept",    "female",   "disabled",
-                                       "minority", "caring",       "age_band", "qual",
-                                       "region",   "log_duration", "limiting", NULL};
+    static const char *const keys[] = {
+        "to",   "intercept", "female",       "disabled", "minority", "caring", "age_band",
+        "qual", "region",    "log_duration", "limiting", "age",      NULL};
     /* Coefficients are log-odds: bounded generously, to catch typos like 1e9. */
     const double B = 50.0;
     int rc;
@@ -618,7 +672,7 @@ static int load_logit(ctx *c, const config_setting_t *e, int origin, lm_logit *l
         (rc = get_vec(c, e, "qual", 0, LM_N_QUALS, -B, B, lg->qual)) ||
         (rc = get_vec(c, e, "region", 0, c->sc->n_regions, -B, B, lg->region)))
         return rc;
-    return LM_OK;
+    return load_age_term(c, e, B, lg);
 }
 
 static int dest_overlaps(int a, int b) {
@@ -709,6 +763,7 @@ static int load_programme(ctx *c, const config_setting_t *g, lm_programme *pg) {
                                        "capacity",
                                        "duration_months",
                                        "in_work_support_months",
+                                       "in_work_support_leave_rate",
                                        "effects",
                                        "costs",
                                        NULL};
@@ -790,6 +845,9 @@ static int load_programme(ctx *c, const config_setting_t *g, lm_programme *pg) {
     if ((rc = get_int(c, g, "in_work_support_months", 0, 0, 1200, 0, &v)))
         return rc;
     pg->in_work_support_months = (int)v;
+    if ((rc = get_num(c, g, "in_work_support_leave_rate", 0, 0.0, 1.0, 0.0,
+                      &pg->in_work_leave_rate)))
+        return rc;
     if ((rc = get_group(c, g, "effects", 1, &eff)) || (rc = check_keys(c, eff, eff_keys)) ||
         (rc = get_num(c, eff, "fidelity", 0, 0.0, 1.0, 1.0, &pg->fidelity)) ||
         (rc = get_num(c, eff, "job_finding_or", 0, 1.0 / ORMAX, ORMAX, 1.0, &pg->job_finding_or)) ||
@@ -885,19 +943,63 @@ static int load_earnings(ctx *c, const config_setting_t *root) {
 }
 
 static int load_health(ctx *c, const config_setting_t *root) {
-    static const char *const keys[] = {"initial_by_disabled", "onset_by_state", "recovery_by_state",
-                                       NULL};
+    static const char *const keys[] = {"initial_by_disabled",        "initial_by_state",
+                                       "initial_by_state_disabled",  "onset_by_state",
+                                       "onset_by_state_disabled",    "recovery_by_state",
+                                       "recovery_by_state_disabled", "onset_by_age_band",
+                                       "disabled_after_months",      NULL};
     lm_scenario *sc = c->sc;
     const config_setting_t *g;
     int rc;
+    long long v;
     if ((rc = get_group(c, root, "health", 0, &g)) || !g)
         return rc;
     sc->has_health = 1;
-    if ((rc = check_keys(c, g, keys)) ||
-        (rc = get_vec(c, g, "initial_by_disabled", 1, 2, 0.0, 1.0, sc->health_initial)) ||
-        (rc = get_vec(c, g, "onset_by_state", 1, LM_N_STATES, 0.0, 1.0, sc->health_onset)) ||
-        (rc = get_vec(c, g, "recovery_by_state", 1, LM_N_STATES, 0.0, 1.0, sc->health_recovery)))
+    if ((rc = check_keys(c, g, keys)))
         return rc;
+    /* Initial prevalence: by disability only, or by disability and state. */
+    const config_setting_t *by_dis = config_setting_get_member(g, "initial_by_disabled");
+    const config_setting_t *by_st = config_setting_get_member(g, "initial_by_state");
+    const config_setting_t *by_st_d = config_setting_get_member(g, "initial_by_state_disabled");
+    if (by_dis && (by_st || by_st_d))
+        return bad(c, by_dis,
+                   "give either initial_by_disabled or initial_by_state and "
+                   "initial_by_state_disabled, not both");
+    if (by_dis || (!by_st && !by_st_d)) {
+        double p[2];
+        if ((rc = get_vec(c, g, "initial_by_disabled", 1, 2, 0.0, 1.0, p)))
+            return rc;
+        for (int s = 0; s < LM_N_STATES; s++) {
+            sc->health_initial[0][s] = p[0];
+            sc->health_initial[1][s] = p[1];
+        }
+    } else if ((rc = get_vec(c, g, "initial_by_state", 1, LM_N_STATES, 0.0, 1.0,
+                             sc->health_initial[0])) ||
+               (rc = get_vec(c, g, "initial_by_state_disabled", 1, LM_N_STATES, 0.0, 1.0,
+                             sc->health_initial[1]))) {
+        return rc;
+    }
+    if ((rc = get_vec(c, g, "onset_by_state", 1, LM_N_STATES, 0.0, 1.0, sc->health_onset[0])) ||
+        (rc = get_vec(c, g, "recovery_by_state", 1, LM_N_STATES, 0.0, 1.0, sc->health_recovery[0])))
+        return rc;
+    /* Disabled people's rates default to everyone's. */
+    memcpy(sc->health_onset[1], sc->health_onset[0], sizeof sc->health_onset[0]);
+    memcpy(sc->health_recovery[1], sc->health_recovery[0], sizeof sc->health_recovery[0]);
+    for (int b = 0; b < LM_N_AGE_BANDS; b++)
+        sc->health_onset_age[b] = 1.0;
+    if ((config_setting_get_member(g, "onset_by_state_disabled") &&
+         (rc = get_vec(c, g, "onset_by_state_disabled", 1, LM_N_STATES, 0.0, 1.0,
+                       sc->health_onset[1]))) ||
+        (config_setting_get_member(g, "recovery_by_state_disabled") &&
+         (rc = get_vec(c, g, "recovery_by_state_disabled", 1, LM_N_STATES, 0.0, 1.0,
+                       sc->health_recovery[1]))) ||
+        (config_setting_get_member(g, "onset_by_age_band") &&
+         (rc = get_vec(c, g, "onset_by_age_band", 1, LM_N_AGE_BANDS, 0.0, 100.0,
+                       sc->health_onset_age))))
+        return rc;
+    if ((rc = get_int(c, g, "disabled_after_months", 0, 0, 240, 0, &v)))
+        return rc;
+    sc->disabled_after_months = (int)v;
     return LM_OK;
 }
 
@@ -1345,10 +1447,9 @@ done:
 /* Validate a parsed tree into c->sc. */
 static int validate_tree(ctx *c, config_t *cfg) {
     static const char *const top_keys[] = {
-        "name",        "description", "simulation", "population", "initial_state",
-        "transitions", "job_quality", "market",     "output",     "programmes",
-        "evaluation",  "earnings",    "health",     "timeline",   "base",
-        "alignment",   NULL};
+        "name",        "description", "simulation", "population", "initial_state", "transitions",
+        "job_quality", "market",      "output",     "programmes", "evaluation",    "earnings",
+        "health",      "timeline",    "base",       "alignment",  "entrants",      NULL};
     lm_scenario *sc = c->sc;
     const config_setting_t *root = config_root_setting(cfg);
     const char *name = NULL;

@@ -10,7 +10,15 @@
  * every scenario that shares the margins (common random numbers).
  *
  * Entrants (16-year-olds replacing those who turn 65) are drawn the same way
- * at the month they enter, with age 16 exactly and the first age band.
+ * at the month they enter, with age 16 exactly and the first age band, except
+ * that disability has its own prevalence at 16 (population.disabled_at_entry)
+ * and the labour state comes from the `entrants` rules when the scenario has
+ * them (most 16-year-olds are in education).
+ *
+ * A limiting health condition is drawn given disability and the labour state
+ * just drawn (health.initial_by_state[_disabled]); for the initial population
+ * its months so far are geometric with the mean of a spell under the state's
+ * recovery rate (the completed length of spells in progress at a random time).
  *
  * Months already spent in the initial state are unknown in the margins; they
  * are drawn from a geometric distribution with the scenario's mean per state
@@ -90,18 +98,24 @@ void lm_population_draw_person(const lm_scenario *sc, lm_population *p, int64_t 
         if (age_months >= lo + span)
             age_months = lo + span - 1;
     }
-    int disabled =
-        lm__uniform(seed, pid, month, LM_PURPOSE_POP_DISABLED, 0) < sc->disabled_by_age_band[band];
+    int disabled = lm__uniform(seed, pid, month, LM_PURPOSE_POP_DISABLED, 0) <
+                   (entrant ? sc->disabled_at_entry : sc->disabled_by_age_band[band]);
     int minority = lm__uniform(seed, pid, month, LM_PURPOSE_POP_MINORITY, 0) < sc->minority_share;
     int qual =
         lm__pick(sc->qual_share, LM_N_QUALS, lm__uniform(seed, pid, month, LM_PURPOSE_POP_QUAL, 0));
     int caring = lm__uniform(seed, pid, month, LM_PURPOSE_POP_CARING, 0) < sc->caring_share[female];
 
-    const lm_initial_rule *rule = &sc->initial[sc->n_initial - 1];
-    for (int k = 0; k < sc->n_initial; k++) {
-        if (lm_selector_match(&sc->initial[k].where, region, female, band, disabled, minority, qual,
+    const lm_initial_rule *rules = sc->initial;
+    int n_rules = sc->n_initial;
+    if (entrant && sc->n_entrant > 0) {
+        rules = sc->entrant;
+        n_rules = sc->n_entrant;
+    }
+    const lm_initial_rule *rule = &rules[n_rules - 1];
+    for (int k = 0; k < n_rules; k++) {
+        if (lm_selector_match(&rules[k].where, region, female, band, disabled, minority, qual,
                               caring, 0)) {
-            rule = &sc->initial[k];
+            rule = &rules[k];
             break;
         }
     }
@@ -127,8 +141,30 @@ void lm_population_draw_person(const lm_scenario *sc, lm_population *p, int64_t 
     p->state[i] = (uint8_t)state;
     p->months_in_state[i] = dur;
     clear_programme(p, i);
-    p->limiting[i] = (uint8_t)(sc->has_health && lm__uniform(seed, pid, month, LM_PURPOSE_HEALTH,
-                                                             0) < sc->health_initial[disabled]);
+    p->limiting[i] =
+        (uint8_t)(sc->has_health && lm__uniform(seed, pid, month, LM_PURPOSE_HEALTH, 0) <
+                                        sc->health_initial[disabled][state]);
+    p->limiting_months[i] = 0;
+    if (p->limiting[i] && !entrant) {
+        /* Months of the condition so far: geometric with mean (1 - r) / r
+         * for recovery rate r (0 when r = 1; capped when r = 0). A person
+         * who is not disabled cannot have had it for disabled_after_months
+         * (it would have made them disabled): truncated to [0, T - 1] by
+         * inverse CDF, so no cohort reaches T in the first month. */
+        double r = sc->health_recovery[disabled][state];
+        double u = lm__uniform(seed, pid, month, LM_PURPOSE_HEALTH, 1);
+        const int t = disabled ? 0 : sc->disabled_after_months;
+        double m;
+        if (r <= 0.0)
+            m = t > 0 ? floor(u * t) : (double)UINT8_MAX;
+        else if (t > 0)
+            m = floor(log1p(-u * -expm1(t * log1p(-r))) / log1p(-r));
+        else
+            m = floor(log(u) / log1p(-r));
+        if (t > 0 && m > t - 1)
+            m = t - 1;
+        p->limiting_months[i] = (uint8_t)(m >= (double)UINT8_MAX ? UINT8_MAX : m);
+    }
     lm__draw_job(sc, p, i, pid, month, state);
     if (lm_state_is_employed(state)) {
         p->months_since_job[i] = 0;
@@ -158,6 +194,7 @@ void lm_population_destroy(lm_population *p) {
     lm__free(p->months_since_job);
     lm__free(p->sustained_months);
     lm__free(p->limiting);
+    lm__free(p->limiting_months);
     lm__free(p->hours);
     lm__free(p->earnings);
     lm__free(p->prog);
@@ -203,6 +240,7 @@ int lm_population_create_range(const lm_scenario *sc, int64_t n, int64_t lo, int
     p->months_since_job = lm__aligned_alloc(un * sizeof *p->months_since_job);
     p->sustained_months = lm__aligned_alloc(un * sizeof *p->sustained_months);
     p->limiting = lm__aligned_alloc(un);
+    p->limiting_months = lm__aligned_alloc(un);
     p->hours = lm__aligned_alloc(un);
     p->earnings = lm__aligned_alloc(un * sizeof *p->earnings);
     p->prog = lm__aligned_alloc(un);
@@ -220,7 +258,7 @@ int lm_population_create_range(const lm_scenario *sc, int64_t n, int64_t lo, int
         !p->months_since_job || !p->sustained_months || !p->prog || !p->prog_phase ||
         !p->prog_months || !p->prog_history || !p->sanction_left || !p->track_prog ||
         !p->track_arm || !p->track_month || !p->track_worked || !p->track_flags || !p->limiting ||
-        !p->hours || !p->earnings) {
+        !p->limiting_months || !p->hours || !p->earnings) {
         lm_population_destroy(p);
         return LM_FAIL(err, LM_ENOMEM, "out of memory allocating %lld persons", (long long)n);
     }

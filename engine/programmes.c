@@ -13,14 +13,19 @@
  * queued persons who no longer qualify leave the queue and those past the
  * maximum wait drop out; eligible persons not on a programme are referred
  * with the programme's monthly probability (first programme in file order
- * that refers them), randomised to an arm if the programme is under trial;
- * everyone queued becomes a candidate for a place. Then, serially,
+ * that refers them); everyone queued becomes a candidate for a place. Then, serially,
  * lm__prog_allocate() gives each (programme, region) its places for the month
  * (places x population scale, fractions carried as credit), capped by the
  * caseload, to the candidates with the lowest priority keys drawn from the
  * counter-based stream (LM_PURPOSE_PRIORITY). The keys, not the visiting
  * order, decide who gets a place, so allocation is identical for any thread
- * count. After transitions (lm__prog_after, parallel) support phases advance,
+ * count. A programme under trial randomises at the point of offer: a person
+ * given a place draws an arm (LM_PURPOSE_TRIAL); treatment starts, control
+ * leaves the queue without support, and both are followed from that month
+ * (their follow-up restarts at the offer). Referrals never offered a place
+ * keep arm 0. Randomising at the offer compares people who would all have
+ * started, whatever the queue and capacity: the per-offer effect that trials
+ * of IPS report. After transitions (lm__prog_after, parallel) support phases advance,
  * sanctions are drawn, and every followed referral updates its outcome flags.
  *
  * Effects enter the transition logits as odds ratios (sim.c): job finding in
@@ -128,18 +133,13 @@ void lm__prog_before(const lm__prog_ctx *c, const double *refer_p, int64_t i, in
         double u = lm__uniform(sc->seed, id, c->month, LM_PURPOSE_REFERRAL, (uint32_t)k);
         if (!(u < pr))
             continue;
-        int arm = 0;
-        if (k == sc->trial)
-            arm = lm__uniform(sc->seed, id, c->month, LM_PURPOSE_TRIAL, 0) < 0.5 ? 1 : 2;
         p->prog_history[i] |= (uint8_t)(1u << k);
         p->track_prog[i] = (uint8_t)(k + 1);
-        p->track_arm[i] = (uint8_t)arm;
+        p->track_arm[i] = 0; /* under a trial, the arm is drawn at the offer */
         p->track_month[i] = (uint16_t)c->month;
         p->track_worked[i] = 0;
         p->track_flags[i] = 0;
-        counts[lm_prog_index(k, arm, LM_PM_REFERRALS)]++;
-        if (arm == 2)
-            return; /* trial control: referred, randomised out, never queued */
+        counts[lm_prog_index(k, 0, LM_PM_REFERRALS)]++;
         p->prog[i] = (uint8_t)(k + 1);
         p->prog_phase[i] = LM_PHASE_QUEUED;
         p->prog_months[i] = 0;
@@ -155,6 +155,23 @@ static inline uint32_t priority_key(const lm__prog_ctx *c, int64_t i, int k) {
 
 static void start(const lm__prog_ctx *c, int64_t i, int k, int64_t *counts) {
     lm_population *p = c->pop;
+    if (k == c->sc->trial) {
+        /* Randomised at the offer; follow-up of both arms starts now. */
+        const uint64_t id = (uint64_t)lm_population_id(p, i);
+        const int a = lm__uniform(c->sc->seed, id, c->month, LM_PURPOSE_TRIAL, 0) < 0.5 ? 1 : 2;
+        p->track_prog[i] = (uint8_t)(k + 1);
+        p->track_arm[i] = (uint8_t)a;
+        p->track_month[i] = (uint16_t)c->month;
+        p->track_worked[i] = 0;
+        p->track_flags[i] = 0;
+        counts[lm_prog_index(k, a, LM_PM_RANDOMISED)]++;
+        if (a == 2) {
+            /* Control: the place is not taken up; the person leaves the queue. */
+            p->prog[i] = 0;
+            p->prog_phase[i] = LM_PHASE_NONE;
+            return;
+        }
+    }
     int arm = p->track_prog[i] == k + 1 ? p->track_arm[i] : 0;
     p->prog_phase[i] = LM_PHASE_SEARCH;
     p->prog_months[i] = 0;
@@ -316,7 +333,12 @@ void lm__prog_after(const lm__prog_ctx *c, int64_t i, int old_state, int64_t *co
                 p->sanction_left[i] = (uint8_t)pg->sanction_months;
                 counts[lm_prog_index(k, arm, LM_PM_SANCTIONS)]++;
             }
-        } else if (!emp || ++p->prog_months[i] >= pg->in_work_support_months) {
+        } else if (!emp || ++p->prog_months[i] >= pg->in_work_support_months ||
+                   (pg->in_work_leave_rate > 0.0 &&
+                    lm__uniform(sc->seed, (uint64_t)lm_population_id(p, i), c->month,
+                                LM_PURPOSE_SUPPORT_END, 0) < pg->in_work_leave_rate)) {
+            /* Support ends with the job, at its longest term, or earlier
+             * when the person no longer needs it. */
             p->prog[i] = 0;
             p->prog_phase[i] = LM_PHASE_NONE;
         }
@@ -389,12 +411,7 @@ void lm_programme_table_compute(const lm_scenario *sc, const int64_t *monthly,
     memset(out, 0, sizeof *out);
     for (int k = 0; k < sc->n_programmes; k++) {
         const lm_programme *pg = &sc->programmes[k];
-        int arms[2] = {0, 0}, n_arms = 1;
-        if (k == sc->trial) {
-            arms[0] = 1;
-            arms[1] = 2;
-            n_arms = 2;
-        }
+        int arms[LM_N_ARMS] = {0, 1, 2}, n_arms = k == sc->trial ? LM_N_ARMS : 1;
         for (int a = 0; a < n_arms; a++) {
             lm_programme_row *row = &out->rows[out->n_rows++];
             snprintf(row->programme, sizeof row->programme, "%s", pg->name);
@@ -425,7 +442,8 @@ void lm_programme_table_compute(const lm_scenario *sc, const int64_t *monthly,
             row->cost_per_sustained =
                 n[LM_PM_SUSTAINED_6] > 0 ? row->cost_total / (double)n[LM_PM_SUSTAINED_6] : 0.0;
             row->good_entry_share = ratio(n[LM_PM_GOOD_ENTRIES], n[LM_PM_JOB_ENTRIES]);
-            row->outcome_rate = ratio(n[LM_PM_OUTCOMES], n[LM_PM_REFERRALS]);
+            row->outcome_rate =
+                ratio(n[LM_PM_OUTCOMES], n[arms[a] > 0 ? LM_PM_RANDOMISED : LM_PM_REFERRALS]);
             row->employed_12_rate = ratio(n[LM_PM_EMPLOYED_12], n[LM_PM_FOLLOWED_12]);
             row->any_job_12_rate = ratio(n[LM_PM_ANY_JOB_12], n[LM_PM_FOLLOWED_12]);
             row->worked_13w_12_rate = ratio(n[LM_PM_WORKED_13W_12], n[LM_PM_FOLLOWED_12]);

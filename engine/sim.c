@@ -8,13 +8,14 @@
  *                               person in covariate cell `cell`, without the
  *                               duration term; recomputed each month with the
  *                               regional market factor for job-entry moves;
- *   dur_odds[origin][d][j]      (1 + d)^beta_duration, d = 0..duration cap.
- * Both hot tables are float (half the cache footprint of double; computed
+ *   dur_odds[origin][d][j]      (1 + d)^beta_duration, d = 0..duration cap;
+ *   age_odds[origin][y][j]      exp(age term) at y = completed years - 16.
+ * The hot tables are float (half the cache footprint of double; computed
  * the same way on every thread, so results stay bit-identical).
  *
  * A covariate cell is (region, sex, age band, disabled, minority, qual,
- * caring): n_regions x 256 cells. The odds of destination j are
- * base_odds * dur_odds; staying has odds 1 (the logit's reference).
+ * caring, limiting): n_regions x 512 cells. The odds of destination j are
+ * base_odds * dur_odds * age_odds; staying has odds 1 (the logit's reference).
  *
  * One month, t -> t+1:
  *   1. market: job seekers, vacancies and tightness per region from the
@@ -45,6 +46,7 @@
 #include "lmsim/rng.h"
 
 #define N_CELL_PER_REGION 512 /* 2 sexes x 4 age bands x 2 x 2 x 4 quals x 2 x 2 health */
+#define CELLS_PER_BAND 64 /* cells per age band: disabled x minority x quals x caring x health */
 
 struct lm_sim {
     const lm_scenario *sc;  /* borrowed: the scenario as loaded (month 0) */
@@ -65,7 +67,9 @@ struct lm_sim {
     double *static_odds; /* [cell][origin][LM_N_STATES]: exp(eta) without market factor */
     float *base_odds;    /* same, with this month's market factor */
     float *dur_odds;     /* [origin][cap + 1][LM_N_STATES] */
-    double dur_max[LM_N_STATES][LM_N_STATES]; /* max over d of dur_odds[o][d][j] */
+    double dur_max[LM_N_STATES][LM_N_STATES];                 /* max over d of dur_odds[o][d][j] */
+    float age_odds[LM_N_STATES][LM_N_AGE_YEARS][LM_N_STATES]; /* exp(age term) by age year */
+    double age_max[LM_N_STATES][LM_N_AGE_BANDS][LM_N_STATES]; /* its max within each age band */
     uint32_t *stay_thr;   /* [cell][origin]: a draw word above this means "stay" */
     uint16_t *cell;       /* [n] covariate cell of each person this month (cell_of) */
     size_t *agg_of_cell;  /* [n_cells] aggregate index of the cell for state 0 */
@@ -146,6 +150,21 @@ static void build_tables(lm_sim *sim) {
             sim->to_inactive[o][j] = to != LM_DEST_EMPLOYED && lm_state_is_inactive(to);
             sim->leaves_work[o][j] =
                 lm_state_is_employed(o) && to != LM_DEST_EMPLOYED && !lm_state_is_employed(to);
+            const lm_logit *lg = &sc->dest[o][j];
+            for (int b = 0; b < LM_N_AGE_BANDS; b++)
+                sim->age_max[o][b][j] = 0.0;
+            for (int y = 0; y < LM_N_AGE_YEARS; y++) {
+                double add = 0.0;
+                for (int k = 0; k < lg->n_age_steps; k++)
+                    if (lg->age_from_years[k] <= y + LM_AGE_MIN_MONTHS / LM_MONTHS_PER_YEAR)
+                        add = lg->age_add[k];
+                const float f = (float)exp(add);
+                const int b = age_band_fast((y + LM_AGE_MIN_MONTHS / LM_MONTHS_PER_YEAR) *
+                                            LM_MONTHS_PER_YEAR);
+                sim->age_odds[o][y][j] = f;
+                if ((double)f > sim->age_max[o][b][j])
+                    sim->age_max[o][b][j] = (double)f;
+            }
             float *d = sim->dur_odds + (size_t)o * (size_t)(sim->cap + 1) * LM_N_STATES + (size_t)j;
             sim->dur_max[o][j] = 0.0;
             for (int k = 0; k <= sim->cap; k++) {
@@ -201,9 +220,9 @@ static void build_effects(lm_sim *sim) {
 
 /* The "stay" bounds of the cells of region r (all regions when r < 0): with
  * S_max the sum over destinations of base odds times the largest duration
- * factor, a person of the cell moves with probability at most
- * S_max / (1 + S_max). The bound is widened by a relative 1e-9, far above
- * any rounding, so that u >= bound implies the full computation's "stay". */
+ * factor and the largest age factor of the cell's age band, a person of the cell moves with
+ * probability at most S_max / (1 + S_max). The bound is widened by a relative 1e-9, far above any
+ * rounding, so that u >= bound implies the full computation's "stay". */
 static void update_stay_bounds(lm_sim *sim, int r) {
     int c0 = r < 0 ? 0 : r * N_CELL_PER_REGION;
     int c1 = r < 0 ? sim->n_cells : (r + 1) * N_CELL_PER_REGION;
@@ -211,9 +230,10 @@ static void update_stay_bounds(lm_sim *sim, int r) {
         for (int o = 0; o < LM_N_STATES; o++) {
             const float *bo =
                 sim->base_odds + ((size_t)cell * LM_N_STATES + (size_t)o) * LM_N_STATES;
+            const int band = cell / CELLS_PER_BAND % LM_N_AGE_BANDS;
             double smax = 0.0;
             for (int j = 0; j < sim->n_dest[o]; j++)
-                smax += (double)bo[j] * sim->dur_max[o][j];
+                smax += (double)bo[j] * sim->dur_max[o][j] * sim->age_max[o][band][j];
             double thr = smax / (1.0 + smax) * (1.0 + 1e-9) + 1e-12;
             thr = thr > 1.0 ? 1.0 : thr;
             /* As a bound on the draw's word x (u = (x + 0.5) / 2^32): x above
@@ -327,9 +347,11 @@ static void count_range(lm_sim *sim, int64_t *tc, int64_t *te, int64_t lo, int64
  * s, covariate cell `cell`) into cum[]; returns their sum. Programme effects
  * are odds ratios on some destinations. */
 static inline double person_odds(const lm_sim *sim, const lm_population *p, int64_t i, int s,
-                                 int cell, double *cum) {
+                                 int cell, int age_months, double *cum) {
     const int cap = sim->cap;
     const int d = p->months_in_state[i] < cap ? p->months_in_state[i] : cap;
+    const float *aodds =
+        sim->age_odds[s][age_months / LM_MONTHS_PER_YEAR - LM_AGE_MIN_MONTHS / LM_MONTHS_PER_YEAR];
     const float *bo = sim->base_odds + ((size_t)cell * LM_N_STATES + (size_t)s) * LM_N_STATES;
     const float *dodds = sim->dur_odds + ((size_t)s * (size_t)(cap + 1) + (size_t)d) * LM_N_STATES;
     const int nd = sim->n_dest[s];
@@ -337,7 +359,7 @@ static inline double person_odds(const lm_sim *sim, const lm_population *p, int6
     double total = 0.0;
     if (phase < LM_PHASE_SEARCH) {
         for (int j = 0; j < nd; j++) {
-            total += (double)bo[j] * (double)dodds[j];
+            total += (double)bo[j] * (double)dodds[j] * (double)aodds[j];
             cum[j] = total;
         }
         return total;
@@ -345,7 +367,7 @@ static inline double person_odds(const lm_sim *sim, const lm_population *p, int6
     const int k = p->prog[i] - 1;
     const int sanctioned = p->sanction_left[i] > 0;
     for (int j = 0; j < nd; j++) {
-        double o = (double)bo[j] * (double)dodds[j];
+        double o = (double)bo[j] * (double)dodds[j] * (double)aodds[j];
         /* Job search: finding work, and sanctions. Any phase, for a person in
          * work: progression and job exit (in-work support, or an in-work
          * programme such as progression support). */
@@ -563,15 +585,23 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
     const size_t *const agg_of_cell = sim->agg_of_cell;
     const size_t agg_per_state = sim->agg_per_state;
     /* grow[s]: monthly earnings factor of a job kept in state s (0 out of
-     * work, whose earnings are 0 anyway); health[lim][s]: onset (lim 0) or
-     * recovery (lim 1) rate in state s. */
-    double grow[LM_N_STATES], health[2][LM_N_STATES];
+     * work, whose earnings are 0 anyway); health[dis][band][lim][s]: onset
+     * (lim 0, times the age band's factor) or recovery (lim 1) rate in state
+     * s of a person with disability dis. */
+    double grow[LM_N_STATES], health[2][LM_N_AGE_BANDS][2][LM_N_STATES];
     for (int k = 0; k < LM_N_STATES; k++) {
         grow[k] =
             lm_state_is_employed(k) ? 1.0 + sc->earnings_growth[k == LM_STATE_EMPLOYED_GOOD] : 0.0;
-        health[0][k] = sc->health_onset[k];
-        health[1][k] = sc->health_recovery[k];
+        for (int d = 0; d < 2; d++)
+            for (int b = 0; b < LM_N_AGE_BANDS; b++) {
+                const double on = sc->health_onset[d][k] * sc->health_onset_age[b];
+                health[d][b][0][k] = on < 1.0 ? on : 1.0;
+                health[d][b][1][k] = sc->health_recovery[d][k];
+            }
     }
+    /* A limiting condition lasting this long makes a person disabled. */
+    const int dis_after = sc->disabled_after_months;
+    uint8_t *const disabled = p->disabled, *const lim_months = p->limiting_months;
     /* Draws are generated a chunk at a time in a tight loop (the Philox
      * calls vectorise there), then consumed by the per-person loop. */
     uint32_t tw[4 * STEP_GROUPS], hw[4 * STEP_GROUPS];
@@ -609,7 +639,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                 xt <= stay_thr[(size_t)cell * LM_N_STATES + (size_t)s]) {
                 const double u = lm__u01(xt);
                 double cum[LM_N_STATES];
-                const double total = person_odds(sim, p, i, s, cell, cum);
+                const double total = person_odds(sim, p, i, s, cell, age, cum);
                 const int nd = sim->n_dest[s];
                 const double x = u * (1.0 + total);
                 for (int j = 0; j < nd; j++) {
@@ -661,22 +691,36 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                     earnings[i] = 0.0f;
                 }
             }
+            int dis_changed = 0;
             if (has_health) {
-                /* Onset or recovery, by the labour state of the month. */
+                /* Onset or recovery, by disability, age band and the labour
+                 * state of the month. */
                 const double uh = lm__u01(hw[i - a0]);
-                double rate = health[lim0][s];
+                const int dis0 = disabled[i];
+                double rate = health[dis0][age_band_fast(age)][lim0][s];
                 /* A programme may change the odds of onset while on it. */
                 if (phase >= LM_PHASE_SEARCH && !lim0 && rate > 0.0 && rate < 1.0) {
                     double odds = rate / (1.0 - rate) * sim->eff_health[p->prog[i] - 1];
                     rate = odds / (1.0 + odds);
                 }
-                limiting[i] = (uint8_t)((uh < rate) ^ lim0);
+                const int lim1 = (uh < rate) ^ lim0;
+                limiting[i] = (uint8_t)lim1;
+                const uint8_t lm =
+                    lim1 ? (uint8_t)(lim_months[i] + (lim_months[i] < UINT8_MAX)) : 0;
+                lim_months[i] = lm;
+                /* Equality Act: a condition that has lasted long enough is a
+                 * disability (kept from then on). */
+                if (dis_after > 0 && !dis0 && lm >= dis_after) {
+                    disabled[i] = 1;
+                    dis_changed = 1;
+                }
             }
             if (has_prog && (phase != LM_PHASE_NONE || track_prog[i] != 0))
                 lm__prog_after(&pc, i, s, tp);
-            /* The cell changes only with the age band or the health condition. */
+            /* The cell changes only with the age band, the health condition
+             * or disability. */
             int cell1 = cell;
-            if (band_starts(age + 1) || limiting[i] != lim0)
+            if (band_starts(age + 1) || limiting[i] != lim0 || dis_changed)
                 cellv[i] =
                     (uint16_t)(cell1 = cell_of(p->region[i], p->female[i], age_band_fast(age + 1),
                                                p->disabled[i], p->minority[i], p->qual[i],
@@ -756,7 +800,7 @@ static void align_month(lm_sim *sim) {
                     continue;
                 int cell = sim->cell[i];
                 double cum[LM_N_STATES];
-                double total = person_odds(sim, p, i, al->origin, cell, cum);
+                double total = person_odds(sim, p, i, al->origin, cell, age, cum);
                 double oj = cum[al->dest] - (al->dest > 0 ? cum[al->dest - 1] : 0.0);
                 sim->al_a[i] = (float)oj;
                 sim->al_b[i] = (float)(1.0 + total - oj);

@@ -335,6 +335,10 @@ def compare_trial(run, z=1.959963984540054):
         t = p[(p.programme == prog) & (p.arm == "treatment")].iloc[0]
         c = p[(p.programme == prog) & (p.arm == "control")].iloc[0]
         for name, num, den in PROGRAMME_RATES:
+            # the arms are randomised at the offer of a place: rates over referrals are
+            # rates over the persons randomised
+            if den == "referrals" and "randomised" in p:
+                den = "randomised"
             nt, nc = float(t[den]), float(c[den])
             pt = float(t[num]) / nt if nt > 0 else np.nan
             pc = float(c[num]) / nc if nc > 0 else np.nan

@@ -317,8 +317,14 @@ class Run:
         if len(df):
             df["programme"] = df["programme"].map(_s)
             df["arm"] = df["arm"].map(ARM_NAMES).fillna(df["arm"].astype(str))
-            # convenience rates over referrals (the programme table's own rates are kept)
-            ref = df["referrals"].replace(0, np.nan)
+            # convenience rates over referrals (the programme table's own rates are kept);
+            # a trial's arms are randomised at the offer of a place, so their base is the
+            # persons randomised
+            ref = df["referrals"].astype(float)
+            if "randomised" in df:
+                arm = df["arm"].isin(["treatment", "control"])
+                ref = ref.where(~arm, df["randomised"].astype(float))
+            ref = ref.replace(0, np.nan)
             df["job_entry_rate"] = (df["job_entries"] / ref).fillna(0.0)
             df["sustained_6_rate"] = (df["sustained_6"] / ref).fillna(0.0)
         return df

@@ -227,7 +227,8 @@ static void print_rows(const lm_headline *h, int all_rows) {
 }
 
 static void print_programmes(const lm_programme_table *t) {
-    static const char *const arm_names[LM_N_ARMS] = {"", " (treatment)", " (control)"};
+    static const char *const arm_names[LM_N_ARMS] = {" (not offered)", " (treatment)",
+                                                     " (control)"};
     if (t->n_rows == 0)
         return;
     printf("\n%-26s %9s %9s %9s %9s %9s %9s %9s %12s %12s\n", "programme", "referrals", "starts",
@@ -236,15 +237,27 @@ static void print_programmes(const lm_programme_table *t) {
            "", "job 6m");
     for (int i = 0; i < t->n_rows; i++) {
         const lm_programme_row *r = &t->rows[i];
+        /* Under a trial the programme has a row per arm; arm 0 is then the
+         * referrals never offered a place, and the arms count randomisations. */
+        const int trial = r->arm > 0 || (i + 1 < t->n_rows && t->rows[i + 1].arm > 0 &&
+                                         strcmp(t->rows[i + 1].programme, r->programme) == 0);
         char name[64];
         snprintf(name, sizeof name, "%.40s%s", r->programme,
-                 arm_names[r->arm >= 0 && r->arm < LM_N_ARMS ? r->arm : 0]);
+                 trial ? arm_names[r->arm >= 0 && r->arm < LM_N_ARMS ? r->arm : 0] : "");
         printf("%-26s %9lld %9lld %9lld %9.1f %9lld %9.1f %9lld %12.0f %12.0f\n", name,
-               (long long)r->counts[LM_PM_REFERRALS], (long long)r->counts[LM_PM_STARTS],
-               (long long)r->counts[LM_PM_JOB_ENTRIES], 100.0 * r->good_entry_share,
-               (long long)r->counts[LM_PM_SUSTAINED_6], 100.0 * r->any_job_12_rate,
-               (long long)r->counts[LM_PM_OUTCOMES], r->cost_total, r->cost_per_sustained);
+               (long long)r->counts[r->arm > 0 ? LM_PM_RANDOMISED : LM_PM_REFERRALS],
+               (long long)r->counts[LM_PM_STARTS], (long long)r->counts[LM_PM_JOB_ENTRIES],
+               100.0 * r->good_entry_share, (long long)r->counts[LM_PM_SUSTAINED_6],
+               100.0 * r->any_job_12_rate, (long long)r->counts[LM_PM_OUTCOMES], r->cost_total,
+               r->cost_per_sustained);
     }
+    for (int i = 0; i < t->n_rows; i++)
+        if (t->rows[i].arm > 0) {
+            printf("Trial: randomised at the offer of a place; the arms' referrals are the "
+                   "persons randomised,\nfollowed from the offer (per-offer effect). Row "
+                   "'not offered': referrals who never got a place.\n");
+            break;
+        }
 }
 
 /* Options shared by run and check. */

@@ -25,12 +25,14 @@ extern "C" {
 typedef struct lm_population {
     int64_t n; /* number of slots (persons alive at any time) */
 
-    /* fixed for the occupant of a slot */
+    /* fixed for the occupant of a slot (disabled may only change from 0 to 1) */
     uint16_t *generation; /* replacements so far in this slot; id = slot + n * generation */
     int32_t *birth_month; /* month of birth, on the simulation's month scale */
     uint8_t *region;      /* region index into lm_scenario.regions */
     uint8_t *female;      /* 1 woman, 0 man */
-    uint8_t *disabled;    /* 1 disabled or long-term health condition (Equality Act) */
+    uint8_t *disabled;    /* 1 disabled or long-term health condition (Equality Act); set
+                             from 0 to 1 when a limiting condition has lasted
+                             health.disabled_after_months */
     uint8_t *minority;    /* 1 ethnic minority, 0 white */
     uint8_t *qual;        /* 0 none, 1 low, 2 mid, 3 high */
     uint8_t *caring;      /* 1 caring responsibility */
@@ -43,9 +45,10 @@ typedef struct lm_population {
                                    population starts at months in state + 1) */
     uint16_t *sustained_months; /* consecutive months in work (either quality), saturating */
 
-    uint8_t *limiting; /* 1 limiting health condition (when the scenario models health) */
-    uint8_t *hours;    /* 0 not in work, 1 part time, 2 full time */
-    float *earnings;   /* monthly gross earnings in GBP, 0 when not in work */
+    uint8_t *limiting;        /* 1 limiting health condition (when the scenario models health) */
+    uint8_t *limiting_months; /* consecutive months with it (0 without), saturating at 255 */
+    uint8_t *hours;           /* 0 not in work, 1 part time, 2 full time */
+    float *earnings;          /* monthly gross earnings in GBP, 0 when not in work */
 
     /* programmes (engine/programmes.c) */
     uint8_t *prog;          /* programme index + 1 of the current phase, 0 none */

@@ -18,7 +18,9 @@
 extern "C" {
 #endif
 
-#define LM_N_ARMS 3 /* 0 outside any trial, 1 trial treatment, 2 trial control */
+#define LM_N_ARMS                                                                                  \
+    3 /* 0 outside a trial arm (under a trial: not offered yet), 1 treatment,                      \
+       2 control */
 
 /* X(NAME, name, is_stock, meaning) */
 #define LM_PROG_MEASURE_MAP(X)                                                                     \
@@ -43,7 +45,9 @@ extern "C" {
     X(OUTCOMES, "outcomes", 0,                                                                     \
       "paid outcomes: starters reaching the months in work within the window")                     \
     X(QUEUED, "queued", 1, "persons waiting for a place at the end of the month")                  \
-    X(CASELOAD, "caseload", 1, "persons on the programme at the end of the month")
+    X(CASELOAD, "caseload", 1, "persons on the programme at the end of the month")                 \
+    X(RANDOMISED, "randomised", 0,                                                                 \
+      "trial: persons offered a place and randomised to this arm (follow-up starts then)")
 
 typedef enum lm_prog_measure {
 #define LM__PM_ENUM(NAME, name, stock, text) LM_PM_##NAME,
@@ -64,7 +68,8 @@ static inline size_t lm_prog_index(int programme, int arm, int measure) {
 
 typedef struct lm_programme_row {
     char programme[48];
-    int arm;                   /* 0 outside a trial, 1 treatment, 2 control */
+    int arm;                   /* 0 outside a trial (under a trial: referrals not offered a
+                                  place), 1 treatment, 2 control */
     int64_t counts[LM_PM_N];   /* flows summed over the run; stocks at the last month */
     double cost_starts;        /* GBP */
     double cost_support;       /* GBP */
@@ -72,7 +77,7 @@ typedef struct lm_programme_row {
     double cost_total;         /* GBP */
     double cost_per_sustained; /* cost_total / SUSTAINED_6, 0 when none */
     double good_entry_share;   /* GOOD_ENTRIES / JOB_ENTRIES */
-    double outcome_rate;       /* OUTCOMES / REFERRALS */
+    double outcome_rate;       /* OUTCOMES / REFERRALS (trial arms: / RANDOMISED) */
     double employed_12_rate;   /* EMPLOYED_12 / FOLLOWED_12 */
     double any_job_12_rate;    /* ANY_JOB_12 / FOLLOWED_12 */
     double worked_13w_12_rate; /* WORKED_13W_12 / FOLLOWED_12 */
@@ -85,8 +90,9 @@ typedef struct lm_programme_table {
 } lm_programme_table;
 
 /* Sum months 1..n_months of `monthly` ((n_months + 1) * LM_PROG_CELLS counts)
- * into one row per programme, or per programme and arm for the programme
- * under trial. Costs use the programme's unit costs from `sc`. */
+ * into one row per programme, and for the programme under trial one row per
+ * arm: 0 (referred, never offered a place), 1 treatment, 2 control. Costs
+ * use the programme's unit costs from `sc`. */
 void lm_programme_table_compute(const lm_scenario *sc, const int64_t *monthly,
                                 lm_programme_table *out);
 

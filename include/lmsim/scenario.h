@@ -39,6 +39,8 @@ typedef enum lm_state {
 #define LM_N_QUALS 4     /* none, low, mid, high */
 #define LM_MAX_REGIONS 8
 #define LM_MAX_RULES 64
+#define LM_MAX_AGE_STEPS 16 /* steps of a logit's piecewise-constant age term */
+#define LM_N_AGE_YEARS 49   /* completed years of age 16..64 */
 #define LM_MONTHS_PER_YEAR 12
 #define LM_AGE_MIN_MONTHS (16 * LM_MONTHS_PER_YEAR) /* working age starts at 16 */
 #define LM_AGE_MAX_MONTHS (65 * LM_MONTHS_PER_YEAR) /* ...and ends on the 65th birthday */
@@ -74,21 +76,26 @@ typedef struct lm_selector {
 } lm_selector;
 
 /* One destination of a multinomial logit whose reference category is "stay".
- * Linear predictor eta = intercept + covariate terms + log_duration * ln(1 + d),
- * where d is months in the current state. */
+ * Linear predictor eta = intercept + covariate terms + log_duration * ln(1 + d)
+ * + age term, where d is months in the current state and the age term is
+ * age_add[k] for the last step k with age_from_years[k] <= completed years of
+ * age (0 below the first step). */
 typedef struct lm_logit {
-    int to;                          /* destination state, or LM_DEST_EMPLOYED */
-    double intercept;                /* log-odds against staying, reference person */
-    double female;                   /* added for women */
-    double disabled;                 /* added for disabled people */
-    double minority;                 /* added for ethnic-minority people */
-    double caring;                   /* added for people with caring responsibility */
-    double age_band[LM_N_AGE_BANDS]; /* added by age band */
-    double qual[LM_N_QUALS];         /* added by qualification */
-    double region[LM_MAX_REGIONS];   /* added by region */
-    double log_duration;             /* coefficient on ln(1 + months in state) */
-    double limiting;                 /* added for a limiting health condition */
-    int cfg_line;                    /* line in the scenario file, for messages */
+    int to;                               /* destination state, or LM_DEST_EMPLOYED */
+    double intercept;                     /* log-odds against staying, reference person */
+    double female;                        /* added for women */
+    double disabled;                      /* added for disabled people */
+    double minority;                      /* added for ethnic-minority people */
+    double caring;                        /* added for people with caring responsibility */
+    double age_band[LM_N_AGE_BANDS];      /* added by age band */
+    double qual[LM_N_QUALS];              /* added by qualification */
+    double region[LM_MAX_REGIONS];        /* added by region */
+    double log_duration;                  /* coefficient on ln(1 + months in state) */
+    double limiting;                      /* added for a limiting health condition */
+    int n_age_steps;                      /* steps of the age term, 0 = none */
+    int age_from_years[LM_MAX_AGE_STEPS]; /* ascending ages (16-64) where a step starts */
+    double age_add[LM_MAX_AGE_STEPS];     /* added to eta from that age on */
+    int cfg_line;                         /* line in the scenario file, for messages */
 } lm_logit;
 
 typedef struct lm_region {
@@ -131,7 +138,9 @@ typedef struct lm_programme {
     int max_wait_months;                     /* queue drop-out after this many months waiting */
     /* duration */
     int duration_months;        /* months of job-search support */
-    int in_work_support_months; /* months of in-work support after a job entry (0 none) */
+    int in_work_support_months; /* longest in-work support after a job entry (0 none) */
+    double in_work_leave_rate;  /* monthly probability that in-work support ends before
+                                   in_work_support_months (the person no longer needs it) */
     /* effects (odds ratios; fidelity scales log odds ratios) */
     double fidelity;       /* 0-1; effective log OR = fidelity * log OR */
     double job_finding_or; /* on moves into work while in job-search support */
@@ -193,10 +202,13 @@ typedef struct lm_scenario {
     double minority_share;                       /* share from ethnic minorities */
     double qual_share[LM_N_QUALS];               /* sums to 1 */
     double caring_share[2];                      /* by sex: [male, female] */
+    double disabled_at_entry;                    /* P(disabled) of an entrant aged 16 */
     double initial_duration_mean[LM_N_STATES];   /* mean months already spent in the initial
                                                     state, by state (geometric draw) */
     int n_initial;
     lm_initial_rule initial[LM_MAX_RULES]; /* first match wins; last matches all */
+    int n_entrant;                         /* 0: entrants use the initial rules */
+    lm_initial_rule entrant[LM_MAX_RULES]; /* states of entrants aged 16, first match wins */
 
     /* transitions: per origin state, destinations against "stay" */
     int n_dest[LM_N_STATES];
@@ -227,9 +239,13 @@ typedef struct lm_scenario {
 
     /* health: a limiting condition (0/1) with monthly onset and recovery */
     int has_health;
-    double health_initial[2];            /* P(limiting) at the start: [not disabled, disabled] */
-    double health_onset[LM_N_STATES];    /* monthly onset probability by labour state */
-    double health_recovery[LM_N_STATES]; /* monthly recovery probability by labour state */
+    double health_initial[2][LM_N_STATES];   /* P(limiting) at the start or on entry, by
+                                                [disabled][labour state] */
+    double health_onset[2][LM_N_STATES];     /* monthly onset probability [disabled][state] */
+    double health_recovery[2][LM_N_STATES];  /* monthly recovery probability [disabled][state] */
+    double health_onset_age[LM_N_AGE_BANDS]; /* onset multiplied by this, by age band */
+    int disabled_after_months; /* a limiting condition lasting this many months makes a person
+                                  disabled (Equality Act: long-term = 12 months); 0 = never */
 
     /* programmes */
     int n_programmes;

@@ -310,9 +310,10 @@ def test_compare_trial(trial, baseline36):
     t = p[(p.programme == "ips") & (p.arm == "treatment")].iloc[0]
     k = p[(p.programme == "ips") & (p.arm == "control")].iloc[0]
     row = c[(c.programme == "ips") & (c.measure == "job_entry_rate")].iloc[0]
-    pt, pc = t.job_entries / t.referrals, k.job_entries / k.referrals
+    # arms are randomised at the offer of a place: rates are over the persons randomised
+    pt, pc = t.job_entries / t.randomised, k.job_entries / k.randomised
     assert row.treatment == pytest.approx(pt) and row.control == pytest.approx(pc)
-    se = math.sqrt(pt * (1 - pt) / t.referrals + pc * (1 - pc) / k.referrals)
+    se = math.sqrt(pt * (1 - pt) / t.randomised + pc * (1 - pc) / k.randomised)
     assert row.se == pytest.approx(se)
     assert row.ci_low == pytest.approx(pt - pc - 1.959964 * se, rel=1e-5)
     assert "issue 4" in c.attrs["note"]

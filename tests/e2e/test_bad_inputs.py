@@ -252,6 +252,29 @@ scenario_case("set_unknown_leaf", BASE, EXIT_SCENARIO, path="population.female_s
 scenario_case("set_months_zero", BASE, EXIT_SCENARIO, path="simulation.months",
               sets=("simulation.months=0",), extra=("--set",))
 
+# 22. A logit's age term: ages not ascending, an age beyond 64, add of the wrong length.
+for tag, age, path, words in (
+        ("descending", "{ from = [40, 30]; add = [0.1, 0.2]; }", "age.from.[1]", "ascending"),
+        ("beyond_64", "{ from = [70]; add = [0.1]; }", "age.from.[0]", "[16, 64]"),
+        ("add_length", "{ from = [30, 40]; add = [0.1]; }", "age.add", "exactly 2")):
+    t = subst("{ to = \"employed\"; intercept = -3.5; }",
+              "{ to = \"employed\"; intercept = -3.5; age = %s; }" % age)
+    scenario_case("logit_age_" + tag, t, EXIT_SCENARIO,
+                  path="transitions.inactive_sick[0]." + path.replace(".[", "["),
+                  line=line_of(t, "age = {"), extra=(words,))
+
+# 23. Health: both initial forms, and an acquisition threshold out of range.
+HEALTH = ('health = { %s onset_by_state = [0.01, 0.0, 0.0, 0.0, 0.01, 0.01, 0.01];\n'
+          '  recovery_by_state = [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]; %s };\n')
+t = BASE + HEALTH % ("initial_by_disabled = [0.1, 0.5];\n"
+                     "  initial_by_state = [0.5, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1];\n"
+                     "  initial_by_state_disabled = [0.5, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1];", "")
+scenario_case("health_two_initial_forms", t, EXIT_SCENARIO, path="health.initial_by_disabled",
+              line=line_of(t, "initial_by_disabled"), extra=("not both",))
+t = BASE + HEALTH % ("initial_by_disabled = [0.1, 0.5];", "disabled_after_months = 300;")
+scenario_case("health_acquisition_range", t, EXIT_SCENARIO, path="health.disabled_after_months",
+              line=line_of(t, "disabled_after_months"), extra=("[0, 240]",))
+
 
 # --------------------------------------------------------------------------
 # Files that cannot be read.

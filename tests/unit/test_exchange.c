@@ -191,7 +191,7 @@ static void test_three_ranks_equal_one_process(void **unused) {
     int64_t queued = 0;
     for (int t = 1; t <= MONTHS; t++)
         queued += ref[(size_t)t * nv + 2 * LM_AGG_CELLS(sc->n_regions) +
-                      lm_prog_index(0, 1, LM_PM_QUEUED)];
+                      lm_prog_index(0, 0, LM_PM_QUEUED)]; /* queued: not offered yet */
     assert_true(queued > 0);
     free(ref);
     lm_sim_destroy(one);

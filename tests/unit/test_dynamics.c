@@ -1,0 +1,286 @@
+/* test_dynamics.c - age terms, health by disability, acquired disability,
+ * entrants' rules, in-work support that ends, trials randomised at the offer.
+ *
+ * On tests/data/dynamics.cfg (200,000 persons, 24 months):
+ *  - the monthly U->E probability by age follows the logit's age steps
+ *    (30-49: +1, 50+: -1 on the log-odds) within 5 binomial standard errors;
+ *  - onset and recovery of the limiting condition follow the rates by
+ *    disability, labour state and age band (onset times the band's factor);
+ *  - a person who is not disabled becomes disabled exactly when the
+ *    condition reaches disabled_after_months, never earlier, and stays so;
+ *    nobody starts non-disabled with a condition of that length;
+ *  - the initial condition follows initial_by_state[_disabled];
+ *  - entrants are disabled with disabled_at_entry and take the `entrants`
+ *    state shares by disability.
+ * On tests/data/programmes.cfg:
+ *  - in-work support ends at the monthly leave rate while in work;
+ *  - under a trial (places bind), arms are drawn at the offer: treatment
+ *    starts, control never does, queued persons are not yet in an arm,
+ *    both arms are followed from the offer month, the split is 50/50.
+ * Tolerances are 5 binomial standard errors of the count compared.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lmsim.h"
+#include "test_util.h"
+
+static lm_scenario *load(const char *file, const char *const *sets, size_t n) {
+    char path[1024];
+    lm_scenario *sc = NULL;
+    lm_error err;
+    int rc = lm_scenario_load(lm_test_data(path, sizeof path, file), sets, n, &sc, &err);
+    if (rc)
+        printf("load failed: %s\n", err.msg);
+    assert_int_equal(rc, LM_OK);
+    return sc;
+}
+
+/* |observed - expected| within 5 binomial standard errors over n trials. */
+static void near_binomial(const char *what, int64_t hits, int64_t n, double p) {
+    assert_true(n > 100);
+    double obs = (double)hits / (double)n, se = sqrt(p * (1.0 - p) / (double)n);
+    printf("%-40s n %8lld observed %.5f expected %.5f (%.1f s.e.)\n", what, (long long)n, obs, p,
+           se > 0.0 ? (obs - p) / se : 0.0);
+    assert_true(fabs(obs - p) <= 5.0 * se + 1e-12);
+}
+
+static double logistic(double x) {
+    return 1.0 / (1.0 + exp(-x));
+}
+
+typedef struct before {
+    uint8_t *state, *lim, *dis, *lim_months;
+    uint16_t *gen;
+} before;
+
+static void snap(before *b, const lm_population *p) {
+    size_t n = (size_t)p->n;
+    memcpy(b->state, p->state, n);
+    memcpy(b->lim, p->limiting, n);
+    memcpy(b->dis, p->disabled, n);
+    memcpy(b->lim_months, p->limiting_months, n);
+    memcpy(b->gen, p->generation, n * sizeof *b->gen);
+}
+
+static int band_of(int age_months) {
+    return lm_age_band_of(age_months);
+}
+
+static void test_age_health_disability(void **unused) {
+    (void)unused;
+    lm_scenario *sc = load("dynamics.cfg", NULL, 0);
+    lm_sim *sim;
+    lm_error err;
+    assert_int_equal(lm_sim_create(sc, 2, &sim, &err), LM_OK);
+    const lm_population *p = lm_sim_population(sim);
+    const size_t n = (size_t)p->n;
+    before b = {malloc(n), malloc(n), malloc(n), malloc(n), malloc(n * 2)};
+
+    /* Month 0: the condition by disability and state; no non-disabled
+     * person has had it for disabled_after_months. */
+    int64_t lim0[2][LM_N_STATES] = {{0}}, tot0[2][LM_N_STATES] = {{0}};
+    for (size_t i = 0; i < n; i++) {
+        lim0[p->disabled[i]][p->state[i]] += p->limiting[i];
+        tot0[p->disabled[i]][p->state[i]]++;
+        assert_true(p->disabled[i] || p->limiting_months[i] < sc->disabled_after_months);
+        assert_true(p->limiting[i] || p->limiting_months[i] == 0);
+    }
+    near_binomial("initial condition: disabled, unemployed", lim0[1][LM_STATE_UNEMPLOYED],
+                  tot0[1][LM_STATE_UNEMPLOYED], sc->health_initial[1][LM_STATE_UNEMPLOYED]);
+    near_binomial("initial condition: not disabled, sick", lim0[0][LM_STATE_INACTIVE_SICK],
+                  tot0[0][LM_STATE_INACTIVE_SICK], sc->health_initial[0][LM_STATE_INACTIVE_SICK]);
+
+    /* Pooled counts over the run. */
+    int64_t ue_n[3] = {0}, ue_hit[3] = {0};
+    int64_t on_n[2][LM_N_AGE_BANDS] = {{0}}, on_hit[2][LM_N_AGE_BANDS] = {{0}};
+    int64_t rec_n[2] = {0}, rec_hit[2] = {0};
+    int64_t acquired = 0, entrants = 0, ent_dis = 0;
+    int64_t ent_state[2][LM_N_STATES] = {{0}}, ent_tot[2] = {0};
+    const double add[3] = {0.0, 1.0, -1.0};
+    for (int t = 1; t <= sc->n_months; t++) {
+        snap(&b, p);
+        assert_int_equal(lm_sim_step(sim, &err), LM_OK);
+        for (size_t i = 0; i < n; i++) {
+            if (p->generation[i] != b.gen[i]) {
+                /* An entrant aged 16 this month. */
+                entrants++;
+                ent_dis += p->disabled[i];
+                ent_state[p->disabled[i]][p->state[i]]++;
+                ent_tot[p->disabled[i]]++;
+                continue;
+            }
+            const int age = (t - 1) - p->birth_month[i]; /* age during the step */
+            if (b.state[i] == LM_STATE_UNEMPLOYED) {
+                int k = age >= 50 * 12 ? 2 : age >= 30 * 12 ? 1 : 0;
+                ue_n[k]++;
+                ue_hit[k] += lm_state_is_employed(p->state[i]);
+            }
+            if (b.state[i] == LM_STATE_UNEMPLOYED && !b.lim[i]) {
+                on_n[b.dis[i]][band_of(age)]++;
+                on_hit[b.dis[i]][band_of(age)] += p->limiting[i];
+            }
+            if (b.state[i] == LM_STATE_UNEMPLOYED && b.lim[i]) {
+                rec_n[b.dis[i]]++;
+                rec_hit[b.dis[i]] += !p->limiting[i];
+            }
+            /* Disability: acquired exactly at the threshold, never lost. */
+            assert_true(p->disabled[i] >= b.dis[i]);
+            if (!b.dis[i] && p->disabled[i]) {
+                acquired++;
+                assert_int_equal(p->limiting_months[i], sc->disabled_after_months);
+                assert_true(p->limiting[i]);
+            }
+            assert_true(p->disabled[i] || p->limiting_months[i] < sc->disabled_after_months);
+            assert_true(p->limiting[i] ? p->limiting_months[i] >= 1 : p->limiting_months[i] == 0);
+        }
+    }
+    for (int k = 0; k < 3; k++) {
+        char what[64];
+        snprintf(what, sizeof what, "U->E, age step %d", k);
+        near_binomial(what, ue_hit[k], ue_n[k], logistic(-2.0 + add[k]));
+    }
+    for (int d = 0; d < 2; d++) {
+        for (int bd = 0; bd < LM_N_AGE_BANDS; bd++) {
+            char what[64];
+            snprintf(what, sizeof what, "onset in U: disabled %d, band %d", d, bd);
+            double rate = sc->health_onset[d][LM_STATE_UNEMPLOYED] * sc->health_onset_age[bd];
+            near_binomial(what, on_hit[d][bd], on_n[d][bd], rate);
+        }
+        char what[64];
+        snprintf(what, sizeof what, "recovery in U: disabled %d", d);
+        near_binomial(what, rec_hit[d], rec_n[d], sc->health_recovery[d][LM_STATE_UNEMPLOYED]);
+    }
+    printf("acquired disability: %lld persons\n", (long long)acquired);
+    assert_true(acquired > 100);
+    near_binomial("entrants disabled", ent_dis, entrants, sc->disabled_at_entry);
+    for (int d = 0; d < 2; d++) {
+        const lm_initial_rule *r = &sc->entrant[d == 1 ? 0 : 1];
+        near_binomial(d ? "entrants disabled: student" : "entrants not disabled: student",
+                      ent_state[d][LM_STATE_INACTIVE_STUDENT], ent_tot[d],
+                      r->shares[LM_STATE_INACTIVE_STUDENT]);
+        near_binomial(d ? "entrants disabled: unemployed" : "entrants not disabled: unemployed",
+                      ent_state[d][LM_STATE_UNEMPLOYED], ent_tot[d],
+                      r->shares[LM_STATE_UNEMPLOYED]);
+    }
+    free(b.state);
+    free(b.lim);
+    free(b.dis);
+    free(b.lim_months);
+    free(b.gen);
+    lm_sim_destroy(sim);
+    lm_scenario_destroy(sc);
+}
+
+static void test_in_work_support_ends(void **unused) {
+    (void)unused;
+    const char *sets[] = {"programmes.wf.in_work_support_months=12",
+                          "programmes.wf.in_work_support_leave_rate=0.3"};
+    lm_scenario *sc = load("programmes.cfg", sets, 2);
+    lm_sim *sim;
+    lm_error err;
+    assert_int_equal(lm_sim_create(sc, 2, &sim, &err), LM_OK);
+    const lm_population *p = lm_sim_population(sim);
+    const size_t n = (size_t)p->n;
+    uint8_t *phase = malloc(n), *prog = malloc(n);
+    uint16_t *months = malloc(n * 2), *gen = malloc(n * 2);
+    int64_t at_risk = 0, ended = 0, in_work = 0;
+    for (int t = 1; t <= sc->n_months; t++) {
+        memcpy(phase, p->prog_phase, n);
+        memcpy(prog, p->prog, n);
+        memcpy(months, p->prog_months, n * 2);
+        memcpy(gen, p->generation, n * 2);
+        assert_int_equal(lm_sim_step(sim, &err), LM_OK);
+        for (size_t i = 0; i < n; i++) {
+            in_work += p->prog_phase[i] == LM_PHASE_IN_WORK;
+            /* In in-work support of wf, still in work, not at its last month. */
+            if (gen[i] != p->generation[i] || phase[i] != LM_PHASE_IN_WORK || prog[i] != 1 ||
+                !lm_state_is_employed(p->state[i]) || months[i] + 1 >= 12)
+                continue;
+            at_risk++;
+            ended += p->prog_phase[i] == LM_PHASE_NONE;
+        }
+    }
+    assert_true(in_work > 0);
+    near_binomial("in-work support ends early", ended, at_risk, 0.3);
+    free(phase);
+    free(prog);
+    free(months);
+    free(gen);
+    lm_sim_destroy(sim);
+    lm_scenario_destroy(sc);
+}
+
+static void test_trial_at_offer(void **unused) {
+    (void)unused;
+    /* IPS places bind (90 a month for far more referrals): many are never offered. */
+    const char *sets[] = {"evaluation.trial=\"ips\""};
+    lm_scenario *sc = load("programmes.cfg", sets, 1);
+    const int k = sc->trial;
+    assert_int_equal(k, 1);
+    lm_sim *sim;
+    lm_error err;
+    assert_int_equal(lm_sim_create(sc, 3, &sim, &err), LM_OK);
+    const lm_population *p = lm_sim_population(sim);
+    const size_t n = (size_t)p->n;
+    uint8_t *arm = malloc(n), *phase = malloc(n);
+    int64_t rnd[LM_N_ARMS] = {0}, starts[LM_N_ARMS] = {0}, queued_arm0 = 0, queued = 0;
+    int64_t new_t = 0, new_c = 0;
+    for (int t = 1; t <= sc->n_months; t++) {
+        memcpy(arm, p->track_arm, n);
+        memcpy(phase, p->prog_phase, n);
+        assert_int_equal(lm_sim_step(sim, &err), LM_OK);
+        const int64_t *pc = lm_sim_prog_counts(sim);
+        for (int a = 0; a < LM_N_ARMS; a++) {
+            rnd[a] += pc[lm_prog_index(k, a, LM_PM_RANDOMISED)];
+            starts[a] += pc[lm_prog_index(k, a, LM_PM_STARTS)];
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (p->prog[i] == k + 1 && p->prog_phase[i] == LM_PHASE_QUEUED) {
+                queued++;
+                queued_arm0 += p->track_arm[i] == 0;
+            }
+            if (p->track_prog[i] != k + 1 || p->track_month[i] != t || p->track_arm[i] == 0)
+                continue;
+            /* Randomised this month: followed from now; control not on it. */
+            if (p->track_arm[i] == 1) {
+                new_t++;
+                assert_true(p->prog[i] == k + 1 || p->prog_phase[i] == LM_PHASE_NONE);
+            } else {
+                new_c++;
+                assert_int_equal(p->prog[i], 0);
+            }
+        }
+    }
+    printf("randomised: treatment %lld control %lld; starts %lld %lld %lld; queued %lld\n",
+           (long long)rnd[1], (long long)rnd[2], (long long)starts[0], (long long)starts[1],
+           (long long)starts[2], (long long)queued);
+    assert_int_equal(rnd[0], 0);
+    assert_int_equal(starts[0], 0);
+    assert_int_equal(starts[2], 0);
+    assert_int_equal(starts[1], rnd[1]);
+    assert_int_equal(new_t, rnd[1]);
+    assert_int_equal(new_c, rnd[2]);
+    assert_true(queued > 0 && queued_arm0 == queued);
+    near_binomial("trial: share randomised to treatment", rnd[1], rnd[1] + rnd[2], 0.5);
+    free(arm);
+    free(phase);
+    lm_sim_destroy(sim);
+    lm_scenario_destroy(sc);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_age_health_disability),
+        cmocka_unit_test(test_in_work_support_ends),
+        cmocka_unit_test(test_trial_at_offer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
