@@ -232,6 +232,14 @@ static int panel_load(const char *path, hid_t f, const lm_file_info *info, cmp_p
         for (int64_t j = 0; j < n; j++)
             p->attr[k][j] = a[occ[j]];
     }
+    /* Disability may be acquired after entry: the panel holds it month by
+     * month (files written before lmsim had /panel/disabled keep /persons). */
+    if (H5Lexists(f, "/panel/disabled", H5P_DEFAULT) > 0 &&
+        read_vec(f, "/panel/disabled", H5T_NATIVE_UINT8, 1, last, n, p->attr[2])) {
+        rc = LM_FAIL(err, LM_EHDF5, "'%s': cannot read month %lld of /panel/disabled", path,
+                     (long long)last);
+        goto done;
+    }
 done:
     lm__free(occ);
     lm__free(id);

@@ -102,6 +102,7 @@ enum {
     VAR_LIMITING,
     VAR_HOURS,
     VAR_EARNINGS,
+    VAR_DISABLED,
     N_VARS
 };
 
@@ -114,8 +115,9 @@ static const char *const var_name[N_VARS] = {"state",
                                              "phase",
                                              "limiting",
                                              "hours",
-                                             "earnings"};
-static const int var_size[N_VARS] = {1, 2, 2, 2, 4, 1, 1, 1, 1, 2};
+                                             "earnings",
+                                             "disabled"};
+static const int var_size[N_VARS] = {1, 2, 2, 2, 4, 1, 1, 1, 1, 2, 1};
 static const char *const var_desc[N_VARS] = {
     "labour state (enum lm_state)",
     "completed months in the current state, saturating",
@@ -126,7 +128,9 @@ static const char *const var_desc[N_VARS] = {
     "phase of the programme spell (enum lm_phase)",
     "1 limiting health condition (0 when the scenario does not model health)",
     "0 not in work, 1 part time, 2 full time",
-    "monthly gross earnings in whole GBP (rounded, saturating at 65535), 0 when not in work"};
+    "monthly gross earnings in whole GBP (rounded, saturating at 65535), 0 when not in work",
+    "1 disabled (Equality Act) this month: as in /persons at entry, or acquired since "
+    "(health.disabled_after_months)"};
 
 /* Person attributes of /persons, in creation order. */
 enum {
@@ -480,10 +484,12 @@ static int pack_chunk(lm_h5_writer *w, const lm_population *pop, int v, int64_t 
     case VAR_PROGRAMME:
     case VAR_PHASE:
     case VAR_LIMITING:
+    case VAR_DISABLED:
     case VAR_HOURS: {
         const uint8_t *src = v == VAR_PROGRAMME  ? pop->prog
                              : v == VAR_PHASE    ? pop->prog_phase
                              : v == VAR_LIMITING ? pop->limiting
+                             : v == VAR_DISABLED ? pop->disabled
                                                  : pop->hours;
         if (w->cols == NULL)
             memcpy(dst, src + w->slot0 + j0, (size_t)m);
@@ -960,6 +966,7 @@ static int create_panel(lm_h5_writer *w, const lm_population *pop, lm_error *err
                       : v == VAR_PHASE     ? ptype
                       : v == VAR_PROGRAMME ? H5T_STD_U8LE
                       : v == VAR_LIMITING  ? H5T_STD_U8LE
+                      : v == VAR_DISABLED  ? H5T_STD_U8LE
                       : v == VAR_HOURS     ? H5T_STD_U8LE
                       : v == VAR_EARNINGS  ? H5T_STD_U16LE
                       : v == VAR_PERSON_ID ? H5T_STD_I32LE

@@ -95,7 +95,8 @@ def _last_panel(run):
     """The last month of the panel of `run`: per column the slot, person id,
     state, earnings (GBP) and the column's occupant's region, female,
     disabled, minority and age band (-1 outside 16-64) from /persons (the
-    last /persons row of the slot), as engine/compare.c reads them."""
+    last /persons row of the slot; disability from /panel/disabled when the
+    file has it), as engine/compare.c reads them."""
     f, last, path = run.file, run.n_months, run.path
     if "panel/person" not in f or f["panel/person"].ndim != 1:
         raise ValueError("'%s': panel mode '%s' but no 1-D /panel/person" % (path, run.panel_mode))
@@ -136,6 +137,9 @@ def _last_panel(run):
     p = {"n": n, "slot": slot, "pid": pid, "age": band}
     for k in ("region", "female", "disabled", "minority"):
         p[k] = g[k][...].astype(np.int64)[occ]
+    # disability may be acquired after entry: the panel holds it month by month
+    if "panel/disabled" in f:
+        p["disabled"] = np.asarray(f["panel/disabled"][last], dtype=np.int64)
     emp = ((state == _ST_EMPLOYED_POOR) | (state == _ST_EMPLOYED_GOOD)).astype(np.float64)
     un = (state == _ST_UNEMPLOYED).astype(np.float64)
     one = np.ones(n)

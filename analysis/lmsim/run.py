@@ -18,7 +18,7 @@ STATE_NAMES = ["inactive_sick", "inactive_caring", "inactive_student", "inactive
 PHASE_NAMES = ["none", "queued", "search", "in_work"]
 EMPLOYED_STATES = (5, 6)
 PANEL_VARS = ["state", "months_in_state", "months_since_job", "sustained_months", "person_id",
-              "programme", "phase", "limiting", "hours", "earnings"]
+              "programme", "phase", "limiting", "hours", "earnings", "disabled"]
 ARM_NAMES = {0: "none", 1: "treatment", 2: "control"}
 
 

@@ -58,7 +58,9 @@ def load(path):
             "earn": f["panel/earnings"][last].astype(np.float64),
             "pid": pid,
             "region": pers["region"][rows], "female": pers["female"][rows],
-            "disabled": pers["disabled"][rows], "minority": pers["minority"][rows],
+            # disability may be acquired after entry: this month's, from the panel
+            "disabled": f["panel/disabled"][last].astype(np.int64),
+            "minority": pers["minority"][rows],
             "band": np.digitize(age_years, [25, 35, 50]),
             "region_names": names,
             "headline": {r["group"].decode(): r for r in head},
