@@ -75,6 +75,8 @@ struct lm_sim {
     size_t *agg_of_cell;  /* [n_cells] aggregate index of the cell for state 0 */
     size_t agg_per_state; /* aggregate cells per state: index = state * this + agg_of_cell */
     double *p_good;       /* [cell][origin]: probability a job entered is good */
+    double *health_rate;  /* [cell][state]: monthly onset (cell without a limiting
+                             condition) or recovery (with one) probability */
 
     lm_market_region market[LM_MAX_REGIONS];
     int64_t *counts;        /* [n_agg] counts of the current month; earn and prog_counts
@@ -199,6 +201,11 @@ static void build_tables(lm_sim *sim) {
             /* A screened share of vacancies is good whatever the rule says. */
             pg = sc->screened_share + (1.0 - sc->screened_share) * pg;
             sim->p_good[(size_t)cell * LM_N_STATES + (size_t)o] = pg;
+            /* The cell fixes disability, age band and the condition, so the
+             * health rate is one lookup in the step. */
+            double hr = h ? sc->health_recovery[dis][o]
+                          : sc->health_onset[dis][o] * sc->health_onset_age[b];
+            sim->health_rate[(size_t)cell * LM_N_STATES + (size_t)o] = hr < 1.0 ? hr : 1.0;
         }
     }
 }
@@ -585,20 +592,12 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
     const size_t *const agg_of_cell = sim->agg_of_cell;
     const size_t agg_per_state = sim->agg_per_state;
     /* grow[s]: monthly earnings factor of a job kept in state s (0 out of
-     * work, whose earnings are 0 anyway); health[dis][band][lim][s]: onset
-     * (lim 0, times the age band's factor) or recovery (lim 1) rate in state
-     * s of a person with disability dis. */
-    double grow[LM_N_STATES], health[2][LM_N_AGE_BANDS][2][LM_N_STATES];
-    for (int k = 0; k < LM_N_STATES; k++) {
+     * work, whose earnings are 0 anyway). */
+    double grow[LM_N_STATES];
+    for (int k = 0; k < LM_N_STATES; k++)
         grow[k] =
             lm_state_is_employed(k) ? 1.0 + sc->earnings_growth[k == LM_STATE_EMPLOYED_GOOD] : 0.0;
-        for (int d = 0; d < 2; d++)
-            for (int b = 0; b < LM_N_AGE_BANDS; b++) {
-                const double on = sc->health_onset[d][k] * sc->health_onset_age[b];
-                health[d][b][0][k] = on < 1.0 ? on : 1.0;
-                health[d][b][1][k] = sc->health_recovery[d][k];
-            }
-    }
+    const double *const health_rate = sim->health_rate;
     /* A limiting condition lasting this long makes a person disabled. */
     const int dis_after = sc->disabled_after_months;
     uint8_t *const disabled = p->disabled, *const lim_months = p->limiting_months;
@@ -691,28 +690,31 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                     earnings[i] = 0.0f;
                 }
             }
-            int dis_changed = 0;
+            int dis_changed = 0, lim1 = lim0;
             if (has_health) {
                 /* Onset or recovery, by disability, age band and the labour
-                 * state of the month. */
+                 * state of the month (all fixed by the cell and the state). */
                 const double uh = lm__u01(hw[i - a0]);
-                const int dis0 = disabled[i];
-                double rate = health[dis0][age_band_fast(age)][lim0][s];
+                double rate = health_rate[(size_t)cell * LM_N_STATES + (size_t)s];
                 /* A programme may change the odds of onset while on it. */
                 if (phase >= LM_PHASE_SEARCH && !lim0 && rate > 0.0 && rate < 1.0) {
                     double odds = rate / (1.0 - rate) * sim->eff_health[p->prog[i] - 1];
                     rate = odds / (1.0 + odds);
                 }
-                const int lim1 = (uh < rate) ^ lim0;
+                lim1 = (uh < rate) ^ lim0;
                 limiting[i] = (uint8_t)lim1;
-                const uint8_t lm =
-                    lim1 ? (uint8_t)(lim_months[i] + (lim_months[i] < UINT8_MAX)) : 0;
-                lim_months[i] = lm;
-                /* Equality Act: a condition that has lasted long enough is a
-                 * disability (kept from then on). */
-                if (dis_after > 0 && !dis0 && lm >= dis_after) {
-                    disabled[i] = 1;
-                    dis_changed = 1;
+                /* limiting_months is 0 without a condition: most persons
+                 * have none before or after, and skip the store. */
+                if (lim0 | lim1) {
+                    const uint8_t m0 = lim_months[i];
+                    const uint8_t lm = lim1 ? (uint8_t)(m0 + (m0 < UINT8_MAX)) : 0;
+                    lim_months[i] = lm;
+                    /* Equality Act: a condition that has lasted long enough
+                     * is a disability (kept from then on). */
+                    if (dis_after > 0 && !disabled[i] && lm >= dis_after) {
+                        disabled[i] = 1;
+                        dis_changed = 1;
+                    }
                 }
             }
             if (has_prog && (phase != LM_PHASE_NONE || track_prog[i] != 0))
@@ -720,7 +722,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
             /* The cell changes only with the age band, the health condition
              * or disability. */
             int cell1 = cell;
-            if (band_starts(age + 1) || limiting[i] != lim0 || dis_changed)
+            if (band_starts(age + 1) || lim1 != lim0 || dis_changed)
                 cellv[i] =
                     (uint16_t)(cell1 = cell_of(p->region[i], p->female[i], age_band_fast(age + 1),
                                                p->disabled[i], p->minority[i], p->qual[i],
@@ -931,6 +933,7 @@ int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex
     sim->stay_thr = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof *sim->stay_thr);
     sim->agg_of_cell = lm__aligned_alloc((size_t)sim->n_cells * sizeof *sim->agg_of_cell);
     sim->p_good = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(double));
+    sim->health_rate = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(double));
     sim->counts = lm__calloc(2 * sim->n_agg + LM_PROG_CELLS, sizeof *sim->counts);
     sim->thread_counts = lm__calloc(sim->n_agg * (size_t)sim->n_threads, sizeof(int64_t));
     if (sim->counts) {
@@ -945,9 +948,10 @@ int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex
         (size_t)LM_MAX_PROGRAMMES * LM_MAX_REGIONS * (size_t)sim->n_threads, sizeof(int64_t));
     sim->thread_n_cand = lm__calloc((size_t)sim->n_threads, sizeof(int64_t));
     if (!sim->static_odds || !sim->base_odds || !sim->dur_odds || !sim->stay_thr ||
-        !sim->agg_of_cell || !sim->p_good || !sim->counts || !sim->thread_counts || !sim->earn ||
-        !sim->thread_earn || !sim->thread_n_entrants || !sim->prog_counts || !sim->alloc_counts ||
-        !sim->thread_prog || !sim->thread_load || !sim->thread_n_cand) {
+        !sim->agg_of_cell || !sim->p_good || !sim->health_rate || !sim->counts ||
+        !sim->thread_counts || !sim->earn || !sim->thread_earn || !sim->thread_n_entrants ||
+        !sim->prog_counts || !sim->alloc_counts || !sim->thread_prog || !sim->thread_load ||
+        !sim->thread_n_cand) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory allocating the engine's tables");
         goto fail;
     }
@@ -1033,6 +1037,7 @@ void lm_sim_destroy(lm_sim *sim) {
     lm__free(sim->agg_of_cell);
     lm__free(sim->cell);
     lm__free(sim->p_good);
+    lm__free(sim->health_rate);
     lm__free(sim->counts);
     lm__free(sim->thread_counts);
     lm__free(sim->thread_earn);
