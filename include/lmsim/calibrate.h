@@ -29,6 +29,7 @@
 #include <stddef.h>
 
 #include "lmsim/error.h"
+#include "lmsim/scenario.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,9 +39,10 @@ extern "C" {
 #define LM_CALIB_DEFAULT_MAX_ITER 50 /* accepted steps */
 #define LM_CALIB_DEFAULT_STEP 0.05   /* forward-difference step in phi (the logit scale) */
 #define LM_CALIB_DEFAULT_XTOL 1e-4   /* stop when every |dphi_j| <= xtol (|phi_j| + xtol) */
-#define LM_CALIB_DEFAULT_GTOL 1e-6   /* stop when max_j |max(phi_j, 1) g_j| <= gtol max(cost/2, 1) \
-                                      */
-#define LM_CALIB_DEFAULT_FTOL 1e-6   /* stop when a step lowers the cost by <= ftol * cost */
+#define LM_CALIB_DEFAULT_GTOL                                                                      \
+    1e-6                           /* stop when max_j |max(phi_j, 1) g_j| <= gtol max(cost/2, 1)   \
+                                    */
+#define LM_CALIB_DEFAULT_FTOL 1e-6 /* stop when a step lowers the cost by <= ftol * cost */
 /* A parameter closer than this fraction of its range to a bound is "at the
  * bound": its standard error is unreliable there. A start exactly at a bound
  * is moved this far inside (the transformation cannot reach the bound). */
@@ -156,6 +158,55 @@ int lm_calib_write(const char *out_path, const lm_calib_output *o, lm_error *err
  * "X.uncertain.cfg" (a name without ".cfg" gets ".uncertain.cfg" added).
  * Returns LM_OK or LM_EARG when buf is too small. */
 int lm_calib_uncertain_path(const char *out_path, char *buf, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Calibration of a scenario to targets (engine/calibrate_targets.c; built
+ * with the targets and moments of lmsim/targets.h and lmsim/moments.h). */
+
+struct lm_targets; /* lmsim/targets.h */
+
+#define LM_CALIB_MAX_FREE 32 /* free parameters at most (each costs a run per Jacobian) */
+
+typedef struct lm_calibrate_job {
+    const char *scenario_path;        /* the scenario file: the fitted file's base */
+    const lm_scenario *sc;            /* loaded from it with the command-line overrides: every
+                                         evaluation is sc->text with the parameters' overrides */
+    const struct lm_targets *targets; /* checked against sc (lm_targets_check) */
+    const lm_calib_param *params;     /* [n_params]: path, bounds, start = value in sc */
+    size_t n_params;
+    int threads;          /* engine threads (<= 0: OpenMP's default) */
+    lm_calib_options fit; /* iterations, Jacobian step, tolerances, progress */
+    const char *command;  /* the command line, for the fitted file's header */
+    const char *out_path; /* the fitted scenario to write (and its .uncertain.cfg) */
+} lm_calibrate_job;
+
+/* What lm_calibrate() found. */
+typedef struct lm_calib_report {
+    lm_calib_result *fit; /* the fit (owned) */
+    char **lines;         /* [n_lines] the before/after table of every target (tuned and
+                             validation), as written in the fitted file's header (owned) */
+    size_t n_lines;
+    size_t n_tuned; /* targets fitted (residuals) */
+} lm_calib_report;
+
+/* Fit the free parameters of job->sc to the tuned targets (residuals
+ * (simulated - value) / tolerance; validation targets are reported, never
+ * fitted) and write job->out_path with its uncertainty file
+ * (lm_calib_write) - also when the fit did not converge (report->fit->
+ * converged = 0; the header says NOT CONVERGED). Each evaluation re-derives
+ * the scenario of every run variant of the targets (variant v > 0 with
+ * evaluation.trial) from sc->text with the parameter overrides, resets that
+ * variant's engine (created once, lm_sim_reset) and its moments, and steps
+ * every month observing; the same seed every time (common random numbers).
+ * On LM_OK *report is owned by the caller (lm_calib_report_destroy). Errors:
+ * LM_EARG (fewer tuned targets than parameters, a parameter setting the
+ * scenario rejects), LM_ECONFIG (targets do not fit the scenario), LM_ERANGE
+ * (a tuned target cannot be computed), those of lm_calib_fit and of the
+ * engine; on error no file is written. */
+int lm_calibrate(const lm_calibrate_job *job, lm_calib_report **report, lm_error *err);
+
+/* Free a report; NULL is a no-op. */
+void lm_calib_report_destroy(lm_calib_report *report);
 
 #ifdef __cplusplus
 }
