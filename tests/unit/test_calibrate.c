@@ -8,7 +8,8 @@
  * analytic (X'WX)^-1; a parameter without effect and collinear parameters
  * are flagged; max_iter reports the best point with converged = 0; bad
  * inputs, non-finite residuals, callback errors and a stop request are
- * errors; the same inputs give the same result bit for bit. lm_calib_write()
+ * errors; the same inputs give the same result bit for bit; every
+ * allocation failure is LM_ENOMEM. lm_calib_write()
  * writes a fitted scenario that loads (and holds the fitted values exactly)
  * and an uncertainty file that a sweep can @include, byte-identical when
  * repeated, and nothing at all on error.
@@ -25,6 +26,7 @@
 #include <gsl/gsl_errno.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "lmsim.h"
 #include "test_util.h"
 
@@ -310,6 +312,29 @@ static void test_deterministic(void **state) {
     lm_calib_result_destroy(b);
 }
 
+/* Every allocation of a fit can fail cleanly (LM_ENOMEM, no leak: the
+ * sanitizer build runs this too). */
+static void test_out_of_memory(void **state) {
+    (void)state;
+    double truth[3] = {5.0, 0.3, 1.0};
+    lm_calib_param par[3] = {
+        {"A", 0.0, 10.0, 2.0}, {"lambda", 0.01, 2.0, 1.0}, {"b", -5.0, 5.0, 0.0}};
+    int saw_ok = 0;
+    for (long k = 0; k < 100 && !saw_ok; k++) {
+        lm_calib_result *res = NULL;
+        lm_error err;
+        lm__alloc_fail_after(k);
+        int rc = lm_calib_fit(par, 3, EXP_N, exp_model, truth, NULL, &res, &err);
+        lm__alloc_fail_after(-1);
+        if (rc == LM_OK)
+            saw_ok = 1;
+        else
+            assert_int_equal(rc, LM_ENOMEM);
+        lm_calib_result_destroy(res);
+    }
+    assert_true(saw_ok);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Output files                                                              */
 
@@ -426,6 +451,7 @@ int main(void) {
         cmocka_unit_test(test_max_iter),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_write_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
