@@ -11,10 +11,13 @@
  *     wales.cfg:42: population.female_share = 1.3: must be in [0, 1]
  *
  * Loading runs in three steps: parse (with @include relative to the file's
- * folder), apply `--set path=value` overrides to the parsed tree, then walk the
- * tree once with the schema below, filling lm_scenario. The final tree is also
- * written back to text (lm_scenario.text) so a run file records exactly the
- * scenario that ran, after includes and overrides.
+ * folder; a derived file is merged over its `base`, and each file's `set`
+ * list of "path=value" overrides is applied after it), apply `--set
+ * path=value` overrides to the parsed tree, then walk the tree once with the
+ * schema below, filling lm_scenario. The final tree is also written back to
+ * text (lm_scenario.text) so a run file records exactly the scenario that
+ * ran, after includes and overrides; lm_scenario_load_string() loads such a
+ * text again (with other overrides) without the files.
  *
  * Nothing here is static mutable state; loading is thread-safe.
  */
@@ -64,10 +67,17 @@ int lm_age_band_of(int age_months) {
 /* ------------------------------------------------------------------------ */
 /* Error reporting with file, line and setting path                          */
 
+#define LM_MAX_BASE_DEPTH 8 /* a scenario and its bases: at most this many files */
+#define LM_PATH_MAX 1024    /* longest scenario file path kept */
+
 typedef struct ctx {
     const char *path; /* top-level scenario file */
     lm_error *err;
     lm_scenario *sc;
+    /* Files whose `set` lists were applied (read_tree): settings created by
+     * a `set` entry point here for their file name, so they must outlive the
+     * validation of the tree. */
+    char set_file[LM_MAX_BASE_DEPTH][LM_PATH_MAX];
 } ctx;
 
 static void setting_path(const config_setting_t *s, char *buf, size_t n) {
@@ -1356,8 +1366,6 @@ static int merge_group(config_setting_t *dst, const config_setting_t *src, const
     return CONFIG_TRUE;
 }
 
-#define LM_MAX_BASE_DEPTH 8
-
 /* Parse one file into cfg (initialised here), with @include relative to its
  * folder. */
 static int read_file(ctx *c, const char *path, config_t *cfg) {
@@ -1392,11 +1400,65 @@ static int read_file(ctx *c, const char *path, config_t *cfg) {
     return LM_OK;
 }
 
+/* Mark setting s and everything under it as coming from file:line. */
+static void mark_source(config_setting_t *s, const char *file, unsigned line) {
+    s->file = file; /* public fields of libconfig's config_setting_t */
+    s->line = line;
+    int t = config_setting_type(s);
+    if (t == CONFIG_TYPE_GROUP || t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST)
+        for (int k = 0; k < config_setting_length(s); k++)
+            mark_source(config_setting_get_elem(s, (unsigned)k), file, line);
+}
+
+/* Apply the top-level `set = ( "path=value", ... );` of file `from` (parsed
+ * on its own, as the base chain reads it) to cfg, entry by entry in order,
+ * exactly as --set overrides. Settings an entry writes carry the entry's
+ * file and line, so that validation names them; a bad entry (no such group,
+ * unparsable) is reported at its own line. `slot` < LM_MAX_BASE_DEPTH keeps
+ * the file name in c->set_file for as long as the load runs. */
+static int apply_set_list(ctx *c, config_t *cfg, const config_t *from, const char *file, int slot) {
+    const config_setting_t *list = config_lookup(from, "set");
+    if (!list)
+        return LM_OK;
+    int t = config_setting_type(list);
+    if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
+        return bad(c, list, "expected a list of overrides ( \"path=value\", ... )");
+    const char *src = config_setting_source_file(list);
+    snprintf(c->set_file[slot], sizeof c->set_file[slot], "%s", src ? src : file);
+    const char *sfile = c->set_file[slot];
+    for (int k = 0; k < config_setting_length(list); k++) {
+        const config_setting_t *e = config_setting_get_elem(list, (unsigned)k);
+        if (config_setting_type(e) != CONFIG_TYPE_STRING)
+            return bad(c, e, "expected an override \"path=value\" in double quotes");
+        const char *spec = config_setting_get_string(e);
+        const int line = (int)config_setting_source_line(e);
+        int rc = apply_override(c, cfg, spec);
+        if (rc) {
+            char msg[LM_ERROR_MSG_MAX];
+            const char *m = c->err ? c->err->msg : "", *colon = strstr(m, ": ");
+            /* apply_override says "--set PATH: what"; the entry is quoted already. */
+            snprintf(msg, sizeof msg, "%s", strncmp(m, "--set ", 6) == 0 && colon ? colon + 2 : m);
+            return LM_FAIL_CFG(c->err, rc, sfile, line, "set[%d] = \"%.200s\": %.500s", k, spec,
+                               msg);
+        }
+        char path[256];
+        size_t plen = (size_t)(strchr(spec, '=') - spec);
+        snprintf(path, sizeof path, "%.*s", (int)(plen < sizeof path ? plen : sizeof path - 1),
+                 spec);
+        config_setting_t *s = config_lookup(cfg, path);
+        if (s)
+            mark_source(s, sfile, (unsigned)line);
+    }
+    return LM_OK;
+}
+
 /* Parse `path` into cfg. A scenario with `base = "FILE"` (FILE relative to
  * its folder, itself possibly derived) is its base with the scenario's own
  * settings deep-merged over it: the root-most base is parsed into cfg, so its
  * settings keep their file and line, and each derived file is merged over it
- * in turn. */
+ * in turn. A file's `set` list is applied right after the file itself (over
+ * its base): a derived file's overrides see its base and its own settings,
+ * and the files derived from it see the result. */
 static int read_tree(ctx *c, const char *path, config_t *cfg) {
     config_t chain[LM_MAX_BASE_DEPTH];
     char paths[LM_MAX_BASE_DEPTH][1024];
@@ -1433,11 +1495,18 @@ static int read_tree(ctx *c, const char *path, config_t *cfg) {
     if ((rc = read_file(c, paths[n - 1], cfg)))
         goto done;
     config_setting_remove(config_root_setting(cfg), "base");
-    for (int k = n - 2; k >= 0; k--)
+    config_setting_remove(config_root_setting(cfg), "set");
+    if ((rc = apply_set_list(c, cfg, &chain[n - 1], paths[n - 1], n - 1)))
+        goto done;
+    for (int k = n - 2; k >= 0; k--) {
         if (!merge_group(config_root_setting(cfg), config_root_setting(&chain[k]), "base")) {
             rc = LM_FAIL(c->err, LM_ENOMEM, "out of memory merging '%s'", paths[k]);
             goto done;
         }
+        config_setting_remove(config_root_setting(cfg), "set");
+        if ((rc = apply_set_list(c, cfg, &chain[k], paths[k], k)))
+            goto done;
+    }
 done:
     for (int k = 0; k < n; k++)
         config_destroy(&chain[k]);
@@ -1640,7 +1709,7 @@ static int build_timeline(ctx *c, config_t *cfg) {
         if (!rc && !var)
             rc = LM_FAIL(c->err, LM_ENOMEM, "out of memory");
         if (!rc) {
-            ctx vcx = {c->path, c->err, var};
+            ctx vcx = {c->path, c->err, var, {{0}}};
             rc = validate_tree(&vcx, &vc);
             if (!rc && structure_differs(sc, var))
                 rc = LM_FAIL_CFG(c->err, LM_ECONFIG, c->path, 0,
@@ -1675,10 +1744,23 @@ const lm_scenario *lm_scenario_at(const lm_scenario *sc, int month) {
     return v;
 }
 
+/* After the tree is read: command-line overrides, validation, the
+ * normalised text and the timeline variants, into c->sc. */
+static int finish_load(ctx *c, config_t *cfg, const char *const *overrides, size_t n_overrides) {
+    int rc;
+    for (size_t i = 0; i < n_overrides; i++)
+        if ((rc = apply_override(c, cfg, overrides[i])))
+            return rc;
+    if ((rc = validate_tree(c, cfg)) || (rc = scenario_text(c, cfg)) ||
+        (rc = build_timeline(c, cfg)))
+        return rc;
+    return LM_OK;
+}
+
 int lm_scenario_load(const char *path, const char *const *overrides, size_t n_overrides,
                      lm_scenario **out, lm_error *err) {
     config_t cfg;
-    ctx c = {path, err, NULL};
+    ctx c = {path, err, NULL, {{0}}};
     int rc;
     *out = NULL;
     lm_scenario *sc = lm__calloc(1, sizeof *sc);
@@ -1686,13 +1768,7 @@ int lm_scenario_load(const char *path, const char *const *overrides, size_t n_ov
         return LM_FAIL(err, LM_ENOMEM, "out of memory");
     c.sc = sc;
     snprintf(sc->source_path, sizeof sc->source_path, "%s", path);
-    if ((rc = read_tree(&c, path, &cfg)))
-        goto fail;
-    for (size_t i = 0; i < n_overrides; i++)
-        if ((rc = apply_override(&c, &cfg, overrides[i])))
-            goto fail;
-    if ((rc = validate_tree(&c, &cfg)) || (rc = scenario_text(&c, &cfg)) ||
-        (rc = build_timeline(&c, &cfg)))
+    if ((rc = read_tree(&c, path, &cfg)) || (rc = finish_load(&c, &cfg, overrides, n_overrides)))
         goto fail;
     config_destroy(&cfg);
     *out = sc;
@@ -1700,6 +1776,68 @@ int lm_scenario_load(const char *path, const char *const *overrides, size_t n_ov
 fail:
     config_destroy(&cfg);
     lm_scenario_destroy(sc);
+    return rc;
+}
+
+int lm_scenario_load_string(const char *text, const char *display_name,
+                            const char *const *overrides, size_t n_overrides, lm_scenario **out,
+                            lm_error *err) {
+    const char *name = display_name ? display_name : "(scenario text)";
+    config_t cfg, own;
+    ctx c = {name, err, NULL, {{0}}};
+    int rc;
+    *out = NULL;
+    config_init(&cfg);
+    config_init(&own);
+    lm_scenario *sc = lm__calloc(1, sizeof *sc);
+    if (!sc) {
+        rc = LM_FAIL(err, LM_ENOMEM, "out of memory");
+        goto fail;
+    }
+    c.sc = sc;
+    snprintf(sc->source_path, sizeof sc->source_path, "%s", name);
+    if (!text || !config_read_string(&cfg, text)) {
+        rc = LM_FAIL_CFG(err, LM_ESYNTAX, name, text ? config_error_line(&cfg) : 0, "%s",
+                         text ? config_error_text(&cfg) : "no scenario text");
+        goto fail;
+    }
+    /* As for a file: no base here (the text stands alone), and its own `set`
+     * list, if any (normalised text has none), from a second parse. */
+    config_setting_remove(config_root_setting(&cfg), "base");
+    config_setting_remove(config_root_setting(&cfg), "set");
+    config_read_string(&own, text);
+    if ((rc = apply_set_list(&c, &cfg, &own, name, 0)) ||
+        (rc = finish_load(&c, &cfg, overrides, n_overrides)))
+        goto fail;
+    config_destroy(&own);
+    config_destroy(&cfg);
+    *out = sc;
+    return LM_OK;
+fail:
+    config_destroy(&own);
+    config_destroy(&cfg);
+    lm_scenario_destroy(sc);
+    return rc;
+}
+
+int lm_scenario_setting_number(const lm_scenario *sc, const char *path, double *value,
+                               lm_error *err) {
+    config_t cfg;
+    int rc = LM_OK;
+    *value = NAN;
+    config_init(&cfg);
+    if (!config_read_string(&cfg, sc->text)) {
+        config_destroy(&cfg);
+        return LM_FAIL(err, LM_ESYNTAX, "%s: cannot re-read the scenario text", sc->source_path);
+    }
+    const config_setting_t *s = config_lookup(&cfg, path);
+    if (!s)
+        rc = LM_FAIL(err, LM_EARG, "'%s': no such setting in scenario '%s'", path, sc->name);
+    else if (!is_number(s))
+        rc = LM_FAIL(err, LM_EARG, "'%s' is not a number in scenario '%s'", path, sc->name);
+    else
+        *value = number_of(s);
+    config_destroy(&cfg);
     return rc;
 }
 

@@ -1135,3 +1135,77 @@ void lm_sim_slots(const lm_sim *sim, int64_t *lo, int64_t *hi) {
     *lo = sim->lo;
     *hi = sim->hi;
 }
+
+/* Whether scenario sc (or one of its timeline variants) aligns a move. */
+static int any_alignment(const lm_scenario *sc) {
+    int any = sc->n_align > 0;
+    for (int v = 0; v < sc->n_variants; v++)
+        any |= sc->variants[v]->n_align > 0;
+    return any;
+}
+
+/* lm_sim_reset: the arrays and tables were sized for sim->sc; refuse a
+ * scenario that would need other sizes, naming what differs. */
+static int reset_shape_check(const lm_sim *sim, const lm_scenario *sc, lm_error *err) {
+    const lm_scenario *o = sim->sc;
+    const char *what = o->n_persons != sc->n_persons                       ? "persons"
+                       : o->n_regions != sc->n_regions                     ? "regions"
+                       : o->n_programmes != sc->n_programmes               ? "programmes"
+                       : o->n_align != sc->n_align                         ? "alignment rules"
+                       : o->duration_cap_months != sc->duration_cap_months ? "duration cap"
+                       : any_alignment(sc) && !sim->al_a ? "alignment in the timeline"
+                                                         : NULL;
+    if (what)
+        return LM_FAIL(err, LM_EARG,
+                       "cannot reset the engine for scenario '%s': its number of %s differs "
+                       "from that of scenario '%s' the engine was made for (create a new one)",
+                       sc->name, what, o->name);
+    return LM_OK;
+}
+
+int lm_sim_reset(lm_sim *sim, const lm_scenario *sc, lm_error *err) {
+    int rc;
+    if ((rc = reset_shape_check(sim, sc, err)))
+        return rc;
+    sim->sc = sc;
+    sim->cur = sc;
+    sim->month = 0;
+    sim->ex_failed = 0;
+    sim->n_entrants = 0;
+    memset(sim->credit, 0, sizeof sim->credit);
+    memset(sim->al_shift, 0, sizeof sim->al_shift);
+    memset(sim->market, 0, sizeof sim->market);
+    /* As lm_sim_create_part leaves them: destinations beyond n_dest are 0. */
+    const size_t per_cell = (size_t)LM_N_STATES * LM_N_STATES;
+    memset(sim->dur_odds, 0, per_cell * (size_t)(sim->cap + 1) * sizeof(float));
+    memset(sim->static_odds, 0, (size_t)sim->n_cells * per_cell * sizeof(double));
+    memset(sim->base_odds, 0, (size_t)sim->n_cells * per_cell * sizeof(float));
+    memset(sim->alloc_counts, 0, LM_PROG_CELLS * sizeof(int64_t));
+    memset(sim->thread_prog, 0, LM_PROG_CELLS * (size_t)sim->n_threads * sizeof(int64_t));
+    memset(sim->thread_counts, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
+    memset(sim->thread_earn, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
+    /* The month-0 population of sc in place: every slot's first occupant
+     * (id = slot), all of its fields redrawn (lm_population_draw_person). */
+    lm_population *p = sim->pop;
+    const int64_t lo = sim->lo, hi = sim->hi;
+#pragma omp parallel for schedule(static) num_threads(sim->n_threads)
+    for (int64_t i = lo; i < hi; i++)
+        lm_population_draw_person(sc, p, i, i, 0, 0);
+    build_tables(sim);
+    build_effects(sim);
+#pragma omp parallel num_threads(sim->n_threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        for (int k = t; k < sim->n_threads; k += nt) {
+            int64_t a = thread_first(sim, k), b = thread_first(sim, k + 1);
+            count_range(sim, sim->thread_counts + (size_t)k * sim->n_agg,
+                        sim->thread_earn + (size_t)k * sim->n_agg, a, b, 0);
+            sim->thread_n_entrants[k] = 0;
+        }
+    }
+    reduce(sim);
+    if (sim->ex_failed)
+        return exchange_failed(err, 0);
+    update_market(sim);
+    return LM_OK;
+}

@@ -2,6 +2,7 @@
 #ifndef LMSIM_H
 #define LMSIM_H
 
+#include "lmsim/calibrate.h"
 #include "lmsim/compare.h"
 #include "lmsim/error.h"
 #include "lmsim/exchange.h"

@@ -8,14 +8,17 @@
  *   lmsim sweep SWEEP.cfg [--task N] [-o DIR] [--threads N] [--quiet]
  *   lmsim compare A.h5 B.h5 [--csv]
  *   lmsim compare OUT/sweep.h5 POINT_A POINT_B [--csv]
+ *   lmsim calibrate SCENARIO --targets FILE --free PATH=LO:HI [--free ...] -o FITTED.cfg
+ *             [--persons N] [--months M] [--seed S] [--threads N] [--max-iter K]
+ *             [--step H] [--set path=value]... [--quiet]
  *   lmsim --help | --version
  *
  * With -DLMSIM_MPI=ON and started by mpirun, `run` is one run split across
  * the ranks (lm_exchange over MPI_COMM_WORLD) and `sweep` shares its tasks.
  *
  * Everything else is the library's. Exit status: 0 success, 2 usage error,
- * 3 invalid scenario, 4 I/O or HDF5 failure, 5 out of memory, 130 interrupted,
- * 1 anything else.
+ * 3 invalid scenario, 4 I/O or HDF5 failure, 5 out of memory, 7 calibration
+ * did not converge, 130 interrupted, 1 anything else.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -31,6 +34,10 @@
 #include <unistd.h>
 
 #include "lmsim.h"
+#ifdef LM_HAVE_TARGETS
+#include "lmsim/moments.h"
+#include "lmsim/targets.h"
+#endif
 
 #ifdef LMSIM_MPI
 #include <mpi.h>
@@ -125,6 +132,10 @@ static const char usage_text[] =
     "  lmsim compare OUT/sweep.h5 POINT_A POINT_B [--csv]\n"
     "                                           paired differences between sweep points (by\n"
     "                                           replicate) with 95 % intervals\n"
+    "  lmsim calibrate SCENARIO --targets FILE --free PATH=LO:HI [--free ...] -o FITTED.cfg\n"
+    "                                           fit parameters to tuned targets (simulated\n"
+    "                                           method of moments); writes FITTED.cfg and\n"
+    "                                           FITTED.uncertain.cfg\n"
     "  lmsim --help | --version\n"
     "\n"
     "run options:\n"
@@ -139,12 +150,20 @@ static const char usage_text[] =
     "  --set path=value         override any scenario setting (repeatable)\n"
     "  -q, --quiet              no progress output\n"
     "\n"
+    "calibrate options (and --persons, --months, --seed, --threads, --set, --quiet):\n"
+    "  --targets FILE           targets file; those with use = \"tuned\" are fitted\n"
+    "  --free PATH=LO:HI        a numeric setting to fit within [LO, HI] (repeatable)\n"
+    "  -o FITTED.cfg            fitted scenario (base + set), written even when the fit\n"
+    "                           does not converge (exit 7, header NOT CONVERGED)\n"
+    "  --max-iter K             iterations at most (default 50)\n"
+    "  --step H                 Jacobian step on the logit scale of the bounds (default 0.05)\n"
+    "\n"
     "Results depend only on the scenario and the seed: identical for any thread count.\n"
     "Built with -DLMSIM_MPI=ON, `mpirun -np K lmsim run ...` splits one run's persons\n"
     "across K ranks (identical results; the panel in OUT.partRofK.h5 files beside OUT.h5)\n"
     "and `mpirun -np K lmsim sweep ...` shares a sweep's tasks among them.\n"
     "Exit status: 0 ok, 2 usage, 3 invalid scenario, 4 I/O or HDF5, 5 out of memory,\n"
-    "130 interrupted. Docs: docs/ in the source tree.\n";
+    "7 calibration did not converge, 130 interrupted. Docs: docs/ in the source tree.\n";
 
 static int usage_error(const char *fmt, const char *arg) {
     fprintf(stderr, "lmsim: ");
@@ -785,6 +804,276 @@ static int cmd_describe(int argc, char **argv) {
     return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* lmsim calibrate                                                           */
+
+enum { EXIT_NOT_CONVERGED = 7 };
+
+typedef struct calib_progress {
+    int quiet;
+    const lm_calib_param *par;
+    size_t p;
+    double cost0;
+    struct timespec t0;
+} calib_progress;
+
+/* One line per iteration on stderr; a stop signal ends the fit. */
+static int on_calib_progress(void *user, int iteration, long evaluations, double cost,
+                             const double *theta) {
+    calib_progress *cp = user;
+    if (iteration == 0)
+        cp->cost0 = cost;
+    if (!cp->quiet) {
+        fprintf(stderr,
+                "lmsim: calibrate: iteration %d, %ld evaluations, cost %.6g (start %.6g), "
+                "%.1f s:",
+                iteration, evaluations, cost, cp->cost0, elapsed(&cp->t0));
+        for (size_t j = 0; j < cp->p; j++)
+            fprintf(stderr, " %s=%.6g", cp->par[j].path, theta[j]);
+        fputc('\n', stderr);
+    }
+    return stop_requested != 0;
+}
+
+/* PATH=LO:HI into q (path copied to path_buf). */
+static int parse_free(const char *v, lm_calib_param *q, char *path_buf, size_t n) {
+    const char *eq = strchr(v, '=');
+    if (!eq || eq == v || (size_t)(eq - v) >= n)
+        return usage_error("--free needs PATH=LO:HI, e.g. "
+                           "transitions.unemployed.[0].intercept=-3:-1, got '%s'",
+                           v);
+    memcpy(path_buf, v, (size_t)(eq - v));
+    path_buf[eq - v] = '\0';
+    const char *colon = strchr(eq + 1, ':');
+    char *end = NULL, *end2 = NULL;
+    errno = 0;
+    double lo = colon ? strtod(eq + 1, &end) : 0.0;
+    double hi = colon ? strtod(colon + 1, &end2) : 0.0;
+    if (!colon || end != colon || end == eq + 1 || !end2 || *end2 || end2 == colon + 1 || errno ||
+        !isfinite(lo) || !isfinite(hi))
+        return usage_error("--free '%s': LO:HI must be two numbers, e.g. -3.5:-0.5", v);
+    if (!(lo < hi))
+        return usage_error("--free '%s': the lower bound must be below the upper bound", v);
+    q->path = path_buf;
+    q->lo = lo;
+    q->hi = hi;
+    return 0;
+}
+
+/* "path=value" with a decimal point (a float setting stays a float). */
+static void free_override(char *buf, size_t n, const char *path, double v) {
+    int w = snprintf(buf, n, "%s=%.17g", path, v);
+    if (w > 0 && (size_t)w + 2 < n && !strpbrk(buf + strlen(path) + 1, ".eEni"))
+        strcat(buf, ".0");
+}
+
+/* A free parameter must name a number the scenario has, start inside its
+ * bounds, and leave the scenario valid at both bounds and at the start.
+ * Returns 0 or the exit status (with the message printed). */
+static int check_free(const lm_scenario *sc, lm_calib_param *q, const char *arg) {
+    lm_error err;
+    lm_error_clear(&err);
+    double v;
+    if (lm_scenario_setting_number(sc, q->path, &v, &err)) {
+        fprintf(stderr, "lmsim: --free %s: %s\nTry 'lmsim --help'.\n", arg, err.msg);
+        return EXIT_USAGE;
+    }
+    if (v < q->lo || v > q->hi) {
+        fprintf(stderr,
+                "lmsim: --free %s: the scenario's value %.6g is outside [%g, %g] (it is the "
+                "starting point)\n",
+                arg, v, q->lo, q->hi);
+        return EXIT_USAGE;
+    }
+    q->start = v;
+    const double at[3] = {v, q->lo, q->hi};
+    for (int k = 0; k < 3; k++) {
+        char set[512];
+        free_override(set, sizeof set, q->path, at[k]);
+        const char *sets[1] = {set};
+        lm_scenario *t = NULL;
+        if (lm_scenario_load_string(sc->text, sc->source_path, sets, 1, &t, &err)) {
+            fprintf(stderr, "lmsim: --free %s: the scenario rejects %s: %s\n", arg, set, err.msg);
+            return EXIT_USAGE;
+        }
+        lm_scenario_destroy(t);
+    }
+    return 0;
+}
+
+/* The command line as one string, arguments with spaces or quotes in
+ * single quotes. */
+static void join_command(int argc, char **argv, char *buf, size_t n) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < argc && len + 1 < n; i++) {
+        const char *a = i == 0 ? "lmsim" : argv[i];
+        int quote = strpbrk(a, " \t\"'$*?()[]{};") != NULL;
+        int w = snprintf(buf + len, n - len, "%s%s%s%s", i ? " " : "", quote ? "'" : "", a,
+                         quote ? "'" : "");
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+}
+
+static int cmd_calibrate(int argc, char **argv) {
+    const char *targets_path = NULL;
+    lm_calib_param par[LM_CALIB_MAX_FREE];
+    char paths[LM_CALIB_MAX_FREE][256];
+    const char *free_arg[LM_CALIB_MAX_FREE];
+    size_t n_free = 0;
+    lm_calib_options fit = {0};
+    /* Calibrate's own options here; the run options go to parse_args. */
+    char **rest = malloc((size_t)argc * sizeof *rest);
+    if (!rest) {
+        fprintf(stderr, "lmsim: error: out of memory\n");
+        return EXIT_NOMEM;
+    }
+    int n_rest = 2, rc = 0;
+    rest[0] = argv[0];
+    rest[1] = argv[1];
+    for (int i = 2; i < argc && !rc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long long x;
+        if (strcmp(a, "--targets") == 0) {
+            if (!v)
+                rc = usage_error("%s needs a targets file", a);
+            targets_path = v;
+            i++;
+        } else if (strcmp(a, "--free") == 0) {
+            if (!v)
+                rc = usage_error("%s needs PATH=LO:HI", a);
+            else if (n_free >= LM_CALIB_MAX_FREE)
+                rc = usage_error("too many --free parameters (at most %s)", "32");
+            else if (!(rc = parse_free(v, &par[n_free], paths[n_free], sizeof paths[0])))
+                free_arg[n_free++] = v;
+            i++;
+        } else if (strcmp(a, "--max-iter") == 0) {
+            if (!v)
+                rc = usage_error("%s needs a value", a);
+            else if (!(rc = parse_int_opt(a, v, 1, &x)))
+                fit.max_iter = x > INT_MAX ? INT_MAX : (int)x;
+            i++;
+        } else if (strcmp(a, "--step") == 0) {
+            char *end;
+            errno = 0;
+            fit.step = v ? strtod(v, &end) : 0.0;
+            if (!v || errno || *end || end == v || !(fit.step > 0.0) || !isfinite(fit.step))
+                rc = usage_error("--step needs a number > 0 (the Jacobian step on the logit "
+                                 "scale), got '%s'",
+                                 v ? v : "");
+            i++;
+        } else if (strcmp(a, "--panel") == 0 || strcmp(a, "--trial") == 0) {
+            rc = usage_error("calibrate does not take %s (trial targets set their own runs)", a);
+        } else {
+            rest[n_rest++] = argv[i];
+        }
+    }
+    cli c;
+    memset(&c, 0, sizeof c);
+    if (!rc)
+        rc = parse_args(n_rest, rest, 1, &c);
+    free(rest);
+    if (rc)
+        return rc;
+    if (!targets_path)
+        return usage_error("%s", "calibrate needs a targets file: --targets FILE");
+    if (n_free == 0)
+        return usage_error("%s", "calibrate needs at least one --free PATH=LO:HI");
+    if (!c.output)
+        return usage_error("%s", "calibrate needs an output file: -o FITTED.cfg");
+    for (size_t j = 0; j < n_free; j++)
+        for (size_t k = 0; k < j; k++)
+            if (strcmp(par[j].path, par[k].path) == 0)
+                return usage_error("--free %s is given twice", par[j].path);
+
+    lm_error err;
+    lm_error_clear(&err);
+    lm_scenario *sc = NULL;
+    if (lm_scenario_load(c.scenario, c.sets, c.n_sets, &sc, &err))
+        return report(&err);
+    for (size_t j = 0; j < n_free; j++)
+        if ((rc = check_free(sc, &par[j], free_arg[j]))) {
+            lm_scenario_destroy(sc);
+            return rc;
+        }
+#ifndef LM_HAVE_TARGETS
+    (void)fit;
+    (void)join_command;
+    (void)on_calib_progress;
+    lm_scenario_destroy(sc);
+    fprintf(stderr, "lmsim: error: calibrate needs targets support (lmsim/targets.h), which this "
+                    "build does not have\n");
+    return 1;
+#else
+    lm_targets *t = NULL;
+    if (lm_targets_load(targets_path, &t, &err)) {
+        lm_scenario_destroy(sc);
+        return report(&err);
+    }
+    catch_stop_signals();
+    calib_progress cp = {c.quiet, par, n_free, 0.0, {0, 0}};
+    clock_gettime(CLOCK_MONOTONIC, &cp.t0);
+    fit.progress = on_calib_progress;
+    fit.progress_user = &cp;
+    char command[4096];
+    join_command(argc, argv, command, sizeof command);
+    lm_calibrate_job job = {c.scenario, sc, t, par, n_free, c.threads, fit, command, c.output};
+    if (!c.quiet)
+        fprintf(stderr,
+                "lmsim: calibrating '%s' (%lld persons, %d months, seed %llu): %zu free "
+                "parameters, targets %s\n",
+                sc->name, (long long)sc->n_persons, sc->n_months, (unsigned long long)sc->seed,
+                n_free, targets_path);
+    lm_calib_report *rep = NULL;
+    if (lm_calibrate(&job, &rep, &err)) {
+        lm_targets_destroy(t);
+        lm_scenario_destroy(sc);
+        return report(&err);
+    }
+    const lm_calib_result *r = rep->fit;
+    printf("Calibrated '%s' to %zu tuned targets: %s after %d iterations (%ld evaluations); "
+           "cost %.6g -> %.6g\n",
+           sc->name, rep->n_tuned, r->converged ? "converged" : "NOT CONVERGED", r->iterations,
+           r->evaluations, r->cost_start, r->cost);
+    printf("%-44s %12s %12s %10s  %s\n", "parameter", "before", "after", "s.e.", "bounds");
+    for (size_t j = 0; j < n_free; j++) {
+        printf("%-44s %12.6g %12.6g ", par[j].path, par[j].start, r->theta[j]);
+        if (isfinite(r->se[j]))
+            printf("%10.3g", r->se[j]);
+        else
+            printf("%10s", "n/a");
+        printf("  [%g, %g]%s%s\n", par[j].lo, par[j].hi,
+               r->flags[j] & (LM_CALIB_AT_LOWER | LM_CALIB_AT_UPPER) ? "  AT BOUND: s.e. unreliable"
+                                                                     : "",
+               r->flags[j] & LM_CALIB_NO_EFFECT ? "  NO EFFECT: not identified" : "");
+    }
+    if (r->ill_conditioned)
+        printf("warning: J'J is near-singular (condition number %.3g): the standard errors "
+               "mean little\n",
+               r->cond);
+    putchar('\n');
+    for (size_t k = 0; k < rep->n_lines; k++)
+        printf("%s\n", rep->lines[k]);
+    char unc[4096];
+    lm_calib_uncertain_path(c.output, unc, sizeof unc);
+    printf("Output: %s, %s\n", c.output, unc);
+    int code = 0;
+    if (!r->converged) {
+        fprintf(stderr,
+                "lmsim: calibrate did not converge within %d iterations: %s holds the best "
+                "point found (its header says NOT CONVERGED)\n",
+                r->iterations, c.output);
+        code = EXIT_NOT_CONVERGED;
+    }
+    lm_calib_report_destroy(rep);
+    lm_targets_destroy(t);
+    lm_scenario_destroy(sc);
+    return code;
+#endif
+}
+
 /* Run a command, inside MPI_Init/MPI_Finalize when started by mpirun (and
  * built with MPI). */
 static int with_mpi(int (*cmd)(int, char **), int argc, char **argv) {
@@ -834,5 +1123,8 @@ int main(int argc, char **argv) {
         return with_mpi(cmd_sweep, argc, argv);
     if (strcmp(cmd, "compare") == 0)
         return cmd_compare(argc, argv);
-    return usage_error("unknown command '%s' (run, check, describe, sweep or compare)", cmd);
+    if (strcmp(cmd, "calibrate") == 0)
+        return cmd_calibrate(argc, argv);
+    return usage_error("unknown command '%s' (run, check, describe, sweep, compare or calibrate)",
+                       cmd);
 }

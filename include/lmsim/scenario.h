@@ -279,6 +279,22 @@ typedef struct lm_scenario {
 int lm_scenario_load(const char *path, const char *const *overrides, size_t n_overrides,
                      lm_scenario **out, lm_error *err);
 
+/* The same from scenario text already in memory, typically lm_scenario.text
+ * (the normalised text: includes resolved, no `base`, overrides applied), so
+ * that a scenario can be re-derived with other overrides without touching
+ * the disk. display_name stands for the file in messages and source_path
+ * (NULL: "(scenario text)"). The text cannot @include relative files. Errors
+ * as lm_scenario_load (LM_ESYNTAX with the line in the text). */
+int lm_scenario_load_string(const char *text, const char *display_name,
+                            const char *const *overrides, size_t n_overrides, lm_scenario **out,
+                            lm_error *err);
+
+/* The current value of the numeric setting at `path` (--set syntax, e.g.
+ * "transitions.unemployed.[0].intercept") read from sc->text into *value.
+ * Errors: LM_EARG when there is no such setting or it is not a number. */
+int lm_scenario_setting_number(const lm_scenario *sc, const char *path, double *value,
+                               lm_error *err);
+
 /* The settings in force in month `month` (1 = the first simulated month):
  * the latest timeline variant taking effect at or before it, or sc itself.
  * Borrowed; valid while sc lives. */

@@ -68,6 +68,20 @@ int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex
                        lm_error *err);
 void lm_sim_destroy(lm_sim *sim);
 
+/* Start sim again at month 0 for scenario sc, without allocating: the
+ * transition tables are rebuilt from sc, the population re-synthesised in
+ * place, counters, carried-over programme places and alignment shifts
+ * cleared. Afterwards the sim is exactly (bit for bit) what
+ * lm_sim_create(sc) with the same threads and exchange would give. sc is
+ * borrowed (as by create) and must have the shape the sim was made for:
+ * the same persons, regions, number of programmes and of alignment rules,
+ * and duration cap (its coefficients, seed and months may differ). In a
+ * distributed run every rank must call it together. Errors: LM_EARG (a
+ * different shape, naming what differs; the sim is unchanged), LM_EIO (an
+ * exchange failed). Used by calibration, which re-runs one scenario with
+ * other parameters many times. */
+int lm_sim_reset(lm_sim *sim, const lm_scenario *sc, lm_error *err);
+
 /* Advance one month. Errors: LM_EARG when all months have been simulated,
  * LM_ENOMEM, LM_EIO when an exchange between ranks failed. */
 int lm_sim_step(lm_sim *sim, lm_error *err);
