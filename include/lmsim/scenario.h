@@ -263,6 +263,15 @@ typedef struct lm_scenario {
 int lm_scenario_load(const char *path, const char *const *overrides, size_t n_overrides,
                      lm_scenario **out, lm_error *err);
 
+/* The same from the text of a scenario (e.g. lm_scenario.text, or the
+ * scenario_text attribute of a run file), with `display_name` standing for
+ * the file in messages and in source_path. The text cannot @include or
+ * name a `base` relative to a folder. Errors: as lm_scenario_load (LM_EARG
+ * without text or name). */
+int lm_scenario_load_string(const char *text, const char *display_name,
+                            const char *const *overrides, size_t n_overrides, lm_scenario **out,
+                            lm_error *err);
+
 /* The settings in force in month `month` (1 = the first simulated month):
  * the latest timeline variant taking effect at or before it, or sc itself.
  * Borrowed; valid while sc lives. */
