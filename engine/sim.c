@@ -1086,3 +1086,7 @@ void lm_sim_slots(const lm_sim *sim, int64_t *lo, int64_t *hi) {
     *lo = sim->lo;
     *hi = sim->hi;
 }
+
+const lm_exchange *lm_sim_exchange(const lm_sim *sim) {
+    return sim->ex;
+}
