@@ -178,7 +178,8 @@ static int get_window(const lm__cfg_ctx *c, const config_setting_t *g, const cha
     return LM_OK;
 }
 
-/* Text of a state set: a shorthand when it is one, else names joined by '+'. */
+/* Text of a state set: a shorthand when it is one, else names joined by
+ * '+', with "employed" and "inactive" for their states together. */
 static void set_text(uint8_t mask, char *buf, size_t n) {
     for (int k = 0; k < N_SHORT; k++)
         if (mask == set_short_mask[k]) {
@@ -187,13 +188,24 @@ static void set_text(uint8_t mask, char *buf, size_t n) {
         }
     size_t len = 0;
     buf[0] = '\0';
-    for (int s = 0; s < LM_N_STATES && len < n; s++)
-        if ((mask >> s) & 1u) {
-            int w = snprintf(buf + len, n - len, "%s%s", len ? "+" : "", lm_state_name(s));
-            if (w < 0)
-                break;
-            len += (size_t)w;
+    for (int s = 0; s < LM_N_STATES && len < n; s++) {
+        const char *name = lm_state_name(s);
+        if (!((mask >> s) & 1u))
+            continue;
+        if ((mask & SET_INACTIVE) == SET_INACTIVE && lm_state_is_inactive(s)) {
+            if (s != LM_STATE_INACTIVE_SICK)
+                continue;
+            name = "inactive";
+        } else if ((mask & SET_EMPLOYED) == SET_EMPLOYED && lm_state_is_employed(s)) {
+            if (s != LM_STATE_EMPLOYED_POOR)
+                continue;
+            name = "employed";
         }
+        int w = snprintf(buf + len, n - len, "%s%s", len ? "+" : "", name);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
 }
 
 /* Text of a selector group: "key=value, ..." (arrays as a|b). */
