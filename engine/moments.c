@@ -17,7 +17,12 @@
  *              CELL_INNER, so the group at an earlier month (a cohort's
  *              start: the age band of age - k) costs one addition.
  *   total      [item][2] numerator and denominator summed over the months;
- *   thread_acc [thread][item][2] one month's counts of each thread's range.
+ *   thread_acc [thread][item][2] one month's counts of each thread's range;
+ *   thread_hist [thread][cell][state][duration class] one month's persons:
+ *              shares and duration shares are read off it after the pass,
+ *              so they cost one increment per person whatever their number
+ *              (duration classes: the bounds lo and hi + 1 of the
+ *              duration_share items, only in months when one is active).
  *   Per-person registers, allocated only when a target needs them, for the
  *   scenario's n_persons slots (calloc: untouched pages of other ranks' slots
  *   stay unmapped):
@@ -37,16 +42,22 @@
  *              offer), outcome flags and months in work since.
  *   A slot that receives an entrant has its registers cleared: a person
  *   who leaves at 65 leaves every cohort, and the entrant joins at entry.
+ *   Each register is kept only in the months its items need (from their
+ *   first cohort start to the last month they look at; low-pay codes once
+ *   a year), so a month without any active item or kept register costs
+ *   nothing.
  *
  * Each month: clear the entrants' registers (serially, a short list), then
- * one parallel pass over the slots: update the registers, and add 1 to the
- * denominator (and numerator) of each item active this month that the
- * person counts for. Items are active only in the months where they can
- * count (a window, or the end of a cohort's follow-up). Per-thread integer
- * counts are summed in thread order, then over ranks: the result is
- * bit-identical for any number of threads or ranks. programme_count items
- * take the month's programme counts of the engine (already summed over
- * ranks).
+ * one parallel pass over the slots: update the kept registers, count the
+ * person in the histogram, and add 1 to the denominator (and numerator) of
+ * each active item of the other families (flows, cohorts, programme
+ * follow-up) that the person counts for, after a cheap test of the family
+ * (the origin state of a flow, a non-zero register, an active follow-up).
+ * Items are active only in the months where they can count (a window, or
+ * the end of a cohort's follow-up). Per-thread integer counts are summed in
+ * thread order, then over ranks: the result is bit-identical for any number
+ * of threads or ranks. programme_count items take the month's programme
+ * counts of the engine (already summed over ranks).
  *
  * Invariants: observations come in month order starting at 0; a register
  * only ever holds observations of the slot's current occupant; nothing is
@@ -96,6 +107,35 @@ typedef struct item {
     const uint8_t *match;
 } item;
 
+/* Families of items, each handled its own way in the pass. */
+enum {
+    FAM_HIST = 0, /* share, duration_share: a histogram [cell][state][duration class] */
+    FAM_FLOW,     /* flow: last month's state and duration */
+    FAM_AFTER,    /* state_after: shift register of a state set */
+    FAM_ENTRY,    /* out_after_entry, job_survival: shift register of entries */
+    FAM_LOW_PAY,  /* low_pay: annual codes */
+    FAM_PROG,     /* programme: the referral follow-up */
+    N_FAM
+};
+
+static int family_of(int measure) {
+    switch (measure) {
+    case LM__M_FLOW:
+        return FAM_FLOW;
+    case LM__M_STATE_AFTER:
+        return FAM_AFTER;
+    case LM__M_OUT_AFTER_ENTRY:
+    case LM__M_JOB_SURVIVAL:
+        return FAM_ENTRY;
+    case LM__M_LOW_PAY:
+        return FAM_LOW_PAY;
+    case LM__M_PROGRAMME:
+        return FAM_PROG;
+    default:
+        return FAM_HIST;
+    }
+}
+
 struct lm_moments {
     const lm_targets *t;
     int variant;
@@ -112,18 +152,33 @@ struct lm_moments {
     item *items;
     int *side; /* [target][2]: item of the group and of versus, or -1 */
     uint8_t *match;
-    int *active; /* [n_items] items active in the month being observed */
-    int n_active;
-    int64_t *total;      /* [n_items][2] */
-    int64_t *month_acc;  /* [n_items][2] */
-    int64_t *thread_acc; /* [n_threads][n_items][2] */
-    int max_horizon;     /* longest programme horizon */
+    int *active;              /* [n_items] items active this month, grouped by family */
+    int fam_first[N_FAM + 1]; /* family f is active[fam_first[f] .. fam_first[f + 1]) */
+    uint8_t flow_from;        /* union of the origin sets of the active flows */
+    int n_bounds;             /* months-in-state class bounds of duration_share items */
+    int *bounds;              /* [n_bounds] ascending: class = number of bounds <= d */
+    size_t hist_len;          /* n_cells * LM_N_STATES * (n_bounds + 1) */
+    int dur_on;               /* a duration_share item is active: classes in the histogram */
+    int prev_win[2];          /* months in which prev_state is kept */
+    int64_t *hist;            /* [hist_len] share histogram of the month */
+    int64_t *thread_hist;     /* [n_threads][hist_len] */
+    int64_t *total;           /* [n_items][2] */
+    int64_t *month_acc;       /* [n_items][2] */
+    int64_t *thread_acc;      /* [n_threads][n_items][2] */
+    int max_horizon;          /* longest programme horizon */
 
     uint8_t *prev_state;
     uint16_t *prev_mis;
     int n_in, n_entry, n_lp;
-    uint8_t *in_mask, *entry_mask;  /* [n_in], [n_entry] */
-    int *lp_month;                  /* [n_lp] */
+    uint8_t *in_mask, *entry_mask; /* [n_in], [n_entry] */
+    int *lp_month;                 /* [n_lp] */
+    /* Months in which each register is kept: from the first cohort start
+     * of its items to the last month they look at (zero before, unused
+     * after); [register][2], and the follow-up's. */
+    int (*in_win)[2], (*entry_win)[2], (*lp_win)[2];
+    int pf_win[2];
+    int *live_in, *live_entry, *live_lp; /* registers kept this month */
+    int n_live_in, n_live_entry, n_live_lp, pf_live;
     uint64_t **in_reg, **entry_reg; /* [n_in][n], [n_entry][n] */
     uint32_t **lp_reg;              /* [n_lp][n] */
     uint16_t *pf_start;
@@ -257,6 +312,12 @@ void lm_moments_destroy(lm_moments *m) {
     lm__free(m->in_mask);
     lm__free(m->entry_mask);
     lm__free(m->lp_month);
+    lm__free(m->in_win);
+    lm__free(m->entry_win);
+    lm__free(m->lp_win);
+    lm__free(m->live_in);
+    lm__free(m->live_entry);
+    lm__free(m->live_lp);
     lm__free(m->prev_state);
     lm__free(m->prev_mis);
     lm__free(m->pf_start);
@@ -268,6 +329,9 @@ void lm_moments_destroy(lm_moments *m) {
     lm__free(m->side);
     lm__free(m->match);
     lm__free(m->active);
+    lm__free(m->bounds);
+    lm__free(m->hist);
+    lm__free(m->thread_hist);
     lm__free(m->total);
     lm__free(m->month_acc);
     lm__free(m->thread_acc);
@@ -336,6 +400,85 @@ int lm_moments_create(const lm_targets *t, int variant, const lm_scenario *sc, l
                          it->measure == LM__M_JOB_SURVIVAL;
             need_prog |= it->measure == LM__M_PROGRAMME;
         }
+    }
+    /* The months each register is kept. */
+    m->in_win = lm__calloc(ni, sizeof *m->in_win);
+    m->entry_win = lm__calloc(ni, sizeof *m->entry_win);
+    m->lp_win = lm__calloc(ni, sizeof *m->lp_win);
+    m->live_in = lm__calloc(ni, sizeof *m->live_in);
+    m->live_entry = lm__calloc(ni, sizeof *m->live_entry);
+    m->live_lp = lm__calloc(ni, sizeof *m->live_lp);
+    if (!m->in_win || !m->entry_win || !m->lp_win || !m->live_in || !m->live_entry || !m->live_lp)
+        goto nomem;
+    for (size_t r = 0; r < ni; r++) {
+        m->in_win[r][0] = m->entry_win[r][0] = m->lp_win[r][0] = sc->n_months + 1;
+        m->in_win[r][1] = m->entry_win[r][1] = m->lp_win[r][1] = -1;
+    }
+    m->pf_win[0] = sc->n_months + 1;
+    m->pf_win[1] = -1;
+    for (int j = 0; j < m->n_items; j++) {
+        const item *it = &m->items[j];
+        const int f = family_of(it->measure);
+        int(*w)[2] = f == FAM_AFTER     ? &m->in_win[it->reg]
+                     : f == FAM_ENTRY   ? &m->entry_win[it->reg]
+                     : f == FAM_LOW_PAY ? &m->lp_win[it->reg]
+                     : f == FAM_PROG    ? &m->pf_win
+                                        : NULL;
+        if (!w)
+            continue;
+        const int last =
+            f == FAM_LOW_PAY ? it->m0 + LM_MONTHS_PER_YEAR * it->lag : it->m1 + it->lag;
+        if (it->m0 < (*w)[0])
+            (*w)[0] = it->m0;
+        if (last > (*w)[1])
+            (*w)[1] = last;
+    }
+    /* Last month's state is kept from the month before the first flow or
+     * entry cohort to the last month a flow counts or an entry is made. */
+    m->prev_win[0] = sc->n_months + 1;
+    m->prev_win[1] = -1;
+    for (int j = 0; j < m->n_items; j++) {
+        const item *it = &m->items[j];
+        const int f = family_of(it->measure);
+        if (f != FAM_FLOW && f != FAM_ENTRY)
+            continue;
+        if (it->m0 - 1 < m->prev_win[0])
+            m->prev_win[0] = it->m0 - 1;
+        if (it->m1 > m->prev_win[1])
+            m->prev_win[1] = it->m1;
+    }
+    /* Duration classes of the share histogram: the bounds lo and hi + 1 of
+     * every duration_share item, ascending and distinct. */
+    m->bounds = lm__calloc(ni * 2, sizeof *m->bounds);
+    if (!m->bounds)
+        goto nomem;
+    for (int j = 0; j < m->n_items; j++) {
+        const item *it = &m->items[j];
+        if (it->measure != LM__M_DURATION_SHARE)
+            continue;
+        const int v[2] = {it->dlo, it->dhi + 1};
+        for (int q = 0; q < 2; q++) {
+            int k = 0;
+            while (k < m->n_bounds && m->bounds[k] < v[q])
+                k++;
+            if (k < m->n_bounds && m->bounds[k] == v[q])
+                continue;
+            memmove(m->bounds + k + 1, m->bounds + k,
+                    (size_t)(m->n_bounds - k) * sizeof *m->bounds);
+            m->bounds[k] = v[q];
+            m->n_bounds++;
+        }
+    }
+    int any_hist = 0;
+    for (int j = 0; j < m->n_items; j++)
+        any_hist |= family_of(m->items[j].measure) == FAM_HIST &&
+                    m->items[j].measure != LM__M_PROGRAMME_COUNT;
+    if (any_hist) {
+        m->hist_len = m->n_cells * LM_N_STATES * (size_t)(m->n_bounds + 1);
+        m->hist = lm__calloc(m->hist_len, sizeof *m->hist);
+        m->thread_hist = lm__calloc(m->hist_len * (size_t)m->n_threads, sizeof *m->thread_hist);
+        if (!m->hist || !m->thread_hist)
+            goto nomem;
     }
     /* Registers, only those needed. */
     const size_t n = (size_t)m->n;
@@ -462,12 +605,35 @@ static int prog_outcome(int outcome, uint8_t flags, int worked, int emp) {
     }
 }
 
-/* The pass over slots [lo, hi) of month ob->month; acc: [n_items][2]. */
-static void observe_range(lm_moments *m, const lm__obs *ob, int64_t lo, int64_t hi, int64_t *acc) {
+/* Duration class of d: the number of bounds <= d. */
+static inline int class_of(const int *bounds, int n_bounds, int d) {
+    int c = 0;
+    while (c < n_bounds && bounds[c] <= d)
+        c++;
+    return c;
+}
+
+/* The pass over slots [lo, hi) of month ob->month: registers, the share
+ * histogram th ([cell][state][class], when on) and the counts acc
+ * ([n_items][2]) of the other active items. */
+static void observe_range(lm_moments *m, const lm__obs *ob, int64_t lo, int64_t hi, int64_t *acc,
+                          int64_t *th) {
     const lm_population *p = ob->pop;
     const int t = ob->month;
-    const int has_prev = m->prev_state != NULL, has_pf = m->pf_prog != NULL && p->track_prog;
-    const int n_in = m->n_in, n_entry = m->n_entry, n_lp = m->n_lp, n_active = m->n_active;
+    const int has_prev = m->prev_state != NULL && in_range(t, m->prev_win[0], m->prev_win[1]);
+    const int has_pf = m->pf_prog != NULL && p->track_prog && m->pf_live;
+    const int n_in = m->n_live_in, n_entry = m->n_live_entry, n_lp = m->n_live_lp;
+    const int *const live_in = m->live_in, *const live_entry = m->live_entry,
+                     *const live_lp = m->live_lp;
+    const int *const act = m->active, *const ff = m->fam_first;
+    const int hist_on = th != NULL, n_bounds = m->dur_on ? m->n_bounds : 0;
+    const int n_class = n_bounds + 1;
+    const int any_flow = ff[FAM_FLOW + 1] > ff[FAM_FLOW];
+    const int any_after = ff[FAM_AFTER + 1] > ff[FAM_AFTER];
+    const int any_entry = ff[FAM_ENTRY + 1] > ff[FAM_ENTRY];
+    const int any_lp = ff[FAM_LOW_PAY + 1] > ff[FAM_LOW_PAY];
+    const int any_prog = ff[FAM_PROG + 1] > ff[FAM_PROG];
+    const uint8_t flow_from = m->flow_from;
     for (int64_t i = lo; i < hi; i++) {
         const int s = p->state[i];
         const int emp = lm_state_is_employed(s);
@@ -476,14 +642,24 @@ static void observe_range(lm_moments *m, const lm__obs *ob, int64_t lo, int64_t 
         const size_t base = cell_base(p, i);
         const int ps = has_prev ? m->prev_state[i] : (int)PREV_NONE;
         const int pm = has_prev ? m->prev_mis[i] : 0;
-        /* Registers: bit 0 / code of this month. */
-        for (int r = 0; r < n_in; r++)
-            m->in_reg[r][i] = (m->in_reg[r][i] << 1) | ((m->in_mask[r] >> s) & 1u);
-        for (int r = 0; r < n_entry; r++)
-            m->entry_reg[r][i] =
-                (m->entry_reg[r][i] << 1) |
-                (uint64_t)(emp && ps != (int)PREV_NONE && ((m->entry_mask[r] >> ps) & 1u));
-        for (int r = 0; r < n_lp; r++) {
+        /* Registers: bit 0 / code of this month; past bits kept to skip
+         * the cohort families of persons without any. */
+        uint64_t past_in = 0, past_entry = 0;
+        for (int q = 0; q < n_in; q++) {
+            const int r = live_in[q];
+            const uint64_t v = m->in_reg[r][i];
+            past_in |= v;
+            m->in_reg[r][i] = (v << 1) | ((m->in_mask[r] >> s) & 1u);
+        }
+        for (int q = 0; q < n_entry; q++) {
+            const int r = live_entry[q];
+            const uint64_t v = m->entry_reg[r][i];
+            past_entry |= v;
+            m->entry_reg[r][i] = (v << 1) | (uint64_t)(emp && ps != (int)PREV_NONE &&
+                                                       ((m->entry_mask[r] >> ps) & 1u));
+        }
+        for (int q = 0; q < n_lp; q++) {
+            const int r = live_lp[q];
             const int d = t - m->lp_month[r];
             const uint32_t code = s == LM_STATE_EMPLOYED_POOR   ? LP_POOR
                                   : s == LM_STATE_EMPLOYED_GOOD ? LP_GOOD
@@ -529,68 +705,110 @@ static void observe_range(lm_moments *m, const lm__obs *ob, int64_t lo, int64_t 
                 }
             }
         }
-        for (int k = 0; k < n_active; k++) {
-            const int j = m->active[k];
-            const item *it = &m->items[j];
-            int64_t *a = acc + 2 * (size_t)j;
-            int den = 0, num = 0;
-            switch (it->measure) {
-            case LM__M_SHARE:
-                den = it->match[base + (size_t)band_of(age) * CELL_INNER] && ((it->b >> s) & 1u);
-                num = den && ((it->a >> s) & 1u);
-                break;
-            case LM__M_DURATION_SHARE:
-                den = it->match[base + (size_t)band_of(age) * CELL_INNER] && ((it->a >> s) & 1u);
-                num = den && in_range(mis, it->dlo, it->dhi);
-                break;
-            case LM__M_FLOW:
-                den = ps != (int)PREV_NONE && ((it->a >> ps) & 1u) &&
-                      in_range(pm, it->dlo, it->dhi) &&
-                      it->match[base + (size_t)band_of(age - 1) * CELL_INNER];
-                num = den && ((it->b >> s) & 1u);
-                break;
-            case LM__M_STATE_AFTER:
-                den = ((m->in_reg[it->reg][i] >> it->lag) & 1u) &&
-                      it->match[base + (size_t)band_of(age - it->lag) * CELL_INNER];
-                num = den && ((it->b >> s) & 1u);
-                break;
-            case LM__M_OUT_AFTER_ENTRY:
-            case LM__M_JOB_SURVIVAL: {
-                den = ((m->entry_reg[it->reg][i] >> it->lag) & 1u) &&
-                      it->match[base + (size_t)band_of(age - it->lag) * CELL_INNER];
-                /* Continuously in work since the entry iff in work now with
-                 * as many consecutive months as have passed. */
-                const int stayed = emp && sus >= it->lag;
-                if (it->measure == LM__M_JOB_SURVIVAL)
-                    num = den && stayed;
-                else
-                    num = den && (it->mode_any ? !stayed : !emp);
-                break;
-            }
-            case LM__M_LOW_PAY: {
-                const int months = LM_MONTHS_PER_YEAR * it->lag;
-                const uint32_t reg = m->lp_reg[it->reg][i];
-                den = (reg & 3u) == LP_POOR &&
-                      it->match[base + (size_t)band_of(age - months) * CELL_INNER];
-                num = den && low_pay_is(reg, it->lag, it->outcome);
-                break;
-            }
-            case LM__M_PROGRAMME:
-                den = has_pf && m->pf_prog[i] == it->prog + 1 && t - m->pf_start[i] == it->lag &&
-                      ((it->arms >> m->pf_arm[i]) & 1u) &&
-                      it->match[base + (size_t)band_of(age - it->lag) * CELL_INNER];
-                num = den && prog_outcome(it->outcome, m->pf_flags[i], m->pf_worked[i], emp);
-                break;
-            default:
-                break;
-            }
-            a[0] += num;
-            a[1] += den;
-        }
         if (has_prev) {
             m->prev_state[i] = (uint8_t)s;
             m->prev_mis[i] = (uint16_t)mis;
         }
+        /* Shares and durations: one count in the histogram. */
+        if (hist_on) {
+            const size_t cell = base + (size_t)band_of(age) * CELL_INNER;
+            const int c = n_bounds ? class_of(m->bounds, n_bounds, mis) : 0;
+            th[(cell * LM_N_STATES + (size_t)s) * (size_t)n_class + (size_t)c]++;
+        }
+        if (any_flow && ps != (int)PREV_NONE && ((flow_from >> ps) & 1u)) {
+            const size_t cell = base + (size_t)band_of(age - 1) * CELL_INNER;
+            for (int k = ff[FAM_FLOW]; k < ff[FAM_FLOW + 1]; k++) {
+                const item *it = &m->items[act[k]];
+                if (((it->a >> ps) & 1u) && in_range(pm, it->dlo, it->dhi) && it->match[cell]) {
+                    int64_t *a = acc + 2 * (size_t)act[k];
+                    a[0] += (it->b >> s) & 1u;
+                    a[1]++;
+                }
+            }
+        }
+        if (any_after && past_in) {
+            for (int k = ff[FAM_AFTER]; k < ff[FAM_AFTER + 1]; k++) {
+                const item *it = &m->items[act[k]];
+                if (((m->in_reg[it->reg][i] >> it->lag) & 1u) &&
+                    it->match[base + (size_t)band_of(age - it->lag) * CELL_INNER]) {
+                    int64_t *a = acc + 2 * (size_t)act[k];
+                    a[0] += (it->b >> s) & 1u;
+                    a[1]++;
+                }
+            }
+        }
+        if (any_entry && past_entry) {
+            for (int k = ff[FAM_ENTRY]; k < ff[FAM_ENTRY + 1]; k++) {
+                const item *it = &m->items[act[k]];
+                if (((m->entry_reg[it->reg][i] >> it->lag) & 1u) &&
+                    it->match[base + (size_t)band_of(age - it->lag) * CELL_INNER]) {
+                    /* Continuously in work since the entry iff in work now
+                     * with as many consecutive months as have passed. */
+                    const int stayed = emp && sus >= it->lag;
+                    int64_t *a = acc + 2 * (size_t)act[k];
+                    a[0] += it->measure == LM__M_JOB_SURVIVAL ? stayed
+                            : it->mode_any                    ? !stayed
+                                                              : !emp;
+                    a[1]++;
+                }
+            }
+        }
+        if (any_lp) {
+            for (int k = ff[FAM_LOW_PAY]; k < ff[FAM_LOW_PAY + 1]; k++) {
+                const item *it = &m->items[act[k]];
+                const uint32_t reg = m->lp_reg[it->reg][i];
+                if ((reg & 3u) == LP_POOR &&
+                    it->match[base +
+                              (size_t)band_of(age - LM_MONTHS_PER_YEAR * it->lag) * CELL_INNER]) {
+                    int64_t *a = acc + 2 * (size_t)act[k];
+                    a[0] += low_pay_is(reg, it->lag, it->outcome);
+                    a[1]++;
+                }
+            }
+        }
+        if (any_prog && has_pf && m->pf_prog[i] != 0) {
+            for (int k = ff[FAM_PROG]; k < ff[FAM_PROG + 1]; k++) {
+                const item *it = &m->items[act[k]];
+                if (m->pf_prog[i] == it->prog + 1 && t - m->pf_start[i] == it->lag &&
+                    ((it->arms >> m->pf_arm[i]) & 1u) &&
+                    it->match[base + (size_t)band_of(age - it->lag) * CELL_INNER]) {
+                    int64_t *a = acc + 2 * (size_t)act[k];
+                    a[0] += prog_outcome(it->outcome, m->pf_flags[i], m->pf_worked[i], emp);
+                    a[1]++;
+                }
+            }
+        }
+    }
+}
+
+/* Counts of the active share and duration_share items from the month's
+ * summed histogram, into acc ([n_items][2]). */
+static void count_hist(const lm_moments *m, int64_t *acc) {
+    const int n_class = m->dur_on ? m->n_bounds + 1 : 1;
+    for (int k = m->fam_first[FAM_HIST]; k < m->fam_first[FAM_HIST + 1]; k++) {
+        const item *it = &m->items[m->active[k]];
+        const int dur = it->measure == LM__M_DURATION_SHARE;
+        /* Classes inside [dlo, dhi]: dlo and dhi + 1 are bounds. */
+        const int c0 = dur ? class_of(m->bounds, m->n_bounds, it->dlo) : 0;
+        const int c1 = dur ? class_of(m->bounds, m->n_bounds, it->dhi) : n_class - 1;
+        const uint8_t den_set = dur ? it->a : it->b;
+        int64_t num = 0, den = 0;
+        for (size_t cell = 0; cell < m->n_cells; cell++) {
+            if (!it->match[cell])
+                continue;
+            for (int s = 0; s < LM_N_STATES; s++) {
+                if (!((den_set >> s) & 1u))
+                    continue;
+                const int64_t *h = m->hist + (cell * LM_N_STATES + (size_t)s) * (size_t)n_class;
+                const int in_states = dur || ((it->a >> s) & 1u);
+                for (int c = 0; c < n_class; c++) {
+                    den += h[c];
+                    num += in_states && c >= c0 && c <= c1 ? h[c] : 0;
+                }
+            }
+        }
+        acc[2 * (size_t)m->active[k]] += num;
+        acc[2 * (size_t)m->active[k] + 1] += den;
     }
 }
 
@@ -621,18 +839,47 @@ int lm__moments_observe(lm_moments *m, const lm__obs *ob, lm_error *err) {
                        t, (long long)ob->pop->n, m->sc->n_months, (long long)m->n);
     for (int64_t k = 0; k < ob->n_entrants; k++)
         clear_slot(m, ob->entrants[k]);
-    m->n_active = 0;
-    for (int j = 0; j < m->n_items; j++)
-        if (item_active(&m->items[j], t))
-            m->active[m->n_active++] = j;
-    const size_t w = 2 * (size_t)m->n_items;
+    /* Active items, grouped by family. */
+    int na = 0;
+    m->flow_from = 0;
+    for (int f = 0; f < N_FAM; f++) {
+        m->fam_first[f] = na;
+        for (int j = 0; j < m->n_items; j++)
+            if (family_of(m->items[j].measure) == f && item_active(&m->items[j], t)) {
+                m->active[na++] = j;
+                if (f == FAM_FLOW)
+                    m->flow_from |= m->items[j].a;
+            }
+    }
+    m->fam_first[N_FAM] = na;
+    /* Registers kept this month. */
+    m->n_live_in = m->n_live_entry = m->n_live_lp = 0;
+    for (int r = 0; r < m->n_in; r++)
+        if (in_range(t, m->in_win[r][0], m->in_win[r][1]))
+            m->live_in[m->n_live_in++] = r;
+    for (int r = 0; r < m->n_entry; r++)
+        if (in_range(t, m->entry_win[r][0], m->entry_win[r][1]))
+            m->live_entry[m->n_live_entry++] = r;
+    for (int r = 0; r < m->n_lp; r++) /* observed once a year */
+        if (in_range(t, m->lp_win[r][0], m->lp_win[r][1]) &&
+            (t - m->lp_month[r]) % LM_MONTHS_PER_YEAR == 0)
+            m->live_lp[m->n_live_lp++] = r;
+    m->pf_live = in_range(t, m->pf_win[0], m->pf_win[1]);
+    m->dur_on = 0;
+    for (int k = m->fam_first[FAM_HIST]; k < m->fam_first[FAM_HIST + 1]; k++)
+        m->dur_on |= m->items[m->active[k]].measure == LM__M_DURATION_SHARE;
+    const int hist_on = m->fam_first[FAM_HIST + 1] > m->fam_first[FAM_HIST];
+    const size_t w = 2 * (size_t)m->n_items, hl = hist_on ? m->hist_len : 0;
     const int nt = m->n_threads;
     const int64_t lo = ob->lo, span = ob->hi - ob->lo;
     /* Registers change every month, so the pass runs even without an
      * active item (unless there is nothing per person at all). */
-    const int per_person = m->n_active > 0 || m->prev_state || m->n_in || m->n_entry || m->n_lp ||
-                           (m->pf_prog && ob->pop->track_prog);
+    const int per_person =
+        na > 0 || (m->prev_state && in_range(t, m->prev_win[0], m->prev_win[1])) || m->n_live_in ||
+        m->n_live_entry || m->n_live_lp || (m->pf_prog && ob->pop->track_prog && m->pf_live);
     memset(m->thread_acc, 0, w * (size_t)nt * sizeof *m->thread_acc);
+    if (hl)
+        memset(m->thread_hist, 0, hl * (size_t)nt * sizeof *m->thread_hist);
     if (per_person) {
 #pragma omp parallel num_threads(nt)
         {
@@ -640,13 +887,22 @@ int lm__moments_observe(lm_moments *m, const lm__obs *ob, lm_error *err) {
             /* The split follows n_threads even when OpenMP gives fewer. */
             for (int k = th; k < nt; k += nth)
                 observe_range(m, ob, lo + span * k / nt, lo + span * (k + 1) / nt,
-                              m->thread_acc + w * (size_t)k);
+                              m->thread_acc + w * (size_t)k,
+                              hl ? m->thread_hist + hl * (size_t)k : NULL);
         }
     }
+    /* Per-thread integer counts in thread order (exact in any order). */
     memset(m->month_acc, 0, w * sizeof *m->month_acc);
     for (int k = 0; k < nt; k++)
         for (size_t q = 0; q < w; q++)
             m->month_acc[q] += m->thread_acc[w * (size_t)k + q];
+    if (hl) {
+        memcpy(m->hist, m->thread_hist, hl * sizeof *m->hist);
+        for (int k = 1; k < nt; k++)
+            for (size_t q = 0; q < hl; q++)
+                m->hist[q] += m->thread_hist[hl * (size_t)k + q];
+        count_hist(m, m->month_acc);
+    }
     if (lm__xsum_i64(ob->ex, m->month_acc, w))
         return LM_FAIL(err, LM_EIO, "month %d: summing validation counts over ranks failed", t);
     for (size_t q = 0; q < w; q++)

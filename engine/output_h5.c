@@ -39,6 +39,10 @@
  *   /outcomes/headline  compound table of lm_headline rows with flat fields
  *                  group (string), persons_start, persons_end,
  *                  employment_rate_start, ..., good_job_share_end.
+ *   /validation    compound table of targets and results (lmsim validate):
+ *                  id, evidence, use, measure, describe (variable-length
+ *                  UTF-8), published, simulated, tolerance, se (float64),
+ *                  pass (uint8); only when lm__h5_set_validation was called.
  *   No /panel and no /persons in panel mode "none". In mode "sample" the
  *   columns are the slots i with lm_rng_uniform(seed, i, 0, SAMPLE, 0) <
  *   sample_fraction, in slot order; the same slots for every scenario run with

@@ -7,6 +7,11 @@
  * the writer, which removes the temporary file: no file ever appears under
  * the final name unless the run completed.
  *
+ * With opt->moments, the validation moments (lmsim/moments.h) observe
+ * month 0 and every month after the step; with opt->results too, their
+ * results are filled after the last month and, with a file, written to
+ * /validation before the file is closed and renamed.
+ *
  * A distributed run (opt->exchange with more than one rank) has one writer
  * per rank for its part file (the panel columns of its slots) and, on rank
  * 0, the main writer. /persons rows are gathered on rank 0 in column order:
