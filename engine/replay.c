@@ -250,7 +250,8 @@ static int read_programmes(hid_t f, const lm_scenario *sc, replay *r, const char
 }
 
 /* The panel's columns and /persons, and the population buffers. */
-static int read_persons(hid_t f, replay *r, const char *path, lm_error *err) {
+static int read_persons(hid_t f, const lm_scenario *sc, replay *r, const char *path,
+                        lm_error *err) {
     const int64_t n = vec_len(f, "/panel/person");
     const int64_t rows = vec_len(f, "/persons/id");
     if (n < 1 || rows < n)
@@ -284,6 +285,16 @@ static int read_persons(hid_t f, replay *r, const char *path, lm_error *err) {
     for (int k = 0; k < NP; k++)
         if (read_vec(f, person_ds[k], H5T_NATIVE_INT32, 4, -1, rows, r->rows[k]))
             return LM_FAIL(err, LM_EHDF5, "'%s': cannot read %s", path, person_ds[k]);
+    /* Attributes index the accumulators' tables: they must be in range. */
+    const int32_t top[NP] = {INT32_MAX, INT32_MAX,      INT32_MAX, sc->n_regions - 1, 1, 1,
+                             1,         LM_N_QUALS - 1, 1};
+    for (int64_t q = 0; q < rows; q++)
+        for (int k = P_REGION; k < NP; k++)
+            if (r->rows[k][q] < 0 || r->rows[k][q] > top[k])
+                return LM_FAIL(err, LM_EHDF5,
+                               "'%s': %s[%lld] = %d is out of range for the scenario of the "
+                               "validation (%d regions)",
+                               path, person_ds[k], (long long)q, r->rows[k][q], sc->n_regions);
     return LM_OK;
 }
 
@@ -321,7 +332,7 @@ int lm_moments_replay(lm_moments *m, const char *path, lm_error *err) {
     }
     const int has_panel = strcmp(mode, "none") != 0;
     if ((rc = read_programmes(f, sc, &r, path, err)) ||
-        (has_panel && (rc = read_persons(f, &r, path, err))))
+        (has_panel && (rc = read_persons(f, sc, &r, path, err))))
         goto done;
     if (!has_panel) {
         char why[LM_TARGET_REASON_MAX];
@@ -356,6 +367,12 @@ int lm_moments_replay(lm_moments *m, const char *path, lm_error *err) {
             rc = LM_FAIL(err, LM_EHDF5, "'%s': cannot read month %d of the panel", path, t);
             goto done;
         }
+        for (int64_t j = 0; has_panel && j < n; j++)
+            if (r.pop.state[j] >= LM_N_STATES) {
+                rc = LM_FAIL(err, LM_EHDF5, "'%s': /panel/state[%d, %lld] = %d is not a state",
+                             path, t, (long long)j, r.pop.state[j]);
+                goto done;
+            }
         lm__obs ob = {
             &r.pop, t, 0, n, r.entrants, n_entr, r.prog ? r.prog + (size_t)t * LM_PROG_CELLS : NULL,
             NULL};
