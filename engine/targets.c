@@ -311,11 +311,9 @@ static void describe(lm__target *x) {
     default:
         break;
     }
-    if (x->measure == LM__M_LOW_PAY)
-        ;
-    else if (x->m0 == x->m1)
+    if (x->measure != LM__M_LOW_PAY && x->m0 == x->m1)
         PUT(", %s %d", x->measure == LM__M_PROGRAMME ? "referred in month" : "month", x->m0);
-    else
+    else if (x->measure != LM__M_LOW_PAY)
         PUT(", %s %d-%d", x->measure == LM__M_PROGRAMME ? "referred in months" : "months", x->m0,
             x->m1);
     if (x->trial)
