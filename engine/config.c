@@ -21,14 +21,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "lmsim/scenario.h"
 
-#include <errno.h>
 #include <libconfig.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cfgutil.h"
 #include "internal.h"
