@@ -26,7 +26,7 @@
  *   Per-person registers, allocated only when a target needs them, for the
  *   scenario's n_persons slots (calloc: untouched pages of other ranks' slots
  *   stay unmapped):
- *   prev_state, prev_mis  last month's state and months in state (PREV_NONE:
+ *   prev_state, prev_mis  last month's state + 1 and months in state (0:
  *              not observed last month, e.g. an entrant) - flows, entries;
  *   in_reg[r]  uint64 shift register: bit j = "in state set r at t - j"
  *              (state_after);
@@ -76,7 +76,7 @@
 #include "lmsim/programmes.h"
 #include "targets_internal.h"
 
-#define PREV_NONE 0xFFu /* prev_state: not observed last month */
+#define PREV_NONE 0u /* prev_state (state + 1): not observed last month */
 /* Cells: (region, sex, band) outer, (disabled, minority, qual, caring) inner. */
 #define CELL_INNER (2 * 2 * LM_N_QUALS * 2)
 #define CELLS_PER_REGION (2 * LM_N_AGE_BANDS * CELL_INNER)
@@ -139,8 +139,9 @@ static int family_of(int measure) {
 struct lm_moments {
     const lm_targets *t;
     int variant;
-    const lm_scenario *sc; /* borrowed */
-    int64_t n;             /* slots covered by the registers */
+    const lm_scenario *sc;    /* borrowed */
+    int64_t n;                /* slots covered by the registers */
+    int64_t seen_lo, seen_hi; /* slots observed since the last new run */
     int n_threads;
     size_t n_cells;
     double scale; /* represented persons per simulated person */
@@ -483,8 +484,8 @@ int lm_moments_create(const lm_targets *t, int variant, const lm_scenario *sc, l
     /* Registers, only those needed. */
     const size_t n = (size_t)m->n;
     if (need_prev) {
-        m->prev_state = lm__aligned_alloc(n);
-        m->prev_mis = lm__aligned_alloc(n * sizeof *m->prev_mis);
+        m->prev_state = lm__calloc(n, 1);
+        m->prev_mis = lm__calloc(n, sizeof *m->prev_mis);
         if (!m->prev_state || !m->prev_mis)
             goto nomem;
     }
@@ -523,20 +524,28 @@ fail:
 }
 
 void lm__moments_new_run(lm_moments *m) {
-    const size_t n = (size_t)m->n;
+    /* Only the slots observed hold anything (the registers start zeroed,
+     * and the pages of slots never observed - another rank's - stay
+     * untouched). */
+    const size_t lo = (size_t)m->seen_lo,
+                 n = m->seen_hi > m->seen_lo ? (size_t)(m->seen_hi - m->seen_lo) : 0;
     m->last_month = -1;
+    m->seen_lo = m->n;
+    m->seen_hi = 0;
+    if (n == 0)
+        return;
     if (m->prev_state) {
-        memset(m->prev_state, PREV_NONE, n);
-        memset(m->prev_mis, 0, n * sizeof *m->prev_mis);
+        memset(m->prev_state + lo, 0, n);
+        memset(m->prev_mis + lo, 0, n * sizeof *m->prev_mis);
     }
     for (int r = 0; r < m->n_in; r++)
-        memset(m->in_reg[r], 0, n * sizeof **m->in_reg);
+        memset(m->in_reg[r] + lo, 0, n * sizeof **m->in_reg);
     for (int r = 0; r < m->n_entry; r++)
-        memset(m->entry_reg[r], 0, n * sizeof **m->entry_reg);
+        memset(m->entry_reg[r] + lo, 0, n * sizeof **m->entry_reg);
     for (int r = 0; r < m->n_lp; r++)
-        memset(m->lp_reg[r], 0, n * sizeof **m->lp_reg);
+        memset(m->lp_reg[r] + lo, 0, n * sizeof **m->lp_reg);
     if (m->pf_prog)
-        memset(m->pf_prog, 0, n);
+        memset(m->pf_prog + lo, 0, n);
 }
 
 void lm_moments_reset(lm_moments *m) {
@@ -640,7 +649,8 @@ static void observe_range(lm_moments *m, const lm__obs *ob, int64_t lo, int64_t 
         const int mis = p->months_in_state[i], sus = p->sustained_months[i];
         const int age = t - p->birth_month[i];
         const size_t base = cell_base(p, i);
-        const int ps = has_prev ? m->prev_state[i] : (int)PREV_NONE;
+        /* Last month's state, or -1 (prev_state holds state + 1). */
+        const int ps = has_prev ? (int)m->prev_state[i] - 1 : -1;
         const int pm = has_prev ? m->prev_mis[i] : 0;
         /* Registers: bit 0 / code of this month; past bits kept to skip
          * the cohort families of persons without any. */
@@ -655,8 +665,8 @@ static void observe_range(lm_moments *m, const lm__obs *ob, int64_t lo, int64_t 
             const int r = live_entry[q];
             const uint64_t v = m->entry_reg[r][i];
             past_entry |= v;
-            m->entry_reg[r][i] = (v << 1) | (uint64_t)(emp && ps != (int)PREV_NONE &&
-                                                       ((m->entry_mask[r] >> ps) & 1u));
+            m->entry_reg[r][i] =
+                (v << 1) | (uint64_t)(emp && ps >= 0 && ((m->entry_mask[r] >> ps) & 1u));
         }
         for (int q = 0; q < n_lp; q++) {
             const int r = live_lp[q];
@@ -706,7 +716,7 @@ static void observe_range(lm_moments *m, const lm__obs *ob, int64_t lo, int64_t 
             }
         }
         if (has_prev) {
-            m->prev_state[i] = (uint8_t)s;
+            m->prev_state[i] = (uint8_t)(s + 1);
             m->prev_mis[i] = (uint16_t)mis;
         }
         /* Shares and durations: one count in the histogram. */
@@ -715,7 +725,7 @@ static void observe_range(lm_moments *m, const lm__obs *ob, int64_t lo, int64_t 
             const int c = n_bounds ? class_of(m->bounds, n_bounds, mis) : 0;
             th[(cell * LM_N_STATES + (size_t)s) * (size_t)n_class + (size_t)c]++;
         }
-        if (any_flow && ps != (int)PREV_NONE && ((flow_from >> ps) & 1u)) {
+        if (any_flow && ps >= 0 && ((flow_from >> ps) & 1u)) {
             const size_t cell = base + (size_t)band_of(age - 1) * CELL_INNER;
             for (int k = ff[FAM_FLOW]; k < ff[FAM_FLOW + 1]; k++) {
                 const item *it = &m->items[act[k]];
@@ -837,6 +847,10 @@ int lm__moments_observe(lm_moments *m, const lm__obs *ob, lm_error *err) {
                        "validation moments: month %d or %lld persons do not fit the scenario "
                        "(%d months, %lld persons)",
                        t, (long long)ob->pop->n, m->sc->n_months, (long long)m->n);
+    if (ob->lo < m->seen_lo)
+        m->seen_lo = ob->lo;
+    if (ob->hi > m->seen_hi)
+        m->seen_hi = ob->hi;
     for (int64_t k = 0; k < ob->n_entrants; k++)
         clear_slot(m, ob->entrants[k]);
     /* Active items, grouped by family. */
