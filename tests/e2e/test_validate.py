@@ -11,7 +11,7 @@ measures and two trial variants):
   file or run file, 2 for usage errors; on every error no output file
   (OUT.h5, OUT.h5.tmp, the CSV) is left behind;
 - the printed table, the --csv file and /validation in the run file (h5py)
-  hold the same rows and values;
+  hold the same rows and values; 1 and 3 threads give the same CSV;
 - `validate --run FILE.h5` on a full-panel file gives exactly the streamed
   values for the population measures and programme counts; programme
   outcomes and targets of trial runs are n/a with a reason;
@@ -152,6 +152,16 @@ S.check("--run twice: exit 0", p.returncode == EXIT_OK, show(p))
 twice = read_csv(rep_csv) if os.path.exists(rep_csv) else []
 S.check("--run twice: same values", [float(r["simulated"]) for r in twice] ==
         [float(r["simulated"]) for r in streamed])
+
+# ---- threads: the same table, byte for byte ---------------------------------
+t1, t3 = S.path("t1.csv"), S.path("t3.csv")
+p1 = S.run(["validate", S.tiny, "--targets", TARGETS, "--csv", t1, "--threads", "1"] + TINY)
+p3 = S.run(["validate", S.tiny, "--targets", TARGETS, "--csv", t3, "--threads", "3"] + TINY)
+S.check("threads: exit 0", p1.returncode == 0 and p3.returncode == 0, show(p1) + show(p3))
+S.check("threads: 1 and 3 threads give the same CSV", os.path.exists(t1) and os.path.exists(t3)
+        and open(t1).read() == open(t3).read() and open(t1).read() == open(out_csv).read())
+for f_ in (t1, t3):
+    os.remove(f_)
 
 # ---- exit 6: a target not met; --widen; no file written without -o ----------
 bad = write("notmet.cfg", subst("value = 0.78; tolerance = 0.05;", "value = 0.70; tolerance = 0.05;"))
