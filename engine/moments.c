@@ -141,6 +141,7 @@ struct lm_moments {
     int variant;
     const lm_scenario *sc;    /* borrowed */
     int64_t n;                /* slots covered by the registers */
+    int n_months;             /* months of the scenario */
     int64_t seen_lo, seen_hi; /* slots observed since the last new run */
     int n_threads;
     size_t n_cells;
@@ -363,6 +364,7 @@ int lm_moments_create(const lm_targets *t, int variant, const lm_scenario *sc, l
     m->variant = variant;
     m->sc = sc;
     m->n = sc->n_persons;
+    m->n_months = sc->n_months;
     m->n_threads = omp_get_max_threads();
     m->n_cells = (size_t)sc->n_regions * CELLS_PER_REGION;
     m->scale = (double)sc->represents / (double)sc->n_persons;
@@ -841,12 +843,12 @@ int lm__moments_observe(lm_moments *m, const lm__obs *ob, lm_error *err) {
     if (t != m->last_month + 1)
         return LM_FAIL(err, LM_EARG, "validation moments: month %d observed after month %d", t,
                        m->last_month);
-    if (t > m->sc->n_months || ob->pop->n > m->n || ob->lo < 0 || ob->hi > ob->pop->n ||
+    if (t > m->n_months || ob->pop->n > m->n || ob->lo < 0 || ob->hi > ob->pop->n ||
         ob->lo > ob->hi)
         return LM_FAIL(err, LM_EARG,
                        "validation moments: month %d or %lld persons do not fit the scenario "
                        "(%d months, %lld persons)",
-                       t, (long long)ob->pop->n, m->sc->n_months, (long long)m->n);
+                       t, (long long)ob->pop->n, m->n_months, (long long)m->n);
     if (ob->lo < m->seen_lo)
         m->seen_lo = ob->lo;
     if (ob->hi > m->seen_hi)

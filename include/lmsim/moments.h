@@ -30,8 +30,12 @@ extern "C" {
 typedef struct lm_moments lm_moments;
 
 /* Accumulators for the targets of run variant `variant` on scenario sc
- * (borrowed; for a variant > 0, sc must have evaluation.trial set to the
- * variant's programme). Checks the targets against sc first
+ * (for a variant > 0, sc must have evaluation.trial set to the variant's
+ * programme). sc is borrowed for lm_moments_create and lm_moments_replay;
+ * observing and results use only what was taken from it at create (sizes,
+ * regions, programme indices), so after lm_moments_reset m may observe a
+ * run of another scenario of the same structure (persons, months, regions,
+ * programmes and their order, represents). Checks the targets against sc first
  * (lm_targets_check) and allocates per-person registers for
  * sc->n_persons slots, only those the targets need. Threads: the OpenMP
  * default in force at the call (omp_set_num_threads); results do not depend
