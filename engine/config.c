@@ -24,15 +24,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include "lmsim/scenario.h"
 
-#include <errno.h>
 #include <libconfig.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "cfgutil.h"
 #include "internal.h"
 
 /* Shares given in a scenario must sum to 1 within this tolerance. */
@@ -80,253 +78,21 @@ typedef struct ctx {
     char set_file[LM_MAX_BASE_DEPTH][LM_PATH_MAX];
 } ctx;
 
-static void setting_path(const config_setting_t *s, char *buf, size_t n) {
-    const config_setting_t *chain[64];
-    int depth = 0;
-    for (const config_setting_t *p = s; p && !config_setting_is_root(p) && depth < 64;
-         p = config_setting_parent(p))
-        chain[depth++] = p;
-    size_t len = 0;
-    buf[0] = '\0';
-    for (int d = depth - 1; d >= 0 && len < n; d--) {
-        const char *name = config_setting_name(chain[d]);
-        int w;
-        if (name)
-            w = snprintf(buf + len, n - len, "%s%s", len ? "." : "", name);
-        else
-            w = snprintf(buf + len, n - len, "[%d]", config_setting_index(chain[d]));
-        if (w < 0)
-            break;
-        len += (size_t)w;
-    }
-}
-
-static void setting_value(const config_setting_t *s, char *buf, size_t n) {
-    switch (config_setting_type(s)) {
-    case CONFIG_TYPE_INT:
-        snprintf(buf, n, "%d", config_setting_get_int(s));
-        break;
-    case CONFIG_TYPE_INT64:
-        snprintf(buf, n, "%lld", config_setting_get_int64(s));
-        break;
-    case CONFIG_TYPE_FLOAT:
-        snprintf(buf, n, "%g", config_setting_get_float(s));
-        break;
-    case CONFIG_TYPE_BOOL:
-        snprintf(buf, n, "%s", config_setting_get_bool(s) ? "true" : "false");
-        break;
-    case CONFIG_TYPE_STRING:
-        snprintf(buf, n, "\"%s\"", config_setting_get_string(s));
-        break;
-    case CONFIG_TYPE_GROUP:
-        snprintf(buf, n, "{...}");
-        break;
-    case CONFIG_TYPE_ARRAY:
-        snprintf(buf, n, "[...]");
-        break;
-    case CONFIG_TYPE_LIST:
-        snprintf(buf, n, "(...)");
-        break;
-    default:
-        snprintf(buf, n, "?");
-    }
-}
-
-/* Report a problem with setting s ("path = value: <msg>"). */
-__attribute__((format(printf, 3, 4))) static int bad(ctx *c, const config_setting_t *s,
-                                                     const char *fmt, ...) {
-    char path[256], value[128], msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    setting_path(s, path, sizeof path);
-    setting_value(s, value, sizeof value);
-    const char *file = config_setting_source_file(s);
-    int line = (int)config_setting_source_line(s);
-    if (line == 0) /* created by a --set override */
-        return LM_FAIL_CFG(c->err, LM_ECONFIG, c->path, 0,
-                           "--set %s=%s: %s (value set on the command line, by a derived "
-                           "scenario or by a timeline change)",
-                           path, value, msg);
-    return LM_FAIL_CFG(c->err, LM_ECONFIG, file ? file : c->path, line, "%s = %s: %s", path, value,
-                       msg);
-}
-
-/* Report a required setting `name` missing from group g. */
-static int missing(ctx *c, const config_setting_t *g, const char *name, const char *what) {
-    char path[256];
-    setting_path(g, path, sizeof path);
-    const char *file = config_setting_source_file(g);
-    int line = config_setting_is_root(g) ? 0 : (int)config_setting_source_line(g);
-    return LM_FAIL_CFG(c->err, LM_ECONFIG, file ? file : c->path, line,
-                       "missing required setting '%s%s%s' (%s)", path, path[0] ? "." : "", name,
-                       what);
-}
-
-/* Every child of group g must be named in allowed[] (NULL-terminated). */
-static int check_keys(ctx *c, const config_setting_t *g, const char *const *allowed) {
-    int n = config_setting_length(g);
-    for (int i = 0; i < n; i++) {
-        const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
-        const char *name = config_setting_name(s);
-        int ok = 0;
-        for (const char *const *a = allowed; *a; a++)
-            if (strcmp(*a, name) == 0)
-                ok = 1;
-        if (!ok) {
-            char list[256];
-            size_t len = 0;
-            list[0] = '\0';
-            for (const char *const *a = allowed; *a && len < sizeof list; a++) {
-                int w = snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "", *a);
-                if (w < 0)
-                    break;
-                len += (size_t)w;
-            }
-            return bad(c, s, "unknown setting '%s' (allowed here: %s)", name, list);
-        }
-    }
-    return LM_OK;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Typed getters                                                             */
-
-static int is_number(const config_setting_t *s) {
-    int t = config_setting_type(s);
-    return t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64 || t == CONFIG_TYPE_FLOAT;
-}
-
-static double number_of(const config_setting_t *s) {
-    switch (config_setting_type(s)) {
-    case CONFIG_TYPE_INT:
-        return (double)config_setting_get_int(s);
-    case CONFIG_TYPE_INT64:
-        return (double)config_setting_get_int64(s);
-    default:
-        return config_setting_get_float(s);
-    }
-}
-
-static int get_group(ctx *c, const config_setting_t *parent, const char *name, int required,
-                     const config_setting_t **out) {
-    const config_setting_t *s = config_setting_get_member(parent, name);
-    *out = NULL;
-    if (!s)
-        return required ? missing(c, parent, name, "a group { ... }") : LM_OK;
-    if (config_setting_type(s) != CONFIG_TYPE_GROUP)
-        return bad(c, s, "expected a group { ... }");
-    *out = s;
-    return LM_OK;
-}
-
-static int get_list(ctx *c, const config_setting_t *parent, const char *name, int required,
-                    const config_setting_t **out) {
-    const config_setting_t *s = config_setting_get_member(parent, name);
-    *out = NULL;
-    if (!s)
-        return required ? missing(c, parent, name, "a list ( { ... }, ... )") : LM_OK;
-    if (config_setting_type(s) != CONFIG_TYPE_LIST)
-        return bad(c, s, "expected a list ( { ... }, ... )");
-    *out = s;
-    return LM_OK;
-}
-
-/* A number in [lo, hi]; when absent and not required, *out = dflt. */
-static int get_num(ctx *c, const config_setting_t *parent, const char *name, int required,
-                   double lo, double hi, double dflt, double *out) {
-    const config_setting_t *s = config_setting_get_member(parent, name);
-    if (!s) {
-        if (required) {
-            char what[96];
-            snprintf(what, sizeof what, "a number in [%g, %g]", lo, hi);
-            return missing(c, parent, name, what);
-        }
-        *out = dflt;
-        return LM_OK;
-    }
-    if (!is_number(s))
-        return bad(c, s, "expected a number");
-    double v = number_of(s);
-    if (!isfinite(v) || v < lo || v > hi)
-        return bad(c, s, "must be in [%g, %g]", lo, hi);
-    *out = v;
-    return LM_OK;
-}
-
-static int get_int(ctx *c, const config_setting_t *parent, const char *name, int required,
-                   long long lo, long long hi, long long dflt, long long *out) {
-    const config_setting_t *s = config_setting_get_member(parent, name);
-    if (!s) {
-        if (required) {
-            char what[96];
-            snprintf(what, sizeof what, "an integer in [%lld, %lld]", lo, hi);
-            return missing(c, parent, name, what);
-        }
-        *out = dflt;
-        return LM_OK;
-    }
-    int t = config_setting_type(s);
-    if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
-        return bad(c, s, "expected an integer");
-    long long v = config_setting_get_int64(s);
-    if (t == CONFIG_TYPE_INT)
-        v = config_setting_get_int(s);
-    if (v < lo || v > hi)
-        return bad(c, s, "must be an integer in [%lld, %lld]", lo, hi);
-    *out = v;
-    return LM_OK;
-}
-
-static int get_str(ctx *c, const config_setting_t *parent, const char *name, int required,
-                   const char *dflt, const char **out, const config_setting_t **where) {
-    const config_setting_t *s = config_setting_get_member(parent, name);
-    if (where)
-        *where = s;
-    if (!s) {
-        if (required)
-            return missing(c, parent, name, "a string");
-        *out = dflt;
-        return LM_OK;
-    }
-    if (config_setting_type(s) != CONFIG_TYPE_STRING)
-        return bad(c, s, "expected a string in double quotes");
-    *out = config_setting_get_string(s);
-    return LM_OK;
-}
-
-/* An array/list of exactly n numbers in [lo, hi]. */
-static int get_vec(ctx *c, const config_setting_t *parent, const char *name, int required, int n,
-                   double lo, double hi, double *out) {
-    const config_setting_t *s = config_setting_get_member(parent, name);
-    if (!s) {
-        if (required) {
-            char what[64];
-            snprintf(what, sizeof what, "an array of %d numbers", n);
-            return missing(c, parent, name, what);
-        }
-        for (int i = 0; i < n; i++)
-            out[i] = 0.0;
-        return LM_OK;
-    }
-    int t = config_setting_type(s);
-    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
-        return bad(c, s, "expected an array of %d numbers [a, b, ...]", n);
-    if (config_setting_length(s) != n)
-        return bad(c, s, "expected exactly %d numbers, found %d", n, config_setting_length(s));
-    for (int i = 0; i < n; i++) {
-        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-        if (!is_number(e))
-            return bad(c, e, "expected a number");
-        double v = number_of(e);
-        if (!isfinite(v) || v < lo || v > hi)
-            return bad(c, e, "must be in [%g, %g]", lo, hi);
-        out[i] = v;
-    }
-    return LM_OK;
-}
-
+/* The strict-validation helpers of cfgutil.h (shared with the targets
+ * loader), applied to this file's context. */
+#define CFG(c) (&(const lm__cfg_ctx){(c)->path, (c)->err})
+#define bad(c, ...) lm__cfg_bad(CFG(c), __VA_ARGS__)
+#define missing(c, ...) lm__cfg_missing(CFG(c), __VA_ARGS__)
+#define check_keys(c, ...) lm__cfg_check_keys(CFG(c), __VA_ARGS__)
+#define get_group(c, ...) lm__cfg_get_group(CFG(c), __VA_ARGS__)
+#define get_list(c, ...) lm__cfg_get_list(CFG(c), __VA_ARGS__)
+#define get_num(c, ...) lm__cfg_get_num(CFG(c), __VA_ARGS__)
+#define get_int(c, ...) lm__cfg_get_int(CFG(c), __VA_ARGS__)
+#define get_str(c, ...) lm__cfg_get_str(CFG(c), __VA_ARGS__)
+#define get_vec(c, ...) lm__cfg_get_vec(CFG(c), __VA_ARGS__)
+#define is_number lm__cfg_is_number
+#define number_of lm__cfg_number
+#define index_of lm__cfg_index_of
 /* Shares p[0..n) must sum to 1 within LM_SHARE_TOL; s locates the error. */
 static int check_sum(ctx *c, const config_setting_t *s, const double *p, int n) {
     double sum = 0.0;
@@ -335,13 +101,6 @@ static int check_sum(ctx *c, const config_setting_t *s, const double *p, int n) 
     if (fabs(sum - 1.0) > LM_SHARE_TOL)
         return bad(c, s, "shares must sum to 1 (within %g), they sum to %.9g", LM_SHARE_TOL, sum);
     return LM_OK;
-}
-
-static int index_of(const char *const *names, int n, const char *v) {
-    for (int i = 0; i < n; i++)
-        if (strcmp(names[i], v) == 0)
-            return i;
-    return -1;
 }
 
 static int state_index(const char *v) {
@@ -451,99 +210,18 @@ static int load_population(ctx *c, const config_setting_t *root) {
     return LM_OK;
 }
 
-/* Fill mask bits from a string or an array/list of strings naming values. */
-static int name_mask(ctx *c, const config_setting_t *s, const char *const *names, int n,
-                     uint32_t *mask) {
-    int t = config_setting_type(s);
-    int count = (t == CONFIG_TYPE_STRING) ? 1 : config_setting_length(s);
-    if (t != CONFIG_TYPE_STRING && t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
-        return bad(c, s, "expected a name or an array of names");
-    if (count == 0)
-        return bad(c, s, "expected at least one name");
-    *mask = 0;
-    for (int i = 0; i < count; i++) {
-        const config_setting_t *e =
-            (t == CONFIG_TYPE_STRING) ? s : config_setting_get_elem(s, (unsigned)i);
-        if (config_setting_type(e) != CONFIG_TYPE_STRING)
-            return bad(c, e, "expected a string in double quotes");
-        int k = index_of(names, n, config_setting_get_string(e));
-        if (k < 0) {
-            char list[256];
-            size_t len = 0;
-            list[0] = '\0';
-            for (int j = 0; j < n && len < sizeof list; j++) {
-                int w =
-                    snprintf(list + len, sizeof list - len, "%s\"%s\"", j ? ", " : "", names[j]);
-                if (w < 0)
-                    break;
-                len += (size_t)w;
-            }
-            return bad(c, e, "unknown name (expected one of %s)", list);
-        }
-        *mask |= 1u << k;
-    }
-    return LM_OK;
-}
-
-static int bool_mask(ctx *c, const config_setting_t *s, uint8_t *mask) {
-    if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-        return bad(c, s, "expected true or false");
-    *mask = config_setting_get_bool(s) ? 2u : 1u;
-    return LM_OK;
-}
-
 /* Parse an optional `where = { ... }` group of element e into *sel. */
 static int load_selector_named(ctx *c, const config_setting_t *e, const char *group,
                                int allow_state, lm_selector *sel) {
-    static const char *const keys[] = {"region", "sex",    "age_band", "disabled", "minority",
-                                       "qual",   "caring", "state",    NULL};
-    static const char *const sexes[] = {"male", "female"};
     const char *region_names[LM_MAX_REGIONS];
-    const config_setting_t *w, *s;
+    const config_setting_t *w;
     int rc;
-    uint32_t m;
-    memset(sel, 0xff, sizeof *sel);
-    sel->reserved_ = 0;
+    lm__cfg_selector_all(sel);
     if ((rc = get_group(c, e, group, 0, &w)) || !w)
-        return rc;
-    if ((rc = check_keys(c, w, keys)))
         return rc;
     for (int r = 0; r < c->sc->n_regions; r++)
         region_names[r] = c->sc->regions[r].name;
-    if ((s = config_setting_get_member(w, "region"))) {
-        if ((rc = name_mask(c, s, region_names, c->sc->n_regions, &m)))
-            return rc;
-        sel->region = m;
-    }
-    if ((s = config_setting_get_member(w, "sex"))) {
-        if ((rc = name_mask(c, s, sexes, 2, &m)))
-            return rc;
-        sel->sex = (uint8_t)m;
-    }
-    if ((s = config_setting_get_member(w, "age_band"))) {
-        if ((rc = name_mask(c, s, age_band_names, LM_N_AGE_BANDS, &m)))
-            return rc;
-        sel->age_band = (uint8_t)m;
-    }
-    if ((s = config_setting_get_member(w, "qual"))) {
-        if ((rc = name_mask(c, s, qual_names, LM_N_QUALS, &m)))
-            return rc;
-        sel->qual = (uint8_t)m;
-    }
-    if ((s = config_setting_get_member(w, "state"))) {
-        if (!allow_state)
-            return bad(c, s, "'state' cannot select here (the state is what this rule draws)");
-        if ((rc = name_mask(c, s, state_names, LM_N_STATES, &m)))
-            return rc;
-        sel->state = (uint8_t)m;
-    }
-    if ((s = config_setting_get_member(w, "disabled")) && (rc = bool_mask(c, s, &sel->disabled)))
-        return rc;
-    if ((s = config_setting_get_member(w, "minority")) && (rc = bool_mask(c, s, &sel->minority)))
-        return rc;
-    if ((s = config_setting_get_member(w, "caring")) && (rc = bool_mask(c, s, &sel->caring)))
-        return rc;
-    return LM_OK;
+    return lm__cfg_selector(CFG(c), w, region_names, c->sc->n_regions, allow_state, NULL, sel);
 }
 
 static int load_selector(ctx *c, const config_setting_t *e, int allow_state, lm_selector *sel) {
@@ -1287,42 +965,6 @@ static int scenario_text(ctx *c, config_t *cfg) {
     return LM_OK;
 }
 
-/* libconfig 1.5 says "cannot open include file" without naming it: read the
- * offending line and name the file it tried, resolved against the include
- * folder. Other messages pass through unchanged. */
-static void include_error_detail(const char *file, const char *dir, int has_dir, int line,
-                                 const char *text, char *out, size_t n) {
-    snprintf(out, n, "%s", text ? text : "syntax error");
-    if (!text || strstr(text, "include") == NULL || line <= 0)
-        return;
-    char path[1024];
-    /* An error inside a fragment names the fragment as written in @include. */
-    if (has_dir && file[0] != '/' && strchr(file, '/') == NULL)
-        snprintf(path, sizeof path, "%s/%s", dir, file);
-    else
-        snprintf(path, sizeof path, "%s", file);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return;
-    char buf[1024];
-    for (int k = 1; fgets(buf, sizeof buf, f); k++) {
-        if (k != line)
-            continue;
-        char *q1 = strchr(buf, '"');
-        char *q2 = q1 ? strchr(q1 + 1, '"') : NULL;
-        if (q1 && q2) {
-            *q2 = '\0';
-            if (has_dir)
-                snprintf(out, n, "%.60s \"%.200s\" (include paths are relative to %.200s)", text,
-                         q1 + 1, dir);
-            else
-                snprintf(out, n, "%.60s \"%.200s\"", text, q1 + 1);
-        }
-        break;
-    }
-    fclose(f);
-}
-
 /* Deep-merge group src into group dst: groups merge recursively, any other
  * setting (number, string, array, list) replaces dst's. `skip` names a
  * top-level key not to copy (NULL for none). */
@@ -1369,35 +1011,7 @@ static int merge_group(config_setting_t *dst, const config_setting_t *src, const
 /* Parse one file into cfg (initialised here), with @include relative to its
  * folder. */
 static int read_file(ctx *c, const char *path, config_t *cfg) {
-    config_init(cfg);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return LM_FAIL_CFG(c->err, LM_EIO, path, 0, "cannot open scenario file: %s",
-                           strerror(errno));
-    /* libconfig's scanner exits the process when a read fails (a directory),
-     * so only regular files are handed to it. */
-    struct stat st;
-    int regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
-    fclose(f);
-    if (!regular)
-        return LM_FAIL_CFG(c->err, LM_EIO, path, 0,
-                           "cannot open scenario file: not a regular file");
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = '\0';
-        config_set_include_dir(cfg, dir);
-    }
-    if (!config_read_file(cfg, path)) {
-        const char *efile = config_error_file(cfg);
-        char what[512];
-        include_error_detail(efile ? efile : path, dir, slash != NULL, config_error_line(cfg),
-                             config_error_text(cfg), what, sizeof what);
-        return LM_FAIL_CFG(c->err, LM_ESYNTAX, efile ? efile : path, config_error_line(cfg), "%s",
-                           what);
-    }
-    return LM_OK;
+    return lm__cfg_read_file(CFG(c), path, "scenario file", cfg);
 }
 
 /* Mark setting s and everything under it as coming from file:line. */

@@ -193,5 +193,11 @@ int64_t lm__h5_person_rows(const struct lm_h5_writer *w, const struct lm_populat
 int64_t lm__h5_columns(const struct lm_h5_writer *w);
 /* Append gathered rows to /persons of a MAIN writer. */
 int lm__h5_append_rows(struct lm_h5_writer *w, const int32_t *rows, int64_t n, lm_error *err);
+/* Ask lm_h5_close() to also write /validation: one row per target of t with
+ * res[i] (lm_targets_count(t) results). Both borrowed until close. */
+struct lm_targets;
+struct lm_target_result;
+void lm__h5_set_validation(struct lm_h5_writer *w, const struct lm_targets *t,
+                           const struct lm_target_result *res);
 
 #endif /* LMSIM_INTERNAL_H */

@@ -39,6 +39,10 @@
  *   /outcomes/headline  compound table of lm_headline rows with flat fields
  *                  group (string), persons_start, persons_end,
  *                  employment_rate_start, ..., good_job_share_end.
+ *   /validation    compound table of targets and results (lmsim validate):
+ *                  id, evidence, use, measure, describe (variable-length
+ *                  UTF-8), published, simulated, tolerance, se (float64),
+ *                  pass (uint8); only when lm__h5_set_validation was called.
  *   No /panel and no /persons in panel mode "none". In mode "sample" the
  *   columns are the slots i with lm_rng_uniform(seed, i, 0, SAMPLE, 0) <
  *   sample_fraction, in slot order; the same slots for every scenario run with
@@ -87,6 +91,7 @@
 
 #include "lmsim/rng.h"
 #include "lmsim/sim.h"
+#include "lmsim/targets.h"
 #include "lmsim/version.h"
 #include "internal.h"
 
@@ -198,6 +203,8 @@ struct lm_h5_writer {
     const int64_t *earnings;     /* borrowed: (n_months + 1) * LM_AGG_CELLS pence, or NULL */
     const int64_t *prog_monthly; /* borrowed: (n_months + 1) * LM_PROG_CELLS */
     const lm_programme_table *prog_table; /* borrowed */
+    const lm_targets *val_targets;        /* borrowed: /validation rows, or NULL */
+    const lm_target_result *val_res;      /* borrowed: their results */
 };
 
 /* ---- HDF5 error handling ------------------------------------------------ */
@@ -1625,6 +1632,65 @@ fail:
     return rc;
 }
 
+void lm__h5_set_validation(lm_h5_writer *w, const lm_targets *t, const lm_target_result *res) {
+    if (w == NULL)
+        return;
+    w->val_targets = t;
+    w->val_res = res;
+}
+
+/* One row of /validation in memory: strings are variable-length UTF-8. */
+typedef struct validation_row {
+    const char *id, *evidence, *use, *measure, *describe;
+    double published, simulated, tolerance, se;
+    uint8_t pass;
+} validation_row;
+
+static hid_t validation_mem_type(void) {
+    static const char *const strs[5] = {"id", "evidence", "use", "measure", "describe"};
+    const size_t str_off[5] = {offsetof(validation_row, id), offsetof(validation_row, evidence),
+                               offsetof(validation_row, use), offsetof(validation_row, measure),
+                               offsetof(validation_row, describe)};
+    static const char *const nums[4] = {"published", "simulated", "tolerance", "se"};
+    const size_t num_off[4] = {offsetof(validation_row, published),
+                               offsetof(validation_row, simulated),
+                               offsetof(validation_row, tolerance), offsetof(validation_row, se)};
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(validation_row));
+    hid_t s = vlen_str_type();
+    int ok = t >= 0 && s >= 0;
+    for (int k = 0; ok && k < 5; k++)
+        ok = H5Tinsert(t, strs[k], str_off[k], s) >= 0;
+    for (int k = 0; ok && k < 4; k++)
+        ok = H5Tinsert(t, nums[k], num_off[k], H5T_NATIVE_DOUBLE) >= 0;
+    ok = ok && H5Tinsert(t, "pass", offsetof(validation_row, pass), H5T_NATIVE_UINT8) >= 0;
+    return end_type(t, s, ok);
+}
+
+/* /validation: one row per target, its published value and the result. */
+static int write_validation(lm_h5_writer *w, lm_error *err) {
+    const size_t n = lm_targets_count(w->val_targets);
+    validation_row *rows = lm__calloc(n > 0 ? n : 1, sizeof *rows);
+    if (rows == NULL)
+        return LM_FAIL(err, LM_ENOMEM, "writing '%s': no memory for /validation", w->tmp_path);
+    for (size_t i = 0; i < n; i++) {
+        lm_target_info info;
+        const lm_target_result *r = &w->val_res[i];
+        lm_targets_info(w->val_targets, i, &info);
+        rows[i] = (validation_row){info.id,       info.evidence,
+                                   info.use,      info.measure,
+                                   info.describe, info.value,
+                                   r->simulated,  info.tolerance,
+                                   r->se,         (uint8_t)(r->available && r->pass)};
+    }
+    int rc = write_table(w, "/validation", validation_mem_type, rows, (hsize_t)n,
+                         "targets of lmsim validate: published value, simulated value (NaN when "
+                         "it could not be computed), tolerance, approximate s.e., pass "
+                         "(1 within tolerance)",
+                         err);
+    lm__free(rows);
+    return rc;
+}
+
 int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headline,
                 lm_error *err) {
     quiet q;
@@ -1659,7 +1725,8 @@ int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headl
     if (w->role != LM__H5_PART && ((rc = write_aggregates(w, counts, err)) != LM_OK ||
                                    (rc = write_headline(w, headline, err)) != LM_OK ||
                                    (rc = write_earnings_gaps(w, counts, err)) != LM_OK ||
-                                   (w->prog_table && (rc = write_programmes(w, err)) != LM_OK)))
+                                   (w->prog_table && (rc = write_programmes(w, err)) != LM_OK) ||
+                                   (w->val_targets && (rc = write_validation(w, err)) != LM_OK)))
         goto fail;
     if (close_all(w) < 0) {
         rc = h5_fail(err, __LINE__, "writing '%s': closing the file", w->tmp_path);

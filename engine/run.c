@@ -7,6 +7,11 @@
  * the writer, which removes the temporary file: no file ever appears under
  * the final name unless the run completed.
  *
+ * With opt->moments, the validation moments (lmsim/moments.h) observe
+ * month 0 and every month after the step; with opt->results too, their
+ * results are filled after the last month and, with a file, written to
+ * /validation before the file is closed and renamed.
+ *
  * A distributed run (opt->exchange with more than one rank) has one writer
  * per rank for its part file (the panel columns of its slots) and, on rank
  * 0, the main writer. /persons rows are gathered on rank 0 in column order:
@@ -24,7 +29,9 @@
 #include <string.h>
 
 #include "internal.h"
+#include "lmsim/moments.h"
 #include "lmsim/sim.h"
+#include "targets_internal.h"
 
 #define ROW_BYTES (LM__H5_ROW_WORDS * sizeof(int32_t))
 #define GATHER_BATCH 65536 /* /persons rows per gather of the initial population */
@@ -207,7 +214,7 @@ static int write_month(files *f, const lm_scenario *sc, const lm_sim *sim, int m
  * previous run under the same name as it was. */
 static int close_files(files *f, const char *path, const int64_t *counts, const int64_t *prog,
                        const int64_t *earn, const lm_scenario *sc, const lm_programme_table *table,
-                       const lm_headline *h, lm_error *err) {
+                       const lm_headline *h, const lm_run_options *opt, lm_error *err) {
     lm_h5_writer *w = f->ex ? f->main : f->whole;
     int rc = LM_OK;
     if (f->part) {
@@ -223,6 +230,8 @@ static int close_files(files *f, const char *path, const int64_t *counts, const 
     if (w) {
         lm_h5_set_programmes(w, prog, table);
         lm_h5_set_earnings(w, sc->has_earnings ? earn : NULL);
+        if (opt->moments && opt->results)
+            lm__h5_set_validation(w, lm__moments_targets(opt->moments), opt->results);
         rc = lm_h5_close(w, counts, h, err);
         f->main = f->whole = NULL;
         if (rc == LM_OK && f->ex)
@@ -303,6 +312,10 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
     }
     memcpy(counts, lm_sim_counts(sim), n_agg * sizeof *counts);
     memcpy(earn, lm_sim_earnings(sim), n_agg * sizeof *earn);
+    /* Validation moments observe month 0 (the same on every rank: a
+     * failure is an argument error or a failed exchange, seen by all). */
+    if (opt->moments && (rc = lm_moments_observe(opt->moments, sim, err)))
+        goto fail;
     if (opt->out_path && (rc = open_files(&f, sc, opt->out_path, lm_sim_population(sim), err)))
         goto fail;
     for (int m = 1; m <= sc->n_months; m++) {
@@ -318,6 +331,8 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
         memcpy(earn + (size_t)m * n_agg, lm_sim_earnings(sim), n_agg * sizeof *earn);
         memcpy(prog + (size_t)m * LM_PROG_CELLS, lm_sim_prog_counts(sim),
                LM_PROG_CELLS * sizeof *prog);
+        if (opt->moments && (rc = lm_moments_observe(opt->moments, sim, err)))
+            goto fail;
         if (opt->out_path)
             rc = write_month(&f, sc, sim, m, err);
         if (lm__agree(f.ex, rc != LM_OK, NULL) > 0) {
@@ -331,8 +346,11 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
     lm_headline_compute_earnings(sc, counts, counts + (size_t)sc->n_months * n_agg, earn,
                                  earn + (size_t)sc->n_months * n_agg, &h);
     lm_programme_table_compute(sc, prog, table);
+    if (opt->moments && opt->results &&
+        (rc = lm_moments_results(opt->moments, opt->widen, opt->results, err)))
+        goto fail;
     if (opt->out_path &&
-        (rc = close_files(&f, opt->out_path, counts, prog, earn, sc, table, &h, err)))
+        (rc = close_files(&f, opt->out_path, counts, prog, earn, sc, table, &h, opt, err)))
         goto fail;
     if (headline)
         *headline = h;

@@ -1209,3 +1209,7 @@ int lm_sim_reset(lm_sim *sim, const lm_scenario *sc, lm_error *err) {
     update_market(sim);
     return LM_OK;
 }
+
+const lm_exchange *lm_sim_exchange(const lm_sim *sim) {
+    return sim->ex;
+}

@@ -6,6 +6,7 @@
 #include "lmsim/compare.h"
 #include "lmsim/error.h"
 #include "lmsim/exchange.h"
+#include "lmsim/moments.h"
 #include "lmsim/output.h"
 #include "lmsim/population.h"
 #include "lmsim/programmes.h"
@@ -14,6 +15,7 @@
 #include "lmsim/scenario.h"
 #include "lmsim/sim.h"
 #include "lmsim/sweep.h"
+#include "lmsim/targets.h"
 #include "lmsim/version.h"
 
 #endif /* LMSIM_H */

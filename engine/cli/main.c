@@ -2,7 +2,11 @@
  *
  *   lmsim run SCENARIO -o OUT.h5 [--threads N] [--seed S] [--persons N]
  *             [--months M] [--panel full|none|sample:FRACTION] [--trial PROGRAMME]
- *             [--set path=value]... [--quiet]
+ *             [--set path=value]... [--quiet] [--targets FILE [--widen Z] [--csv FILE]]
+ *   lmsim validate SCENARIO --targets FILE [run options] [-o OUT.h5] [--csv FILE]
+ *             [--widen Z] [--quiet]
+ *   lmsim validate --run FILE.h5 [--run FILE2.h5]... --targets FILE [--csv FILE]
+ *             [--widen Z] [--threads N]
  *   lmsim check SCENARIO [--set path=value]...
  *   lmsim describe OUT.h5
  *   lmsim sweep SWEEP.cfg [--task N] [-o DIR] [--threads N] [--quiet]
@@ -17,8 +21,9 @@
  * the ranks (lm_exchange over MPI_COMM_WORLD) and `sweep` shares its tasks.
  *
  * Everything else is the library's. Exit status: 0 success, 2 usage error,
- * 3 invalid scenario, 4 I/O or HDF5 failure, 5 out of memory, 7 calibration
- * did not converge, 130 interrupted, 1 anything else.
+ * 3 invalid scenario or targets file, 4 I/O or HDF5 failure, 5 out of
+ * memory, 6 targets not met (validate), 7 calibration did not converge,
+ * 130 interrupted, 1 anything else.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -31,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <omp.h>
 #include <unistd.h>
 
 #include "lmsim.h"
@@ -100,9 +106,17 @@ static int mpi_gather(void *user, const void *send, size_t bytes, void *recv,
 }
 #endif
 
-enum { EXIT_USAGE = 2, EXIT_SCENARIO = 3, EXIT_IO = 4, EXIT_NOMEM = 5, EXIT_INTERRUPTED = 130 };
+enum {
+    EXIT_USAGE = 2,
+    EXIT_SCENARIO = 3,
+    EXIT_IO = 4,
+    EXIT_NOMEM = 5,
+    EXIT_NOT_MET = 6,
+    EXIT_INTERRUPTED = 130
+};
 
 #define MAX_SETS 256
+#define MAX_RUNS 64 /* --run files of validate */
 
 static volatile sig_atomic_t stop_requested = 0;
 
@@ -132,6 +146,11 @@ static const char usage_text[] =
     "  lmsim compare OUT/sweep.h5 POINT_A POINT_B [--csv]\n"
     "                                           paired differences between sweep points (by\n"
     "                                           replicate) with 95 % intervals\n"
+    "  lmsim validate SCENARIO --targets FILE [options]\n"
+    "                                           run the scenario (and one run per programme\n"
+    "                                           with trial targets) and check every target\n"
+    "  lmsim validate --run FILE.h5 [--run FILE2.h5]... --targets FILE [--csv FILE] [--widen Z]\n"
+    "                                           the same from existing run files\n"
     "  lmsim calibrate SCENARIO --targets FILE --free PATH=LO:HI [--free ...] -o FITTED.cfg\n"
     "                                           fit parameters to tuned targets (simulated\n"
     "                                           method of moments); writes FITTED.cfg and\n"
@@ -149,6 +168,19 @@ static const char usage_text[] =
     "                           control (same as --set evaluation.trial=PROGRAMME)\n"
     "  --set path=value         override any scenario setting (repeatable)\n"
     "  -q, --quiet              no progress output\n"
+    "  --targets FILE           (run) also check the targets of FILE during the run, print\n"
+    "                           and write them to /validation (targets of trial runs n/a);\n"
+    "                           with --csv FILE and --widen Z as for validate\n"
+    "\n";
+/* Split in two: ISO C compilers need only support 4095-character strings. */
+static const char usage_text2[] =
+    "validate options (with the run options above; -o writes variant 0's run file with the\n"
+    "table in /validation, without -o no file is written):\n"
+    "  --targets FILE           targets file (docs/scenario-reference.md, \"Targets files\")\n"
+    "  --csv FILE               also write the table as CSV\n"
+    "  --widen Z                pass within tolerance + Z standard errors (reduced-size runs)\n"
+    "  --run FILE.h5            compute the targets from this run file instead of running\n"
+    "                           (repeatable; programme outcomes need a run: n/a)\n"
     "\n"
     "calibrate options (and --persons, --months, --seed, --threads, --set, --quiet):\n"
     "  --targets FILE           targets file; those with use = \"tuned\" are fitted\n"
@@ -162,8 +194,15 @@ static const char usage_text[] =
     "Built with -DLMSIM_MPI=ON, `mpirun -np K lmsim run ...` splits one run's persons\n"
     "across K ranks (identical results; the panel in OUT.partRofK.h5 files beside OUT.h5)\n"
     "and `mpirun -np K lmsim sweep ...` shares a sweep's tasks among them.\n"
-    "Exit status: 0 ok, 2 usage, 3 invalid scenario, 4 I/O or HDF5, 5 out of memory,\n"
-    "7 calibration did not converge, 130 interrupted. Docs: docs/ in the source tree.\n";
+    "Exit status: 0 ok, 2 usage, 3 invalid scenario or targets, 4 I/O or HDF5, 5 out of\n"
+    "memory, 6 some target not met (validate), 7 calibration did not converge,\n"
+    "130 interrupted. Docs: docs/ in the source tree.\n";
+
+static int print_usage(void) {
+    fputs(usage_text, stdout);
+    fputs(usage_text2, stdout);
+    return 0;
+}
 
 static int usage_error(const char *fmt, const char *arg) {
     fprintf(stderr, "lmsim: ");
@@ -285,6 +324,12 @@ typedef struct cli {
     const char *output;
     int threads;
     int quiet;
+    int run_opts;        /* an option that changes or writes the run was given */
+    const char *targets; /* --targets */
+    const char *csv;     /* --csv FILE */
+    double widen;        /* --widen, < 0 when not given */
+    const char *runs[MAX_RUNS];
+    int n_runs;
     const char *sets[MAX_SETS];
     char owned[8][128]; /* storage for overrides built from --seed, --persons, ... */
     int n_owned;
@@ -336,7 +381,12 @@ static int parse_int_opt(const char *name, const char *v, long long lo, long lon
     return 0;
 }
 
-static int parse_args(int argc, char **argv, int allow_run_opts, cli *c) {
+/* Which options a command takes. */
+enum { OPTS_RUN = 1, OPTS_TARGETS = 2, OPTS_VALIDATE = 4 };
+
+static int parse_args(int argc, char **argv, int opts, cli *c) {
+    const int allow_run_opts = (opts & OPTS_RUN) != 0;
+    c->widen = -1.0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -346,10 +396,12 @@ static int parse_args(int argc, char **argv, int allow_run_opts, cli *c) {
             if (!v || !strchr(v, '='))
                 return usage_error("--set needs path=value, got '%s'", v ? v : "");
             rc = add_set(c, v);
+            c->run_opts = 1;
         } else if (allow_run_opts && (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0)) {
             if (!v)
                 return usage_error("%s needs a file name", a);
             c->output = v;
+            c->run_opts = 1;
         } else if (allow_run_opts && strcmp(a, "--threads") == 0) {
             if (!v)
                 return usage_error("%s needs a value", a);
@@ -368,19 +420,43 @@ static int parse_args(int argc, char **argv, int allow_run_opts, cli *c) {
             char num[32];
             snprintf(num, sizeof num, "%lld%s", x, x > 2147483647LL ? "L" : "");
             rc = add_owned(c, key, num);
+            c->run_opts = 1;
         } else if (allow_run_opts && strcmp(a, "--trial") == 0) {
             if (!v)
                 return usage_error("%s needs a programme name", a);
             char q[96];
             snprintf(q, sizeof q, "\"%.64s\"", v);
             rc = add_owned(c, "evaluation.trial", q);
+            c->run_opts = 1;
         } else if (allow_run_opts && strcmp(a, "--panel") == 0) {
             if (!v)
                 return usage_error("%s needs a value", a);
             rc = parse_panel(c, v);
+            c->run_opts = 1;
         } else if (allow_run_opts && (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)) {
             c->quiet = 1;
             takes = 0;
+        } else if ((opts & OPTS_TARGETS) && strcmp(a, "--targets") == 0) {
+            if (!v)
+                return usage_error("%s needs a targets file", a);
+            c->targets = v;
+        } else if ((opts & OPTS_TARGETS) && strcmp(a, "--csv") == 0) {
+            if (!v)
+                return usage_error("%s needs a file name", a);
+            c->csv = v;
+        } else if ((opts & OPTS_TARGETS) && strcmp(a, "--widen") == 0) {
+            char *end;
+            errno = 0;
+            double z = v ? strtod(v, &end) : -1.0;
+            if (!v || errno || *end || end == v || !(z >= 0.0) || !isfinite(z))
+                return usage_error("--widen needs a number >= 0, got '%s'", v ? v : "");
+            c->widen = z;
+        } else if ((opts & OPTS_VALIDATE) && strcmp(a, "--run") == 0) {
+            if (!v)
+                return usage_error("%s needs a run file", a);
+            if (c->n_runs >= MAX_RUNS)
+                return usage_error("too many --run files (at most %s)", "64");
+            c->runs[c->n_runs++] = v;
         } else if (a[0] == '-') {
             return usage_error("unknown option '%s'", a);
         } else if (!c->scenario) {
@@ -393,8 +469,101 @@ static int parse_args(int argc, char **argv, int allow_run_opts, cli *c) {
             return rc;
         i += takes;
     }
-    if (!c->scenario)
+    if (!c->scenario && !(opts & OPTS_VALIDATE))
         return usage_error("%s", "missing scenario file");
+    return 0;
+}
+
+/* The validation table on stdout; returns 0 when every target passed,
+ * EXIT_NOT_MET otherwise. */
+static int print_validation(const lm_targets *t, const lm_target_result *res, int show_se) {
+    const size_t n = lm_targets_count(t);
+    int wid = 2, wev = 8, met = 0, na = 0;
+    for (size_t i = 0; i < n; i++) {
+        lm_target_info info;
+        lm_targets_info(t, i, &info);
+        if ((int)strlen(info.id) > wid)
+            wid = (int)strlen(info.id);
+        if ((int)strlen(info.evidence) > wev)
+            wev = (int)strlen(info.evidence);
+    }
+    printf("%-*s %-*s %-10s %12s %12s %12s", wid, "id", wev, "evidence", "use", "published",
+           "simulated", "tolerance");
+    if (show_se)
+        printf(" %12s", "s.e.");
+    printf("  pass\n");
+    for (size_t i = 0; i < n; i++) {
+        lm_target_info info;
+        const lm_target_result *r = &res[i];
+        lm_targets_info(t, i, &info);
+        printf("%-*s %-*s %-10s %12.6g ", wid, info.id, wev, info.evidence, info.use, info.value);
+        if (r->available)
+            printf("%12.6g", r->simulated);
+        else
+            printf("%12s", "n/a");
+        printf(" %12.6g", info.tolerance);
+        if (show_se) {
+            if (r->available)
+                printf(" %12.6g", r->se);
+            else
+                printf(" %12s", "n/a");
+        }
+        if (!r->available)
+            printf("  n/a: %s\n", r->reason);
+        else
+            printf("  %s\n", r->pass ? "yes" : "NO");
+        met += r->available && r->pass;
+        na += !r->available;
+    }
+    printf("%d of %zu targets met (%zu not met, %d n/a)\n", met, n, n - (size_t)met - (size_t)na,
+           na);
+    return (size_t)met == n ? 0 : EXIT_NOT_MET;
+}
+
+/* A CSV field of text: quoted, quotes doubled. */
+static void csv_text(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* The table as CSV, written to PATH.tmp and renamed. 0 or EXIT_IO. */
+static int write_validation_csv(const char *path, const lm_targets *t,
+                                const lm_target_result *res) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "lmsim: error: cannot create '%s': %s\n", tmp, strerror(errno));
+        return EXIT_IO;
+    }
+    fprintf(f, "id,evidence,use,measure,describe,published,simulated,tolerance,se,pass,"
+               "available,reason\n");
+    for (size_t i = 0; i < lm_targets_count(t); i++) {
+        lm_target_info info;
+        const lm_target_result *r = &res[i];
+        lm_targets_info(t, i, &info);
+        csv_text(f, info.id);
+        fputc(',', f);
+        csv_text(f, info.evidence);
+        fprintf(f, ",%s,%s,", info.use, info.measure);
+        csv_text(f, info.describe);
+        fprintf(f, ",%.17g,%.17g,%.17g,%.17g,%d,%d,", info.value, r->simulated, info.tolerance,
+                r->se, r->available && r->pass, r->available);
+        csv_text(f, r->reason);
+        fputc('\n', f);
+    }
+    int bad = ferror(f);
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        fprintf(stderr, "lmsim: error: cannot write '%s': %s\n", path, strerror(errno));
+        remove(tmp);
+        return EXIT_IO;
+    }
     return 0;
 }
 
@@ -419,15 +588,20 @@ static int cmd_check(int argc, char **argv) {
 static int cmd_run(int argc, char **argv) {
     cli c;
     memset(&c, 0, sizeof c);
-    int rc = parse_args(argc, argv, 1, &c);
+    int rc = parse_args(argc, argv, OPTS_RUN | OPTS_TARGETS, &c);
     if (rc)
         return rc;
     if (!c.output)
         return usage_error("%s", "run needs an output file: -o OUT.h5");
+    if ((c.csv || c.widen >= 0.0) && !c.targets)
+        return usage_error("%s", "--csv and --widen of run go with --targets FILE");
     lm_error err;
     lm_error_clear(&err);
     lm_scenario *sc = NULL;
+    lm_targets *targets = NULL;
     int load_rc = lm_scenario_load(c.scenario, c.sets, c.n_sets, &sc, &err);
+    if (!load_rc && c.targets && !(load_rc = lm_targets_load(c.targets, &targets, &err)))
+        load_rc = lm_targets_check(targets, sc, &err);
 #ifdef LMSIM_MPI
     /* Under mpirun every rank loads the scenario; if one cannot (a file
      * missing on its node), all stop here rather than wait for it. */
@@ -438,13 +612,38 @@ static int cmd_run(int argc, char **argv) {
         MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
         if (any && !bad) {
             lm_scenario_destroy(sc);
+            lm_targets_destroy(targets);
             fprintf(stderr, "lmsim: error: another rank could not load '%s'\n", c.scenario);
             return EXIT_SCENARIO;
         }
     }
 #endif
-    if (load_rc)
+    if (load_rc) {
+        lm_scenario_destroy(sc);
+        lm_targets_destroy(targets);
         return report(&err);
+    }
+    /* Targets of variant 0 are observed during the run; the others (trial
+     * runs) are reported n/a. */
+    lm_moments *moments = NULL;
+    lm_target_result *res = NULL;
+    if (targets) {
+        if (c.threads > 0)
+            omp_set_num_threads(c.threads);
+        res = calloc(lm_targets_count(targets), sizeof *res);
+        if (!res) {
+            lm_error_clear(&err);
+            err.code = LM_ENOMEM;
+        } else if (!lm_moments_create(targets, 0, sc, &moments, &err)) {
+            lm_targets_results_init(targets, res);
+        }
+        if (!moments) {
+            free(res);
+            lm_scenario_destroy(sc);
+            lm_targets_destroy(targets);
+            return report(&err);
+        }
+    }
 
     catch_stop_signals();
 
@@ -459,6 +658,9 @@ static int cmd_run(int argc, char **argv) {
     lm_headline h;
     lm_programme_table progs;
     opt.programmes = &progs;
+    opt.moments = moments;
+    opt.results = res;
+    opt.widen = c.widen > 0.0 ? c.widen : 0.0;
     int rank = 0, n_ranks = 1;
 #ifdef LMSIM_MPI
     lm_exchange ex = {0, 1, NULL, mpi_sum_i64, mpi_sum_f64, mpi_gather};
@@ -482,27 +684,226 @@ static int cmd_run(int argc, char **argv) {
                 "lmsim: running '%s': %lld persons, %d months from %04d-%02d, seed %llu%s\n",
                 sc->name, (long long)sc->n_persons, sc->n_months, sc->start_year, sc->start_month,
                 (unsigned long long)sc->seed, n_ranks > 1 ? ", split across ranks" : "");
-    if (lm_run(sc, &opt, &h, &err)) {
+    int run_rc = lm_run(sc, &opt, &h, &err);
+    lm_moments_destroy(moments);
+    if (run_rc) {
         lm_scenario_destroy(sc);
+        lm_targets_destroy(targets);
+        free(res);
         if (n_ranks == 1)
             return report(&err);
         fprintf(stderr, "lmsim: rank %d of %d: error: %s\n", rank, n_ranks,
                 err.msg[0] ? err.msg : lm_strerror(err.code));
         return exit_code_of(err.code);
     }
-    if (rank != 0) {
-        lm_scenario_destroy(sc);
-        return 0;
+    int code = 0;
+    if (rank == 0) {
+        double dt = elapsed(&ps.t0);
+        printf("Scenario %s: %lld persons x %d months from %04d-%02d, seed %llu (%.1f s)\n",
+               sc->name, (long long)sc->n_persons, sc->n_months, sc->start_year, sc->start_month,
+               (unsigned long long)sc->seed, dt);
+        print_rows(&h, 0);
+        print_programmes(&progs);
+        if (targets) {
+            putchar('\n');
+            print_validation(targets, res, c.widen >= 0.0);
+            if (c.csv)
+                code = write_validation_csv(c.csv, targets, res);
+        }
+        printf("Output: %s\n", c.output);
     }
-    double dt = elapsed(&ps.t0);
-    printf("Scenario %s: %lld persons x %d months from %04d-%02d, seed %llu (%.1f s)\n", sc->name,
-           (long long)sc->n_persons, sc->n_months, sc->start_year, sc->start_month,
-           (unsigned long long)sc->seed, dt);
-    print_rows(&h, 0);
-    print_programmes(&progs);
-    printf("Output: %s\n", c.output);
     lm_scenario_destroy(sc);
-    return 0;
+    lm_targets_destroy(targets);
+    free(res);
+    return code;
+}
+
+/* lmsim validate --run FILE.h5 ...: the targets from existing run files. */
+static int validate_runs(const cli *c) {
+    lm_error err;
+    lm_error_clear(&err);
+    lm_targets *t = NULL;
+    lm_scenario *sc[MAX_RUNS] = {0};
+    int variant_of[MAX_RUNS];
+    lm_target_result *res = NULL;
+    lm_moments *m = NULL;
+    int code = 0;
+    if (lm_targets_load(c->targets, &t, &err)) {
+        code = report(&err);
+        goto done;
+    }
+    const int nv = lm_targets_n_variants(t);
+    /* Each file serves the variant of its trial programme, else variant 0. */
+    for (int k = 0; k < c->n_runs; k++) {
+        if (lm_moments_file_scenario(c->runs[k], &sc[k], &err)) {
+            code = report(&err);
+            goto done;
+        }
+        const char *trial = sc[k]->trial >= 0 ? sc[k]->programmes[sc[k]->trial].name : NULL;
+        variant_of[k] = 0;
+        for (int v = 1; trial && v < nv; v++)
+            if (strcmp(lm_targets_variant_trial(t, v), trial) == 0)
+                variant_of[k] = v;
+    }
+    const size_t n = lm_targets_count(t);
+    res = calloc(n, sizeof *res);
+    if (!res) {
+        fprintf(stderr, "lmsim: error: out of memory\n");
+        code = EXIT_NOMEM;
+        goto done;
+    }
+    lm_targets_results_init(t, res);
+    if (c->threads > 0)
+        omp_set_num_threads(c->threads);
+    for (int v = 0; v < nv; v++) {
+        int first = -1;
+        for (int k = 0; k < c->n_runs && first < 0; k++)
+            if (variant_of[k] == v)
+                first = k;
+        if (first < 0) {
+            /* No file for this variant: its targets stay n/a. */
+            for (size_t i = 0; i < n; i++) {
+                lm_target_info info;
+                lm_targets_info(t, i, &info);
+                if (info.variant != v)
+                    continue;
+                if (v == 0)
+                    snprintf(res[i].reason, sizeof res[i].reason,
+                             "no --run file of the scenario without a trial of another "
+                             "programme");
+                else
+                    snprintf(res[i].reason, sizeof res[i].reason,
+                             "no --run file of a run with evaluation.trial = \"%.60s\"",
+                             lm_targets_variant_trial(t, v));
+            }
+            continue;
+        }
+        if (lm_moments_create(t, v, sc[first], &m, &err)) {
+            code = report(&err);
+            goto done;
+        }
+        for (int k = first; k < c->n_runs; k++) {
+            if (variant_of[k] != v)
+                continue;
+            if (!c->quiet)
+                fprintf(stderr, "lmsim: replaying '%s'\n", c->runs[k]);
+            if (lm_moments_replay(m, c->runs[k], &err)) {
+                code = report(&err);
+                goto done;
+            }
+        }
+        if (lm_moments_results(m, c->widen > 0.0 ? c->widen : 0.0, res, &err)) {
+            code = report(&err);
+            goto done;
+        }
+        lm_moments_destroy(m);
+        m = NULL;
+    }
+    printf("Validation from %d run file%s (%s%s)\n", c->n_runs, c->n_runs == 1 ? "" : "s",
+           c->runs[0], c->n_runs > 1 ? ", ..." : "");
+    code = print_validation(t, res, c->widen >= 0.0);
+    if (c->csv) {
+        int w = write_validation_csv(c->csv, t, res);
+        if (w)
+            code = w;
+    }
+done:
+    lm_moments_destroy(m);
+    for (int k = 0; k < c->n_runs; k++)
+        lm_scenario_destroy(sc[k]);
+    lm_targets_destroy(t);
+    free(res);
+    return code;
+}
+
+/* Progress of validate: which run variant, then the months. */
+typedef struct validate_progress {
+    progress_state ps;
+    int run, n_runs, last_month;
+} validate_progress;
+
+static void on_validate_progress(void *user, int month, int n_months) {
+    validate_progress *vp = user;
+    if (month <= vp->last_month || vp->last_month == 0) {
+        vp->run++;
+        fprintf(stderr, "lmsim: validate: run %d of %d\n", vp->run, vp->n_runs);
+        clock_gettime(CLOCK_MONOTONIC, &vp->ps.t0);
+    }
+    vp->last_month = month;
+    on_progress(&vp->ps, month, n_months);
+}
+
+static int cmd_validate(int argc, char **argv) {
+    cli c;
+    memset(&c, 0, sizeof c);
+    int rc = parse_args(argc, argv, OPTS_RUN | OPTS_TARGETS | OPTS_VALIDATE, &c);
+    if (rc)
+        return rc;
+    if (!c.targets)
+        return usage_error("%s", "validate needs a targets file: --targets FILE");
+    if (c.n_runs > 0) {
+        if (c.scenario)
+            return usage_error("validate takes a scenario or --run files, not both (got '%s')",
+                               c.scenario);
+        if (c.run_opts)
+            return usage_error("%s", "--run replays files: -o, --set, --seed, --persons, "
+                                     "--months, --panel and --trial do not apply");
+        return validate_runs(&c);
+    }
+    if (!c.scenario)
+        return usage_error("%s", "missing scenario file (or --run FILE.h5)");
+    lm_error err;
+    lm_error_clear(&err);
+    lm_scenario *sc = NULL;
+    lm_targets *t = NULL;
+    lm_target_result *res = NULL;
+    int code = 0;
+    if (lm_scenario_load(c.scenario, c.sets, c.n_sets, &sc, &err) ||
+        lm_targets_load(c.targets, &t, &err) || lm_targets_check(t, sc, &err)) {
+        code = report(&err);
+        goto done;
+    }
+    res = calloc(lm_targets_count(t), sizeof *res);
+    if (!res) {
+        fprintf(stderr, "lmsim: error: out of memory\n");
+        code = EXIT_NOMEM;
+        goto done;
+    }
+    catch_stop_signals();
+    validate_progress vp = {{isatty(STDERR_FILENO), {0, 0}}, 0, lm_targets_n_variants(t), 0};
+    clock_gettime(CLOCK_MONOTONIC, &vp.ps.t0);
+    lm_run_options opt = {0};
+    opt.out_path = c.output;
+    opt.threads = c.threads;
+    opt.progress = c.quiet ? NULL : on_validate_progress;
+    opt.progress_user = &vp;
+    opt.stop = &stop_requested;
+    if (!c.quiet)
+        fprintf(stderr,
+                "lmsim: validating '%s' against %zu targets of '%s': %d run%s of %lld persons x "
+                "%d months, seed %llu\n",
+                sc->name, lm_targets_count(t), c.targets, vp.n_runs, vp.n_runs == 1 ? "" : "s",
+                (long long)sc->n_persons, sc->n_months, (unsigned long long)sc->seed);
+    if (lm_validate(sc, t, &opt, c.widen > 0.0 ? c.widen : 0.0, res, &err)) {
+        code = report(&err);
+        goto done;
+    }
+    printf("Validation of %s: %lld persons x %d months from %04d-%02d, seed %llu\n", sc->name,
+           (long long)sc->n_persons, sc->n_months, sc->start_year, sc->start_month,
+           (unsigned long long)sc->seed);
+    code = print_validation(t, res, c.widen >= 0.0);
+    if (c.csv) {
+        int w = write_validation_csv(c.csv, t, res);
+        if (w)
+            code = w;
+    }
+    if (c.output)
+        printf("Output: %s (table in /validation)\n", c.output);
+done:
+    lm_scenario_destroy(sc);
+    lm_targets_destroy(t);
+    free(res);
+    return code;
 }
 
 static int cmd_sweep(int argc, char **argv) {
@@ -1095,11 +1496,11 @@ int main(int argc, char **argv) {
      * disk), and HDF5 1.10 crashes doing so: exit with our code instead. */
     H5dont_atexit();
     if (argc < 2)
-        return usage_error("%s", "missing command (run, check or describe)");
+        return usage_error("%s", "missing command (run, check, describe, sweep, compare, "
+                                 "validate or calibrate)");
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(usage_text, stdout);
-        return 0;
+        return print_usage();
     }
     if (strcmp(cmd, "--version") == 0) {
         printf("lmsim %s\n", lm_version());
@@ -1107,8 +1508,7 @@ int main(int argc, char **argv) {
     }
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(usage_text, stdout);
-            return 0;
+            return print_usage();
         }
     }
     /* Under mpirun the ranks share one run (each a block of persons) or one
@@ -1123,8 +1523,11 @@ int main(int argc, char **argv) {
         return with_mpi(cmd_sweep, argc, argv);
     if (strcmp(cmd, "compare") == 0)
         return cmd_compare(argc, argv);
+    if (strcmp(cmd, "validate") == 0)
+        return cmd_validate(argc, argv);
     if (strcmp(cmd, "calibrate") == 0)
         return cmd_calibrate(argc, argv);
-    return usage_error("unknown command '%s' (run, check, describe, sweep, compare or calibrate)",
+    return usage_error("unknown command '%s' (run, check, describe, sweep, compare, validate or "
+                       "calibrate)",
                        cmd);
 }

@@ -15,6 +15,7 @@
  *                   "month" and "person"
  *   /aggregates/counts  [month][state][region][sex][disabled][minority][age_band]
  *   /outcomes/headline  compound table, one row per group
+ *   /validation     compound table of targets and results (lmsim validate)
  */
 #ifndef LMSIM_OUTPUT_H
 #define LMSIM_OUTPUT_H

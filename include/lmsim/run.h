@@ -21,6 +21,9 @@ extern "C" {
 
 typedef void (*lm_progress_fn)(void *user, int month, int n_months);
 
+struct lm_moments;       /* lmsim/moments.h */
+struct lm_target_result; /* lmsim/targets.h */
+
 typedef struct lm_run_options {
     const char *out_path; /* final HDF5 path; NULL runs without writing a file */
     int threads;   /* OpenMP threads for every phase (sets omp_set_num_threads); <= 0 keeps the
@@ -29,11 +32,18 @@ typedef struct lm_run_options {
     void *log_user;
     lm_progress_fn progress; /* optional, called after every month */
     void *progress_user;
-    volatile sig_atomic_t *stop;    /* optional: when it becomes non-zero the run stops
-                                       with LM_EINTERRUPTED and leaves no file */
-    lm_programme_table *programmes; /* optional: receives the per-programme table */
-    const lm_exchange *exchange;    /* optional: this process is one rank of a distributed
-                                       run (lmsim/exchange.h); every rank calls lm_run */
+    volatile sig_atomic_t *stop;      /* optional: when it becomes non-zero the run stops
+                                         with LM_EINTERRUPTED and leaves no file */
+    lm_programme_table *programmes;   /* optional: receives the per-programme table */
+    const lm_exchange *exchange;      /* optional: this process is one rank of a distributed
+                                         run (lmsim/exchange.h); every rank calls lm_run */
+    struct lm_moments *moments;       /* optional, borrowed: observes month 0 and every month
+                                         (lmsim/moments.h) */
+    struct lm_target_result *results; /* optional, with moments: after the last month,
+                                         lm_moments_results() fills the entries of the
+                                         moments' variant; with out_path, every entry (one per
+                                         target) is written to /validation of the file */
+    double widen;                     /* for results: pass within tolerance + widen * s.e. */
 } lm_run_options;
 
 /* Run the scenario (panel mode and sizes come from the scenario, after any

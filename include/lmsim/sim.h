@@ -111,6 +111,9 @@ const int64_t *lm_sim_entrants(const lm_sim *sim, int64_t *n);
 /* Slots [*lo, *hi) synthesised and stepped by this process (all slots
  * unless the sim is one rank of a distributed run). */
 void lm_sim_slots(const lm_sim *sim, int64_t *lo, int64_t *hi);
+/* The exchange of a distributed run the sim was created with (borrowed), or
+ * NULL for a single process. */
+const lm_exchange *lm_sim_exchange(const lm_sim *sim);
 
 #ifdef __cplusplus
 }

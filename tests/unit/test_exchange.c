@@ -9,7 +9,9 @@
  * state. The scenario has binding programme places (histogram and boundary
  * exchange), a trial and an aligned transition (block sums), so every
  * exchange of the step is exercised, under ASan and valgrind as well, where
- * the MPI test (e2e_run_mpi) does not run.
+ * the MPI test (e2e_run_mpi) does not run. The validation moments of
+ * tests/data/moments_targets.cfg, observed on every rank and summed through
+ * the exchange, equal those of the single process.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -43,6 +45,8 @@ typedef struct rank_ctx {
     int failed;      /* set on any mismatch or error */
     int64_t *counts; /* [(MONTHS + 1) * n] counts, earnings, programmes */
     double shift[MONTHS + 1];
+    const lm_targets *targets;
+    lm_target_result *res; /* validation results of this rank */
 } rank_ctx;
 
 /* Publish buf, wait, sum every rank's buffer in rank order into a private
@@ -98,20 +102,27 @@ static void snapshot(const lm_sim *sim, const lm_scenario *sc, int64_t *dst) {
 static void *rank_main(void *arg) {
     rank_ctx *c = arg;
     lm_error err;
+    lm_moments *m = NULL;
     const size_t nv = n_values(c->sc);
-    if (lm_sim_create_part(c->sc, 1, &c->ex, &c->sim, &err) != LM_OK) {
+    if (lm_sim_create_part(c->sc, 1, &c->ex, &c->sim, &err) != LM_OK ||
+        lm_moments_create(c->targets, 0, c->sc, &m, &err) != LM_OK ||
+        lm_moments_observe(m, c->sim, &err) != LM_OK) {
         c->failed = 1;
         return NULL;
     }
     snapshot(c->sim, c->sc, c->counts);
     for (int t = 1; t <= MONTHS; t++) {
-        if (lm_sim_step(c->sim, &err) != LM_OK) {
+        if (lm_sim_step(c->sim, &err) != LM_OK || lm_moments_observe(m, c->sim, &err) != LM_OK) {
             c->failed = 1;
-            return NULL;
+            break;
         }
         snapshot(c->sim, c->sc, c->counts + (size_t)t * nv);
         c->shift[t] = lm_sim_alignment_shift(c->sim, 0);
     }
+    lm_targets_results_init(c->targets, c->res);
+    if (!c->failed && lm_moments_results(m, 0.0, c->res, &err) != LM_OK)
+        c->failed = 1;
+    lm_moments_destroy(m);
     return NULL;
 }
 
@@ -127,18 +138,31 @@ static void test_three_ranks_equal_one_process(void **unused) {
         lm_scenario_load(lm_test_data(path, sizeof path, "programmes.cfg"), sets, 2, &sc, &err),
         LM_OK);
     const size_t nv = n_values(sc);
+    lm_targets *targets = NULL;
+    assert_int_equal(
+        lm_targets_load(lm_test_data(path, sizeof path, "moments_targets.cfg"), &targets, &err),
+        LM_OK);
+    const size_t nt = lm_targets_count(targets);
 
     /* The single-process reference. */
     lm_sim *one;
+    lm_moments *mo = NULL;
     assert_int_equal(lm_sim_create(sc, 2, &one, &err), LM_OK);
+    assert_int_equal(lm_moments_create(targets, 0, sc, &mo, &err), LM_OK);
+    assert_int_equal(lm_moments_observe(mo, one, &err), LM_OK);
     int64_t *ref = calloc((MONTHS + 1) * nv, sizeof *ref);
     double ref_shift[MONTHS + 1] = {0};
     snapshot(one, sc, ref);
     for (int t = 1; t <= MONTHS; t++) {
         assert_int_equal(lm_sim_step(one, &err), LM_OK);
+        assert_int_equal(lm_moments_observe(mo, one, &err), LM_OK);
         snapshot(one, sc, ref + (size_t)t * nv);
         ref_shift[t] = lm_sim_alignment_shift(one, 0);
     }
+    lm_target_result *ref_res = calloc(nt, sizeof *ref_res);
+    lm_targets_results_init(targets, ref_res);
+    assert_int_equal(lm_moments_results(mo, 0.0, ref_res, &err), LM_OK);
+    lm_moments_destroy(mo);
 
     hub h;
     pthread_barrier_init(&h.bar, NULL, K);
@@ -150,6 +174,8 @@ static void test_three_ranks_equal_one_process(void **unused) {
         ctx[r].rank = r;
         ctx[r].sc = sc;
         ctx[r].counts = calloc((MONTHS + 1) * nv, sizeof(int64_t));
+        ctx[r].targets = targets;
+        ctx[r].res = calloc(nt, sizeof *ctx[r].res);
         ctx[r].ex = (lm_exchange){r, K, &ctx[r], hub_sum_i64, hub_sum_f64, hub_gather};
         assert_int_equal(pthread_create(&th[r], NULL, rank_main, &ctx[r]), 0);
     }
@@ -183,9 +209,24 @@ static void test_three_ranks_equal_one_process(void **unused) {
         assert_memory_equal(pr->track_arm + lo, p1->track_arm + lo, m);
         assert_memory_equal(pr->earnings + lo, p1->earnings + lo, m * 4);
         covered += hi - lo;
+        /* Validation counts summed over the ranks: the single process's. */
+        for (size_t i = 0; i < nt; i++) {
+            assert_true(ctx[r].res[i].numerator == ref_res[i].numerator);
+            assert_true(ctx[r].res[i].denominator == ref_res[i].denominator);
+            assert_int_equal(ctx[r].res[i].available, ref_res[i].available);
+            assert_memory_equal(&ctx[r].res[i].simulated, &ref_res[i].simulated, sizeof(double));
+        }
         lm_sim_destroy(ctx[r].sim);
         free(ctx[r].counts);
+        free(ctx[r].res);
     }
+    /* Most targets run past month 14 (unavailable), but counted so far. */
+    int n_counted = 0;
+    for (size_t i = 0; i < nt; i++)
+        n_counted += ref_res[i].denominator > 100;
+    assert_true(n_counted >= 10);
+    free(ref_res);
+    lm_targets_destroy(targets);
     assert_int_equal(covered, sc->n_persons);
     /* The places were scarce, so the boundary exchange was used. */
     int64_t queued = 0;
