@@ -5,8 +5,8 @@
  * residuals of a parameter vector theta are (simulated_i - value_i) /
  * tolerance_i over the targets with use = "tuned", in the targets file's
  * order; validation targets are computed before and after the fit for the
- * report, never fitted. Built only when those headers exist (CMake defines
- * LM_HAVE_TARGETS): the rest of the calibration code does not need them.
+ * report, never fitted. (calibrate.c, the optimiser, does not depend on
+ * them.)
  *
  * Data layout. One cal_ctx per fit: for every run variant v of the targets
  * (v = 0 the scenario as it is, v > 0 with evaluation.trial set to the

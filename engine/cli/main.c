@@ -40,10 +40,6 @@
 #include <unistd.h>
 
 #include "lmsim.h"
-#ifdef LM_HAVE_TARGETS
-#include "lmsim/moments.h"
-#include "lmsim/targets.h"
-#endif
 
 #ifdef LMSIM_MPI
 #include <mpi.h>
@@ -1399,15 +1395,6 @@ static int cmd_calibrate(int argc, char **argv) {
             lm_scenario_destroy(sc);
             return rc;
         }
-#ifndef LM_HAVE_TARGETS
-    (void)fit;
-    (void)join_command;
-    (void)on_calib_progress;
-    lm_scenario_destroy(sc);
-    fprintf(stderr, "lmsim: error: calibrate needs targets support (lmsim/targets.h), which this "
-                    "build does not have\n");
-    return 1;
-#else
     lm_targets *t = NULL;
     if (lm_targets_load(targets_path, &t, &err)) {
         lm_scenario_destroy(sc);
@@ -1472,7 +1459,6 @@ static int cmd_calibrate(int argc, char **argv) {
     lm_targets_destroy(t);
     lm_scenario_destroy(sc);
     return code;
-#endif
 }
 
 /* Run a command, inside MPI_Init/MPI_Finalize when started by mpirun (and
