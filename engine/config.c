@@ -152,6 +152,7 @@ static int load_population(ctx *c, const config_setting_t *root) {
                                        "caring_share_by_sex",
                                        "initial_duration_mean_months",
                                        "disabled_at_entry",
+                                       "low_employability_by_state",
                                        NULL};
     static const char *const region_keys[] = {"name", "share", "vacancies_per_1000", NULL};
     lm_scenario *sc = c->sc;
@@ -205,7 +206,9 @@ static int load_population(ctx *c, const config_setting_t *root) {
         (rc = get_vec(c, g, "initial_duration_mean_months", 1, LM_N_STATES, 0.0, 600.0,
                       sc->initial_duration_mean)) ||
         (rc = get_num(c, g, "disabled_at_entry", 0, 0.0, 1.0, sc->disabled_by_age_band[0],
-                      &sc->disabled_at_entry)))
+                      &sc->disabled_at_entry)) ||
+        (rc = get_vec(c, g, "low_employability_by_state", 0, LM_N_STATES, 0.0, 1.0,
+                      sc->low_employability)))
         return rc;
     return LM_OK;
 }
@@ -322,9 +325,20 @@ static int load_age_term(ctx *c, const config_setting_t *e, double bound, lm_log
 }
 
 static int load_logit(ctx *c, const config_setting_t *e, int origin, lm_logit *lg) {
-    static const char *const keys[] = {
-        "to",   "intercept", "female",       "disabled", "minority", "caring", "age_band",
-        "qual", "region",    "log_duration", "limiting", "age",      NULL};
+    static const char *const keys[] = {"to",
+                                       "intercept",
+                                       "female",
+                                       "disabled",
+                                       "minority",
+                                       "caring",
+                                       "age_band",
+                                       "qual",
+                                       "region",
+                                       "log_duration",
+                                       "limiting",
+                                       "age",
+                                       "low_employability",
+                                       NULL};
     /* Coefficients are log-odds: bounded generously, to catch typos like 1e9. */
     const double B = 50.0;
     int rc;
@@ -356,6 +370,7 @@ static int load_logit(ctx *c, const config_setting_t *e, int origin, lm_logit *l
         (rc = get_num(c, e, "caring", 0, -B, B, 0.0, &lg->caring)) ||
         (rc = get_num(c, e, "log_duration", 0, -B, B, 0.0, &lg->log_duration)) ||
         (rc = get_num(c, e, "limiting", 0, -B, B, 0.0, &lg->limiting)) ||
+        (rc = get_num(c, e, "low_employability", 0, -B, B, 0.0, &lg->low_employability)) ||
         (rc = get_vec(c, e, "age_band", 0, LM_N_AGE_BANDS, -B, B, lg->age_band)) ||
         (rc = get_vec(c, e, "qual", 0, LM_N_QUALS, -B, B, lg->qual)) ||
         (rc = get_vec(c, e, "region", 0, c->sc->n_regions, -B, B, lg->region)))

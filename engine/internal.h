@@ -182,10 +182,10 @@ int lm__h5_open(const char *path, const lm_scenario *sc, const struct lm_populat
 /* Part file of `path` for rank `part` of n_parts: "STEM.partRofK.h5", STEM
  * being path without a final ".h5". Owned by caller; NULL when out of memory. */
 char *lm__h5_part_path(const char *path, int part, int n_parts);
-/* /persons rows (N_ATTRS = 10 int32 each) of this writer's panel columns
+/* /persons rows (N_ATTRS = 11 int32 each) of this writer's panel columns
  * [col_from, col_to) (entrants == NULL) or of the entrants among its
  * columns; written to rows unless NULL. Returns the number of rows. */
-#define LM__H5_ROW_WORDS 10
+#define LM__H5_ROW_WORDS 11
 int64_t lm__h5_person_rows(const struct lm_h5_writer *w, const struct lm_population *pop,
                            const int64_t *entrants, int64_t n_entrants, int entry_month,
                            int64_t col_from, int64_t col_to, int32_t *rows);

@@ -149,13 +149,14 @@ enum {
     ATTR_MINORITY,
     ATTR_QUAL,
     ATTR_CARING,
+    ATTR_LOW_EMP,
     N_ATTRS
 };
 #define N_INT32_ATTRS 4 /* attributes before ATTR_REGION are int32, the rest uint8 */
 
-static const char *const attr_name[N_ATTRS] = {"id",     "slot",   "entry_month", "birth_month",
-                                               "region", "female", "disabled",    "minority",
-                                               "qual",   "caring"};
+static const char *const attr_name[N_ATTRS] = {
+    "id",       "slot",     "entry_month", "birth_month", "region",           "female",
+    "disabled", "minority", "qual",        "caring",      "low_employability"};
 
 /* A zlib stream padded to its own cache lines: deflate updates the stream's
  * fields constantly, and two threads' streams sharing a line ran slower on
@@ -633,6 +634,8 @@ static int32_t attr_value(const lm_population *pop, int a, int64_t slot, int ent
         return pop->minority[slot];
     case ATTR_QUAL:
         return pop->qual[slot];
+    case ATTR_LOW_EMP:
+        return pop->low_emp[slot];
     default:
         return pop->caring[slot];
     }

@@ -15,6 +15,11 @@
  * and the labour state comes from the `entrants` rules when the scenario has
  * them (most 16-year-olds are in education).
  *
+ * Unobserved heterogeneity: a person is of the low-employability type with
+ * a probability given the labour state just drawn (so the types start
+ * sorted across states as the dynamics would sort them), and the type shifts
+ * the transition logits (`low_employability` coefficients).
+ *
  * A limiting health condition is drawn given disability and the labour state
  * just drawn (health.initial_by_state[_disabled]); for the initial population
  * its months so far are geometric with the mean of a spell under the state's
@@ -144,6 +149,8 @@ void lm_population_draw_person(const lm_scenario *sc, lm_population *p, int64_t 
     p->limiting[i] =
         (uint8_t)(sc->has_health && lm__uniform(seed, pid, month, LM_PURPOSE_HEALTH, 0) <
                                         sc->health_initial[disabled][state]);
+    p->low_emp[i] = (uint8_t)(lm__uniform(seed, pid, month, LM_PURPOSE_POP_TYPE, 0) <
+                              sc->low_employability[state]);
     p->limiting_months[i] = 0;
     if (p->limiting[i] && !entrant) {
         /* Months of the condition so far: geometric with mean (1 - r) / r
@@ -189,6 +196,7 @@ void lm_population_destroy(lm_population *p) {
     lm__free(p->minority);
     lm__free(p->qual);
     lm__free(p->caring);
+    lm__free(p->low_emp);
     lm__free(p->state);
     lm__free(p->months_in_state);
     lm__free(p->months_since_job);
@@ -235,6 +243,7 @@ int lm_population_create_range(const lm_scenario *sc, int64_t n, int64_t lo, int
     p->minority = lm__aligned_alloc(un);
     p->qual = lm__aligned_alloc(un);
     p->caring = lm__aligned_alloc(un);
+    p->low_emp = lm__aligned_alloc(un);
     p->state = lm__aligned_alloc(un);
     p->months_in_state = lm__aligned_alloc(un * sizeof *p->months_in_state);
     p->months_since_job = lm__aligned_alloc(un * sizeof *p->months_since_job);
@@ -258,7 +267,7 @@ int lm_population_create_range(const lm_scenario *sc, int64_t n, int64_t lo, int
         !p->months_since_job || !p->sustained_months || !p->prog || !p->prog_phase ||
         !p->prog_months || !p->prog_history || !p->sanction_left || !p->track_prog ||
         !p->track_arm || !p->track_month || !p->track_worked || !p->track_flags || !p->limiting ||
-        !p->limiting_months || !p->hours || !p->earnings) {
+        !p->limiting_months || !p->low_emp || !p->hours || !p->earnings) {
         lm_population_destroy(p);
         return LM_FAIL(err, LM_ENOMEM, "out of memory allocating %lld persons", (long long)n);
     }

@@ -14,7 +14,7 @@
  * the same way on every thread, so results stay bit-identical).
  *
  * A covariate cell is (region, sex, age band, disabled, minority, qual,
- * caring, limiting): n_regions x 512 cells. The odds of destination j are
+ * caring, limiting, low-employability type): n_regions x 1024 cells. The odds of destination j are
  * base_odds * dur_odds * age_odds; staying has odds 1 (the logit's reference).
  *
  * One month, t -> t+1:
@@ -45,8 +45,9 @@
 #include "lmsim/programmes.h"
 #include "lmsim/rng.h"
 
-#define N_CELL_PER_REGION 512 /* 2 sexes x 4 age bands x 2 x 2 x 4 quals x 2 x 2 health */
-#define CELLS_PER_BAND 64 /* cells per age band: disabled x minority x quals x caring x health */
+#define N_CELL_PER_REGION 1024 /* 2 sexes x 4 age bands x 2 x 2 x 4 quals x 2 x 2 health x 2 */
+#define CELLS_PER_BAND 128 /* per age band: disabled x minority x quals x caring x health x type   \
+                            */
 
 struct lm_sim {
     const lm_scenario *sc;  /* borrowed: the scenario as loaded (month 0) */
@@ -128,10 +129,16 @@ static void xsum_i64(lm_sim *sim, int64_t *buf, size_t n) {
 }
 
 static inline int cell_of(int region, int female, int band, int disabled, int minority, int qual,
-                          int caring, int limiting) {
+                          int caring, int limiting, int low_emp) {
     int c = (region * 2 + female) * LM_N_AGE_BANDS + band;
     c = ((c * 2 + disabled) * 2 + minority) * LM_N_QUALS + qual;
-    return (c * 2 + caring) * 2 + limiting;
+    return ((c * 2 + caring) * 2 + limiting) * 2 + low_emp;
+}
+
+/* Covariate cell of slot i with age band `band`. */
+static inline int cell_of_slot(const lm_population *p, int64_t i, int band) {
+    return cell_of(p->region[i], p->female[i], band, p->disabled[i], p->minority[i], p->qual[i],
+                   p->caring[i], p->limiting[i], p->low_emp[i]);
 }
 
 static inline int age_band_fast(int age_months) {
@@ -179,7 +186,7 @@ static void build_tables(lm_sim *sim) {
     }
     for (int cell = 0; cell < sim->n_cells; cell++) {
         /* Decode the cell (inverse of cell_of). */
-        int c = cell, h = c % 2, ca = (c /= 2) % 2, q = (c /= 2) % LM_N_QUALS;
+        int c = cell, le = c % 2, h = (c /= 2) % 2, ca = (c /= 2) % 2, q = (c /= 2) % LM_N_QUALS;
         int mi = (c /= LM_N_QUALS) % 2, dis = (c /= 2) % 2, b = (c /= 2) % LM_N_AGE_BANDS;
         int f = (c /= LM_N_AGE_BANDS) % 2, r = c / 2;
         for (int o = 0; o < LM_N_STATES; o++) {
@@ -188,7 +195,7 @@ static void build_tables(lm_sim *sim) {
                 const lm_logit *lg = &sc->dest[o][j];
                 double eta = lg->intercept + lg->female * f + lg->disabled * dis +
                              lg->minority * mi + lg->caring * ca + lg->age_band[b] + lg->qual[q] +
-                             lg->region[r] + lg->limiting * h;
+                             lg->region[r] + lg->limiting * h + lg->low_employability * le;
                 so[j] = exp(eta);
             }
             double pg = 0.0;
@@ -343,8 +350,7 @@ static void count_range(lm_sim *sim, int64_t *tc, int64_t *te, int64_t lo, int64
         int band = age_band_fast(month - p->birth_month[i]);
         size_t idx = lm_agg_index(R, p->state[i], p->region[i], p->female[i], p->disabled[i],
                                   p->minority[i], band);
-        sim->cell[i] = (uint16_t)cell_of(p->region[i], p->female[i], band, p->disabled[i],
-                                         p->minority[i], p->qual[i], p->caring[i], p->limiting[i]);
+        sim->cell[i] = (uint16_t)cell_of_slot(p, i, band);
         tc[idx]++;
         te[idx] += pence(p, i);
     }
@@ -618,8 +624,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                 int64_t id = i + n * ((int64_t)gen[i] + 1);
                 lm_population_draw_person(sc, p, i, id, mnext, 1);
                 sim->entrants[lo + ne++] = i;
-                cellv[i] = (uint16_t)cell_of(p->region[i], p->female[i], 0, p->disabled[i],
-                                             p->minority[i], p->qual[i], p->caring[i], limiting[i]);
+                cellv[i] = (uint16_t)cell_of_slot(p, i, 0);
                 size_t idx = (size_t)state[i] * agg_per_state + agg_of_cell[cellv[i]];
                 tc[idx]++;
                 te[idx] += pence(p, i);
@@ -723,10 +728,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
              * or disability. */
             int cell1 = cell;
             if (band_starts(age + 1) || lim1 != lim0 || dis_changed)
-                cellv[i] =
-                    (uint16_t)(cell1 = cell_of(p->region[i], p->female[i], age_band_fast(age + 1),
-                                               p->disabled[i], p->minority[i], p->qual[i],
-                                               p->caring[i], limiting[i]));
+                cellv[i] = (uint16_t)(cell1 = cell_of_slot(p, i, age_band_fast(age + 1)));
             size_t idx = (size_t)ns * agg_per_state + agg_of_cell[cell1];
             tc[idx]++;
             /* Out of work, earnings are 0: no branch on being in work. */
@@ -985,7 +987,7 @@ int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex
     /* Aggregate index of each covariate cell (state 0), from its decoding. */
     sim->agg_per_state = sim->n_agg / LM_N_STATES;
     for (int cell = 0; cell < sim->n_cells; cell++) {
-        int c = cell / 2 / 2 / LM_N_QUALS; /* drop health, caring, qual */
+        int c = cell / 2 / 2 / 2 / LM_N_QUALS; /* drop type, health, caring, qual */
         int mi = c % 2, dis = (c /= 2) % 2, b = (c /= 2) % LM_N_AGE_BANDS;
         int f = (c /= LM_N_AGE_BANDS) % 2, r = c / 2;
         sim->agg_of_cell[cell] = lm_agg_index(sc->n_regions, 0, r, f, dis, mi, b);

@@ -36,6 +36,8 @@ typedef struct lm_population {
     uint8_t *minority;    /* 1 ethnic minority, 0 white */
     uint8_t *qual;        /* 0 none, 1 low, 2 mid, 3 high */
     uint8_t *caring;      /* 1 caring responsibility */
+    uint8_t *low_emp;     /* 1 low-employability type: unobserved barriers to work, drawn
+                             given the initial state (population.low_employability_by_state) */
 
     /* changing, updated by the monthly step */
     uint8_t *state;             /* lm_state */

@@ -92,6 +92,7 @@ typedef struct lm_logit {
     double region[LM_MAX_REGIONS];        /* added by region */
     double log_duration;                  /* coefficient on ln(1 + months in state) */
     double limiting;                      /* added for a limiting health condition */
+    double low_employability;             /* added for persons of the low-employability type */
     int n_age_steps;                      /* steps of the age term, 0 = none */
     int age_from_years[LM_MAX_AGE_STEPS]; /* ascending ages (16-64) where a step starts */
     double age_add[LM_MAX_AGE_STEPS];     /* added to eta from that age on */
@@ -205,6 +206,8 @@ typedef struct lm_scenario {
     double disabled_at_entry;                    /* P(disabled) of an entrant aged 16 */
     double initial_duration_mean[LM_N_STATES];   /* mean months already spent in the initial
                                                     state, by state (geometric draw) */
+    double low_employability[LM_N_STATES];       /* P(low-employability type | labour state
+                                                    drawn at synthesis or entry) */
     int n_initial;
     lm_initial_rule initial[LM_MAX_RULES]; /* first match wins; last matches all */
     int n_entrant;                         /* 0: entrants use the initial rules */

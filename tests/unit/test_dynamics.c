@@ -2,8 +2,10 @@
  * entrants' rules, in-work support that ends, trials randomised at the offer.
  *
  * On tests/data/dynamics.cfg (200,000 persons, 24 months):
- *  - the monthly U->E probability by age follows the logit's age steps
- *    (30-49: +1, 50+: -1 on the log-odds) within 5 binomial standard errors;
+ *  - the monthly U->E probability by age and type follows the logit's age
+ *    steps (30-49: +1, 50+: -1 on the log-odds) and the low-employability
+ *    coefficient (-1.5) within 5 binomial standard errors, and the type is
+ *    drawn with its probability given the initial state;
  *  - onset and recovery of the limiting condition follow the rates by
  *    disability, labour state and age band (onset times the band's factor);
  *  - a person who is not disabled becomes disabled exactly when the
@@ -87,19 +89,26 @@ static void test_age_health_disability(void **unused) {
     /* Month 0: the condition by disability and state; no non-disabled
      * person has had it for disabled_after_months. */
     int64_t lim0[2][LM_N_STATES] = {{0}}, tot0[2][LM_N_STATES] = {{0}};
+    int64_t low[LM_N_STATES] = {0}, in_state[LM_N_STATES] = {0};
     for (size_t i = 0; i < n; i++) {
+        low[p->state[i]] += p->low_emp[i];
+        in_state[p->state[i]]++;
         lim0[p->disabled[i]][p->state[i]] += p->limiting[i];
         tot0[p->disabled[i]][p->state[i]]++;
         assert_true(p->disabled[i] || p->limiting_months[i] < sc->disabled_after_months);
         assert_true(p->limiting[i] || p->limiting_months[i] == 0);
     }
+    near_binomial("low-employability type | unemployed", low[LM_STATE_UNEMPLOYED],
+                  in_state[LM_STATE_UNEMPLOYED], sc->low_employability[LM_STATE_UNEMPLOYED]);
+    near_binomial("low-employability type | sick", low[LM_STATE_INACTIVE_SICK],
+                  in_state[LM_STATE_INACTIVE_SICK], sc->low_employability[LM_STATE_INACTIVE_SICK]);
     near_binomial("initial condition: disabled, unemployed", lim0[1][LM_STATE_UNEMPLOYED],
                   tot0[1][LM_STATE_UNEMPLOYED], sc->health_initial[1][LM_STATE_UNEMPLOYED]);
     near_binomial("initial condition: not disabled, sick", lim0[0][LM_STATE_INACTIVE_SICK],
                   tot0[0][LM_STATE_INACTIVE_SICK], sc->health_initial[0][LM_STATE_INACTIVE_SICK]);
 
     /* Pooled counts over the run. */
-    int64_t ue_n[3] = {0}, ue_hit[3] = {0};
+    int64_t ue_n[3][2] = {{0}}, ue_hit[3][2] = {{0}};
     int64_t on_n[2][LM_N_AGE_BANDS] = {{0}}, on_hit[2][LM_N_AGE_BANDS] = {{0}};
     int64_t rec_n[2] = {0}, rec_hit[2] = {0};
     int64_t acquired = 0, entrants = 0, ent_dis = 0;
@@ -120,8 +129,8 @@ static void test_age_health_disability(void **unused) {
             const int age = (t - 1) - p->birth_month[i]; /* age during the step */
             if (b.state[i] == LM_STATE_UNEMPLOYED) {
                 int k = age >= 50 * 12 ? 2 : age >= 30 * 12 ? 1 : 0;
-                ue_n[k]++;
-                ue_hit[k] += lm_state_is_employed(p->state[i]);
+                ue_n[k][p->low_emp[i]]++;
+                ue_hit[k][p->low_emp[i]] += lm_state_is_employed(p->state[i]);
             }
             if (b.state[i] == LM_STATE_UNEMPLOYED && !b.lim[i]) {
                 on_n[b.dis[i]][band_of(age)]++;
@@ -142,11 +151,12 @@ static void test_age_health_disability(void **unused) {
             assert_true(p->limiting[i] ? p->limiting_months[i] >= 1 : p->limiting_months[i] == 0);
         }
     }
-    for (int k = 0; k < 3; k++) {
-        char what[64];
-        snprintf(what, sizeof what, "U->E, age step %d", k);
-        near_binomial(what, ue_hit[k], ue_n[k], logistic(-2.0 + add[k]));
-    }
+    for (int k = 0; k < 3; k++)
+        for (int le = 0; le < 2; le++) {
+            char what[64];
+            snprintf(what, sizeof what, "U->E, age step %d, type %d", k, le);
+            near_binomial(what, ue_hit[k][le], ue_n[k][le], logistic(-2.0 + add[k] - 1.5 * le));
+        }
     for (int d = 0; d < 2; d++) {
         for (int bd = 0; bd < LM_N_AGE_BANDS; bd++) {
             char what[64];

@@ -88,6 +88,7 @@ static lm_population *make_population(int64_t n) {
     p->minority = calloc((size_t)n, 1);
     p->qual = calloc((size_t)n, 1);
     p->caring = calloc((size_t)n, 1);
+    p->low_emp = calloc((size_t)n, 1);
     p->state = calloc((size_t)n, 1);
     p->months_in_state = calloc((size_t)n, sizeof *p->months_in_state);
     p->months_since_job = calloc((size_t)n, sizeof *p->months_since_job);
@@ -113,6 +114,7 @@ static void free_population(lm_population *p) {
     free(p->minority);
     free(p->qual);
     free(p->caring);
+    free(p->low_emp);
     free(p->state);
     free(p->months_in_state);
     free(p->months_since_job);
@@ -134,6 +136,7 @@ static void draw_fixed(lm_population *p, int64_t i, int month) {
     p->minority[i] = (uint8_t)((h >> 18) & 1);
     p->qual[i] = (uint8_t)((h >> 19) & 3);
     p->caring[i] = (uint8_t)((h >> 21) & 1);
+    p->low_emp[i] = (uint8_t)((h >> 22) & 1);
 }
 
 /* Changing variables of every slot at `month`; entrants are slots with
@@ -201,7 +204,7 @@ static void take(snapshot *s, const lm_population *p) {
 /* Expected /persons rows, appended as the writer should. */
 typedef struct prow {
     int32_t id, slot, entry, birth;
-    uint8_t region, female, disabled, minority, qual, caring;
+    uint8_t region, female, disabled, minority, qual, caring, low_emp;
 } prow;
 
 typedef struct run_record {
@@ -224,6 +227,7 @@ static void add_prow(run_record *r, const lm_population *p, int64_t i, int month
     x->minority = p->minority[i];
     x->qual = p->qual[i];
     x->caring = p->caring[i];
+    x->low_emp = p->low_emp[i];
 }
 
 /* Columns of the panel for a mode: all slots, or the deterministic sample. */
@@ -404,9 +408,10 @@ static void check_panel(const char *path, const lm_scenario *sc, lm_panel_mode m
             assert_int_equal(pi[k], want);
         }
     }
-    const char *u8_names[6] = {"/persons/region",   "/persons/female", "/persons/disabled",
-                               "/persons/minority", "/persons/qual",   "/persons/caring"};
-    for (int a = 0; a < 6; a++) {
+    const char *u8_names[7] = {"/persons/region",           "/persons/female", "/persons/disabled",
+                               "/persons/minority",         "/persons/qual",   "/persons/caring",
+                               "/persons/low_employability"};
+    for (int a = 0; a < 7; a++) {
         read_ds(f, u8_names[a], H5T_NATIVE_UINT8, pu, dims, 1);
         assert_int_equal(dims[0], r->n_rows);
         for (int64_t k = 0; k < r->n_rows; k++) {
@@ -416,7 +421,8 @@ static void check_panel(const char *path, const lm_scenario *sc, lm_panel_mode m
                            : a == 2 ? x->disabled
                            : a == 3 ? x->minority
                            : a == 4 ? x->qual
-                                    : x->caring;
+                           : a == 5 ? x->caring
+                                    : x->low_emp;
             assert_int_equal(pu[k], want);
         }
     }
