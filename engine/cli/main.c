@@ -175,6 +175,8 @@ static const char usage_text2[] =
     "  --targets FILE           targets file (docs/scenario-reference.md, \"Targets files\")\n"
     "  --csv FILE               also write the table as CSV\n"
     "  --widen Z                pass within tolerance + Z standard errors (reduced-size runs)\n"
+    "  --require tuned|all      which targets decide the exit status (default all; the\n"
+    "                           table always shows every target)\n"
     "  --run FILE.h5            compute the targets from this run file instead of running\n"
     "                           (repeatable; programme outcomes need a run: n/a)\n"
     "\n"
@@ -324,6 +326,7 @@ typedef struct cli {
     const char *targets; /* --targets */
     const char *csv;     /* --csv FILE */
     double widen;        /* --widen, < 0 when not given */
+    int require_tuned;   /* --require tuned: only tuned targets decide the exit status */
     const char *runs[MAX_RUNS];
     int n_runs;
     const char *sets[MAX_SETS];
@@ -447,6 +450,10 @@ static int parse_args(int argc, char **argv, int opts, cli *c) {
             if (!v || errno || *end || end == v || !(z >= 0.0) || !isfinite(z))
                 return usage_error("--widen needs a number >= 0, got '%s'", v ? v : "");
             c->widen = z;
+        } else if ((opts & OPTS_VALIDATE) && strcmp(a, "--require") == 0) {
+            if (!v || (strcmp(v, "tuned") != 0 && strcmp(v, "all") != 0))
+                return usage_error("--require needs 'tuned' or 'all', got '%s'", v ? v : "");
+            c->require_tuned = strcmp(v, "tuned") == 0;
         } else if ((opts & OPTS_VALIDATE) && strcmp(a, "--run") == 0) {
             if (!v)
                 return usage_error("%s needs a run file", a);
@@ -470,11 +477,13 @@ static int parse_args(int argc, char **argv, int opts, cli *c) {
     return 0;
 }
 
-/* The validation table on stdout; returns 0 when every target passed,
- * EXIT_NOT_MET otherwise. */
-static int print_validation(const lm_targets *t, const lm_target_result *res, int show_se) {
+/* The validation table on stdout; returns 0 when every target passed (every
+ * tuned target with require_tuned), EXIT_NOT_MET otherwise. */
+static int print_validation(const lm_targets *t, const lm_target_result *res, int show_se,
+                            int require_tuned) {
     const size_t n = lm_targets_count(t);
     int wid = 2, wev = 8, met = 0, na = 0;
+    int by_use[2][2] = {{0, 0}, {0, 0}}; /* [tuned][met]: targets */
     for (size_t i = 0; i < n; i++) {
         lm_target_info info;
         lm_targets_info(t, i, &info);
@@ -510,9 +519,13 @@ static int print_validation(const lm_targets *t, const lm_target_result *res, in
             printf("  %s\n", r->pass ? "yes" : "NO");
         met += r->available && r->pass;
         na += !r->available;
+        by_use[info.tuned != 0][r->available && r->pass]++;
     }
-    printf("%d of %zu targets met (%zu not met, %d n/a)\n", met, n, n - (size_t)met - (size_t)na,
-           na);
+    printf("%d of %zu targets met (%zu not met, %d n/a): tuned %d of %d, validation %d of %d\n",
+           met, n, n - (size_t)met - (size_t)na, na, by_use[1][1], by_use[1][0] + by_use[1][1],
+           by_use[0][1], by_use[0][0] + by_use[0][1]);
+    if (require_tuned)
+        return by_use[1][0] == 0 ? 0 : EXIT_NOT_MET;
     return (size_t)met == n ? 0 : EXIT_NOT_MET;
 }
 
@@ -702,7 +715,7 @@ static int cmd_run(int argc, char **argv) {
         print_programmes(&progs);
         if (targets) {
             putchar('\n');
-            print_validation(targets, res, c.widen >= 0.0);
+            print_validation(targets, res, c.widen >= 0.0, 0);
             if (c.csv)
                 code = write_validation_csv(c.csv, targets, res);
         }
@@ -797,7 +810,7 @@ static int validate_runs(const cli *c) {
     }
     printf("Validation from %d run file%s (%s%s)\n", c->n_runs, c->n_runs == 1 ? "" : "s",
            c->runs[0], c->n_runs > 1 ? ", ..." : "");
-    code = print_validation(t, res, c->widen >= 0.0);
+    code = print_validation(t, res, c->widen >= 0.0, c->require_tuned);
     if (c->csv) {
         int w = write_validation_csv(c->csv, t, res);
         if (w)
@@ -887,7 +900,7 @@ static int cmd_validate(int argc, char **argv) {
     printf("Validation of %s: %lld persons x %d months from %04d-%02d, seed %llu\n", sc->name,
            (long long)sc->n_persons, sc->n_months, sc->start_year, sc->start_month,
            (unsigned long long)sc->seed);
-    code = print_validation(t, res, c.widen >= 0.0);
+    code = print_validation(t, res, c.widen >= 0.0, c.require_tuned);
     if (c.csv) {
         int w = write_validation_csv(c.csv, t, res);
         if (w)

@@ -21,6 +21,7 @@ measures and two trial variants):
 import csv
 import math
 import os
+import re
 import sys
 
 import h5py
@@ -178,6 +179,26 @@ S.check("--widen 1000: exit 0", p.returncode == EXIT_OK, show(p))
 S.check("--widen: s.e. column", "s.e." in p.stdout, show(p))
 p = S.run(["validate", S.tiny, "--targets", bad, "--widen", "0"] + TINY)
 S.check("--widen 0: exit 6", p.returncode == EXIT_NOT_MET, show(p))
+# --require: which targets decide the exit status. employment_rate is tuned,
+# so it still fails with --require tuned; made a validation target it does not.
+p = S.run(["validate", S.tiny, "--targets", bad, "--require", "tuned"] + TINY)
+S.check("--require tuned, a tuned target not met: exit 6", p.returncode == EXIT_NOT_MET, show(p))
+S.check("--require: summary by use",
+        re.search(r"tuned \d+ of \d+, validation \d+ of \d+", p.stdout), show(p))
+bad_v = write("notmet_v.cfg", subst("value = 0.78; tolerance = 0.05; evidence = \"T01\"; "
+                                    "use = \"tuned\";",
+                                    "value = 0.70; tolerance = 0.05; evidence = \"T01\"; "
+                                    "use = \"validation\";"))
+p = S.run(["validate", S.tiny, "--targets", bad_v, "--require", "tuned"] + TINY)
+S.check("--require tuned, only a validation target not met: exit 0",
+        p.returncode == EXIT_OK and "1 not met" in p.stdout, show(p))
+p = S.run(["validate", S.tiny, "--targets", bad_v] + TINY)
+S.check("--require all (default), a validation target not met: exit 6",
+        p.returncode == EXIT_NOT_MET, show(p))
+p = S.run(["validate", S.tiny, "--targets", bad_v, "--require", "some"] + TINY)
+S.check("--require some: usage error", p.returncode == EXIT_USAGE and "--require" in p.stderr,
+        show(p))
+os.remove(bad_v)
 
 # ---- exit 3: invalid targets or targets that do not fit the run -------------
 cases = [
