@@ -67,60 +67,6 @@ static void panel_free(cmp_panel *p) {
     memset(p, 0, sizeof *p);
 }
 
-/* Read `count` elements of a 1-D dataset (or of row `row` of a 2-D one when
- * row >= 0) into buf as mem_type (0: the file's own type, which must be
- * `size` bytes). Returns 0 on success. */
-static int read_vec(hid_t f, const char *name, hid_t mem_type, size_t size, int64_t row,
-                    int64_t count, void *buf) {
-    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-    if (d < 0)
-        return -1;
-    hid_t fs = H5Dget_space(d), ms = -1, ft = -1;
-    int ok = fs >= 0;
-    int nd = ok ? H5Sget_simple_extent_ndims(fs) : -1;
-    hsize_t dims[2] = {0, 0};
-    ok = ok && (nd == 1 || nd == 2) && H5Sget_simple_extent_dims(fs, dims, NULL) == nd;
-    if (ok && mem_type == 0) {
-        ft = H5Dget_type(d);
-        ok = ft >= 0 && H5Tget_size(ft) == size &&
-             (H5Tget_class(ft) == H5T_INTEGER || H5Tget_class(ft) == H5T_ENUM);
-        mem_type = ft;
-    }
-    if (ok && nd == 1) {
-        ok = row < 0 && dims[0] == (hsize_t)count;
-    } else if (ok) {
-        hsize_t start[2] = {(hsize_t)row, 0}, cnt[2] = {1, (hsize_t)count};
-        ok = row >= 0 && (hsize_t)row < dims[0] && dims[1] == (hsize_t)count &&
-             H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) >= 0;
-    }
-    hsize_t mdim = (hsize_t)count;
-    ok = ok && (ms = H5Screate_simple(1, &mdim, NULL)) >= 0;
-    ok = ok && (count == 0 || H5Dread(d, mem_type, ms, fs, H5P_DEFAULT, buf) >= 0);
-    if (ms >= 0)
-        H5Sclose(ms);
-    if (ft >= 0)
-        H5Tclose(ft);
-    if (fs >= 0)
-        H5Sclose(fs);
-    H5Dclose(d);
-    return ok ? 0 : -1;
-}
-
-/* Length of a 1-D dataset, or -1. */
-static int64_t vec_len(hid_t f, const char *name) {
-    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-    if (d < 0)
-        return -1;
-    hid_t s = H5Dget_space(d);
-    hsize_t n = 0;
-    int ok =
-        s >= 0 && H5Sget_simple_extent_ndims(s) == 1 && H5Sget_simple_extent_dims(s, &n, NULL) == 1;
-    if (s >= 0)
-        H5Sclose(s);
-    H5Dclose(d);
-    return ok ? (int64_t)n : -1;
-}
-
 /* Column of `slot` in the ascending slot list, or -1. */
 static int64_t column_of(const int32_t *slot, int64_t n, int32_t s) {
     int64_t lo = 0, hi = n;
@@ -141,7 +87,7 @@ static int panel_load(const char *path, hid_t f, const lm_file_info *info, cmp_p
     static const char *const attr_names[4] = {"/persons/region", "/persons/female",
                                               "/persons/disabled", "/persons/minority"};
     memset(p, 0, sizeof *p);
-    int64_t n = vec_len(f, "/panel/person");
+    int64_t n = lm__h5_vec_len(f, "/panel/person");
     if (n < 0)
         return LM_FAIL(err, LM_EHDF5, "'%s': panel mode '%s' but no 1-D /panel/person", path,
                        info->panel_mode);
@@ -163,10 +109,10 @@ static int panel_load(const char *path, hid_t f, const lm_file_info *info, cmp_p
         goto done;
     }
     const int64_t last = info->n_months;
-    if (read_vec(f, "/panel/person", H5T_NATIVE_INT32, 4, -1, n, p->slot) ||
-        read_vec(f, "/panel/person_id", H5T_NATIVE_INT32, 4, last, n, p->pid) ||
-        read_vec(f, "/panel/state", 0, 1, last, n, p->state) ||
-        read_vec(f, "/panel/earnings", H5T_NATIVE_UINT16, 2, last, n, p->earnings)) {
+    if (lm__h5_read_vec(f, "/panel/person", H5T_NATIVE_INT32, 4, -1, n, p->slot) ||
+        lm__h5_read_vec(f, "/panel/person_id", H5T_NATIVE_INT32, 4, last, n, p->pid) ||
+        lm__h5_read_vec(f, "/panel/state", 0, 1, last, n, p->state) ||
+        lm__h5_read_vec(f, "/panel/earnings", H5T_NATIVE_UINT16, 2, last, n, p->earnings)) {
         rc = LM_FAIL(err, LM_EHDF5,
                      "'%s': cannot read month %lld of /panel (person, person_id, state, earnings) "
                      "for %lld columns",
@@ -183,7 +129,7 @@ static int panel_load(const char *path, hid_t f, const lm_file_info *info, cmp_p
         occ[j] = -1;
     }
     /* /persons: the last row of a column's slot is its occupant at the last month. */
-    int64_t rows = vec_len(f, "/persons/id");
+    int64_t rows = lm__h5_vec_len(f, "/persons/id");
     if (rows < 0) {
         rc = LM_FAIL(err, LM_EHDF5, "'%s': panel mode '%s' but no 1-D /persons/id", path,
                      info->panel_mode);
@@ -198,9 +144,9 @@ static int panel_load(const char *path, hid_t f, const lm_file_info *info, cmp_p
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory reading /persons of '%s'", path);
         goto done;
     }
-    if (read_vec(f, "/persons/id", H5T_NATIVE_INT32, 4, -1, rows, id) ||
-        read_vec(f, "/persons/slot", H5T_NATIVE_INT32, 4, -1, rows, slot) ||
-        read_vec(f, "/persons/birth_month", H5T_NATIVE_INT32, 4, -1, rows, birth)) {
+    if (lm__h5_read_vec(f, "/persons/id", H5T_NATIVE_INT32, 4, -1, rows, id) ||
+        lm__h5_read_vec(f, "/persons/slot", H5T_NATIVE_INT32, 4, -1, rows, slot) ||
+        lm__h5_read_vec(f, "/persons/birth_month", H5T_NATIVE_INT32, 4, -1, rows, birth)) {
         rc = LM_FAIL(err, LM_EHDF5, "'%s': cannot read /persons (id, slot, birth_month)", path);
         goto done;
     }
@@ -225,7 +171,7 @@ static int panel_load(const char *path, hid_t f, const lm_file_info *info, cmp_p
         p->attr[4][j] = (uint8_t)(band < 0 ? 255 : band);
     }
     for (int k = 0; k < 4; k++) {
-        if (read_vec(f, attr_names[k], H5T_NATIVE_UINT8, 1, -1, rows, a)) {
+        if (lm__h5_read_vec(f, attr_names[k], H5T_NATIVE_UINT8, 1, -1, rows, a)) {
             rc = LM_FAIL(err, LM_EHDF5, "'%s': cannot read %s", path, attr_names[k]);
             goto done;
         }
@@ -235,7 +181,7 @@ static int panel_load(const char *path, hid_t f, const lm_file_info *info, cmp_p
     /* Disability may be acquired after entry: the panel holds it month by
      * month (files written before lmsim had /panel/disabled keep /persons). */
     if (H5Lexists(f, "/panel/disabled", H5P_DEFAULT) > 0 &&
-        read_vec(f, "/panel/disabled", H5T_NATIVE_UINT8, 1, last, n, p->attr[2])) {
+        lm__h5_read_vec(f, "/panel/disabled", H5T_NATIVE_UINT8, 1, last, n, p->attr[2])) {
         rc = LM_FAIL(err, LM_EHDF5, "'%s': cannot read month %lld of /panel/disabled", path,
                      (long long)last);
         goto done;

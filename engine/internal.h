@@ -191,6 +191,15 @@ int64_t lm__h5_person_rows(const struct lm_h5_writer *w, const struct lm_populat
                            int64_t col_from, int64_t col_to, int32_t *rows);
 /* Number of panel columns of a writer (0 for NULL or without a panel). */
 int64_t lm__h5_columns(const struct lm_h5_writer *w);
+/* Readers of finished run files (h5read.c). lm__h5_read_vec reads a 1-D
+ * dataset of `count` elements (row < 0), or row `row` of a 2-D one with
+ * `count` columns, into buf as mem_type (0: the file's own integer or enum
+ * type, which must be `size` bytes); lm__h5_vec_len is the length of a 1-D
+ * dataset. f is an hid_t (int64_t). Both return -1 on failure. */
+int lm__h5_read_vec(int64_t f, const char *name, int64_t mem_type, size_t size, int64_t row,
+                    int64_t count, void *buf);
+int64_t lm__h5_vec_len(int64_t f, const char *name);
+
 /* Append gathered rows to /persons of a MAIN writer. */
 int lm__h5_append_rows(struct lm_h5_writer *w, const int32_t *rows, int64_t n, lm_error *err);
 /* Ask lm_h5_close() to also write /validation: one row per target of t with

@@ -47,60 +47,6 @@ static const char *const person_ds[NP] = {
     "/persons/region",      "/persons/female", "/persons/disabled",
     "/persons/minority",    "/persons/qual",   "/persons/caring"};
 
-/* Read a 1-D dataset of `count` elements, or row `row` (>= 0) of a 2-D one
- * with `count` columns, into buf as mem_type (0: the file's own integer or
- * enum type, which must be `size` bytes). Returns 0 on success. */
-static int read_vec(hid_t f, const char *name, hid_t mem_type, size_t size, int64_t row,
-                    int64_t count, void *buf) {
-    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-    if (d < 0)
-        return -1;
-    hid_t fs = H5Dget_space(d), ms = H5I_INVALID_HID, ft = H5I_INVALID_HID;
-    int ok = fs >= 0;
-    int nd = ok ? H5Sget_simple_extent_ndims(fs) : -1;
-    hsize_t dims[2] = {0, 0};
-    ok = ok && (nd == 1 || nd == 2) && H5Sget_simple_extent_dims(fs, dims, NULL) == nd;
-    if (ok && mem_type == 0) {
-        ft = H5Dget_type(d);
-        ok = ft >= 0 && H5Tget_size(ft) == size &&
-             (H5Tget_class(ft) == H5T_INTEGER || H5Tget_class(ft) == H5T_ENUM);
-        mem_type = ft;
-    }
-    if (ok && nd == 1) {
-        ok = row < 0 && dims[0] == (hsize_t)count;
-    } else if (ok) {
-        hsize_t start[2] = {(hsize_t)row, 0}, cnt[2] = {1, (hsize_t)count};
-        ok = row >= 0 && (hsize_t)row < dims[0] && dims[1] == (hsize_t)count &&
-             H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) >= 0;
-    }
-    hsize_t mdim = (hsize_t)count;
-    ok = ok && (ms = H5Screate_simple(1, &mdim, NULL)) >= 0;
-    ok = ok && (count == 0 || H5Dread(d, mem_type, ms, fs, H5P_DEFAULT, buf) >= 0);
-    if (ms >= 0)
-        H5Sclose(ms);
-    if (ft >= 0)
-        H5Tclose(ft);
-    if (fs >= 0)
-        H5Sclose(fs);
-    H5Dclose(d);
-    return ok ? 0 : -1;
-}
-
-/* Length of a 1-D dataset, or -1. */
-static int64_t vec_len(hid_t f, const char *name) {
-    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-    if (d < 0)
-        return -1;
-    hid_t s = H5Dget_space(d);
-    hsize_t n = 0;
-    int ok =
-        s >= 0 && H5Sget_simple_extent_ndims(s) == 1 && H5Sget_simple_extent_dims(s, &n, NULL) == 1;
-    if (s >= 0)
-        H5Sclose(s);
-    H5Dclose(d);
-    return ok ? (int64_t)n : -1;
-}
-
 /* A root attribute: a variable-length string (owned by caller, free with
  * H5free_memory) or a number of mem_type. */
 static char *root_str(hid_t f, const char *name) {
@@ -252,8 +198,8 @@ static int read_programmes(hid_t f, const lm_scenario *sc, replay *r, const char
 /* The panel's columns and /persons, and the population buffers. */
 static int read_persons(hid_t f, const lm_scenario *sc, replay *r, const char *path,
                         lm_error *err) {
-    const int64_t n = vec_len(f, "/panel/person");
-    const int64_t rows = vec_len(f, "/persons/id");
+    const int64_t n = lm__h5_vec_len(f, "/panel/person");
+    const int64_t rows = lm__h5_vec_len(f, "/persons/id");
     if (n < 1 || rows < n)
         return LM_FAIL(err, LM_EHDF5, "'%s': no panel columns /panel/person or rows /persons",
                        path);
@@ -280,10 +226,10 @@ static int read_persons(hid_t f, const lm_scenario *sc, replay *r, const char *p
     if (!ok)
         return LM_FAIL(err, LM_ENOMEM, "'%s': no memory for %lld panel columns", path,
                        (long long)n);
-    if (read_vec(f, "/panel/person", H5T_NATIVE_INT32, 4, -1, n, r->cols))
+    if (lm__h5_read_vec(f, "/panel/person", H5T_NATIVE_INT32, 4, -1, n, r->cols))
         return LM_FAIL(err, LM_EHDF5, "'%s': cannot read /panel/person", path);
     for (int k = 0; k < NP; k++)
-        if (read_vec(f, person_ds[k], H5T_NATIVE_INT32, 4, -1, rows, r->rows[k]))
+        if (lm__h5_read_vec(f, person_ds[k], H5T_NATIVE_INT32, 4, -1, rows, r->rows[k]))
             return LM_FAIL(err, LM_EHDF5, "'%s': cannot read %s", path, person_ds[k]);
     /* Attributes index the accumulators' tables: they must be in range. */
     const int32_t top[NP] = {INT32_MAX, INT32_MAX,      INT32_MAX, sc->n_regions - 1, 1, 1,
@@ -344,6 +290,7 @@ int lm_moments_replay(lm_moments *m, const char *path, lm_error *err) {
                      "scenario");
     lm__moments_new_run(m);
     const int64_t n = r.pop.n;
+    const int has_disabled = H5Lexists(f, "/panel/disabled", H5P_DEFAULT) > 0;
     int64_t next = n; /* /persons rows: month-0 occupants, then entrants */
     for (int64_t j = 0; j < n; j++)
         place(&r, j, j);
@@ -359,12 +306,19 @@ int lm_moments_replay(lm_moments *m, const char *path, lm_error *err) {
             place(&r, next++, j);
             r.entrants[n_entr++] = j;
         }
-        if (has_panel && (read_vec(f, "/panel/state", 0, 1, t, n, r.pop.state) ||
-                          read_vec(f, "/panel/months_in_state", H5T_NATIVE_UINT16, 2, t, n,
-                                   r.pop.months_in_state) ||
-                          read_vec(f, "/panel/sustained_months", H5T_NATIVE_UINT16, 2, t, n,
-                                   r.pop.sustained_months))) {
+        if (has_panel && (lm__h5_read_vec(f, "/panel/state", 0, 1, t, n, r.pop.state) ||
+                          lm__h5_read_vec(f, "/panel/months_in_state", H5T_NATIVE_UINT16, 2, t, n,
+                                          r.pop.months_in_state) ||
+                          lm__h5_read_vec(f, "/panel/sustained_months", H5T_NATIVE_UINT16, 2, t, n,
+                                          r.pop.sustained_months))) {
             rc = LM_FAIL(err, LM_EHDF5, "'%s': cannot read month %d of the panel", path, t);
+            goto done;
+        }
+        /* Disability can be acquired after entry: this month's from the
+         * panel (files without /panel/disabled keep /persons at entry). */
+        if (has_panel && has_disabled &&
+            lm__h5_read_vec(f, "/panel/disabled", H5T_NATIVE_UINT8, 1, t, n, r.pop.disabled)) {
+            rc = LM_FAIL(err, LM_EHDF5, "'%s': cannot read month %d of /panel/disabled", path, t);
             goto done;
         }
         for (int64_t j = 0; has_panel && j < n; j++)

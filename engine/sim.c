@@ -46,8 +46,9 @@
 #include "lmsim/rng.h"
 
 #define N_CELL_PER_REGION 1024 /* 2 sexes x 4 age bands x 2 x 2 x 4 quals x 2 x 2 health x 2 */
-#define CELLS_PER_BAND 128 /* per age band: disabled x minority x quals x caring x health x type   \
-                            */
+#define CELLS_PER_BAND                                                                             \
+    128 /* per age band: disabled x minority x quals x caring x health x type                      \
+         */
 
 struct lm_sim {
     const lm_scenario *sc;  /* borrowed: the scenario as loaded (month 0) */
@@ -898,6 +899,24 @@ static int programmes_before(lm_sim *sim) {
     return rc;
 }
 
+/* Per-thread counts (and covariate cells) of the month-0 population into
+ * thread_counts and thread_earn, for reduce(). */
+static void count_month0(lm_sim *sim) {
+    memset(sim->thread_counts, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
+    memset(sim->thread_earn, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
+#pragma omp parallel num_threads(sim->n_threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        /* The split must match n_threads even if OpenMP gives fewer threads. */
+        for (int k = t; k < sim->n_threads; k += nt) {
+            int64_t lo = thread_first(sim, k), hi = thread_first(sim, k + 1);
+            count_range(sim, sim->thread_counts + (size_t)k * sim->n_agg,
+                        sim->thread_earn + (size_t)k * sim->n_agg, lo, hi, 0);
+            sim->thread_n_entrants[k] = 0;
+        }
+    }
+}
+
 int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *err) {
     return lm_sim_create_part(sc, threads, NULL, out, err);
 }
@@ -994,19 +1013,7 @@ int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex
     }
     build_tables(sim);
     build_effects(sim);
-    memset(sim->thread_counts, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
-    memset(sim->thread_earn, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
-#pragma omp parallel num_threads(sim->n_threads)
-    {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        /* The split must match n_threads even if OpenMP gives fewer threads. */
-        for (int k = t; k < sim->n_threads; k += nt) {
-            int64_t lo = thread_first(sim, k), hi = thread_first(sim, k + 1);
-            count_range(sim, sim->thread_counts + (size_t)k * sim->n_agg,
-                        sim->thread_earn + (size_t)k * sim->n_agg, lo, hi, 0);
-            sim->thread_n_entrants[k] = 0;
-        }
-    }
+    count_month0(sim);
     /* Ranks agree that all set up before their first exchange of totals. */
     agreed = 1;
     if (lm__agree(ex, 0, NULL)) {
@@ -1184,8 +1191,6 @@ int lm_sim_reset(lm_sim *sim, const lm_scenario *sc, lm_error *err) {
     memset(sim->base_odds, 0, (size_t)sim->n_cells * per_cell * sizeof(float));
     memset(sim->alloc_counts, 0, LM_PROG_CELLS * sizeof(int64_t));
     memset(sim->thread_prog, 0, LM_PROG_CELLS * (size_t)sim->n_threads * sizeof(int64_t));
-    memset(sim->thread_counts, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
-    memset(sim->thread_earn, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
     /* The month-0 population of sc in place: every slot's first occupant
      * (id = slot), all of its fields redrawn (lm_population_draw_person). */
     lm_population *p = sim->pop;
@@ -1195,16 +1200,7 @@ int lm_sim_reset(lm_sim *sim, const lm_scenario *sc, lm_error *err) {
         lm_population_draw_person(sc, p, i, i, 0, 0);
     build_tables(sim);
     build_effects(sim);
-#pragma omp parallel num_threads(sim->n_threads)
-    {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        for (int k = t; k < sim->n_threads; k += nt) {
-            int64_t a = thread_first(sim, k), b = thread_first(sim, k + 1);
-            count_range(sim, sim->thread_counts + (size_t)k * sim->n_agg,
-                        sim->thread_earn + (size_t)k * sim->n_agg, a, b, 0);
-            sim->thread_n_entrants[k] = 0;
-        }
-    }
+    count_month0(sim);
     reduce(sim);
     if (sim->ex_failed)
         return exchange_failed(err, 0);
