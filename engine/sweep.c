@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cfgutil.h"
 #include "internal.h"
 #include "lmsim/output.h"
 #include "lmsim/rng.h"
@@ -346,12 +347,11 @@ int lm_sweep_load(const char *path, const char *out_dir, lm_sweep **out, lm_erro
     if (!sw)
         return LM_FAIL(err, LM_ENOMEM, "out of memory");
     snprintf(sw->path, sizeof sw->path, "%s", path);
-    config_init(&cfg);
-    if (!config_read_file(&cfg, path)) {
-        rc = LM_FAIL_CFG(err, LM_ESYNTAX, config_error_file(&cfg) ? config_error_file(&cfg) : path,
-                         config_error_line(&cfg), "%s", config_error_text(&cfg));
+    /* As a scenario: @include paths are relative to the sweep file's folder
+     * (e.g. a fitted scenario's FITTED.uncertain.cfg beside it). */
+    const lm__cfg_ctx cc = {path, err};
+    if ((rc = lm__cfg_read_file(&cc, path, "sweep file", &cfg)))
         goto fail;
-    }
     const config_setting_t *g = config_lookup(&cfg, "sweep");
     if (!g || config_setting_type(g) != CONFIG_TYPE_GROUP) {
         rc = fail_at(err, path, g, "the file needs a group `sweep = { ... };`");

@@ -407,14 +407,15 @@ static void test_write_files(void **state) {
     snprintf(text, sizeof text, "%s.tmp", out);
     assert_int_not_equal(access(text, F_OK), 0);
 
-    /* A sweep that includes the uncertainty file loads. */
+    /* A sweep beside the fitted file that includes the uncertainty file
+     * (relative to the sweep file's folder) loads. */
     snprintf(sweep, sizeof sweep, "%s/sweep.cfg", dir);
     snprintf(
         text, sizeof text,
         "sweep = {\n  base = \"fit.cfg\";\n  output = \"%s/out\";\n  replicates = 2;\n"
         "  seed = 5;\n  points = ( { name = \"p\"; set = [ \"simulation.persons=100\" ]; } );\n"
-        "  @include \"%s\"\n};\n",
-        dir, unc);
+        "  @include \"fit.uncertain.cfg\"\n};\n",
+        dir);
     FILE *f = fopen(sweep, "w");
     fputs(text, f);
     fclose(f);
