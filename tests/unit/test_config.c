@@ -41,7 +41,7 @@ static void test_load_values(void **state) {
     assert_string_equal(sc->regions[0].name, "North Wales");
     assert_true(fabs(sc->female_share - 0.50682) < 1e-12);
     assert_int_equal(sc->dest[LM_STATE_UNEMPLOYED][0].to, LM_DEST_EMPLOYED);
-    assert_true(fabs(sc->dest[LM_STATE_UNEMPLOYED][0].log_duration + 0.42) < 1e-12);
+    assert_int_equal(sc->disabled_after_months, 12); /* Equality Act: long-term */
     assert_non_null(strstr(sc->text, "wales_baseline"));
     lm_scenario_destroy(sc);
 }
@@ -98,11 +98,14 @@ static void test_error_record(void **state) {
     /* A copy in a scratch folder, with the fragments linked beside it. */
     char dir[] = "/tmp/lmsim_test_cfg_XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char tmp[1100], link_path[1100], frag[1100];
+    char tmp[1100], link_path[1100], link2[1100], frag[1100];
     snprintf(tmp, sizeof tmp, "%s/bad.cfg", dir);
     snprintf(link_path, sizeof link_path, "%s/programmes", dir);
     lm_test_src(frag, sizeof frag, "scenarios/programmes");
     assert_int_equal(symlink(frag, link_path), 0);
+    snprintf(link2, sizeof link2, "%s/fragments", dir);
+    lm_test_src(frag, sizeof frag, "scenarios/fragments");
+    assert_int_equal(symlink(frag, link2), 0);
     FILE *f = fopen(tmp, "w");
     assert_non_null(f);
     FILE *in = fopen(path, "r");
@@ -126,6 +129,7 @@ static void test_error_record(void **state) {
     assert_non_null(strstr(err.msg, "population.female_share"));
     remove(tmp);
     remove(link_path);
+    remove(link2);
     rmdir(dir);
 }
 
