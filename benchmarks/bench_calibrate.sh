@@ -45,9 +45,9 @@ free=(
   transitions.employed_poor.[0].intercept=-4:0
   transitions.employed_poor.[0].log_duration=-3:0
   transitions.employed_good.[0].intercept=-6:-1
-  transitions.employed_poor.[5].intercept=-7:-2
-  transitions.employed_good.[5].intercept=-8:-3
-  job_quality.entry.[0].p_good=0.2:0.9
+  transitions.employed_poor.[5].intercept=-9:-2
+  transitions.employed_good.[5].intercept=-9:-3
+  job_quality.entry.[0].p_good=0.1:0.9
 )
 args=()
 for f in "${free[@]}"; do args+=(--free "$f"); done
@@ -60,7 +60,12 @@ rc=$?
 set -e
 t1=$(now)
 secs=$(echo "$t1 - $t0" | bc -l)
-last=$(grep "iteration" "$tmp/log" | tail -n 1)
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 7 ]; then
+  echo "bench_calibrate: lmsim calibrate failed (exit $rc):" >&2
+  cat "$tmp/log" >&2
+  exit 1
+fi
+last=$(grep "iteration" "$tmp/log" | tail -n 1 || true)
 iters=$(echo "$last" | sed -n 's/.*iteration \([0-9]*\),.*/\1/p')
 evals=$(echo "$last" | sed -n 's/.* \([0-9]*\) evaluations.*/\1/p')
 cost=$(echo "$last" | sed -n 's/.*cost \([0-9.e+-]*\) (start \([0-9.e+-]*\)).*/\2 -> \1/p')
