@@ -67,19 +67,6 @@ static void panel_free(cmp_panel *p) {
     memset(p, 0, sizeof *p);
 }
 
-/* Column of `slot` in the ascending slot list, or -1. */
-static int64_t column_of(const int32_t *slot, int64_t n, int32_t s) {
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (slot[mid] < s)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && slot[lo] == s ? lo : -1;
-}
-
 /* Load the last month of the panel of `path` (open as f) and, from /persons,
  * the attributes of each column's occupant at that month. */
 static int panel_load(const char *path, hid_t f, const lm_file_info *info, cmp_panel *p,
@@ -151,7 +138,7 @@ static int panel_load(const char *path, hid_t f, const lm_file_info *info, cmp_p
         goto done;
     }
     for (int64_t r = 0; r < rows; r++) {
-        int64_t j = column_of(p->slot, n, slot[r]);
+        int64_t j = lm__column_of(p->slot, n, slot[r]);
         if (j < 0) {
             rc = LM_FAIL(err, LM_EHDF5, "'%s': /persons row %lld has slot %d outside the panel",
                          path, (long long)r, (int)slot[r]);

@@ -199,6 +199,19 @@ int64_t lm__h5_columns(const struct lm_h5_writer *w);
 int lm__h5_read_vec(int64_t f, const char *name, int64_t mem_type, size_t size, int64_t row,
                     int64_t count, void *buf);
 int64_t lm__h5_vec_len(int64_t f, const char *name);
+/* Column of `slot` in a run file's ascending list of panel slots
+ * (/panel/person, n columns), or -1. */
+static inline int64_t lm__column_of(const int32_t *slot, int64_t n, int32_t s) {
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (slot[mid] < s)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && slot[lo] == s ? lo : -1;
+}
 
 /* Append gathered rows to /persons of a MAIN writer. */
 int lm__h5_append_rows(struct lm_h5_writer *w, const int32_t *rows, int64_t n, lm_error *err);

@@ -107,19 +107,6 @@ int lm_moments_file_scenario(const char *path, lm_scenario **out, lm_error *err)
     return rc;
 }
 
-/* Column of `slot` in the ascending slot list, or -1. */
-static int64_t column_of(const int32_t *slot, int64_t n, int32_t s) {
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (slot[mid] < s)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && slot[lo] == s ? lo : -1;
-}
-
 /* Buffers of one file. */
 typedef struct replay {
     lm_population pop; /* columns as slots; track_* NULL */
@@ -297,7 +284,7 @@ int lm_moments_replay(lm_moments *m, const char *path, lm_error *err) {
     for (int t = 0; t <= n_months; t++) {
         int64_t n_entr = 0;
         while (t > 0 && next < r.n_rows && r.rows[P_ENTRY][next] == t) {
-            int64_t j = column_of(r.cols, n, r.rows[P_SLOT][next]);
+            int64_t j = lm__column_of(r.cols, n, r.rows[P_SLOT][next]);
             if (j < 0 || n_entr >= n) {
                 rc = LM_FAIL(err, LM_EHDF5, "'%s': /persons row %lld is in no panel column", path,
                              (long long)next);
