@@ -22,6 +22,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cfgutil.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -458,17 +459,257 @@ static void include_error_detail(const char *file, const char *dir, int has_dir,
     fclose(f);
 }
 
+/* ---- Before libconfig reads a file ----------------------------------------
+ *
+ * libconfig 1.5 has three ways of being silently wrong or fatal that no
+ * setting check can see afterwards:
+ *   - an integer literal without the L suffix is read into 32 bits: seed =
+ *     4294967297 becomes 1, persons = 5000000000 becomes 705032704;
+ *   - its scanner calls exit() when an @include names a directory, and
+ *     blocks forever on a FIFO.
+ * So every file it will read (the file and, recursively, its @include
+ * files, which libconfig resolves against the top file's folder) is first
+ * checked to be a regular file and scanned for integer literals that need
+ * more than 32 bits without the suffix. Command-line values get the suffix
+ * added instead (lm__cfg_widen_ints). */
+
+/* Calls fn for every integer literal of text (outside strings and
+ * comments): its extent, line, whether it has the L suffix and whether its
+ * value fits in 32 bits; and inc for every @include "path" (path extent,
+ * line). A non-zero return of a callback stops the scan with that value. */
+typedef struct int_scan {
+    int (*fn)(void *u, size_t start, size_t end, int line, int suffixed, int fits32);
+    int (*inc)(void *u, const char *path, size_t len, int line);
+    void *u;
+} int_scan;
+
+static int is_ident(char ch) {
+    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+           ch == '_' || ch == '.' || ch == '-' || ch == '*';
+}
+
+static int scan_literals(const char *t, size_t n, const int_scan *sc) {
+    int line = 1, rc;
+    size_t i = 0;
+    while (i < n) {
+        char ch = t[i];
+        if (ch == '\n') {
+            line++;
+            i++;
+        } else if (ch == '"') { /* string: skip, with escapes */
+            for (i++; i < n && t[i] != '"'; i++) {
+                if (t[i] == '\\' && i + 1 < n)
+                    i++;
+                else if (t[i] == '\n')
+                    line++;
+            }
+            i++;
+        } else if (ch == '#' || (ch == '/' && i + 1 < n && t[i + 1] == '/')) {
+            while (i < n && t[i] != '\n')
+                i++;
+        } else if (ch == '/' && i + 1 < n && t[i + 1] == '*') {
+            for (i += 2; i + 1 < n && !(t[i] == '*' && t[i + 1] == '/'); i++)
+                line += t[i] == '\n';
+            i += 2;
+        } else if (ch == '@' && n - i > 8 && strncmp(t + i + 1, "include", 7) == 0) {
+            size_t q = i + 8;
+            while (q < n && (t[q] == ' ' || t[q] == '\t'))
+                q++;
+            if (q < n && t[q] == '"') {
+                size_t e = q + 1;
+                while (e < n && t[e] != '"' && t[e] != '\n')
+                    e++;
+                if (sc->inc && (rc = sc->inc(sc->u, t + q + 1, e - q - 1, line)))
+                    return rc;
+                i = e + 1;
+            } else {
+                i = q;
+            }
+        } else if ((ch >= '0' && ch <= '9') &&
+                   (i == 0 || !(is_ident(t[i - 1]) && t[i - 1] != '-'))) {
+            /* A number; with a sign just before it when that sign is not
+             * part of a name. */
+            size_t start = i, e = i;
+            int neg = i > 0 && t[i - 1] == '-' && (i == 1 || !is_ident(t[i - 2]));
+            int hex = ch == '0' && i + 1 < n && (t[i + 1] == 'x' || t[i + 1] == 'X');
+            if (hex) {
+                e = i + 2;
+                while (e < n && isxdigit((unsigned char)t[e]))
+                    e++;
+            } else {
+                while (e < n && t[e] >= '0' && t[e] <= '9')
+                    e++;
+            }
+            if (!hex && e < n && (t[e] == '.' || t[e] == 'e' || t[e] == 'E')) {
+                /* a float: skip its mantissa and exponent */
+                while (e < n &&
+                       (isdigit((unsigned char)t[e]) || t[e] == '.' || t[e] == 'e' || t[e] == 'E' ||
+                        ((t[e] == '-' || t[e] == '+') && (t[e - 1] == 'e' || t[e - 1] == 'E'))))
+                    e++;
+                i = e;
+                continue;
+            }
+            int suffixed = e < n && (t[e] == 'L' || t[e] == 'l');
+            /* Magnitude, saturating: anything beyond 2^32 does not fit. */
+            uint64_t v = 0;
+            for (size_t k = hex ? start + 2 : start; k < e; k++) {
+                int d = isdigit((unsigned char)t[k]) ? t[k] - '0'
+                                                     : (tolower((unsigned char)t[k]) - 'a' + 10);
+                v = v > (UINT64_C(1) << 40) ? v : v * (hex ? 16u : 10u) + (uint64_t)d;
+            }
+            /* libconfig reads hex literals as unsigned 32-bit patterns. */
+            int fits32 = hex ? v <= UINT64_C(0xFFFFFFFF)
+                             : (neg ? v <= UINT64_C(2147483648) : v <= UINT64_C(2147483647));
+            if (sc->fn && (rc = sc->fn(sc->u, neg ? start - 1 : start, e, line, suffixed, fits32)))
+                return rc;
+            i = e + (size_t)suffixed;
+        } else {
+            i++;
+        }
+    }
+    return 0;
+}
+
+/* Whole file into *out (a new buffer, owned by caller) and its length *n.
+ * Returns LM_OK, LM_EIO (cannot open or read: errno is kept) or LM_ENOMEM. */
+static int slurp(const char *path, char **out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return LM_EIO;
+    size_t cap = 4096, len = 0;
+    char *b = lm__malloc(cap);
+    while (b) {
+        size_t r = fread(b + len, 1, cap - len, f);
+        len += r;
+        if (r == 0)
+            break;
+        if (len == cap) {
+            char *nb = lm__malloc(cap * 2);
+            if (nb)
+                memcpy(nb, b, len);
+            lm__free(b);
+            b = nb;
+            cap *= 2;
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!b)
+        return LM_ENOMEM;
+    if (bad) {
+        lm__free(b);
+        return LM_EIO;
+    }
+    *out = b;
+    *n = len;
+    return LM_OK;
+}
+
+typedef struct prescan_ctx {
+    const lm__cfg_ctx *c;
+    const char *path;        /* file being scanned */
+    const char *include_dir; /* folder @include paths are resolved against, or NULL */
+    const char *what;
+    int depth;
+    const char *text;
+} prescan_ctx;
+
+static int prescan(const lm__cfg_ctx *c, const char *path, const char *include_dir,
+                   const char *what, int depth);
+
+static int prescan_int(void *u, size_t start, size_t end, int line, int suffixed, int fits32) {
+    const prescan_ctx *p = u;
+    if (suffixed || fits32)
+        return 0;
+    int len = (int)(end - start);
+    return LM_FAIL_CFG(p->c->err, LM_ECONFIG, p->path, line,
+                       "integer %.*s does not fit in 32 bits, and libconfig would cut it without "
+                       "a message: write it with the 64-bit suffix, %.*sL",
+                       len, p->text + start, len, p->text + start);
+}
+
+/* Include nesting libconfig allows (its own limit is 10). */
+#define LM__MAX_INCLUDE_DEPTH 10
+
+static int prescan_inc(void *u, const char *name, size_t len, int line) {
+    const prescan_ctx *p = u;
+    char full[1024];
+    if (p->include_dir)
+        snprintf(full, sizeof full, "%s/%.*s", p->include_dir, (int)len, name);
+    else
+        snprintf(full, sizeof full, "%.*s", (int)len, name);
+    struct stat st;
+    if (stat(full, &st) != 0 || !S_ISREG(st.st_mode))
+        return LM_FAIL_CFG(p->c->err, LM_ECONFIG, p->path, line, "@include \"%.*s\": %s (%s)",
+                           (int)len, name,
+                           stat(full, &st) != 0 ? strerror(errno) : "not a regular file", full);
+    if (p->depth + 1 >= LM__MAX_INCLUDE_DEPTH)
+        return LM_FAIL_CFG(p->c->err, LM_ECONFIG, p->path, line,
+                           "@include \"%.*s\": includes nest more than %d deep (a cycle?)",
+                           (int)len, name, LM__MAX_INCLUDE_DEPTH);
+    return prescan(p->c, full, p->include_dir, p->what, p->depth + 1);
+}
+
+static int prescan(const lm__cfg_ctx *c, const char *path, const char *include_dir,
+                   const char *what, int depth) {
+    size_t n = 0;
+    char *text;
+    int rc = slurp(path, &text, &n);
+    if (rc == LM_ENOMEM)
+        return LM_FAIL(c->err, LM_ENOMEM, "out of memory reading '%s'", path);
+    if (rc)
+        return LM_FAIL_CFG(c->err, LM_EIO, path, 0, "cannot read %s: %s", what, strerror(errno));
+    prescan_ctx p = {c, path, include_dir, what, depth, text};
+    const int_scan sc = {prescan_int, prescan_inc, &p};
+    rc = scan_literals(text, n, &sc);
+    lm__free(text);
+    return rc;
+}
+
+typedef struct widen_ctx {
+    const char *in;
+    char *out;
+    size_t n, at, from; /* out size, bytes written, input copied up to */
+} widen_ctx;
+
+static void widen_copy(widen_ctx *w, size_t to) {
+    for (; w->from < to; w->from++)
+        if (w->at + 1 < w->n)
+            w->out[w->at++] = w->in[w->from];
+}
+
+static int widen_int(void *u, size_t start, size_t end, int line, int suffixed, int fits32) {
+    widen_ctx *w = u;
+    (void)start;
+    (void)line;
+    widen_copy(w, end);
+    if (!suffixed && !fits32 && w->at + 1 < w->n)
+        w->out[w->at++] = 'L';
+    return 0;
+}
+
+size_t lm__cfg_widen_ints(const char *in, char *out, size_t n) {
+    widen_ctx w = {in, out, n, 0, 0};
+    const int_scan sc = {widen_int, NULL, &w};
+    size_t len = strlen(in);
+    scan_literals(in, len, &sc);
+    widen_copy(&w, len);
+    if (n > 0)
+        out[w.at < n ? w.at : n - 1] = '\0';
+    return len + 1 + len / 2; /* enough for any input: at most one L per two bytes */
+}
+
 int lm__cfg_read_file(const lm__cfg_ctx *c, const char *path, const char *what, config_t *cfg) {
     config_init(cfg);
-    FILE *f = fopen(path, "r");
-    if (!f)
+    /* stat, not fopen: opening a FIFO for reading blocks until a writer. */
+    struct stat st;
+    if (stat(path, &st) != 0)
         return LM_FAIL_CFG(c->err, LM_EIO, path, 0, "cannot open %s: %s", what, strerror(errno));
     /* libconfig's scanner exits the process when a read fails (a directory),
      * so only regular files are handed to it. */
-    struct stat st;
-    int regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
-    fclose(f);
-    if (!regular)
+    if (!S_ISREG(st.st_mode))
         return LM_FAIL_CFG(c->err, LM_EIO, path, 0, "cannot open %s: not a regular file", what);
     char dir[512];
     snprintf(dir, sizeof dir, "%s", path);
@@ -477,6 +718,9 @@ int lm__cfg_read_file(const lm__cfg_ctx *c, const char *path, const char *what, 
         *slash = '\0';
         config_set_include_dir(cfg, dir);
     }
+    int rc = prescan(c, path, slash ? dir : NULL, what, 0);
+    if (rc)
+        return rc;
     if (!config_read_file(cfg, path)) {
         const char *efile = config_error_file(cfg);
         char detail[512];

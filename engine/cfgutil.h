@@ -89,5 +89,9 @@ int lm__cfg_selector(const lm__cfg_ctx *c, const config_setting_t *w,
  * it), with @include relative to its folder. `what` names the kind of file
  * in messages ("scenario file", "targets file"). Errors: LM_EIO, LM_ESYNTAX. */
 int lm__cfg_read_file(const lm__cfg_ctx *c, const char *path, const char *what, config_t *cfg);
+/* Copy libconfig text `in` to out (n bytes) with an L suffix added to every
+ * integer literal that needs more than 32 bits (libconfig 1.5 would cut it
+ * silently). Returns the size out needs for any input of in's length. */
+size_t lm__cfg_widen_ints(const char *in, char *out, size_t n);
 
 #endif /* LMSIM_CFGUTIL_H */

@@ -871,13 +871,20 @@ static int apply_override(ctx *c, config_t *cfg, const char *spec) {
      * arrays and groups are all accepted; a bare word is taken as a string. */
     config_t tmp;
     config_init(&tmp);
-    size_t len = strlen(value) + 16;
-    char *text = lm__malloc(len + 8);
-    if (!text) {
+    /* Integers beyond 32 bits get libconfig's L suffix, so that
+     * simulation.persons=5000000000 is not cut to 705032704. */
+    size_t wn = lm__cfg_widen_ints(value, NULL, 0);
+    size_t len = wn + 16;
+    char *text = lm__malloc(len + 8), *wide = lm__malloc(wn);
+    if (!text || !wide) {
+        lm__free(text);
+        lm__free(wide);
         config_destroy(&tmp);
         return LM_FAIL(c->err, LM_ENOMEM, "out of memory");
     }
-    snprintf(text, len + 8, "v = %s;", value);
+    lm__cfg_widen_ints(value, wide, wn);
+    snprintf(text, len + 8, "v = %s;", wide);
+    lm__free(wide);
     if (!config_read_string(&tmp, text)) {
         config_destroy(&tmp);
         config_init(&tmp);

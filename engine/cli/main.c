@@ -367,13 +367,17 @@ static int parse_panel(cli *c, const char *v) {
     return usage_error("--panel must be full, none or sample:FRACTION, got '%s'", v);
 }
 
-static int parse_int_opt(const char *name, const char *v, long long lo, long long *out) {
+/* An integer option in [lo, hi]: nothing is cut (--task 4294967296 is an
+ * error, not task 0). */
+static int parse_int_opt(const char *name, const char *v, long long lo, long long hi,
+                         long long *out) {
     char *end;
     errno = 0;
     long long x = strtoll(v, &end, 10);
-    if (errno || *end || end == v || x < lo) {
-        fprintf(stderr, "lmsim: %s needs an integer >= %lld, got '%s'\nTry 'lmsim --help'.\n", name,
-                lo, v);
+    if (errno || *end || end == v || x < lo || x > hi) {
+        fprintf(stderr,
+                "lmsim: %s needs an integer in [%lld, %lld], got '%s'\nTry 'lmsim --help'.\n", name,
+                lo, hi, v);
         return EXIT_USAGE;
     }
     *out = x;
@@ -404,14 +408,14 @@ static int parse_args(int argc, char **argv, int opts, cli *c) {
         } else if (allow_run_opts && strcmp(a, "--threads") == 0) {
             if (!v)
                 return usage_error("%s needs a value", a);
-            if ((rc = parse_int_opt(a, v, 1, &x)))
+            if ((rc = parse_int_opt(a, v, 1, INT_MAX, &x)))
                 return rc;
             c->threads = (int)x;
         } else if (allow_run_opts && (strcmp(a, "--seed") == 0 || strcmp(a, "--persons") == 0 ||
                                       strcmp(a, "--months") == 0)) {
             if (!v)
                 return usage_error("%s needs a value", a);
-            if ((rc = parse_int_opt(a, v, strcmp(a, "--seed") == 0 ? 0 : 1, &x)))
+            if ((rc = parse_int_opt(a, v, strcmp(a, "--seed") == 0 ? 0 : 1, LLONG_MAX, &x)))
                 return rc;
             const char *key = strcmp(a, "--seed") == 0      ? "simulation.seed"
                               : strcmp(a, "--persons") == 0 ? "simulation.persons"
@@ -925,14 +929,14 @@ static int cmd_sweep(int argc, char **argv) {
         if (strcmp(a, "--task") == 0) {
             if (!v)
                 return usage_error("%s needs a task number", a);
-            if ((rc = parse_int_opt(a, v, 0, &x)))
+            if ((rc = parse_int_opt(a, v, 0, INT_MAX, &x)))
                 return rc;
             task = (int)x;
             i++;
         } else if (strcmp(a, "--threads") == 0) {
             if (!v)
                 return usage_error("%s needs a value", a);
-            if ((rc = parse_int_opt(a, v, 1, &x)))
+            if ((rc = parse_int_opt(a, v, 1, INT_MAX, &x)))
                 return rc;
             threads = (int)x;
             i++;
@@ -1362,7 +1366,7 @@ static int cmd_calibrate(int argc, char **argv) {
         } else if (strcmp(a, "--max-iter") == 0) {
             if (!v)
                 rc = usage_error("%s needs a value", a);
-            else if (!(rc = parse_int_opt(a, v, 1, &x)))
+            else if (!(rc = parse_int_opt(a, v, 1, INT_MAX, &x)))
                 fit.max_iter = x > INT_MAX ? INT_MAX : (int)x;
             i++;
         } else if (strcmp(a, "--step") == 0) {

@@ -275,6 +275,59 @@ t = BASE + HEALTH % ("initial_by_disabled = [0.1, 0.5];", "disabled_after_months
 scenario_case("health_acquisition_range", t, EXIT_SCENARIO, path="health.disabled_after_months",
               line=line_of(t, "disabled_after_months"), extra=("[0, 240]",))
 
+# 24. Integers beyond 32 bits (libconfig 1.5 would cut them silently: seed
+# 4294967297 ran as seed 1). In a file: an error at the literal's line; the
+# L suffix is accepted.
+for val in ("4294967297", "2147483648", "-2147483649"):
+    t = subst("seed = 12345;", "seed = %s;" % val)
+    scenario_case("int_beyond_32_bits_" + val.lstrip("-"), t, EXIT_SCENARIO,
+                  line=line_of(t, "seed = "), extra=("32 bits", val + "L"))
+t = subst("seed = 12345;", "seed = 4294967297L;")
+d = S.path("int64_suffix")
+os.makedirs(d)
+with open(os.path.join(d, "ok.cfg"), "w") as f:
+    f.write(t)
+p = S.run(["run", os.path.join(d, "ok.cfg"), "-o", os.path.join(d, "o.h5"), "-q", "--panel", "none"])
+S.check("seed with L suffix runs with seed 4294967297", p.returncode == 0 and
+        "seed 4294967297" in p.stdout, show(p))
+# ...and on the command line the suffix is added: 5000000000 persons stay 5000000000.
+p = S.run(["check", S.tiny, "--set", "simulation.persons=5000000000"])
+S.check("--set persons=5000000000 is read at 64 bits", p.returncode == 0 and
+        "5000000000 persons" in p.stdout, show(p))
+p = S.run(["check", S.tiny, "--set", "simulation.seed=4294967297"])
+S.check("--set seed=4294967297 is read at 64 bits", p.returncode == 0, show(p))
+
+# 25. An @include of a folder made libconfig exit(2) from inside the library;
+# a FIFO made it block forever. Both are errors naming the file and line.
+t = BASE + '\n@include "."\n'
+scenario_case("include_a_folder", t, EXIT_SCENARIO, line=line_of(t, '@include "."'),
+              extra=("not a regular file",))
+d = S.path("fifo")
+os.makedirs(d)
+os.mkfifo(os.path.join(d, "pipe.cfg"))
+p = S.run(["check", os.path.join(d, "pipe.cfg")], timeout=20)
+S.check("a FIFO as scenario: exit 4, no hang", p.returncode == EXIT_IO and
+        "not a regular file" in p.stderr, show(p))
+with open(os.path.join(d, "inc.cfg"), "w") as f:
+    f.write(BASE + '\n@include "pipe.cfg"\n')
+p = S.run(["check", os.path.join(d, "inc.cfg")], timeout=20)
+S.check("a FIFO as @include: exit 3, no hang", p.returncode == EXIT_SCENARIO and
+        "not a regular file" in p.stderr and "inc.cfg:" in p.stderr, show(p))
+
+# 26. Sweeps: a seed beyond 32 bits, and --task beyond int.
+d = S.path("sweep64")
+os.makedirs(d)
+with open(os.path.join(d, "s.cfg"), "w") as f:
+    f.write('sweep = { base = "%s"; replicates = 1; seed = 4294967297;\n'
+            '  points = ( { name = "a"; set = [ ]; } ); };\n' % S.tiny)
+p = S.run(["sweep", os.path.join(d, "s.cfg"), "-o", os.path.join(d, "out")])
+S.check("sweep seed 4294967297: exit 3 at its line", p.returncode == EXIT_SCENARIO and
+        "s.cfg:1:" in p.stderr and "32 bits" in p.stderr, show(p))
+p = S.run(["sweep", os.path.join(S.source, "scenarios", "sweeps", "smoke.cfg"),
+           "-o", os.path.join(d, "out"), "--task", "4294967296"])
+S.check("--task 4294967296: usage error, not task 0", p.returncode == EXIT_USAGE and
+        "4294967296" in p.stderr and not os.path.exists(os.path.join(d, "out")), show(p))
+
 
 # --------------------------------------------------------------------------
 # Files that cannot be read.
