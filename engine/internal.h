@@ -175,7 +175,7 @@ typedef struct lm__h5_layout {
 } lm__h5_layout;
 /* lm_h5_open() for one role; layout NULL: the whole file. A PART's path is
  * the part's own (lm__h5_part_path); lm_h5_close() leaves a part complete
- * under its temporary name PATH.tmp, for the caller to rename. */
+ * under its temporary name (lm__h5_tmp_path), for the caller to rename. */
 int lm__h5_open(const char *path, const lm_scenario *sc, const struct lm_population *pop,
                 lm_panel_mode panel, double sample_fraction, const lm__h5_layout *lay,
                 struct lm_h5_writer **out, lm_error *err);
@@ -189,6 +189,9 @@ char *lm__h5_part_path(const char *path, int part, int n_parts);
 int64_t lm__h5_person_rows(const struct lm_h5_writer *w, const struct lm_population *pop,
                            const int64_t *entrants, int64_t n_entrants, int entry_month,
                            int64_t col_from, int64_t col_to, int32_t *rows);
+/* The temporary name a writer writes to (PATH.tmp.XXXXXXXX, created
+ * exclusively), where lm_h5_close() leaves a PART; borrowed, NULL for NULL. */
+const char *lm__h5_tmp_path(const struct lm_h5_writer *w);
 /* Number of panel columns of a writer (0 for NULL or without a panel). */
 int64_t lm__h5_columns(const struct lm_h5_writer *w);
 /* Readers of finished run files (h5read.c). lm__h5_read_vec reads a 1-D

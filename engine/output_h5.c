@@ -1,6 +1,7 @@
 /* output_h5.c - the HDF5 run file: panel, persons, aggregates and outcomes.
  *
- * Purpose. One run writes one file. It is created as PATH.tmp and renamed to
+ * Purpose. One run writes one file. It is created as PATH.tmp.XXXXXXXX (a
+ * name of its own, created exclusively) and renamed to
  * PATH only by lm_h5_close(), after every dataset is written and the file is
  * closed (H5Fclose), so a failed, aborted or killed run never leaves a file
  * under the final name. Every error path closes the file and removes the
@@ -73,6 +74,8 @@
 #include "lmsim/output.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1151,6 +1154,34 @@ fail:
     return rc;
 }
 
+/* Create tmp (path + ".tmp.XXXXXXXX", the Xs replaced here) exclusively,
+ * trying fresh suffixes while the name exists. The suffix comes from the
+ * process id, the clock and the attempt: names need only differ, and no
+ * result depends on them. */
+static int create_tmp(char *tmp, const char *path, lm_error *err) {
+    char *x = tmp + strlen(tmp) - 8;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t h = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20);
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        h = h * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+        snprintf(x, 9, "%08x", (unsigned)(h >> 32));
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            close(fd);
+            return LM_OK;
+        }
+        if (errno != EEXIST)
+            return LM_FAIL(err, LM_EIO, "cannot create '%s' (the temporary file of '%s'): %s", tmp,
+                           path, strerror(errno));
+    }
+    return LM_FAIL(err, LM_EIO, "cannot create a temporary file beside '%s'", path);
+}
+
+const char *lm__h5_tmp_path(const lm_h5_writer *w) {
+    return w ? w->tmp_path : NULL;
+}
+
 int lm__h5_open(const char *path, const lm_scenario *sc, const lm_population *pop,
                 lm_panel_mode panel, double sample_fraction, const lm__h5_layout *lay,
                 lm_h5_writer **out, lm_error *err) {
@@ -1159,7 +1190,6 @@ int lm__h5_open(const char *path, const lm_scenario *sc, const lm_population *po
     hid_t fapl = H5I_INVALID_HID;
     quiet q;
     int rc = LM_OK;
-    FILE *probe;
 
     if (out != NULL)
         *out = NULL;
@@ -1216,20 +1246,25 @@ int lm__h5_open(const char *path, const lm_scenario *sc, const lm_population *po
     w->role = lay->role;
     w->n_parts = lay->n_parts;
     w->path = dup_str(path, "");
-    w->tmp_path = dup_str(path, ".tmp");
+    w->tmp_path = dup_str(path, ".tmp.XXXXXXXX");
     if (w->path == NULL || w->tmp_path == NULL) {
         rc = LM_FAIL(err, LM_ENOMEM, "writing '%s': no memory", path);
         goto fail;
     }
-
-    /* Probe with stdio first: HDF5 does not report errno, and "No such file
-     * or directory" / "Permission denied" is what the user needs to see. */
-    probe = fopen(w->tmp_path, "wb");
-    if (probe == NULL) {
-        rc = LM_FAIL(err, LM_EIO, "cannot create '%s': %s", w->tmp_path, strerror(errno));
+    /* Never rename a file over something that is not a regular file (an
+     * output of /dev/full would replace the device node and exit 0). */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        rc = LM_FAIL(err, LM_EIO, "cannot write '%s': it exists and is not a regular file", path);
         goto fail;
     }
-    fclose(probe);
+    /* The temporary file is created exclusively under a name of its own,
+     * so two runs given the same output never write, truncate or delete
+     * each other's file. POSIX first: HDF5 does not report errno, and "No
+     * such file or directory" / "Permission denied" is what the user needs
+     * to see. */
+    if ((rc = create_tmp(w->tmp_path, path, err)) != LM_OK)
+        goto fail;
     w->dead = 0;
 
     H5TRY(fapl = H5Pcreate(H5P_FILE_ACCESS), "writing '%s'", w->tmp_path);

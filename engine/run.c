@@ -165,14 +165,19 @@ static int open_files(files *f, const lm_scenario *sc, const char *path, const l
     if (rc == LM_OK && sc->panel != LM_PANEL_NONE && hi > lo) {
         const lm__h5_layout part = {LM__H5_PART, ex->rank, ex->n_ranks};
         f->part_path = lm__h5_part_path(path, ex->rank, ex->n_ranks);
-        size_t len = f->part_path ? strlen(f->part_path) + 5 : 0;
-        if (f->part_path && (f->part_tmp = lm__malloc(len)) != NULL)
-            snprintf(f->part_tmp, len, "%s.tmp", f->part_path);
-        if (f->part_tmp == NULL)
+        if (f->part_path == NULL)
             rc = LM_FAIL(err, LM_ENOMEM, "no memory");
         else
             rc = lm__h5_open(f->part_path, sc, pop, sc->panel, sc->sample_fraction, &part, &f->part,
                              err);
+        /* Where lm_h5_close will leave the part (a name of its own). */
+        if (rc == LM_OK) {
+            const char *t = lm__h5_tmp_path(f->part);
+            if ((f->part_tmp = lm__malloc(strlen(t) + 1)) == NULL)
+                rc = LM_FAIL(err, LM_ENOMEM, "no memory");
+            else
+                memcpy(f->part_tmp, t, strlen(t) + 1);
+        }
         /* A block whose slots hold no sampled column has no part file. */
         if (rc == LM_OK && lm__h5_columns(f->part) == 0) {
             lm_h5_abort(f->part);

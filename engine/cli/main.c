@@ -154,7 +154,7 @@ static const char usage_text[] =
     "  lmsim --help | --version\n"
     "\n"
     "run options:\n"
-    "  -o, --output FILE        HDF5 file to write (written to FILE.tmp, renamed when complete)\n"
+    "  -o, --output FILE        HDF5 file to write (written to FILE.tmp.*, renamed when complete)\n"
     "  --threads N              OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
     "  --seed S                 same as --set simulation.seed=S\n"
     "  --persons N              same as --set simulation.persons=N\n"

@@ -1,6 +1,7 @@
 /* lmsim/output.h - the HDF5 run file: panel, persons, aggregates, outcomes.
  *
- * A run file is written to "NAME.tmp" and renamed to NAME only by
+ * A run file is written to "NAME.tmp.XXXXXXXX" (a name of its own, created
+ * exclusively) and renamed to NAME only by
  * lm_h5_close(): a failed, aborted or killed run never leaves a file under
  * the final name. Layout (docs/output-format.md):
  *   /               attributes: lmsim_version, scenario_name, scenario_text,
@@ -63,7 +64,7 @@ void lm_headline_compute_earnings(const lm_scenario *sc, const int64_t *counts_s
 
 typedef struct lm_h5_writer lm_h5_writer;
 
-/* Open NAME.tmp for a run of `sc` and write the root attributes, and the
+/* Open NAME.tmp.XXXXXXXX for a run of `sc` and write the root attributes, and the
  * month-0 persons table and panel row when a panel is written.
  *   panel, sample_fraction  what to write (LM_PANEL_*); fraction used for SAMPLE.
  * Errors: LM_EIO (cannot create the file, e.g. unwritable directory), LM_EHDF5,
@@ -77,7 +78,7 @@ int lm_h5_write_month(lm_h5_writer *w, const lm_population *pop, int month, cons
                       int64_t n_entrants, lm_error *err);
 
 /* Write aggregates (counts: (n_months + 1) * LM_AGG_CELLS values) and the
- * headline, close the file and rename NAME.tmp to NAME. The writer is freed
+ * headline, close the file and rename the temporary file to NAME. The writer is freed
  * whether or not this succeeds; on failure the temporary file is removed. */
 int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headline, lm_error *err);
 

@@ -72,6 +72,13 @@ def smoke_sweep(suite):
     return os.path.join(suite.source, "scenarios", "sweeps", "smoke.cfg")
 
 
+def tmp_files(path):
+    """Temporary files of output `path` (lmsim writes PATH.tmp.XXXXXXXX, a
+    name of its own created exclusively, and renames it when complete)."""
+    import glob
+    return glob.glob(glob.escape(path) + ".tmp*")
+
+
 def show(proc, limit=600):
     """Short description of a finished process for failure messages."""
     err = (proc.stderr or "").strip()

@@ -9,10 +9,14 @@ meaningful) and the setting path, and that neither OUT.h5 nor OUT.h5.tmp
 """
 import os
 import re
+import stat
+import subprocess
 import sys
 
+import h5py
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import Suite, show  # noqa: E402
+from e2e_common import Suite, show, tmp_files  # noqa: E402
 
 S = Suite("bad_inputs")
 BASE = open(S.tiny).read()
@@ -76,7 +80,7 @@ def scenario_case(name, text, code, path=None, line=None, line_range=None, extra
     for e in extra:
         S.check("%s: stderr mentions %r" % (name, e), e in err, show(p))
     S.check("%s: no %s" % (name, os.path.basename(out)), not os.path.exists(out))
-    S.check("%s: no %s.tmp" % (name, os.path.basename(out)), not os.path.exists(out + ".tmp"))
+    S.check("%s: no %s.tmp*" % (name, os.path.basename(out)), not tmp_files(out))
     left = leftovers(d, ["bad.cfg"] + list((extra_files or {}).keys()))
     S.check("%s: nothing else written" % name, not left, "left behind: %s" % left)
     S.check("%s: one-line 'lmsim: error:' message" % name,
@@ -339,7 +343,7 @@ def io_case(name, args, code, names, outfile):
     S.check("%s: 'lmsim: error:' message" % name, p.stderr.startswith("lmsim: "), show(p))
     if outfile:
         S.check("%s: no output file" % name,
-                not os.path.exists(outfile) and not os.path.exists(outfile + ".tmp"))
+                not os.path.exists(outfile) and not tmp_files(outfile))
 
 
 # Nonexistent scenario: lm_scenario_load returns LM_EIO, which main.c maps to 4 (I/O).
@@ -382,7 +386,7 @@ def usage_case(name, args, mention, outfile=None):
     S.check("%s: stderr mentions %r" % (name, mention), mention in p.stderr, show(p))
     if outfile:
         S.check("%s: no output file" % name,
-                not os.path.exists(outfile) and not os.path.exists(outfile + ".tmp"))
+                not os.path.exists(outfile) and not tmp_files(outfile))
 
 
 u = S.path("usage")
@@ -443,6 +447,38 @@ p = subprocess.run([S.binary, "run", os.path.join(S.source, "scenarios", "wales_
 S.check("disk full: exit 4 (not a crash)", p.returncode == 4, show(p))
 S.check("disk full: HDF5's reason in the message", "File too large" in p.stderr, show(p))
 S.check("disk full: no file and no temporary left",
-        not os.path.exists(full) and not os.path.exists(full + ".tmp"))
+        not os.path.exists(full) and not tmp_files(full))
+
+# 27. An output path that exists and is not a regular file is refused (an
+# output of /dev/full used to be renamed over the device node, exit 0).
+d = S.path("not_regular_out")
+os.makedirs(d)
+fifo = os.path.join(d, "out.h5")
+os.mkfifo(fifo)
+p = S.run(["run", S.tiny, "-o", fifo, "-q", "--panel", "none"], timeout=60)
+S.check("-o FIFO: exit 4, names it", p.returncode == EXIT_IO and "not a regular file" in p.stderr,
+        show(p))
+S.check("-o FIFO: still a FIFO, nothing else written",
+        stat.S_ISFIFO(os.stat(fifo).st_mode) and sorted(os.listdir(d)) == ["out.h5"],
+        str(os.listdir(d)))
+
+# 28. Two runs given the same output at once: each writes a temporary file of
+# its own, both finish, and the file is one whole run (not a mix, not lost).
+d = S.path("same_output")
+os.makedirs(d)
+out = os.path.join(d, "out.h5")
+procs = [subprocess.Popen([S.binary, "run", S.tiny, "-o", out, "-q", "--persons", "200000",
+                           "--seed", str(seed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) for seed in (11, 22)]
+res = [pr.communicate(timeout=300) + (pr.returncode,) for pr in procs]
+S.check("same output: both runs exit 0", all(r[2] == 0 for r in res),
+        "; ".join("exit %d %s" % (r[2], r[1][-300:]) for r in res))
+with h5py.File(out, "r") as f:
+    seed_str = f.attrs["seed_str"]
+    seed_str = seed_str.decode() if isinstance(seed_str, bytes) else str(seed_str)
+    n_rows = f["panel/state"].shape[0]
+S.check("same output: the file is one whole run", seed_str in ("11", "22") and n_rows == 25,
+        "seed %s, %d panel rows" % (seed_str, n_rows))
+S.check("same output: no temporary file left", not tmp_files(out), str(os.listdir(d)))
 
 S.finish()

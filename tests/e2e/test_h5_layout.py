@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import Suite, show  # noqa: E402
+from e2e_common import Suite, show, tmp_files  # noqa: E402
 
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
@@ -39,7 +39,7 @@ def run(tag, extra=()):
     p = S.run(["run", S.tiny, "-o", out, "--persons", str(PERSONS), "--months", str(MONTHS),
                "--threads", "2"] + list(extra))
     ok = S.check("run %s: exit 0, file exists, no .tmp" % tag,
-                 p.returncode == 0 and os.path.exists(out) and not os.path.exists(out + ".tmp"),
+                 p.returncode == 0 and os.path.exists(out) and not tmp_files(out),
                  show(p))
     return (out if ok else None), p
 

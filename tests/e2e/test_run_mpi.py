@@ -40,7 +40,7 @@ def root_attrs(path):
 
 
 def leftovers(d):
-    return glob.glob(os.path.join(d, "*.tmp"))
+    return glob.glob(os.path.join(d, "*.tmp*"))
 
 
 for panel in ["full", "sample:0.3"]:

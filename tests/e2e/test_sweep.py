@@ -26,7 +26,7 @@ S.check("full sweep ran 4 tasks", "4 tasks run, 0 skipped" in p.stdout, show(p))
 for n in NAMES:
     S.check("task file %s exists" % n, os.path.exists(os.path.join(full, n + ".h5")))
 S.check("no temporary files left",
-        not [f for f in os.listdir(full) if f.endswith(".tmp")], str(os.listdir(full)))
+        not [f for f in os.listdir(full) if ".tmp" in f], str(os.listdir(full)))
 idx = os.path.join(full, "sweep.h5")
 S.check("index sweep.h5 exists", os.path.exists(idx))
 with h5py.File(idx, "r") as f:

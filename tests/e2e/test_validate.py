@@ -27,7 +27,7 @@ import sys
 import h5py
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import Suite, show  # noqa: E402
+from e2e_common import Suite, show, tmp_files  # noqa: E402
 
 S = Suite("validate")
 DATA = os.path.join(S.source, "tests", "data")
@@ -80,7 +80,7 @@ def table_rows(stdout):
 def no_outputs(name, *paths):
     for p in paths:
         S.check("%s: no %s" % (name, os.path.basename(p)), not os.path.exists(p))
-        S.check("%s: no %s.tmp" % (name, os.path.basename(p)), not os.path.exists(p + ".tmp"))
+        S.check("%s: no %s.tmp*" % (name, os.path.basename(p)), not tmp_files(p))
 
 
 ids = [ln.split('"')[1] for ln in TEXT.splitlines() if ln.strip().startswith("{ id = ")]
@@ -109,7 +109,7 @@ for r in streamed:
     ok = len(printed) > 4 and abs(float(printed[4]) - float(r["simulated"])) <= \
         1e-5 * max(1.0, abs(float(r["simulated"])))
     S.check("csv = table: %s" % r["id"], ok, "%s vs %s" % (printed, r["simulated"]))
-S.check("-o: no temporary file left", not os.path.exists(out + ".tmp"))
+S.check("-o: no temporary file left", not tmp_files(out))
 try:
     with h5py.File(out, "r") as f:
         v = f["validation"][...]

@@ -12,6 +12,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -170,10 +171,24 @@ static int exists(const char *path) {
     return stat(path, &st) == 0;
 }
 
+/* Whether any temporary file of path (PATH.tmp.XXXXXXXX) exists. */
 static int tmp_exists(const char *path) {
-    char t[600];
-    snprintf(t, sizeof t, "%s.tmp", path);
-    return exists(t);
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (slash)
+        *slash = '\0';
+    DIR *d = opendir(slash ? dir : ".");
+    if (!d)
+        return 0;
+    char prefix[600];
+    snprintf(prefix, sizeof prefix, "%s.tmp", base);
+    int found = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        found |= strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return found;
 }
 
 /* Aggregate counts for all months: (n_months + 1) * cells, from the population. */
