@@ -67,9 +67,30 @@ void lm__cfg_value(const config_setting_t *s, char *buf, size_t n) {
     case CONFIG_TYPE_BOOL:
         snprintf(buf, n, "%s", config_setting_get_bool(s) ? "true" : "false");
         break;
-    case CONFIG_TYPE_STRING:
-        snprintf(buf, n, "\"%s\"", config_setting_get_string(s));
+    case CONFIG_TYPE_STRING: {
+        /* Text that is not UTF-8 is shown with \xNN escapes: messages stay
+         * printable (and decodable by whoever reads them). */
+        const char *v = config_setting_get_string(s);
+        if (lm__utf8_valid(v)) {
+            snprintf(buf, n, "\"%s\"", v);
+            break;
+        }
+        size_t at = 0;
+        if (n < 8) {
+            snprintf(buf, n, "?");
+            break;
+        }
+        buf[at++] = '"';
+        for (const unsigned char *p = (const unsigned char *)v; *p && at + 5 < n; p++) {
+            if (*p < 0x80)
+                buf[at++] = (char)*p;
+            else
+                at += (size_t)snprintf(buf + at, n - at, "\\x%02X", *p);
+        }
+        buf[at++] = '"'; /* the loop left room for it and the NUL */
+        buf[at] = '\0';
         break;
+    }
     case CONFIG_TYPE_GROUP:
         snprintf(buf, n, "{...}");
         break;
@@ -251,7 +272,35 @@ int lm__cfg_get_str(const lm__cfg_ctx *c, const config_setting_t *parent, const 
     if (config_setting_type(s) != CONFIG_TYPE_STRING)
         return lm__cfg_bad(c, s, "expected a string in double quotes");
     *out = config_setting_get_string(s);
+    /* Run files store text as UTF-8 strings; anything else breaks readers. */
+    if (!lm__utf8_valid(*out))
+        return lm__cfg_bad(c, s, "is not valid UTF-8 text");
     return LM_OK;
+}
+
+int lm__utf8_valid(const char *str) {
+    const unsigned char *s = (const unsigned char *)str;
+    while (*s) {
+        unsigned char b = *s;
+        int len = b < 0x80           ? 1
+                  : (b >> 5) == 0x6  ? 2
+                  : (b >> 4) == 0xE  ? 3
+                  : (b >> 3) == 0x1E ? 4
+                                     : 0;
+        if (len == 0 || (len == 2 && b < 0xC2) || (len == 4 && b > 0xF4))
+            return 0; /* a stray continuation byte, an overlong 2-byte form, beyond U+10FFFF */
+        uint32_t cp = len == 1 ? b : b & (0x3Fu >> (len - 1));
+        for (int k = 1; k < len; k++) {
+            if ((s[k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[k] & 0x3Fu);
+        }
+        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return 0; /* overlong, surrogate or out of range */
+        s += len;
+    }
+    return 1;
 }
 
 int lm__cfg_get_vec(const lm__cfg_ctx *c, const config_setting_t *parent, const char *name,

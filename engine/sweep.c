@@ -204,6 +204,11 @@ static int load_points(lm_sweep *sw, const config_setting_t *g, lm_error *err) {
             (size[d] = config_setting_length(vals[d])) < 1)
             return fail_at(err, sw->path, e,
                            "each grid entry is { path = \"P\"; values = [...]; }");
+        for (int q = 0; q < d; q++)
+            if (strcmp(paths[q], paths[d]) == 0)
+                return fail_at(err, sw->path, e,
+                               "this path is given twice in the grid (the second would "
+                               "silently replace the first in every point)");
         total *= size[d];
         if (total > SW_MAX_POINTS)
             return fail_at(err, sw->path, e, "the grid has more than 512 points");
@@ -437,6 +442,25 @@ int lm_sweep_load(const char *path, const char *out_dir, lm_sweep **out, lm_erro
         }
         lm_scenario_destroy(sc);
     }
+    /* The uncertain draws differ by replicate (and are the same for every
+     * point): every replicate's draws must give a valid scenario too, or a
+     * sweep would stop part-way (one load per replicate, point 0). */
+    for (int r = 1; sw->n_uncertain > 0 && r < sw->replicates; r++) {
+        lm_scenario *sc = NULL;
+        task_sets ts;
+        size_t n = task_overrides(sw, r, &ts);
+        if ((rc = lm_scenario_load(sw->base, ts.sets, n, &sc, err))) {
+            char msg[LM_ERROR_MSG_MAX];
+            snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
+            if (err)
+                snprintf(err->msg, sizeof err->msg,
+                         "%s: replicate %d: a drawn `uncertain` value is invalid: %.600s", path, r,
+                         msg);
+            lm_sweep_destroy(sw);
+            return rc;
+        }
+        lm_scenario_destroy(sc);
+    }
     *out = sw;
     return LM_OK;
 fail:
@@ -490,8 +514,18 @@ int lm_sweep_run_task(const lm_sweep *sw, int t, const lm_run_options *opt, int 
                        strerror(errno));
     lm_sweep_task_path(sw, t, path, sizeof path);
     if (access(path, F_OK) == 0) {
-        *skipped = 1; /* finished earlier: files appear only when complete */
-        return LM_OK;
+        /* Finished earlier (files appear only when complete), unless the
+         * file has since been damaged (truncated, not HDF5): then the task
+         * is run again and its new file replaces the broken one. */
+        lm_file_info *info = lm__malloc(sizeof *info);
+        if (!info)
+            return LM_FAIL(err, LM_ENOMEM, "out of memory");
+        int ok = lm_h5_describe(path, info, NULL) == LM_OK;
+        lm__free(info);
+        if (ok) {
+            *skipped = 1;
+            return LM_OK;
+        }
     }
     task_sets ts;
     size_t n = task_overrides(sw, t, &ts);

@@ -1494,6 +1494,10 @@ static int with_mpi(int (*cmd)(int, char **), int argc, char **argv) {
 
 int main(int argc, char **argv) {
     gsl_set_error_handler_off(); /* the library checks its inputs; never abort */
+    /* Past a file-size limit (ulimit -f) the kernel would kill the process
+     * with SIGXFSZ and leave a temporary file; ignored, the write fails with
+     * EFBIG instead and the run cleans up and exits 4 like any write error. */
+    signal(SIGXFSZ, SIG_IGN);
     /* The library closes every HDF5 file it opens, on every path. HDF5's own
      * clean-up at exit would only retry a file whose close failed (a full
      * disk), and HDF5 1.10 crashes doing so: exit with our code instead. */

@@ -481,4 +481,48 @@ S.check("same output: the file is one whole run", seed_str in ("11", "22") and n
         "seed %s, %d panel rows" % (seed_str, n_rows))
 S.check("same output: no temporary file left", not tmp_files(out), str(os.listdir(d)))
 
+# 29. Text that is not UTF-8 (run files store UTF-8 strings; readers broke).
+t = subst('name = "e2e_tiny";', 'name = "caf\xe9";')
+d = S.path("not_utf8")
+os.makedirs(d)
+with open(os.path.join(d, "bad.cfg"), "wb") as f:
+    f.write(t.encode("latin-1"))
+p = S.run(["check", os.path.join(d, "bad.cfg")])
+S.check("a name that is not UTF-8: exit 3, names the line", p.returncode == EXIT_SCENARIO and
+        "bad.cfg:%d:" % line_of(t, 'name = "caf') in p.stderr and "UTF-8" in p.stderr, show(p))
+
+# 30. A file-size limit (ulimit -f) used to kill the run with SIGXFSZ and
+# leave the temporary file: now a write error, exit 4, nothing left.
+d = S.path("ulimit")
+os.makedirs(d)
+out = os.path.join(d, "out.h5")
+p = subprocess.run(["bash", "-c", 'ulimit -f 400; exec "$0" run "$1" -o "$2" -q',
+                    S.binary, S.tiny, out], capture_output=True, text=True, timeout=120)
+S.check("ulimit -f: exit 4 (not killed by SIGXFSZ)", p.returncode == EXIT_IO, show(p))
+S.check("ulimit -f: nothing left", not os.listdir(d), str(os.listdir(d)))
+
+# 31. Sweeps: the same grid path twice; an uncertain draw invalid only for a
+# later replicate (was found only when that task ran).
+d = S.path("sweep_checks")
+os.makedirs(d)
+with open(os.path.join(d, "grid.cfg"), "w") as f:
+    f.write('sweep = { base = "%s"; replicates = 1; seed = 5;\n'
+            '  grid = ( { path = "market.matching_elasticity"; values = [0.1, 0.2]; },\n'
+            '           { path = "market.matching_elasticity"; values = [0.3, 0.4]; } ); };\n'
+            % S.tiny)
+p = S.run(["sweep", os.path.join(d, "grid.cfg"), "-o", os.path.join(d, "out")])
+S.check("grid path twice: exit 3 at the second entry", p.returncode == EXIT_SCENARIO and
+        "grid.cfg:3:" in p.stderr and "twice" in p.stderr, show(p))
+# matching_elasticity must be in [0, 1]: a normal draw around 0.5 with a large
+# s.d. is valid for some replicates and not for others.
+with open(os.path.join(d, "unc.cfg"), "w") as f:
+    f.write('sweep = { base = "%s"; replicates = 40; seed = 5;\n'
+            '  points = ( { name = "a"; set = [ ]; } );\n'
+            '  uncertain = ( { path = "market.matching_elasticity"; dist = "normal";\n'
+            '                  mean = 0.5; sd = 0.3; } ); };\n' % S.tiny)
+p = S.run(["sweep", os.path.join(d, "unc.cfg"), "-o", os.path.join(d, "out2")])
+S.check("uncertain draw invalid for a later replicate: refused before any task",
+        p.returncode == EXIT_SCENARIO and "replicate" in p.stderr and
+        not os.path.exists(os.path.join(d, "out2")), show(p))
+
 S.finish()

@@ -60,6 +60,16 @@ S.check("resumed task is identical",
         same(ref["ips_high_fidelity_r001"],
              datasets(os.path.join(full, "ips_high_fidelity_r001.h5"))))
 S.check("index rewritten after resume", os.path.exists(idx))
+# A finished task file damaged since (truncated) is run again and replaced,
+# not skipped (the resume used to stop at the index with no hint).
+victim = os.path.join(full, "baseline_r000.h5")
+with open(victim, "r+b") as f:
+    f.truncate(4096)
+p = S.run(["sweep", SMOKE, "-o", full, "-q"], timeout=300)
+S.check("a truncated task file is run again", p.returncode == 0 and
+        "1 tasks run, 3 skipped" in p.stdout, show(p))
+S.check("the rerun task is identical to the original",
+        same(ref["baseline_r000"], datasets(victim)))
 
 # --task N alone, as a Slurm array would run it.
 single = S.path("single")
