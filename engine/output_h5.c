@@ -379,6 +379,53 @@ static herr_t put_region_names(hid_t loc, const lm_scenario *sc) {
     return put_strs(loc, "region_names", names, (hsize_t)sc->n_regions);
 }
 
+/* The root string attributes covered by `strings_crc32`. Variable-length
+ * strings live in HDF5's global heap, which the file format does not
+ * checksum (object headers, where numbers live, are): a flipped bit there
+ * would read as garbled text, so lmsim checks these itself. Not created_at,
+ * which differs between otherwise identical runs. */
+static const char *const crc_strings[] = {"lmsim_version", "scenario_name", "scenario_text",
+                                          "seed_str",      "start_month",   "panel_mode"};
+#define N_CRC_STRINGS (sizeof crc_strings / sizeof *crc_strings)
+
+/* CRC-32 (zlib) over "name\0value\0" of every string in crc_strings. */
+static uint32_t strings_crc(const char *const *values) {
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (size_t k = 0; k < N_CRC_STRINGS; k++) {
+        crc = crc32(crc, (const Bytef *)crc_strings[k], (uInt)strlen(crc_strings[k]) + 1);
+        crc = crc32(crc, (const Bytef *)values[k], (uInt)strlen(values[k]) + 1);
+    }
+    return (uint32_t)crc;
+}
+
+/* Whether the root strings of open file f match its strings_crc32 (files
+ * written before it existed have none and pass). -1: damaged or unreadable. */
+static int check_strings_crc(hid_t f) {
+    if (H5Aexists(f, "strings_crc32") <= 0)
+        return 0;
+    int64_t stored = -1;
+    hid_t a = H5Aopen(f, "strings_crc32", H5P_DEFAULT);
+    int ok = a >= 0 && H5Aread(a, H5T_NATIVE_INT64, &stored) >= 0;
+    if (a >= 0)
+        H5Aclose(a);
+    char *vals[N_CRC_STRINGS] = {NULL};
+    hid_t mt = vlen_str_type();
+    for (size_t k = 0; ok && k < N_CRC_STRINGS; k++) {
+        hid_t at = H5Aopen(f, crc_strings[k], H5P_DEFAULT);
+        hid_t ft = at >= 0 ? H5Aget_type(at) : H5I_INVALID_HID;
+        ok = at >= 0 && ft >= 0 && H5Tis_variable_str(ft) > 0 && mt >= 0 &&
+             H5Aread(at, mt, &vals[k]) >= 0 && vals[k] != NULL;
+        close_id(&ft);
+        close_id(&at);
+    }
+    close_id(&mt);
+    ok = ok && (int64_t)strings_crc((const char *const *)vals) == stored;
+    for (size_t k = 0; k < N_CRC_STRINGS; k++)
+        if (vals[k])
+            H5free_memory(vals[k]);
+    return ok ? 0 : -1;
+}
+
 static int write_root_attrs(lm_h5_writer *w, const lm_scenario *sc, const lm_population *pop,
                             double fraction, lm_error *err) {
     char seed_str[32], start[32], created[32];
@@ -407,6 +454,12 @@ static int write_root_attrs(lm_h5_writer *w, const lm_scenario *sc, const lm_pop
     H5TRY(put_f64(f, "sample_fraction", fraction), "writing '%s': root attributes", file);
     H5TRY(put_i64(f, "n_panel_persons", w->panel ? w->n_cols : 0), "writing '%s': root attributes",
           file);
+    {
+        const char *vals[N_CRC_STRINGS] = {LM_VERSION_STRING, sc->name, sc->text ? sc->text : "",
+                                           seed_str,          start,    mode_name(w->mode)};
+        H5TRY(put_i64(f, "strings_crc32", (int64_t)strings_crc(vals)),
+              "writing '%s': root attributes", file);
+    }
 fail:
     return rc;
 }
@@ -826,13 +879,18 @@ nomem:
 }
 
 /* dcpl for a chunked dataset of `rank` with chunk dims `chunk`, filtered at
- * the writer's level (shuffle then deflate; none at level 0). */
-static hid_t make_dcpl(const lm_h5_writer *w, int rank, const hsize_t *chunk) {
+ * the writer's level (shuffle then deflate; none at level 0), and with a
+ * Fletcher-32 checksum of every chunk when `checksum`: damaged data then
+ * fails to read instead of passing as garbled numbers. The panel has none:
+ * its chunks are packed here and written raw (H5Dwrite_chunk), and it is
+ * by far the largest part of a file. */
+static hid_t make_dcpl(const lm_h5_writer *w, int rank, const hsize_t *chunk, int checksum) {
     hid_t p = H5Pcreate(H5P_DATASET_CREATE);
     if (p < 0)
         return p;
     if (H5Pset_chunk(p, rank, chunk) < 0 ||
-        (w->level > 0 && (H5Pset_shuffle(p) < 0 || H5Pset_deflate(p, (unsigned)w->level) < 0))) {
+        (w->level > 0 && (H5Pset_shuffle(p) < 0 || H5Pset_deflate(p, (unsigned)w->level) < 0)) ||
+        (checksum && H5Pset_fletcher32(p) < 0)) {
         H5Pclose(p);
         return H5I_INVALID_HID;
     }
@@ -971,7 +1029,7 @@ static int create_panel(lm_h5_writer *w, const lm_population *pop, lm_error *err
     H5TRY(w->g_panel = H5Gcreate2(w->file, "panel", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
           "writing '%s': group /panel", file);
     H5TRY(space = H5Screate_simple(2, dims, maxdims), "writing '%s': /panel", file);
-    H5TRY(dcpl = make_dcpl(w, 2, chunk), "writing '%s': /panel chunking and filters", file);
+    H5TRY(dcpl = make_dcpl(w, 2, chunk, 0), "writing '%s': /panel chunking and filters", file);
     H5TRY(etype = state_enum_type(), "writing '%s': enum type of /panel/state", file);
     H5TRY(ptype = phase_enum_type(), "writing '%s': enum type of /panel/phase", file);
     for (int v = 0; v < N_VARS; v++) {
@@ -1044,7 +1102,7 @@ static int create_panel(lm_h5_writer *w, const lm_population *pop, lm_error *err
           "writing '%s': group /persons", file);
     H5TRY(put_region_names(w->g_persons, &w->sc), "writing '%s': /persons region_names", file);
     H5TRY(space = H5Screate_simple(1, &zero, &unlimited), "writing '%s': /persons", file);
-    H5TRY(dcpl = make_dcpl(w, 1, &pchunk), "writing '%s': /persons chunking and filters", file);
+    H5TRY(dcpl = make_dcpl(w, 1, &pchunk, 1), "writing '%s': /persons chunking and filters", file);
     for (int a = 0; a < N_ATTRS; a++)
         H5TRY(w->pdset[a] = H5Dcreate2(w->g_persons, attr_name[a],
                                        a < N_INT32_ATTRS ? H5T_STD_I32LE : H5T_STD_U8LE, space,
@@ -1271,6 +1329,12 @@ int lm__h5_open(const char *path, const lm_scenario *sc, const lm_population *po
     /* Strong close: H5Fclose closes every object still open, so a leaked id
      * can never keep the file open past close or abort. */
     H5TRY(H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG), "writing '%s'", w->tmp_path);
+    /* The 1.10 file format checksums every piece of metadata (superblock,
+     * object headers, heaps, B-trees): a damaged file is a clear read error
+     * instead of a crash or a hang in a reader (HDF5 1.10, h5py, R's hdf5r
+     * and netCDF-4 read it). */
+    H5TRY(H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_LATEST), "writing '%s'",
+          w->tmp_path);
     w->file = H5Fcreate(w->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (w->file < 0) {
         rc = LM_FAIL(err, LM_EIO, "cannot create HDF5 file '%s'", w->tmp_path);
@@ -1384,7 +1448,7 @@ static int write_aggregates(lm_h5_writer *w, const int64_t *counts, lm_error *er
     H5TRY(g = H5Gcreate2(w->file, "aggregates", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
           "writing '%s': group /aggregates", file);
     H5TRY(space = H5Screate_simple(7, dims, NULL), "writing '%s': /aggregates/counts", file);
-    H5TRY(dcpl = make_dcpl(w, 7, chunk), "writing '%s': /aggregates/counts", file);
+    H5TRY(dcpl = make_dcpl(w, 7, chunk, 1), "writing '%s': /aggregates/counts", file);
     H5TRY(d = H5Dcreate2(g, "counts", H5T_STD_I64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
           "writing '%s': creating /aggregates/counts", file);
     H5TRY(H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, counts),
@@ -1454,14 +1518,18 @@ static hid_t headline_mem_type(void) {
 static int write_table(lm_h5_writer *w, const char *path, hid_t (*make_type)(void),
                        const void *rows, hsize_t n, const char *description, lm_error *err) {
     hid_t space = H5I_INVALID_HID, mtype = H5I_INVALID_HID, ftype = H5I_INVALID_HID;
-    hid_t d = H5I_INVALID_HID;
+    hid_t d = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
     const char *file = w->tmp_path;
     int rc = LM_OK;
     H5TRY(mtype = make_type(), "writing '%s': %s type", file, path);
     H5TRY(ftype = H5Tcopy(mtype), "writing '%s': %s type", file, path);
     H5TRY(H5Tpack(ftype), "writing '%s': %s type", file, path);
     H5TRY(space = H5Screate_simple(1, &n, NULL), "writing '%s': %s", file, path);
-    H5TRY(d = H5Dcreate2(w->file, path, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+    /* One chunk with a Fletcher-32 checksum: a damaged table fails to read. */
+    if (n > 0)
+        H5TRY(dcpl = make_dcpl(w, 1, &n, 1), "writing '%s': %s", file, path);
+    H5TRY(d = H5Dcreate2(w->file, path, ftype, space, H5P_DEFAULT, n > 0 ? dcpl : H5P_DEFAULT,
+                         H5P_DEFAULT),
           "writing '%s': creating %s", file, path);
     if (n > 0)
         H5TRY(H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows), "writing '%s': %s", file,
@@ -1469,6 +1537,7 @@ static int write_table(lm_h5_writer *w, const char *path, hid_t (*make_type)(voi
     H5TRY(put_str(d, "description", description), "writing '%s': %s attributes", file, path);
 fail:
     close_id(&d);
+    close_id(&dcpl);
     close_id(&space);
     close_id(&ftype);
     close_id(&mtype);
@@ -1559,7 +1628,7 @@ static int write_earnings_gaps(lm_h5_writer *w, const int64_t *counts, lm_error 
             (hsize_t)sc->n_months + 1, LM_N_STATES, (hsize_t)R, 2, 2, 2, LM_N_AGE_BANDS};
         hsize_t chunk[7] = {1, LM_N_STATES, (hsize_t)R, 2, 2, 2, LM_N_AGE_BANDS};
         H5TRY(space = H5Screate_simple(7, edims, NULL), "writing '%s': earnings", file);
-        H5TRY(dcpl = make_dcpl(w, 7, chunk), "writing '%s': earnings", file);
+        H5TRY(dcpl = make_dcpl(w, 7, chunk, 1), "writing '%s': earnings", file);
         H5TRY(d = H5Dcreate2(w->file, "/aggregates/earnings_pence", H5T_STD_I64LE, space,
                              H5P_DEFAULT, dcpl, H5P_DEFAULT),
               "writing '%s': /aggregates/earnings_pence", file);
@@ -1643,7 +1712,7 @@ static int write_programmes(lm_h5_writer *w, lm_error *err) {
               file);
         H5TRY(H5Sselect_hyperslab(mspace, H5S_SELECT_SET, start, NULL, count, NULL),
               "writing '%s': /aggregates/programmes", file);
-        H5TRY(dcpl = make_dcpl(w, 4, chunk), "writing '%s': /aggregates/programmes", file);
+        H5TRY(dcpl = make_dcpl(w, 4, chunk, 1), "writing '%s': /aggregates/programmes", file);
         H5TRY(d = H5Dcreate2(w->file, "/aggregates/programmes", H5T_STD_I64LE, space, H5P_DEFAULT,
                              dcpl, H5P_DEFAULT),
               "writing '%s': creating /aggregates/programmes", file);
@@ -1858,6 +1927,13 @@ int lm_h5_describe(const char *path, lm_file_info *info, lm_error *err) {
     }
     if ((f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
         rc = LM_FAIL(err, LM_EIO, "cannot open HDF5 file '%s'", path);
+        goto fail;
+    }
+    if (check_strings_crc(f) != 0) {
+        rc = LM_FAIL(err, LM_EHDF5,
+                     "'%s' is damaged: its root attributes do not match their checksum "
+                     "(strings_crc32)",
+                     path);
         goto fail;
     }
     if (!get_str(f, "scenario_name", info->scenario_name, sizeof info->scenario_name))
