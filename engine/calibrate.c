@@ -688,12 +688,20 @@ static void write_uncertain(FILE *f, const lm_calib_output *o, const char *fitte
     fputs(");\n", f);
 }
 
-/* Write text through `writer` to path.tmp; LM_OK or LM_EIO (nothing left). */
-static int write_tmp(const char *tmp, const lm_calib_output *o, const char *arg1, const char *arg2,
+/* Write the fitted (or uncertainty) file to tmp, a name ending in 8 Xs that
+ * is made unique and created exclusively here (lm__tmp_create); LM_OK or
+ * LM_EIO (nothing left). */
+static int write_tmp(char *tmp, const lm_calib_output *o, const char *arg1, const char *arg2,
                      int fitted, lm_error *err) {
-    FILE *f = fopen(tmp, "w");
-    if (!f)
+    int fd = -1;
+    if (lm__tmp_create(tmp, &fd) != 0)
         return LM_FAIL(err, LM_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        remove(tmp);
+        return LM_FAIL(err, LM_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+    }
     if (fitted)
         write_fitted(f, o, arg1, arg2);
     else
@@ -736,8 +744,8 @@ int lm_calib_write(const char *out_path, const lm_calib_output *o, lm_error *err
         goto done;
     if (relative_path(out_dir, scen_abs, rel, LM_CALIB_PATH_MAX) ||
         lm_calib_uncertain_path(out_path, unc, LM_CALIB_PATH_MAX) ||
-        snprintf(tmp_fit, LM_CALIB_PATH_MAX, "%s.tmp", out_path) >= LM_CALIB_PATH_MAX ||
-        snprintf(tmp_unc, LM_CALIB_PATH_MAX, "%s.tmp", unc) >= LM_CALIB_PATH_MAX) {
+        snprintf(tmp_fit, LM_CALIB_PATH_MAX, "%s.tmp.XXXXXXXX", out_path) >= LM_CALIB_PATH_MAX ||
+        snprintf(tmp_unc, LM_CALIB_PATH_MAX, "%s.tmp.XXXXXXXX", unc) >= LM_CALIB_PATH_MAX) {
         rc = LM_FAIL(err, LM_EARG, "%s: path too long", out_path);
         goto done;
     }

@@ -74,7 +74,6 @@
 #include "lmsim/output.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -1212,28 +1211,12 @@ fail:
     return rc;
 }
 
-/* Create tmp (path + ".tmp.XXXXXXXX", the Xs replaced here) exclusively,
- * trying fresh suffixes while the name exists. The suffix comes from the
- * process id, the clock and the attempt: names need only differ, and no
- * result depends on them. */
+/* Create tmp (path + ".tmp.XXXXXXXX") exclusively under a name of its own. */
 static int create_tmp(char *tmp, const char *path, lm_error *err) {
-    char *x = tmp + strlen(tmp) - 8;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t h = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20);
-    for (int attempt = 0; attempt < 1000; attempt++) {
-        h = h * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
-        snprintf(x, 9, "%08x", (unsigned)(h >> 32));
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            close(fd);
-            return LM_OK;
-        }
-        if (errno != EEXIST)
-            return LM_FAIL(err, LM_EIO, "cannot create '%s' (the temporary file of '%s'): %s", tmp,
-                           path, strerror(errno));
-    }
-    return LM_FAIL(err, LM_EIO, "cannot create a temporary file beside '%s'", path);
+    if (lm__tmp_create(tmp, NULL) != 0)
+        return LM_FAIL(err, LM_EIO, "cannot create '%s' (the temporary file of '%s'): %s", tmp,
+                       path, strerror(errno));
+    return LM_OK;
 }
 
 const char *lm__h5_tmp_path(const lm_h5_writer *w) {
