@@ -19,6 +19,13 @@
  * ran, after includes and overrides; lm_scenario_load_string() loads such a
  * text again (with other overrides) without the files.
  *
+ * A valid scenario may still hold settings with no effect in the run at
+ * hand: a timeline entry dated after the last month, a programme that no one
+ * can be referred to or start. Those are not errors, but a silent no-op looks
+ * like an answer, so the last step of loading finds them (on the final tree,
+ * for file:line, and the timeline variants month by month) and keeps them as
+ * warnings in the scenario (lm_scenario_warnings); the caller shows them.
+ *
  * Nothing here is static mutable state; loading is thread-safe.
  */
 #define _POSIX_C_SOURCE 200809L

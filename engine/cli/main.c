@@ -20,6 +20,10 @@
  * With -DLMSIM_MPI=ON and started by mpirun, `run` is one run split across
  * the ranks (lm_exchange over MPI_COMM_WORLD) and `sweep` shares its tasks.
  *
+ * Warnings of the library (settings with no effect, lm_scenario_warnings;
+ * comparisons that show nothing) are printed on stderr as "lmsim: warning:
+ * ...", also with --quiet, and never change the exit status.
+ *
  * Everything else is the library's. Exit status: 0 success, 2 usage error,
  * 3 invalid scenario or targets file, 4 I/O or HDF5 failure, 5 out of
  * memory, 6 targets not met (validate), 7 calibration did not converge,
