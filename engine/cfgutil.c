@@ -124,6 +124,18 @@ int lm__cfg_bad(const lm__cfg_ctx *c, const config_setting_t *s, const char *fmt
                        msg);
 }
 
+void lm__cfg_where(const lm__cfg_ctx *c, const config_setting_t *s, char *buf, size_t n) {
+    char path[256], value[128];
+    lm__cfg_path(s, path, sizeof path);
+    lm__cfg_value(s, value, sizeof value);
+    const char *file = config_setting_source_file(s);
+    int line = (int)config_setting_source_line(s);
+    if (line > 0)
+        snprintf(buf, n, "%s:%d: %s = %s", file ? file : c->path, line, path, value);
+    else
+        snprintf(buf, n, "%s: %s = %s", c->path, path, value);
+}
+
 int lm__cfg_missing(const lm__cfg_ctx *c, const config_setting_t *g, const char *name,
                     const char *what) {
     char path[256];

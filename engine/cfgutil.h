@@ -34,6 +34,11 @@ void lm__cfg_value(const config_setting_t *s, char *buf, size_t n);
 /* Report a problem with setting s ("file:line: path = value: <msg>"). */
 int lm__cfg_bad(const lm__cfg_ctx *c, const config_setting_t *s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Where setting s is, as messages name it: "file:line: path = value", or
+ * "file: path = value" for a setting without a line (from an override, a
+ * derived file or a timeline change; file is then the top-level one). For
+ * warnings, which are not errors. */
+void lm__cfg_where(const lm__cfg_ctx *c, const config_setting_t *s, char *buf, size_t n);
 /* Report a required setting `name` missing from group g (`what` it must be). */
 int lm__cfg_missing(const lm__cfg_ctx *c, const config_setting_t *g, const char *name,
                     const char *what);

@@ -21,6 +21,16 @@
  * A file without a panel contributes the binomial variance from its headline
  * counts (denominators persons, the active, the employed); mean earnings then
  * has no standard error (NaN).
+ *
+ * No silent no-ops. Pairs that cannot be compared are refused, and a
+ * comparison that shows nothing says so, with the texts of lmsim/messages.h
+ * that analysis/lmsim/compare.py repeats word for word: two runs whose
+ * datasets under /aggregates and /outcomes are byte for byte the same are
+ * identical (every difference is zero, whatever the panels), and rows that
+ * are all zero at the last month are explained; each file's own warnings
+ * (root attribute `warnings`: timeline changes after the run's end,
+ * programmes that refer no one) are passed on, since they are the usual
+ * reason for zero differences.
  */
 #include "lmsim/compare.h"
 
@@ -30,6 +40,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "lmsim/messages.h"
 #include "lmsim/scenario.h"
 
 #define M LM_RUN_COMPARE_MEASURES
@@ -281,6 +292,203 @@ static void headline_var(const lm_headline_row *h, double v[M]) {
     v[4] = (double)NAN;
 }
 
+/* ---- identical runs ------------------------------------------------------ */
+
+#define MAX_TABLES 64 /* datasets under /aggregates and /outcomes */
+
+typedef struct table_list {
+    int n, overflow;
+    const char *group;
+    char name[MAX_TABLES][128];
+} table_list;
+
+static herr_t list_table(hid_t g, const char *name, const H5L_info_t *info, void *data) {
+    table_list *l = data;
+    (void)info;
+    hid_t o = H5Oopen(g, name, H5P_DEFAULT);
+    if (o < 0)
+        return 0;
+    if (H5Iget_type(o) == H5I_DATASET) {
+        if (l->n < MAX_TABLES)
+            snprintf(l->name[l->n++], sizeof l->name[0], "%s/%s", l->group, name);
+        else
+            l->overflow = 1;
+    }
+    H5Oclose(o);
+    return 0;
+}
+
+/* The datasets under /aggregates and /outcomes of f, in name order. */
+static void list_tables(hid_t f, table_list *l) {
+    static const char *const groups[2] = {"/aggregates", "/outcomes"};
+    l->n = l->overflow = 0;
+    for (int k = 0; k < 2; k++) {
+        if (H5Lexists(f, groups[k], H5P_DEFAULT) <= 0)
+            continue;
+        hid_t g = H5Gopen2(f, groups[k], H5P_DEFAULT);
+        if (g < 0) {
+            l->overflow = 1;
+            continue;
+        }
+        l->group = groups[k];
+        if (H5Lvisit(g, H5_INDEX_NAME, H5_ITER_INC, list_table, l) < 0)
+            l->overflow = 1;
+        H5Gclose(g);
+    }
+}
+
+/* Whether a type holds variable-length data (its bytes are pointers). */
+static int has_vlen(hid_t t) {
+    switch (H5Tget_class(t)) {
+    case H5T_VLEN:
+        return 1;
+    case H5T_STRING:
+        return H5Tis_variable_str(t) != 0;
+    case H5T_COMPOUND: {
+        int n = H5Tget_nmembers(t), v = 0;
+        for (int k = 0; k < n && !v; k++) {
+            hid_t m = H5Tget_member_type(t, (unsigned)k);
+            v = m < 0 || has_vlen(m);
+            if (m >= 0)
+                H5Tclose(m);
+        }
+        return v;
+    }
+    case H5T_ARRAY: {
+        hid_t b = H5Tget_super(t);
+        int v = b < 0 || has_vlen(b);
+        if (b >= 0)
+            H5Tclose(b);
+        return v;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* 1 when dataset `name` has the same type, shape and stored bytes in fa and
+ * fb; 0 when not, or when it cannot tell (variable-length data, a read
+ * error, no memory). */
+static int same_dataset(hid_t fa, hid_t fb, const char *name) {
+    hid_t d[2] = {H5I_INVALID_HID, H5I_INVALID_HID}, t[2] = {H5I_INVALID_HID, H5I_INVALID_HID};
+    hid_t sp[2] = {H5I_INVALID_HID, H5I_INVALID_HID};
+    hsize_t dims[2][H5S_MAX_RANK];
+    void *buf[2] = {NULL, NULL};
+    int same = 0, rank[2] = {-1, -1};
+    const hid_t f[2] = {fa, fb};
+    for (int k = 0; k < 2; k++)
+        if ((d[k] = H5Dopen2(f[k], name, H5P_DEFAULT)) < 0 || (t[k] = H5Dget_type(d[k])) < 0 ||
+            (sp[k] = H5Dget_space(d[k])) < 0 ||
+            (rank[k] = H5Sget_simple_extent_dims(sp[k], dims[k], NULL)) < 0)
+            goto done;
+    if (H5Tequal(t[0], t[1]) <= 0 || has_vlen(t[0]) || rank[0] != rank[1])
+        goto done;
+    size_t bytes = H5Tget_size(t[0]);
+    for (int r = 0; r < rank[0]; r++) {
+        if (dims[0][r] != dims[1][r])
+            goto done;
+        bytes *= (size_t)dims[0][r];
+    }
+    if (bytes == 0) {
+        same = 1;
+        goto done;
+    }
+    for (int k = 0; k < 2; k++)
+        if ((buf[k] = lm__calloc(bytes, 1)) == NULL ||
+            H5Dread(d[k], t[k], H5S_ALL, H5S_ALL, H5P_DEFAULT, buf[k]) < 0)
+            goto done;
+    same = memcmp(buf[0], buf[1], bytes) == 0;
+done:
+    for (int k = 0; k < 2; k++) {
+        lm__free(buf[k]);
+        if (sp[k] >= 0)
+            H5Sclose(sp[k]);
+        if (t[k] >= 0)
+            H5Tclose(t[k]);
+        if (d[k] >= 0)
+            H5Dclose(d[k]);
+    }
+    return same;
+}
+
+/* Whether every dataset under /aggregates and /outcomes is the same in both. */
+static int same_tables(hid_t fa, hid_t fb) {
+    table_list *l = lm__calloc(2, sizeof *l);
+    int same = l != NULL;
+    if (same) {
+        list_tables(fa, &l[0]);
+        list_tables(fb, &l[1]);
+        same = !l[0].overflow && !l[1].overflow && l[0].n == l[1].n && l[0].n > 0;
+    }
+    for (int k = 0; same && k < l[0].n; k++)
+        same = strcmp(l[0].name[k], l[1].name[k]) == 0 && same_dataset(fa, fb, l[0].name[k]);
+    lm__free(l);
+    return same;
+}
+
+/* The variable-length string attribute `name` of f (lm__free it), or NULL. */
+static char *text_attr(hid_t f, const char *name) {
+    hid_t a = H5Aopen(f, name, H5P_DEFAULT), t = H5Aget_type(a), mt = H5Tcopy(H5T_C_S1);
+    char *p = NULL, *out = NULL;
+    if (a >= 0 && t >= 0 && mt >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0 &&
+        H5Tset_size(mt, H5T_VARIABLE) >= 0 && H5Tset_cset(mt, H5Tget_cset(t)) >= 0 &&
+        H5Aread(a, mt, &p) >= 0) {
+        size_t n = p ? strlen(p) : 0;
+        if ((out = lm__malloc(n + 1)) != NULL) {
+            memcpy(out, p ? p : "", n);
+            out[n] = '\0';
+        }
+        H5free_memory(p);
+    }
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    return out;
+}
+
+/* Append one line to out->warnings. */
+static void add_line(lm_run_comparison *out, const char *line) {
+    size_t len = strlen(out->warnings);
+    snprintf(out->warnings + len, sizeof out->warnings - len, "%s%s", len ? "\n" : "", line);
+}
+
+/* The verdict and the files' own warnings into out->warnings and the note. */
+static void verdicts(lm_run_comparison *out, const char *const path[2], const hid_t f[2],
+                     const lm_file_info info[2]) {
+    const char *verdict = NULL;
+    if (out->identical) {
+        char *ta = text_attr(f[0], "scenario_text"), *tb = text_attr(f[1], "scenario_text");
+        verdict = ta && tb && strcmp(ta, tb) == 0 && out->seed_a == out->seed_b
+                      ? LM_MSG_IDENTICAL
+                      : LM_MSG_IDENTICAL_SCENARIOS_DIFFER;
+        lm__free(ta);
+        lm__free(tb);
+    } else if (out->zero_at_end) {
+        verdict = LM_MSG_LAST_MONTH_ZERO;
+    }
+    if (verdict) {
+        char note[sizeof out->note];
+        snprintf(note, sizeof note, "%s%s%.400s", verdict, out->note[0] ? "; " : "", out->note);
+        snprintf(out->note, sizeof out->note, "%s", note);
+        add_line(out, verdict);
+    }
+    for (int k = 0; k < 2; k++) {
+        const char *w = info[k].warnings;
+        while (*w) {
+            const char *nl = strchr(w, '\n');
+            size_t n = nl ? (size_t)(nl - w) : strlen(w);
+            char line[1200], msg[1400];
+            snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), w);
+            snprintf(msg, sizeof msg, LM_MSG_FILE_WARNING, path[k], line);
+            add_line(out, msg);
+            w += n + (nl != NULL);
+        }
+    }
+}
+
 static int open_ro(const char *path, hid_t *f, lm_error *err) {
     *f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (*f < 0)
@@ -313,24 +521,23 @@ int lm_run_compare(const char *path_a, const char *path_b, lm_run_comparison *ou
 
     /* Comparable: the same persons, months and headline groups. */
     const lm_file_info *A = &info[0], *B = &info[1];
-    char why[160] = "";
+    char why[160] = "", na[24], nb[24];
+    snprintf(na, sizeof na, "%lld", (long long)A->n_persons);
+    snprintf(nb, sizeof nb, "%lld", (long long)B->n_persons);
     if (A->n_persons != B->n_persons)
-        snprintf(why, sizeof why, "%lld persons against %lld", (long long)A->n_persons,
-                 (long long)B->n_persons);
+        snprintf(why, sizeof why, LM_MSG_PERSONS_DIFFER, na, nb);
     else if (A->n_months != B->n_months)
-        snprintf(why, sizeof why, "%d months against %d", A->n_months, B->n_months);
+        snprintf(why, sizeof why, LM_MSG_MONTHS_DIFFER, A->n_months, B->n_months);
     else if (strcmp(A->start_month, B->start_month) != 0)
-        snprintf(why, sizeof why, "start month %s against %s", A->start_month, B->start_month);
+        snprintf(why, sizeof why, LM_MSG_START_DIFFERS, A->start_month, B->start_month);
     else if (A->headline.n_rows != B->headline.n_rows)
-        snprintf(why, sizeof why, "%d headline groups against %d (different regions?)",
-                 A->headline.n_rows, B->headline.n_rows);
+        snprintf(why, sizeof why, LM_MSG_GROUPS_DIFFER, A->headline.n_rows, B->headline.n_rows);
     for (int r = 0; !why[0] && r < A->headline.n_rows; r++)
         if (strcmp(A->headline.rows[r].group, B->headline.rows[r].group) != 0)
-            snprintf(why, sizeof why, "headline group %d is '%s' against '%s'", r,
-                     A->headline.rows[r].group, B->headline.rows[r].group);
+            snprintf(why, sizeof why, LM_MSG_GROUP_DIFFERS, r, A->headline.rows[r].group,
+                     B->headline.rows[r].group);
     if (why[0]) {
-        rc =
-            LM_FAIL(err, LM_EARG, "'%s' and '%s' are not comparable runs: %s", path_a, path_b, why);
+        rc = LM_FAIL(err, LM_EARG, LM_MSG_NOT_COMPARABLE, path_a, path_b, why);
         goto done;
     }
     out->seed_a = A->seed;
@@ -343,12 +550,13 @@ int lm_run_compare(const char *path_a, const char *path_b, lm_run_comparison *ou
     snprintf(out->panel_b, sizeof out->panel_b, "%s", B->panel_mode);
 
     int has_panel[2];
+    for (int k = 0; k < 2; k++)
+        if ((rc = open_ro(path[k], &f[k], err)))
+            goto done;
+    out->identical = same_tables(f[0], f[1]);
     for (int k = 0; k < 2; k++) {
         has_panel[k] = strcmp(info[k].panel_mode, "none") != 0;
-        if (!has_panel[k])
-            continue;
-        if ((rc = open_ro(path[k], &f[k], err)) ||
-            (rc = panel_load(path[k], f[k], &info[k], &pan[k], err)))
+        if (has_panel[k] && (rc = panel_load(path[k], f[k], &info[k], &pan[k], err)))
             goto done;
     }
 
@@ -389,7 +597,7 @@ int lm_run_compare(const char *path_a, const char *path_b, lm_run_comparison *ou
     out->n_panel = paired ? pan[0].n : 0;
 
     const double N = (double)A->n_persons;
-    int n_region = 0;
+    int n_region = 0, zero = 1;
     out->n_rows = A->headline.n_rows;
     for (int r = 0; r < out->n_rows; r++) {
         const lm_headline_row *ha = &A->headline.rows[r], *hb = &B->headline.rows[r];
@@ -471,8 +679,11 @@ int lm_run_compare(const char *path_a, const char *path_b, lm_run_comparison *ou
             double se = paired ? o->se_paired[m] : o->se_unpaired[m];
             o->lo[m] = o->diff[m] - Z975 * se;
             o->hi[m] = o->diff[m] + Z975 * se;
+            zero &= o->diff[m] == 0.0;
         }
     }
+    out->zero_at_end = zero;
+    verdicts(out, path, f, info);
 done:
     for (int k = 0; k < 2; k++) {
         panel_free(&pan[k]);

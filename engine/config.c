@@ -19,6 +19,13 @@
  * ran, after includes and overrides; lm_scenario_load_string() loads such a
  * text again (with other overrides) without the files.
  *
+ * A valid scenario may still hold settings with no effect in the run at
+ * hand: a timeline entry dated after the last month, a programme that no one
+ * can be referred to or start. Those are not errors, but a silent no-op looks
+ * like an answer, so the last step of loading finds them (on the final tree,
+ * for file:line, and the timeline variants month by month) and keeps them as
+ * warnings in the scenario (lm_scenario_warnings); the caller shows them.
+ *
  * Nothing here is static mutable state; loading is thread-safe.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -26,6 +33,7 @@
 
 #include <libconfig.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1380,6 +1388,230 @@ const lm_scenario *lm_scenario_at(const lm_scenario *sc, int month) {
     return v;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Warnings: settings that are valid but can have no effect in this run      */
+
+/* Append one line to c->sc->warnings. */
+__attribute__((format(printf, 2, 3))) static int add_warning(ctx *c, const char *fmt, ...) {
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    lm_scenario *sc = c->sc;
+    size_t old = sc->warnings ? strlen(sc->warnings) : 0, len = strlen(line);
+    char *w = lm__malloc(old + len + 2);
+    if (!w)
+        return LM_FAIL(c->err, LM_ENOMEM, "out of memory");
+    if (old) {
+        memcpy(w, sc->warnings, old);
+        w[old++] = '\n';
+    }
+    memcpy(w + old, line, len + 1);
+    lm__free(sc->warnings);
+    sc->warnings = w;
+    sc->n_warnings++;
+    return LM_OK;
+}
+
+/* Where the setting at `path` is ("file:line: path = value"), or, when the
+ * tree has no such setting (a default), "file: path". */
+static void where_of(ctx *c, const config_t *cfg, const char *path, char *buf, size_t n) {
+    const config_setting_t *s = config_lookup(cfg, path);
+    if (s)
+        lm__cfg_where(CFG(c), s, buf, n);
+    else
+        snprintf(buf, n, "%s: %s", c->path, path);
+}
+
+/* Entries of the timeline taking effect after the last simulated month. */
+static int timeline_warnings(ctx *c, const config_t *cfg) {
+    const lm_scenario *sc = c->sc;
+    const config_setting_t *tl = config_lookup(cfg, "timeline");
+    const int end = sc->start_year * LM_MONTHS_PER_YEAR + sc->start_month - 1 + sc->n_months;
+    int rc = LM_OK;
+    for (int k = 0; tl && k < config_setting_length(tl) && rc == LM_OK; k++) {
+        const config_setting_t *e = config_setting_get_elem(tl, (unsigned)k);
+        const config_setting_t *fs = config_setting_get_member(e, "from");
+        int from;
+        if (month_of(c, fs, &from) || from <= sc->n_months)
+            continue; /* (validated by build_timeline) */
+        char where[512];
+        lm__cfg_where(CFG(c), fs, where, sizeof where);
+        rc = add_warning(
+            c,
+            "%s: this %s in month %d, after the run's last month (%d, %04d-%02d): "
+            "it has no effect",
+            where, config_setting_get_member(e, "ramp") ? "ramp starts" : "change takes effect",
+            from, sc->n_months, end / LM_MONTHS_PER_YEAR, end % LM_MONTHS_PER_YEAR + 1);
+    }
+    return rc;
+}
+
+/* Attribute values that some person can have in some month: regions,
+ * sexes, ethnic groups and qualifications with a share above 0, and the
+ * labour states reachable from the initial and entrant states through the
+ * transitions, in the scenario or any of its timeline variants. */
+typedef struct present {
+    uint32_t region;
+    uint8_t sex, minority, qual, state;
+} present;
+
+static void add_present(const lm_scenario *v, present *p) {
+    for (int r = 0; r < v->n_regions; r++)
+        p->region |= v->regions[r].share > 0.0 ? 1u << r : 0u;
+    p->sex |= (uint8_t)((v->female_share < 1.0 ? 1u : 0u) | (v->female_share > 0.0 ? 2u : 0u));
+    p->minority |=
+        (uint8_t)((v->minority_share < 1.0 ? 1u : 0u) | (v->minority_share > 0.0 ? 2u : 0u));
+    for (int q = 0; q < LM_N_QUALS; q++)
+        p->qual |= (uint8_t)(v->qual_share[q] > 0.0 ? 1u << q : 0u);
+    for (int i = 0; i < v->n_initial; i++)
+        for (int s = 0; s < LM_N_STATES; s++)
+            p->state |= (uint8_t)(v->initial[i].shares[s] > 0.0 ? 1u << s : 0u);
+    for (int i = 0; i < v->n_entrant; i++)
+        for (int s = 0; s < LM_N_STATES; s++)
+            p->state |= (uint8_t)(v->entrant[i].shares[s] > 0.0 ? 1u << s : 0u);
+}
+
+static void add_reachable(const lm_scenario *v, present *p) {
+    for (int changed = 1; changed;) {
+        const uint8_t before = p->state;
+        for (int o = 0; o < LM_N_STATES; o++)
+            for (int j = 0; ((p->state >> o) & 1u) && j < v->n_dest[o]; j++) {
+                const int to = v->dest[o][j].to;
+                p->state |= (uint8_t)(to == LM_DEST_EMPLOYED ? (1u << LM_STATE_EMPLOYED_POOR) |
+                                                                   (1u << LM_STATE_EMPLOYED_GOOD)
+                                                             : 1u << to);
+            }
+        changed = p->state != before;
+    }
+}
+
+/* Why no one can match pg's `eligible` (NULL: someone may); *key names the
+ * selector key. */
+static const char *nobody_eligible(const lm_programme *pg, const present *p, const char **key) {
+    const lm_selector *e = &pg->eligible;
+    if (!(e->state & p->state))
+        return *key = "state", "only states no one can be in (no initial or entrant share, no "
+                               "transition into them)";
+    if (!(e->region & p->region))
+        return *key = "region", "only regions with population share 0";
+    if (!(e->sex & p->sex))
+        return *key = "sex", "only a sex with population share 0";
+    if (!(e->minority & p->minority))
+        return *key = "minority", "only an ethnic group with population share 0";
+    if (!(e->qual & p->qual))
+        return *key = "qual", "only qualifications with population share 0";
+    return NULL;
+}
+
+/* Programmes that can never refer anyone, or never start anyone, in any
+ * month of the run (the settings in force month by month, lm_scenario_at).
+ * Places mirror lm__prog_allocate: places x persons / represents accrue as
+ * credit every month, whole places are taken out, and a caseload cap (0: no
+ * cap) scaled the same way bounds the starts even with nobody on the
+ * programme yet. */
+static int programme_warnings(ctx *c, const config_t *cfg) {
+    const lm_scenario *sc = c->sc;
+    const double scale = (double)sc->n_persons / (double)sc->represents;
+    present pres = {0, 0, 0, 0, 0};
+    add_present(sc, &pres);
+    for (int v = 0; v < sc->n_variants; v++)
+        add_present(sc->variants[v], &pres);
+    add_reachable(sc, &pres);
+    for (int v = 0; v < sc->n_variants; v++)
+        add_reachable(sc->variants[v], &pres);
+    int rc = LM_OK;
+    for (int k = 0; k < sc->n_programmes && rc == LM_OK; k++) {
+        const char *name = sc->programmes[k].name, *why = NULL, *key = NULL;
+        char path[160], where[512];
+        int refer_month = 0, open = 0, refers = 0;
+        for (int m = 1; m <= sc->n_months && !refer_month; m++) {
+            const lm_programme *pg = &lm_scenario_at(sc, m)->programmes[k];
+            if (!pg->open)
+                continue;
+            open = 1;
+            if (!(pg->referral_logit[0] > -(double)INFINITY))
+                continue;
+            refers = 1;
+            if (!(why = nobody_eligible(pg, &pres, &key)))
+                refer_month = m;
+        }
+        if (!refer_month) {
+            if (!open) {
+                snprintf(path, sizeof path, "programmes.%s.open", name);
+                where_of(c, cfg, path, where, sizeof where);
+                rc = add_warning(c,
+                                 "%s: programme '%s' is closed in every month of the run "
+                                 "(1-%d): no one is referred to it, it has no effect",
+                                 where, name, sc->n_months);
+            } else if (!refers) {
+                snprintf(path, sizeof path, "programmes.%s.referral.probability", name);
+                where_of(c, cfg, path, where, sizeof where);
+                rc = add_warning(c,
+                                 "%s: programme '%s' has referral probability 0 in every month "
+                                 "it is open: no one is referred to it, it has no effect",
+                                 where, name);
+            } else {
+                snprintf(path, sizeof path, "programmes.%s.eligible.%s", name, key);
+                where_of(c, cfg, path, where, sizeof where);
+                rc = add_warning(c,
+                                 "%s: programme '%s' can refer no one: `eligible` selects %s: it "
+                                 "has no effect",
+                                 where, name, why);
+            }
+            continue;
+        }
+        double credit[LM_MAX_REGIONS] = {0};
+        int places = 0, uncapped = 0, starts = 0;
+        for (int m = 1; m <= sc->n_months && !starts; m++) {
+            const lm_programme *pg = &lm_scenario_at(sc, m)->programmes[k];
+            for (int r = 0; r < sc->n_regions; r++) {
+                credit[r] += pg->places_per_month[r] * scale;
+                int64_t avail = (int64_t)floor(credit[r]), capped = avail;
+                credit[r] -= (double)avail;
+                places |= pg->places_per_month[r] > 0.0;
+                if (pg->caseload_cap[r] > 0.0 &&
+                    (int64_t)floor(pg->caseload_cap[r] * scale) < capped)
+                    capped = (int64_t)floor(pg->caseload_cap[r] * scale);
+                if (m >= refer_month && pg->open) {
+                    uncapped |= avail > 0;
+                    starts |= capped > 0;
+                }
+            }
+        }
+        if (starts)
+            continue;
+        snprintf(path, sizeof path, "programmes.%s.capacity.%s", name,
+                 places && uncapped ? "caseload_cap" : "places_per_month");
+        where_of(c, cfg, path, where, sizeof where);
+        if (!places)
+            rc = add_warning(c,
+                             "%s: programme '%s' has no places in any month of the run: "
+                             "referrals only queue and drop out, no one starts, it has no effect",
+                             where, name);
+        else if (uncapped)
+            rc = add_warning(c,
+                             "%s: programme '%s' can start no one: its caseload cap scaled to the "
+                             "run (x %.6g = persons / represents) is below one person in every "
+                             "region with places: it has no effect",
+                             where, name, scale);
+        else
+            rc = add_warning(c,
+                             "%s: programme '%s' can start no one: its places scaled to the run "
+                             "(x %.6g = persons / represents) add up to less than one place in "
+                             "every region over the %d months: it has no effect",
+                             where, name, scale, sc->n_months);
+    }
+    return rc;
+}
+
+int lm_scenario_warnings(const lm_scenario *sc, char *buf, size_t n) {
+    if (buf && n > 0)
+        snprintf(buf, n, "%s", sc && sc->warnings ? sc->warnings : "");
+    return sc ? sc->n_warnings : 0;
+}
+
 /* After the tree is read: command-line overrides, validation, the
  * normalised text and the timeline variants, into c->sc. */
 static int finish_load(ctx *c, config_t *cfg, const char *const *overrides, size_t n_overrides) {
@@ -1388,7 +1620,8 @@ static int finish_load(ctx *c, config_t *cfg, const char *const *overrides, size
         if ((rc = apply_override(c, cfg, overrides[i])))
             return rc;
     if ((rc = validate_tree(c, cfg)) || (rc = scenario_text(c, cfg)) ||
-        (rc = build_timeline(c, cfg)))
+        (rc = build_timeline(c, cfg)) || (rc = timeline_warnings(c, cfg)) ||
+        (rc = programme_warnings(c, cfg)))
         return rc;
     return LM_OK;
 }
@@ -1484,6 +1717,7 @@ void lm_scenario_destroy(lm_scenario *sc) {
         lm_scenario_destroy(sc->variants[v]);
     lm__free(sc->variants);
     lm__free(sc->variant_month);
+    lm__free(sc->warnings);
     for (int q = 0; q < sc->n_align; q++)
         lm__free(sc->align[q].targets);
     lm__free(sc->text);

@@ -18,7 +18,9 @@
  *                  n_persons (int64), n_months (int32), start_month "YYYY-MM",
  *                  created_at (ISO-8601 UTC), panel_mode "full"|"none"|
  *                  "sample", sample_fraction (double: 1 full, 0 none),
- *                  n_panel_persons (int64). Strings are variable-length UTF-8.
+ *                  n_panel_persons (int64), warnings (the scenario's
+ *                  lm_scenario_warnings, one per line, "" when none).
+ *                  Strings are variable-length UTF-8.
  *   /panel/<v>     2-D [month, column], n_months + 1 rows (month 0 is the
  *                  initial population), fixed size. v = state (enum over
  *                  uint8 with the lm_state_name() names), months_in_state,
@@ -91,6 +93,7 @@
 #include <omp.h>
 #endif
 
+#include "lmsim/messages.h"
 #include "lmsim/rng.h"
 #include "lmsim/sim.h"
 #include "lmsim/targets.h"
@@ -384,7 +387,8 @@ static herr_t put_region_names(hid_t loc, const lm_scenario *sc) {
  * would read as garbled text, so lmsim checks these itself. Not created_at,
  * which differs between otherwise identical runs. */
 static const char *const crc_strings[] = {"lmsim_version", "scenario_name", "scenario_text",
-                                          "seed_str",      "start_month",   "panel_mode"};
+                                          "seed_str",      "start_month",   "panel_mode",
+                                          "warnings"};
 #define N_CRC_STRINGS (sizeof crc_strings / sizeof *crc_strings)
 
 /* CRC-32 (zlib) over "name\0value\0" of every string in crc_strings. */
@@ -453,9 +457,16 @@ static int write_root_attrs(lm_h5_writer *w, const lm_scenario *sc, const lm_pop
     H5TRY(put_f64(f, "sample_fraction", fraction), "writing '%s': root attributes", file);
     H5TRY(put_i64(f, "n_panel_persons", w->panel ? w->n_cols : 0), "writing '%s': root attributes",
           file);
+    H5TRY(put_str(f, "warnings", sc->warnings ? sc->warnings : ""), "writing '%s': root attributes",
+          file);
     {
-        const char *vals[N_CRC_STRINGS] = {LM_VERSION_STRING, sc->name, sc->text ? sc->text : "",
-                                           seed_str,          start,    mode_name(w->mode)};
+        const char *vals[N_CRC_STRINGS] = {LM_VERSION_STRING,
+                                           sc->name,
+                                           sc->text ? sc->text : "",
+                                           seed_str,
+                                           start,
+                                           mode_name(w->mode),
+                                           sc->warnings ? sc->warnings : ""};
         H5TRY(put_i64(f, "strings_crc32", (int64_t)strings_crc(vals)),
               "writing '%s': root attributes", file);
     }
@@ -1280,6 +1291,7 @@ int lm__h5_open(const char *path, const lm_scenario *sc, const lm_population *po
     w->dead = 1; /* nothing to remove until the file exists */
     w->sc = *sc;
     w->sc.text = NULL;
+    w->sc.warnings = NULL;
     w->mode = panel;
     w->panel = panel != LM_PANEL_NONE;
     w->level = sc->deflate_level;
@@ -1902,14 +1914,14 @@ int lm_h5_describe(const char *path, lm_file_info *info, lm_error *err) {
         return LM_FAIL(err, LM_EARG, "lm_h5_describe: path and info are required");
     memset(info, 0, sizeof *info);
     if (access(path, R_OK) != 0)
-        return LM_FAIL(err, LM_EIO, "cannot open '%s': %s", path, strerror(errno));
+        return LM_FAIL(err, LM_EIO, LM_MSG_CANNOT_OPEN, path, strerror(errno));
     quiet_begin(&q);
     if (H5Fis_hdf5(path) <= 0) {
-        rc = LM_FAIL(err, LM_EIO, "'%s' is not an HDF5 file", path);
+        rc = LM_FAIL(err, LM_EIO, LM_MSG_NOT_HDF5, path);
         goto fail;
     }
     if ((f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
-        rc = LM_FAIL(err, LM_EIO, "cannot open HDF5 file '%s'", path);
+        rc = LM_FAIL(err, LM_EIO, LM_MSG_CANNOT_OPEN_HDF5, path);
         goto fail;
     }
     if (check_strings_crc(f) != 0) {
@@ -1934,21 +1946,18 @@ int lm_h5_describe(const char *path, lm_file_info *info, lm_error *err) {
     else if (!get_num(f, "n_months", H5T_NATIVE_INT32, &n_months))
         missing = "n_months";
     if (missing != NULL) {
-        rc = LM_FAIL(err, LM_EHDF5,
-                     "'%s' is not an lmsim run file: root attribute '%s' missing "
-                     "or of the wrong type",
-                     path, missing);
+        rc = LM_FAIL(err, LM_EHDF5, LM_MSG_NOT_LMSIM, path, missing);
         goto fail;
     }
     info->n_months = n_months;
+    /* Optional: files written before lmsim recorded warnings have none. */
+    get_str(f, "warnings", info->warnings, sizeof info->warnings);
 
     hsize_t n = 0;
     if ((d = H5Dopen2(f, "/outcomes/headline", H5P_DEFAULT)) < 0 || (space = H5Dget_space(d)) < 0 ||
         H5Sget_simple_extent_ndims(space) != 1 || H5Sget_simple_extent_dims(space, &n, NULL) < 0 ||
         n > LM_HEADLINE_MAX_ROWS) {
-        rc = LM_FAIL(err, LM_EHDF5,
-                     "'%s': /outcomes/headline is missing or not a table of at most %d rows", path,
-                     LM_HEADLINE_MAX_ROWS);
+        rc = LM_FAIL(err, LM_EHDF5, LM_MSG_NO_HEADLINE, path, LM_HEADLINE_MAX_ROWS);
         goto fail;
     }
     if (n > 0 && ((mtype = headline_mem_type()) < 0 ||

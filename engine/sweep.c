@@ -533,6 +533,16 @@ int lm_sweep_run_task(const lm_sweep *sw, int t, const lm_run_options *opt, int 
     int rc = lm_scenario_load(sw->base, ts.sets, n, &sc, err);
     if (rc)
         return rc;
+    /* The task's silent no-ops (also recorded in its file), through the
+     * caller's log: "TASK.h5: <warning>". */
+    for (const char *w = sc->warnings; opt->log && w && *w;) {
+        const char *nl = strchr(w, '\n');
+        const int len = (int)(nl ? (size_t)(nl - w) : strlen(w));
+        char msg[2048];
+        snprintf(msg, sizeof msg, "%s: %.*s", path, len < 1500 ? len : 1500, w);
+        opt->log(opt->log_user, LM_LOG_WARN, msg);
+        w += len + (nl != NULL);
+    }
     lm_run_options o = *opt;
     o.out_path = path;
     rc = lm_run(sc, &o, NULL, err);

@@ -8,13 +8,14 @@ plots and reports) python3-matplotlib. Put ``analysis/`` on ``sys.path``::
     run = lmsim.open("out/wales.h5")
     run.outcomes()                      # headline table
     run.panel("state", months=[0, 12])  # long person x month DataFrame
+    run.warnings                        # settings that had no effect in the run
 
 The HDF5 layout is described in docs/output-format.md; this package is
 described in docs/analysis.md.
 """
-from .run import Run, open, STATE_NAMES, EMPLOYED_STATES, PanelError  # noqa: F401
-from .compare import compare  # noqa: F401
+from .run import Run, open, STATE_NAMES, EMPLOYED_STATES, PanelError, NoOpWarning  # noqa: F401
+from .compare import compare, CompareError  # noqa: F401
 from .sweep import Sweep, compare_sweep  # noqa: F401
 
 __all__ = ["Run", "Sweep", "open", "compare", "compare_sweep", "STATE_NAMES", "EMPLOYED_STATES",
-           "PanelError"]
+           "PanelError", "NoOpWarning", "CompareError"]

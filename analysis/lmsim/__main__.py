@@ -51,6 +51,8 @@ def main(argv=None):
             from .run import Run
             r = Run(a.run)
             print(r)
+            for w in r.warnings:
+                print("Warning (recorded by the run): %s" % w)
             print(r.outcomes().to_string(index=False))
             p = r.programmes()
             if len(p):

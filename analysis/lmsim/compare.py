@@ -8,13 +8,29 @@ Trials: binomial intervals for treatment minus control (within one run,
 persons as independent draws). Intervals from replicates (several seeds per
 scenario) come from a sweep: ``compare(SWEEP.h5, point_a, point_b)``
 (lmsim.sweep).
-"""
-import math
 
+No silent no-ops: two runs are refused (``CompareError``) exactly when
+``lmsim compare`` refuses them, with its message word for word (the texts
+are in lmsim.messages, the table of include/lmsim/messages.h), and a
+comparison that shows nothing warns (``NoOpWarning``) as the engine does.
+"""
+import errno
+import math
+import os
+import warnings
+
+import h5py
 import numpy as np
 import pandas as pd
 
-from .run import Run
+from . import messages as M
+from .run import NoOpWarning, Run
+
+
+class CompareError(ValueError):
+    """Two files that ``lmsim compare`` refuses (missing, not HDF5, not an
+    lmsim run, or runs that are not comparable); the message is the
+    engine's."""
 
 REPLICATE_NOTE = ("binomial standard errors within one run; intervals from replicates "
                   "(several seeds) need a sweep (issue 4): compare(SWEEP.h5, A, B)")
@@ -186,17 +202,106 @@ def _headline_var(h):
 def _not_comparable(a, b, ha, hb):
     """Why two runs are not comparable (engine/compare.c), or ""."""
     if a.n_persons != b.n_persons:
-        return "%d persons against %d" % (a.n_persons, b.n_persons)
+        return M.PERSONS_DIFFER % (a.n_persons, b.n_persons)
     if a.n_months != b.n_months:
-        return "%d months against %d" % (a.n_months, b.n_months)
+        return M.MONTHS_DIFFER % (a.n_months, b.n_months)
     if a.start_month != b.start_month:
-        return "start month %s against %s" % (a.start_month, b.start_month)
+        return M.START_DIFFERS % (a.start_month, b.start_month)
     if len(ha) != len(hb):
-        return "%d headline groups against %d (different regions?)" % (len(ha), len(hb))
+        return M.GROUPS_DIFFER % (len(ha), len(hb))
     for r, (ga, gb) in enumerate(zip(ha.group, hb.group)):
         if ga != gb:
-            return "headline group %d is '%s' against '%s'" % (r, ga, gb)
+            return M.GROUP_DIFFERS % (r, ga, gb)
     return ""
+
+
+def check_run_file(path):
+    """Raise CompareError unless `path` reads as an lmsim run file, with the
+    checks and messages of the engine's lm_h5_describe, in its order."""
+    path = os.fspath(path)
+    if not os.access(path, os.R_OK):
+        try:
+            os.stat(path)
+            code = errno.EACCES
+        except OSError as e:
+            code = e.errno
+        raise CompareError(M.CANNOT_OPEN % (path, os.strerror(code)))
+    if not h5py.is_hdf5(path):
+        raise CompareError(M.NOT_HDF5 % path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError:
+        raise CompareError(M.CANNOT_OPEN_HDF5 % path)
+    with f:
+        for name, kinds in (("scenario_name", "s"), ("lmsim_version", "s"), ("start_month", "s"),
+                            ("panel_mode", "s"), ("seed", "n"), ("n_persons", "n"),
+                            ("n_months", "n")):
+            cls = f.attrs.get_id(name).get_type().get_class() if name in f.attrs else None
+            ok = cls == h5py.h5t.STRING if kinds == "s" else \
+                cls in (h5py.h5t.INTEGER, h5py.h5t.FLOAT)
+            if not ok:
+                raise CompareError(M.NOT_LMSIM % (path, name))
+        d = f.get("outcomes/headline")
+        if not isinstance(d, h5py.Dataset) or d.ndim != 1 or d.shape[0] > 40:
+            raise CompareError(M.NO_HEADLINE % (path, 40))
+
+
+# Identical runs: every dataset under /aggregates and /outcomes the same type,
+# shape and stored bytes (engine/compare.c, same_tables).
+_MAX_TABLES = 64
+
+
+def _table_names(f):
+    names = []
+    for g in ("aggregates", "outcomes"):
+        if isinstance(f.get(g), h5py.Group):
+            f[g].visititems(lambda n, o, g=g: names.append("/%s/%s" % (g, n))
+                            if isinstance(o, h5py.Dataset) else None)
+    return names
+
+
+def _has_vlen(dt):
+    if dt.fields:
+        return any(_has_vlen(v[0]) for v in dt.fields.values())
+    if dt.subdtype is not None:
+        return _has_vlen(dt.subdtype[0])
+    if h5py.check_vlen_dtype(dt) is not None:
+        return True
+    s = h5py.check_string_dtype(dt)
+    return (s is not None and s.length is None) or dt.kind == "O"
+
+
+def same_tables(fa, fb):
+    """Whether every dataset under /aggregates and /outcomes of two open run
+    files has the same type, shape and stored bytes (then every difference
+    ``compare`` shows is zero). Variable-length data count as different."""
+    na, nb = _table_names(fa), _table_names(fb)
+    if not na or len(na) > _MAX_TABLES or len(nb) > _MAX_TABLES or sorted(na) != sorted(nb):
+        return False
+    for name in na:
+        da, db = fa[name], fb[name]
+        if not da.id.get_type().equal(db.id.get_type()) or _has_vlen(da.dtype) or \
+                da.shape != db.shape:
+            return False
+        if da.size and da[()].tobytes() != db[()].tobytes():
+            return False
+    return True
+
+
+def comparison_warnings(a, b, identical, zero_at_end):
+    """The warnings of a comparison of runs a and b, as ``lmsim compare``
+    prints them: the verdict (identical runs, or all rows zero), then each
+    file's own warnings. Returns (verdict or "", [lines])."""
+    verdict = ""
+    if identical:
+        verdict = M.IDENTICAL if (a.scenario_text == b.scenario_text and a.seed == b.seed) \
+            else M.IDENTICAL_SCENARIOS_DIFFER
+    elif zero_at_end:
+        verdict = M.LAST_MONTH_ZERO
+    lines = [verdict] if verdict else []
+    for r in (a, b):
+        lines.extend(M.FILE_WARNING % (r.path, w) for w in r.warnings)
+    return verdict, lines
 
 
 def compare_runs(a, b, z=1.959963984540054):
@@ -211,100 +316,108 @@ def compare_runs(a, b, z=1.959963984540054):
     when a run has no panel) and basis: "paired" (both panels, same seed,
     same person in every column), "unpaired" (panels, but different seeds or
     persons), "headline" (a run without a panel: binomial from the headline
-    counts). Runs that ``lmsim compare`` refuses as not comparable (different
-    persons, months, start month or headline groups) give the differences of
-    the groups in both with NaN standard errors and basis "not_comparable".
+    counts). Files that ``lmsim compare`` refuses (missing, not HDF5, not an
+    lmsim run file, or runs that are not comparable: different persons,
+    months, start month or headline groups) raise CompareError with the
+    engine's message, word for word.
+
+    Comparisons that show nothing warn (``NoOpWarning``, and the lines in
+    ``attrs["warnings"]``), as ``lmsim compare`` does on stderr: identical
+    runs (every dataset under /aggregates and /outcomes the same: "the two
+    runs are identical: every difference is zero"), rows all zero at the last
+    month although the runs differ, and each file's own warnings (settings
+    with no effect, ``Run.warnings``), which usually explain the zeros.
+
     ``attrs``: a, b (scenario names), same_seed, basis, n_panel (persons
-    paired), note (why the basis is not paired, or how many were paired).
+    paired), note (the verdict, if any, then why the basis is not paired or
+    how many were paired), identical, zero_at_end, verdict ("" or the
+    verdict's text), warnings (list: the verdict, then the files' warnings).
     """
+    for x in (a, b):
+        check_run_file(x.path if isinstance(x, Run) else x)
     a, b = _run(a), _run(b)
     ha, hb = a.outcomes(), b.outcomes()
     why = _not_comparable(a, b, ha, hb)
+    if why:
+        raise CompareError(M.NOT_COMPARABLE % (a.path, b.path, why))
     rows = []
     attrs = {"a": a.scenario_name, "b": b.scenario_name, "same_seed": a.seed == b.seed,
              "n_panel": 0}
-    if why:
-        hbi = hb.set_index("group")
-        for _, h in ha.iterrows():
-            if h.group not in hbi.index:
-                continue
-            k = hbi.loc[h.group]
-            for m in HEADLINE_MEASURES:
-                va, vb = float(h[m + "_end"]), float(k[m + "_end"])
-                rows.append((h.group, m, va, vb, vb - va, int(h.persons_end),
-                             int(k.persons_end), np.nan, np.nan, np.nan, np.nan,
-                             "not_comparable"))
-        attrs["basis"] = "not_comparable"
-        attrs["note"] = ("'%s' and '%s' are not comparable runs (%s): differences only, no "
-                         "standard errors" % (a.path, b.path, why))
+    runs = (a, b)
+    has_panel = [r.panel_mode != "none" for r in runs]
+    pan = [_last_panel(r) if hp else None for r, hp in zip(runs, has_panel)]
+    paired = False
+    if not all(has_panel):
+        note = ("%s (panel mode none): unpaired standard errors, binomial from the headline "
+                "persons counts, none for mean earnings%s"
+                % ("neither file has a panel" if not any(has_panel) else
+                   "A has no panel" if not has_panel[0] else "B has no panel",
+                   "; with the same seed they overstate the noise of the difference"
+                   if a.seed == b.seed else ""))
+        basis = "headline"
+    elif a.seed != b.seed:
+        note = ("seeds differ (%d against %d): no common random numbers, unpaired standard "
+                "errors only" % (a.seed, b.seed))
+        basis = "unpaired"
+    elif pan[0]["n"] != pan[1]["n"] or not np.array_equal(pan[0]["slot"], pan[1]["slot"]):
+        note = ("the panels hold different persons (panel modes %s and %s): unpaired "
+                "standard errors only" % (a.panel_mode, b.panel_mode))
+        basis = "unpaired"
+    elif not np.array_equal(pan[0]["pid"], pan[1]["pid"]):
+        note = ("the panels hold different persons at month %d: unpaired standard errors "
+                "only" % a.n_months)
+        basis = "unpaired"
     else:
-        runs = (a, b)
-        has_panel = [r.panel_mode != "none" for r in runs]
-        pan = [_last_panel(r) if hp else None for r, hp in zip(runs, has_panel)]
-        paired = False
-        if not all(has_panel):
-            note = ("%s (panel mode none): unpaired standard errors, binomial from the headline "
-                    "persons counts, none for mean earnings%s"
-                    % ("neither file has a panel" if not any(has_panel) else
-                       "A has no panel" if not has_panel[0] else "B has no panel",
-                       "; with the same seed they overstate the noise of the difference"
-                       if a.seed == b.seed else ""))
-            basis = "headline"
-        elif a.seed != b.seed:
-            note = ("seeds differ (%d against %d): no common random numbers, unpaired standard "
-                    "errors only" % (a.seed, b.seed))
-            basis = "unpaired"
-        elif pan[0]["n"] != pan[1]["n"] or not np.array_equal(pan[0]["slot"], pan[1]["slot"]):
-            note = ("the panels hold different persons (panel modes %s and %s): unpaired "
-                    "standard errors only" % (a.panel_mode, b.panel_mode))
-            basis = "unpaired"
-        elif not np.array_equal(pan[0]["pid"], pan[1]["pid"]):
-            note = ("the panels hold different persons at month %d: unpaired standard errors "
-                    "only" % a.n_months)
-            basis = "unpaired"
+        paired, basis = True, "paired"
+        note = ("seed %d in both: %d persons paired from the panels (common random "
+                "numbers)" % (a.seed, pan[0]["n"]))
+    N = float(a.n_persons)
+    n_region = 0
+    for r in range(len(ha)):
+        h = (ha.iloc[r], hb.iloc[r])
+        group = h[0].group
+        region_index = n_region
+        if group.startswith("region:"):
+            n_region += 1
+        var, zs = [None, None], [None, None]
+        for k in range(2):
+            if not has_panel[k]:
+                var[k] = _headline_var(h[k])
+                continue
+            g = _group_mask(pan[k], group, region_index)
+            if g is None:
+                raise ValueError("'%s': unknown headline group '%s'" % (a.path, group))
+            zs[k], members = _linearised(pan[k], g)
+            if pan[k]["n"] == runs[k].n_persons and members != int(h[k].persons_end):
+                raise ValueError("'%s': the panel has %d persons in group '%s' at month %d, "
+                                 "the headline %d" % (runs[k].path, members, group,
+                                                      a.n_months, int(h[k].persons_end)))
+            var[k] = (zs[k] * zs[k]).sum(axis=1) / float(pan[k]["n"]) / N
+        se_unp = np.sqrt(var[0] + var[1])
+        if paired:
+            d = zs[1] - zs[0]
+            se_p = np.sqrt((d * d).sum(axis=1) / float(pan[0]["n"]) / N)
         else:
-            paired, basis = True, "paired"
-            note = ("seed %d in both: %d persons paired from the panels (common random "
-                    "numbers)" % (a.seed, pan[0]["n"]))
-        N = float(a.n_persons)
-        n_region = 0
-        for r in range(len(ha)):
-            h = (ha.iloc[r], hb.iloc[r])
-            group = h[0].group
-            region_index = n_region
-            if group.startswith("region:"):
-                n_region += 1
-            var, zs = [None, None], [None, None]
-            for k in range(2):
-                if not has_panel[k]:
-                    var[k] = _headline_var(h[k])
-                    continue
-                g = _group_mask(pan[k], group, region_index)
-                if g is None:
-                    raise ValueError("'%s': unknown headline group '%s'" % (a.path, group))
-                zs[k], members = _linearised(pan[k], g)
-                if pan[k]["n"] == runs[k].n_persons and members != int(h[k].persons_end):
-                    raise ValueError("'%s': the panel has %d persons in group '%s' at month %d, "
-                                     "the headline %d" % (runs[k].path, members, group,
-                                                          a.n_months, int(h[k].persons_end)))
-                var[k] = (zs[k] * zs[k]).sum(axis=1) / float(pan[k]["n"]) / N
-            se_unp = np.sqrt(var[0] + var[1])
-            if paired:
-                d = zs[1] - zs[0]
-                se_p = np.sqrt((d * d).sum(axis=1) / float(pan[0]["n"]) / N)
-            else:
-                se_p = np.full(len(HEADLINE_MEASURES), np.nan)
-            for m, name in enumerate(HEADLINE_MEASURES):
-                va, vb = float(h[0][name + "_end"]), float(h[1][name + "_end"])
-                diff = vb - va
-                se = se_p[m] if paired else se_unp[m]
-                rows.append((group, name, va, vb, diff, int(h[0].persons_end),
-                             int(h[1].persons_end), float(se_p[m]), diff - z * se, diff + z * se,
-                             float(se_unp[m]), basis))
-        attrs["basis"] = basis
-        attrs["n_panel"] = pan[0]["n"] if paired else 0
-        attrs["note"] = note
+            se_p = np.full(len(HEADLINE_MEASURES), np.nan)
+        for m, name in enumerate(HEADLINE_MEASURES):
+            va, vb = float(h[0][name + "_end"]), float(h[1][name + "_end"])
+            diff = vb - va
+            se = se_p[m] if paired else se_unp[m]
+            rows.append((group, name, va, vb, diff, int(h[0].persons_end),
+                         int(h[1].persons_end), float(se_p[m]), diff - z * se, diff + z * se,
+                         float(se_unp[m]), basis))
+    attrs["basis"] = basis
+    attrs["n_panel"] = pan[0]["n"] if paired else 0
+    attrs["note"] = note
     df = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    identical = same_tables(a.file, b.file)
+    zero_at_end = bool((df["diff"] == 0.0).all())
+    verdict, lines = comparison_warnings(a, b, identical, zero_at_end)
+    if verdict:
+        attrs["note"] = verdict + "; " + attrs["note"]
+    attrs.update(identical=identical, zero_at_end=zero_at_end, verdict=verdict, warnings=lines)
+    for w in lines:
+        warnings.warn(w, NoOpWarning, stacklevel=3)
     df.attrs.update(attrs)
     df.attrs["note"] += "; " + REPLICATE_NOTE.replace("binomial standard errors", "standard "
                                                       "errors")

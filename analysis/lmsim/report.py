@@ -3,7 +3,9 @@
     python3 -m lmsim report RUN.h5 [RUN2.h5 ...] -o report/
 
 writes report/index.html (figures inline as base64 PNG, no external files),
-with provenance (lmsim version, seeds, sha256 of the files), the settings
+with, first, every warning (settings of a run that had no effect, runs that
+are identical or cannot be compared), then provenance (lmsim version, seeds,
+sha256 of the files), the settings
 that differ between runs, headline and programme tables, comparisons and
 plots. Every number in the tables carries its exact value in a
 ``data-value`` attribute (repr of the float), so a test or a script can
@@ -15,10 +17,11 @@ import html
 import io
 import math
 import os
+import warnings
 
 from . import plots
-from .compare import REPLICATE_NOTE, compare, compare_trial
-from .run import Run, sha256_of
+from .compare import REPLICATE_NOTE, CompareError, compare, compare_trial
+from .run import NoOpWarning, Run, sha256_of
 from .sweep import Sweep, compare_sweep, is_sweep
 
 HEADLINE_FIELDS = [
@@ -55,6 +58,8 @@ img{max-width:100%;height:auto;border:1px solid #eee;margin:.5em 0}
 .note{color:#555;font-size:.9em}code{background:#f4f4f4;padding:0 .2em;word-break:break-all}
 .ci{color:#666;font-size:.9em}
 pre{background:#f7f7f7;padding:.6em;overflow:auto;font-size:.8em;max-height:30em}
+.warnings{border:2px solid #c25400;background:#fff4e5;padding:.3em 1em;margin:1em 0}
+.warnings h2{border:none;margin-top:.3em;color:#a04000}
 """
 
 
@@ -198,6 +203,36 @@ def build(paths, outdir, title=None):
          "Rates at month 0 (start) and at the last month (end).</p>"
          % datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")]
 
+    # comparisons with the first run: computed first, for their warnings
+    comparisons = []
+    for k in range(1, len(runs)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NoOpWarning)  # shown on the page instead
+            try:
+                comparisons.append((k, compare(runs[0], runs[k]), ""))
+            except CompareError as e:
+                comparisons.append((k, None, str(e)))
+
+    # warnings, before anything else: settings with no effect, comparisons
+    # that show nothing or were refused
+    items = []
+    for k, (lab, r) in enumerate(zip(labels, runs)):
+        items.extend('<li data-run="%d"><b>%s</b>: %s</li>' % (k, _e(lab), _e(w))
+                     for w in r.warnings)
+    for k, c, refused in comparisons:
+        what = "%s minus %s" % (labels[k], labels[0])
+        if refused:
+            items.append('<li data-compare="%d"><b>%s</b>: not compared: %s</li>'
+                         % (k, _e(what), _e(refused)))
+        elif c.attrs.get("verdict"):
+            items.append('<li data-compare="%d"><b>%s</b>: %s</li>'
+                         % (k, _e(what), _e(c.attrs["verdict"])))
+    if items:
+        h.append('<section class="warnings" id="warnings"><h2>Warnings</h2><ul>%s</ul>'
+                 '<p class="note">Settings that had no effect in a run are recorded in its file '
+                 "(root attribute <code>warnings</code>); see docs/scenario-reference.md, "
+                 '"Warnings".</p></section>' % "".join(items))
+
     # provenance
     h.append('<h2 id="provenance">Provenance</h2><table id="provenance-table"><tr><th>run</th>'
              "<th>file</th><th>scenario</th><th>lmsim version</th><th>seed</th><th>persons</th>"
@@ -247,8 +282,11 @@ def build(paths, outdir, title=None):
         h.append("<h3>Differences from %s (percentage points; GBP for earnings; 95 %% "
                  "intervals as <code>lmsim compare</code>)</h3>"
                  % _e(labels[0]))
-        for k in range(1, len(runs)):
-            c = compare(runs[0], runs[k])
+        for k, c, refused in comparisons:
+            if refused:
+                h.append('<p class="note" id="compare-%d-refused">%s minus %s: not compared: %s'
+                         "</p>" % (k, _e(labels[k]), _e(labels[0]), _e(refused)))
+                continue
             c = c[c.group.isin(["all", "disabled", "not_disabled", "female", "male",
                                 "ethnic_minority", "white"])]
             piv = c.pivot(index="group", columns="measure", values="diff")

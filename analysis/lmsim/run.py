@@ -26,6 +26,12 @@ class PanelError(RuntimeError):
     """The file has no panel (panel mode "none") or the request does not fit it."""
 
 
+class NoOpWarning(UserWarning):
+    """Something that can have no effect: a setting of a run (its ``warnings``,
+    docs/scenario-reference.md "Warnings") or a comparison that shows nothing
+    (``lmsim.compare`` of identical runs)."""
+
+
 def _s(x):
     """Decode bytes (h5py fixed or variable strings) to str."""
     if isinstance(x, bytes):
@@ -99,6 +105,10 @@ class Run:
         self.created_at = _s(a["created_at"]) if "created_at" in a else ""
         self.panel_mode = _s(a["panel_mode"]) if "panel_mode" in a else "full"
         self.n_panel_persons = int(a["n_panel_persons"]) if "n_panel_persons" in a else 0
+        # Settings that had no effect in this run, one per line (files written
+        # before lmsim recorded them have none).
+        self.warnings = [w for w in _s(a["warnings"]).split("\n") if w] \
+            if "warnings" in a else []
         # A run split across MPI ranks keeps its panel in part files beside
         # this one (virtual datasets); HDF5 would read a missing part as zeros.
         self.panel_parts = [_s(x) for x in a["panel_parts"]] if "panel_parts" in a else []
@@ -138,7 +148,7 @@ class Run:
                 "n_persons": self.n_persons, "n_months": self.n_months,
                 "start_month": self.start_month, "created_at": self.created_at,
                 "panel_mode": self.panel_mode, "n_panel_persons": self.n_panel_persons,
-                "scenario_text": self.scenario_text}
+                "warnings": list(self.warnings), "scenario_text": self.scenario_text}
 
     def sha256(self):
         return sha256_of(self.path)

@@ -20,6 +20,10 @@
  * With -DLMSIM_MPI=ON and started by mpirun, `run` is one run split across
  * the ranks (lm_exchange over MPI_COMM_WORLD) and `sweep` shares its tasks.
  *
+ * Warnings of the library (settings with no effect, lm_scenario_warnings;
+ * comparisons that show nothing) are printed on stderr as "lmsim: warning:
+ * ...", also with --quiet, and never change the exit status.
+ *
  * Everything else is the library's. Exit status: 0 success, 2 usage error,
  * 3 invalid scenario or targets file, 4 I/O or HDF5 failure, 5 out of
  * memory, 6 targets not met (validate), 7 calibration did not converge,
@@ -234,6 +238,31 @@ static int exit_code_of(int rc) {
 static int report(const lm_error *err) {
     fprintf(stderr, "lmsim: error: %s\n", err->msg[0] ? err->msg : lm_strerror(err->code));
     return exit_code_of(err->code);
+}
+
+/* Each line of `text` (warnings, one per line) on stderr as "lmsim: warning:
+ * ...", as LM_MSG_FILE_WARNING when they were read from run file `file`.
+ * Printed even with --quiet: a setting with no effect is what a user must
+ * not miss. */
+static void print_warnings(const char *text, const char *file) {
+    while (text && *text) {
+        const char *nl = strchr(text, '\n');
+        const int len = (int)(nl ? (size_t)(nl - text) : strlen(text));
+        char line[2048];
+        snprintf(line, sizeof line, "%.*s", len < 2000 ? len : 2000, text);
+        if (file)
+            fprintf(stderr, "lmsim: warning: " LM_MSG_FILE_WARNING "\n", file, line);
+        else
+            fprintf(stderr, "lmsim: warning: %s\n", line);
+        text += len + (nl != NULL);
+    }
+}
+
+/* Log callback of the library: warnings on stderr (sweep tasks). */
+static void on_log(void *user, lm_log_level level, const char *msg) {
+    (void)user;
+    if (level <= LM_LOG_WARN)
+        fprintf(stderr, "lmsim: %s: %s\n", level == LM_LOG_ERROR ? "error" : "warning", msg);
 }
 
 typedef struct progress_state {
@@ -591,6 +620,7 @@ static int cmd_check(int argc, char **argv) {
     lm_scenario *sc;
     if (lm_scenario_load(c.scenario, c.sets, c.n_sets, &sc, &err))
         return report(&err);
+    print_warnings(sc->warnings, NULL);
     printf("%s: OK: scenario '%s', %lld persons, %d months from %04d-%02d, %d regions\n",
            c.scenario, sc->name, (long long)sc->n_persons, sc->n_months, sc->start_year,
            sc->start_month, sc->n_regions);
@@ -691,6 +721,8 @@ static int cmd_run(int argc, char **argv) {
     if (rank != 0) {
         c.quiet = 1;
         opt.progress = NULL;
+    } else {
+        print_warnings(sc->warnings, NULL);
     }
     if (!c.quiet)
         fprintf(stderr,
@@ -731,6 +763,22 @@ static int cmd_run(int argc, char **argv) {
     return code;
 }
 
+/* The warnings recorded in run file `path` (root attribute `warnings`) on
+ * stderr, as compare shows them. */
+static int file_warnings(const char *path, lm_error *err) {
+    lm_file_info *info = malloc(sizeof *info);
+    if (!info) {
+        lm_error_clear(err);
+        err->code = LM_ENOMEM;
+        return LM_ENOMEM;
+    }
+    int rc = lm_h5_describe(path, info, err);
+    if (rc == LM_OK)
+        print_warnings(info->warnings, path);
+    free(info);
+    return rc;
+}
+
 /* lmsim validate --run FILE.h5 ...: the targets from existing run files. */
 static int validate_runs(const cli *c) {
     lm_error err;
@@ -748,7 +796,7 @@ static int validate_runs(const cli *c) {
     const int nv = lm_targets_n_variants(t);
     /* Each file serves the variant of its trial programme, else variant 0. */
     for (int k = 0; k < c->n_runs; k++) {
-        if (lm_moments_file_scenario(c->runs[k], &sc[k], &err)) {
+        if (lm_moments_file_scenario(c->runs[k], &sc[k], &err) || file_warnings(c->runs[k], &err)) {
             code = report(&err);
             goto done;
         }
@@ -876,6 +924,7 @@ static int cmd_validate(int argc, char **argv) {
         code = report(&err);
         goto done;
     }
+    print_warnings(sc->warnings, NULL);
     res = calloc(lm_targets_count(t), sizeof *res);
     if (!res) {
         fprintf(stderr, "lmsim: error: out of memory\n");
@@ -966,6 +1015,7 @@ static int cmd_sweep(int argc, char **argv) {
     lm_run_options opt = {0};
     opt.threads = threads;
     opt.stop = &stop_requested;
+    opt.log = on_log; /* each task's warnings, even with --quiet */
     int n = lm_sweep_n_tasks(sw), first = task >= 0 ? task : 0, last = task >= 0 ? task : n - 1;
     if (task >= n) {
         lm_sweep_destroy(sw);
@@ -1093,6 +1143,8 @@ static int compare_runs(const char *fa, const char *fb, int csv) {
                 "lmsim: warning: '%s' has seed %llu and '%s' seed %llu: no common random "
                 "numbers, unpaired standard errors only\n",
                 fa, (unsigned long long)c->seed_a, fb, (unsigned long long)c->seed_b);
+    /* Identical runs, all-zero rows, and the files' own warnings. */
+    print_warnings(c->warnings, NULL);
     if (csv) {
         printf("group,measure,persons_a,persons_b,a,b,diff,se_paired,ci_low,ci_high,se_unpaired,"
                "basis\n");
@@ -1119,6 +1171,8 @@ static int compare_runs(const char *fa, const char *fb, int csv) {
                (unsigned long long)c->seed_a, (long long)c->n_panel);
     else
         printf("not paired: %s\n", c->note);
+    if (paired && c->note[0])
+        printf("note: %s\n", c->note);
     printf("%-*s %-20s %12s %12s %12s %12s %26s %13s\n", gw, "group", "measure (last month)", "A",
            "B", "difference", "s.e. paired", paired ? "95 % interval (paired)" : "95 % interval",
            "s.e. unpaired");
@@ -1213,6 +1267,12 @@ static int cmd_describe(int argc, char **argv) {
     printf("Scenario %s (lmsim %s): %lld persons x %d months from %s, seed %llu, panel %s\n",
            info.scenario_name, info.version, (long long)info.n_persons, info.n_months,
            info.start_month, (unsigned long long)info.seed, info.panel_mode);
+    for (const char *w = info.warnings; *w;) {
+        const char *nl = strchr(w, '\n');
+        const int len = (int)(nl ? (size_t)(nl - w) : strlen(w));
+        printf("Warning (recorded by the run): %.*s\n", len, w);
+        w += len + (nl != NULL);
+    }
     print_rows(&info.headline, 1);
     print_programmes(&info.programmes);
     return 0;
@@ -1407,6 +1467,7 @@ static int cmd_calibrate(int argc, char **argv) {
     lm_scenario *sc = NULL;
     if (lm_scenario_load(c.scenario, c.sets, c.n_sets, &sc, &err))
         return report(&err);
+    print_warnings(sc->warnings, NULL);
     for (size_t j = 0; j < n_free; j++)
         if ((rc = check_free(sc, &par[j], free_arg[j]))) {
             lm_scenario_destroy(sc);

@@ -65,7 +65,18 @@ typedef struct lm_run_comparison {
     char start_month[16];          /* of both runs */
     char panel_a[16], panel_b[16]; /* panel modes */
     int64_t n_panel;               /* panel persons paired (basis PAIRED), else 0 */
-    char note[320];                /* why the basis is not PAIRED, or "" */
+    char note[640];                /* the verdict below when there is one, then why the basis is not
+                                      PAIRED; or "" */
+    /* Comparisons that show nothing (lmsim/messages.h): identical = 1 when
+     * every dataset under /aggregates and /outcomes of the two files holds
+     * the same type, shape and bytes (then every difference is zero); zero_at_end
+     * = 1 when every difference of the rows is zero. */
+    int identical, zero_at_end;
+    /* Warnings, one per line ('\n' between them), "" when none: the verdict
+     * (LM_MSG_IDENTICAL, LM_MSG_IDENTICAL_SCENARIOS_DIFFER when the scenario
+     * texts differ, or LM_MSG_LAST_MONTH_ZERO), then each line of each
+     * file's root attribute `warnings` as LM_MSG_FILE_WARNING. */
+    char warnings[2 * LM_WARNINGS_MAX + 512];
     const char *measure[LM_RUN_COMPARE_MEASURES]; /* names (static strings) */
     int n_rows;
     lm_run_compare_row rows[LM_HEADLINE_MAX_ROWS];
@@ -74,8 +85,11 @@ typedef struct lm_run_comparison {
 /* Compare run files a and b (B - A). Errors: LM_EIO (missing, unreadable or
  * not HDF5), LM_EHDF5 (not an lmsim run file, or its panel is inconsistent),
  * LM_EARG (the runs are not comparable: different persons, months, start
- * month or headline groups), LM_ENOMEM. Different seeds are not an error:
- * basis is then unpaired and `note` says so. */
+ * month or headline groups), LM_ENOMEM. Every refusal's message is one of
+ * lmsim/messages.h, word for word what lmsim.compare(a, b) raises. Different
+ * seeds are not an error: basis is then unpaired and `note` says so. Runs
+ * that are identical are not an error either: `warnings` says so (the
+ * library never prints). */
 int lm_run_compare(const char *path_a, const char *path_b, lm_run_comparison *out, lm_error *err);
 
 #ifdef __cplusplus

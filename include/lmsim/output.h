@@ -6,7 +6,9 @@
  * the final name. Layout (docs/output-format.md):
  *   /               attributes: lmsim_version, scenario_name, scenario_text,
  *                   seed (uint64), seed_str, n_persons, n_months, start_month
- *                   ("YYYY-MM"), created_at, panel_mode
+ *                   ("YYYY-MM"), created_at, panel_mode, sample_fraction,
+ *                   n_panel_persons, warnings (lm_scenario_warnings, one per
+ *                   line, "" when none)
  *   /persons/<a>    1-D, one row per person who appears in the panel: id,
  *                   slot, entry_month, birth_month, region, female, disabled,
  *                   minority, qual, caring
@@ -34,6 +36,7 @@ extern "C" {
 
 #define LM_HEADLINE_MAX_ROWS 40
 #define LM_GROUP_NAME_MAX 40
+#define LM_WARNINGS_MAX 4096 /* characters of a file's `warnings` read by lm_h5_describe */
 
 /* One row of the headline table: rates at month 0 and at the last month. */
 typedef struct lm_headline_row {
@@ -105,7 +108,9 @@ typedef struct lm_file_info {
     int64_t n_persons;
     int n_months;
     lm_headline headline;
-    lm_programme_table programmes; /* empty when the run had no programmes */
+    lm_programme_table programmes;  /* empty when the run had no programmes */
+    char warnings[LM_WARNINGS_MAX]; /* root attribute `warnings`: one per line, "" when none
+                                       (or written before lmsim recorded them); truncated */
 } lm_file_info;
 
 /* Read the root attributes and /outcomes/headline of a finished run file.

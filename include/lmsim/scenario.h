@@ -270,6 +270,10 @@ typedef struct lm_scenario {
     double sample_fraction; /* for LM_PANEL_SAMPLE, in (0, 1] */
     int deflate_level;      /* 0 = no compression, 1-9 deflate */
     int64_t chunk_persons;  /* panel chunk width in persons */
+
+    /* settings that load but have no effect in this run (lm_scenario_warnings) */
+    int n_warnings;
+    char *warnings; /* owned: the warnings, one per line ('\n' between them), or NULL */
 } lm_scenario;
 
 /* Load, override and validate a scenario.
@@ -291,6 +295,23 @@ int lm_scenario_load(const char *path, const char *const *overrides, size_t n_ov
 int lm_scenario_load_string(const char *text, const char *display_name,
                             const char *const *overrides, size_t n_overrides, lm_scenario **out,
                             lm_error *err);
+
+/* Silent no-ops found when the scenario was loaded: settings that are valid
+ * but can have no effect in this run. One warning per line, each naming the
+ * setting (with file:line where the loader knows it, as in error messages):
+ *   - a timeline entry whose `from` is after the last simulated month;
+ *   - a programme that can never refer anyone (closed in every month of the
+ *     run, referral probability 0 whenever it is open, or an `eligible`
+ *     that selects nobody), or can never start anyone (no places in any
+ *     month, places or caseload cap that round to nothing once scaled by
+ *     persons / represents).
+ * The list is in docs/scenario-reference.md ("Warnings"). Writes the lines,
+ * separated by '\n' (none after the last), to buf (NUL-terminated,
+ * truncated to n - 1 characters; buf may be NULL when n is 0) and returns
+ * the number of warnings (0: none, buf ""). The library never prints them:
+ * `lmsim` shows each as "lmsim: warning: ..." and lm_run() records them in
+ * the run file's root attribute `warnings`. */
+int lm_scenario_warnings(const lm_scenario *sc, char *buf, size_t n);
 
 /* The current value of the numeric setting at `path` (--set syntax, e.g.
  * "transitions.unemployed.[0].intercept") read from sc->text into *value.

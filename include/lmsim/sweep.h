@@ -39,7 +39,10 @@ uint64_t lm_sweep_task_seed(const lm_sweep *sw, int t);
 void lm_sweep_task_path(const lm_sweep *sw, int t, char *buf, size_t n);
 
 /* Run task t unless its file exists (*skipped = 1). opt->out_path is
- * ignored (the task's path is used). Errors: those of the scenario and run. */
+ * ignored (the task's path is used). Before running, each warning of the
+ * task's scenario (lm_scenario_warnings: settings with no effect in the run)
+ * goes to opt->log, when given, at LM_LOG_WARN as "TASK.h5: <warning>".
+ * Errors: those of the scenario and run. */
 int lm_sweep_run_task(const lm_sweep *sw, int t, const lm_run_options *opt, int *skipped,
                       lm_error *err);
 

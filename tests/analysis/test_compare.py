@@ -2,11 +2,13 @@
 errors, intervals and basis as `lmsim compare A.h5 B.h5 --csv`
 (engine/compare.c), every number within 1e-9 relative: paired full panels,
 paired sampled panels, the fall-backs (no panel, different seeds, panels of
-different persons), a run with itself, and runs the engine refuses."""
+different persons), a run with itself (identical: a warning), and runs the
+engine refuses (the same message)."""
 import csv
 import io
 import math
 import subprocess
+import warnings
 
 import pytest
 
@@ -131,20 +133,32 @@ def test_unpaired_fallbacks(runner, wales, wf15_seed7, wf15_sample):
 
 
 def test_run_with_itself(runner, wales):
-    c = check_equal(runner, wales, wales, "paired")
+    with pytest.warns(lmsim.NoOpWarning) as rec:
+        c = check_equal(runner, wales, wales, "paired")
     assert (c["diff"] == 0).all() and (c.se_paired == 0).all() and (c.ci_low == 0).all()
     assert (c.se_unpaired > 0).all()
+    # identical runs: a warning, as lmsim compare prints it, and the note says so
+    assert [str(w.message) for w in rec] == [lmsim.messages.IDENTICAL]
+    assert c.attrs["identical"] and c.attrs["warnings"] == [lmsim.messages.IDENTICAL]
+    assert c.attrs["note"].startswith(lmsim.messages.IDENTICAL + "; ")
+    p = subprocess.run([runner.binary, "compare", wales, wales, "--csv"], capture_output=True,
+                       text=True, timeout=120)
+    assert p.stderr == "lmsim: warning: %s\n" % lmsim.messages.IDENTICAL
+
+
+def test_different_runs_do_not_warn(wales, wf15):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", lmsim.NoOpWarning)
+        c = lmsim.compare(wales, wf15)
+    assert not c.attrs["identical"] and c.attrs["warnings"] == [] and c.attrs["verdict"] == ""
 
 
 def test_not_comparable(runner, wales, baseline36):
-    # the engine refuses (exit 2); Python keeps the differences, without s.e.
+    # the engine refuses (exit 2) and so does Python, with the same message
     p = subprocess.run([runner.binary, "compare", wales, baseline36, "--csv"],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "not comparable" in p.stderr
-    c = lmsim.compare(wales, baseline36)
-    assert list(c.columns) == RUN_COLUMNS and (c.basis == "not_comparable").all()
-    assert c.se_paired.isna().all() and c.se_unpaired.isna().all() and c.ci_low.isna().all()
-    a, b = lmsim.open(wales).outcomes(), lmsim.open(baseline36).outcomes()
-    r = c[(c.group == "all") & (c.measure == "employment_rate")].iloc[0]
-    assert r.a == a.employment_rate_end[0] and r.b == b.employment_rate_end[0]
-    assert "24 months against 36" in c.attrs["note"]
+    with pytest.raises(lmsim.CompareError) as e:
+        lmsim.compare(wales, baseline36)
+    assert p.stderr == "lmsim: error: %s\n" % e.value
+    assert "24 months against 36" in str(e.value)

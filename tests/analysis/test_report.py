@@ -2,6 +2,7 @@
 import base64
 import hashlib
 import os
+import html as html_mod
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -97,19 +98,28 @@ def test_report_numbers_equal_files(baseline36, devolved, trial, wales, tmp_path
     # differences from the first run with the intervals of lmsim.compare (= lmsim compare)
     sys.path.insert(0, ANALYSIS)
     import lmsim
-    for k in (1, 3):
-        c = lmsim.compare(runs[0], runs[k]).set_index(["group", "measure"])
-        cells = [x for x in page.cells if x["table"].get("id") == "compare-%d" % k]
-        assert len(cells) == 7 * 5
-        for x in cells:
-            r = c.loc[(x["data-group"], x["data-field"])]
-            assert float(x["data-value"]) == r["diff"]
-            if np.isnan(r.ci_low):  # not comparable (k = 3), or earnings without panels
-                assert "data-ci-low" not in x and "[" not in x["text"]
-            else:
-                assert float(x["data-ci-low"]) == r.ci_low and float(x["data-ci-high"]) == r.ci_high
-                assert x["text"].endswith("]")
+    c = lmsim.compare(runs[0], runs[1]).set_index(["group", "measure"])
+    cells = [x for x in page.cells if x["table"].get("id") == "compare-1"]
+    assert len(cells) == 7 * 5
+    for x in cells:
+        r = c.loc[(x["data-group"], x["data-field"])]
+        assert float(x["data-value"]) == r["diff"]
+        if np.isnan(r.ci_low):  # earnings without panels
+            assert "data-ci-low" not in x and "[" not in x["text"]
+        else:
+            assert float(x["data-ci-low"]) == r.ci_low and float(x["data-ci-high"]) == r.ci_high
+            assert x["text"].endswith("]")
     assert sum("data-ci-low" in x for x in page.cells) == 7 * 4  # compare-1: rates, not earnings
+    # 36 against 24 months: refused with lmsim compare's message, in the warnings at the top
+    # and in place of the table
+    assert "compare-3" not in ids
+    try:
+        lmsim.compare(runs[0], runs[3])
+        raise AssertionError("runs of 36 and 24 months were compared")
+    except lmsim.CompareError as e:
+        refused = html_mod.escape(str(e))
+    assert '<p class="note" id="compare-3-refused">' in open(
+        os.path.join(out, "index.html"), encoding="utf-8").read()
     # provenance: seeds and checksums
     seeds = [c for c in page.cells if c.get("data-field") == "seed"]
     shas = [c for c in page.cells if c.get("data-field") == "sha256"]
@@ -120,6 +130,8 @@ def test_report_numbers_equal_files(baseline36, devolved, trial, wales, tmp_path
             assert h["text"] == hashlib.sha256(fh.read()).hexdigest()
     # settings that differ include the run length and the scenario name
     html = open(os.path.join(out, "index.html"), encoding="utf-8").read()
+    assert html.count(refused) == 2 and "36 months against 24" in refused
+    assert html.index('id="warnings"') < html.index('id="provenance"')
     assert "simulation.months" in html and "<code>name</code>" in html
     # figures are inline PNGs that decode
     assert len(page.images) == 2 + len(runs) + 1  # programmes, gaps, occupancy each, flow (wales)

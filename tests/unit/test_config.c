@@ -3,7 +3,8 @@
  *
  * The catalogue of bad scenario files is in tests/e2e/test_bad_inputs.py
  * (through the CLI); here the library contract is checked directly: the
- * lm_error fields (code, file, line), overrides of each type, and that every
+ * lm_error fields (code, file, line), overrides of each type, the warnings
+ * about settings that can have no effect (lm_scenario_warnings), and that every
  * allocation failure during load and engine creation is reported as
  * LM_ENOMEM without leaks or crashes (run under ASan in the sanitizer test).
  */
@@ -133,10 +134,126 @@ static void test_error_record(void **state) {
     rmdir(dir);
 }
 
+/* Load `rel` (a path in the source tree) with overrides; the scenario's
+ * warnings into buf; returns their number. */
+static int warnings_of(const char *rel, const char *const *sets, size_t n, char *buf, size_t size) {
+    char path[1024];
+    lm_scenario *sc;
+    lm_error err;
+    int rc = lm_scenario_load(lm_test_src(path, sizeof path, rel), sets, n, &sc, &err);
+    if (rc)
+        printf("%s\n", err.msg);
+    assert_int_equal(rc, LM_OK);
+    int k = lm_scenario_warnings(sc, buf, size);
+    assert_int_equal(k, sc->n_warnings);
+    lm_scenario_destroy(sc);
+    return k;
+}
+
+/* lm_scenario_warnings: settings that load but can have no effect. */
+static void test_warnings(void **state) {
+    (void)state;
+    char buf[8192];
+    const char *wales_cfg = "scenarios/wales_baseline.cfg";
+    const char *devolved = "scenarios/wales_devolved_ips.cfg";
+    /* The shipped scenarios as they are: none. */
+    assert_int_equal(warnings_of(wales_cfg, NULL, 0, buf, sizeof buf), 0);
+    assert_string_equal(buf, "");
+    assert_int_equal(warnings_of(devolved, NULL, 0, buf, sizeof buf), 0);
+    assert_int_equal(warnings_of("scenarios/wales_good_work.cfg", NULL, 0, buf, sizeof buf), 0);
+
+    /* Devolved IPS run for 24 months ends before its policy (2026-04, month
+     * 27): one warning per timeline entry, naming the setting. */
+    const char *m24[] = {"simulation.months=24"};
+    assert_int_equal(warnings_of(devolved, m24, 1, buf, sizeof buf), 2);
+    assert_non_null(strstr(buf, "wales_devolved_ips.cfg: timeline[0].from = \"2026-04\": this "
+                                "change takes effect in month 27, after the run's last month "
+                                "(24, 2026-01): it has no effect\n"));
+    assert_non_null(strstr(buf, "timeline[1].from = \"2026-04\": this ramp starts in month 27"));
+    assert_null(strchr(strchr(buf, '\n') + 1, '\n')); /* one line each, no trailing newline */
+    const char *m27[] = {"simulation.months=27"};
+    assert_int_equal(warnings_of(devolved, m27, 1, buf, sizeof buf), 0);
+    /* The good-work levers too, and its programme closed until 2026-04. */
+    assert_int_equal(warnings_of("scenarios/wales_good_work.cfg", m24, 1, buf, sizeof buf), 4);
+    assert_non_null(strstr(buf, "programmes.progression.open = false: programme 'progression' "
+                                "is closed in every month of the run (1-24)"));
+
+    /* Count without a buffer; a short buffer is truncated and terminated. */
+    char path[1024], small[16], full[8192];
+    lm_scenario *sc;
+    lm_error err;
+    assert_int_equal(lm_scenario_load(lm_test_src(path, sizeof path, devolved), m24, 1, &sc, &err),
+                     LM_OK);
+    assert_int_equal(lm_scenario_warnings(sc, NULL, 0), 2);
+    assert_int_equal(lm_scenario_warnings(sc, full, sizeof full), 2);
+    assert_int_equal(lm_scenario_warnings(sc, small, sizeof small), 2);
+    assert_int_equal(strlen(small), sizeof small - 1);
+    assert_memory_equal(small, full, sizeof small - 1);
+    lm_scenario_destroy(sc);
+
+    /* Programmes that can refer or start no one, one warning each. */
+    static const struct {
+        const char *sets[3];
+        const char *want;
+    } cases[] = {
+        {{"programmes.ips.referral.probability=0.0"},
+         "wales_baseline.cfg: programmes.ips.referral.probability = 0: programme 'ips' has "
+         "referral probability 0 in every month it is open: no one is referred to it"},
+        {{"programmes.ips.open=false"},
+         "programmes.ips.open = false: programme 'ips' is closed "
+         "in every month of the run (1-120)"},
+        {{"programmes.work_first.capacity.places_per_month=[0.0, 0.0, 0.0]"},
+         "programmes.work_first.capacity.places_per_month = [...]: programme 'work_first' has no "
+         "places in any month of the run"},
+        /* scaled to 1000 of 1,947,716 persons: a cap of 200-440 is under one person */
+        {{"simulation.persons=1000"},
+         "programmes/ips.cfg:22: programmes.ips.capacity."
+         "caseload_cap = [...]: programme 'ips' can start no one"},
+        /* 2000 persons for 12 months: 15-35 places a month add up to under one place */
+        {{"simulation.persons=2000", "simulation.months=12"},
+         "programmes/ips.cfg:21: programmes.ips.capacity.places_per_month = [...]: programme "
+         "'ips' can start no one: its places scaled to the run"},
+        /* closed by the timeline from the first simulated month on */
+        {{"timeline=({from=\"2024-02\"; set={programmes={ips={open=false;};};};})"},
+         "wales_baseline.cfg: programmes.ips.open: programme 'ips' is closed in every month"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        size_t n = 0;
+        while (n < 3 && cases[k].sets[n])
+            n++;
+        int got = warnings_of(wales_cfg, cases[k].sets, n, buf, sizeof buf);
+        if (got != 1 || !strstr(buf, cases[k].want))
+            printf("case %zu: %d warnings: %s\n", k, got, buf);
+        assert_int_equal(got, 1);
+        assert_non_null(strstr(buf, cases[k].want));
+    }
+    /* Referral probability 0 until a timeline raises it within the run: none. */
+    const char *later[] = {"programmes.ips.referral.probability=0.0",
+                           "timeline=({from=\"2025-02\"; set={programmes={ips={referral={"
+                           "probability=0.01;};};};};})"};
+    assert_int_equal(warnings_of(wales_cfg, later, 2, buf, sizeof buf), 0);
+    /* An `eligible` state that no one can be in: markov.cfg has nobody in the
+     * first three states and no transition into them. */
+    const char *unreachable[] = {
+        "programmes={p={eligible={state=[\"inactive_sick\",\"inactive_caring\"];};referral={"
+        "probability=0.1;};capacity={places_per_month=[10.0];};duration_months=3;effects={};"
+        "costs={};};}"};
+    assert_int_equal(warnings_of("tests/data/markov.cfg", unreachable, 1, buf, sizeof buf), 1);
+    assert_non_null(strstr(buf, "programmes.p.eligible.state = [...]: programme 'p' can refer no "
+                                "one: `eligible` selects only states no one can be in"));
+    const char *reachable[] = {
+        "programmes={p={eligible={state=[\"inactive_sick\",\"unemployed\"];};referral={"
+        "probability=0.1;};capacity={places_per_month=[10.0];};duration_months=3;effects={};"
+        "costs={};};}"};
+    assert_int_equal(warnings_of("tests/data/markov.cfg", reachable, 1, buf, sizeof buf), 0);
+}
+
 /* Every allocation in load + engine creation can fail cleanly. */
 static void test_out_of_memory(void **state) {
     (void)state;
     char path[1024];
+    /* At 1000 persons IPS's caseload cap rounds to nobody: the load also
+     * allocates a warning. */
     const char *sets[] = {"simulation.persons=1000"};
     int saw_ok = 0;
     for (long k = 0; k < 400 && !saw_ok; k++) {
@@ -160,9 +277,8 @@ static void test_out_of_memory(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_load_values),
-        cmocka_unit_test(test_overrides),
-        cmocka_unit_test(test_error_record),
+        cmocka_unit_test(test_load_values),   cmocka_unit_test(test_overrides),
+        cmocka_unit_test(test_error_record),  cmocka_unit_test(test_warnings),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
