@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "lmsim/output.h"
 
 /* Relative size below which a singular value of the scaled Jacobian counts
  * as zero (J'J singular): the inverse would be rounding noise. */
@@ -689,12 +690,12 @@ static void write_uncertain(FILE *f, const lm_calib_output *o, const char *fitte
 }
 
 /* Write the fitted (or uncertainty) file to tmp, a name ending in 8 Xs that
- * is made unique and created exclusively here (lm__tmp_create); LM_OK or
+ * is made unique and created exclusively here (lm_tmp_create); LM_OK or
  * LM_EIO (nothing left). */
 static int write_tmp(char *tmp, const lm_calib_output *o, const char *arg1, const char *arg2,
                      int fitted, lm_error *err) {
     int fd = -1;
-    if (lm__tmp_create(tmp, &fd) != 0)
+    if (lm_tmp_create(tmp, &fd) != 0)
         return LM_FAIL(err, LM_EIO, "cannot write '%s': %s", tmp, strerror(errno));
     FILE *f = fdopen(fd, "w");
     if (!f) {

@@ -194,11 +194,6 @@ int64_t lm__h5_person_rows(const struct lm_h5_writer *w, const struct lm_populat
 const char *lm__h5_tmp_path(const struct lm_h5_writer *w);
 /* Number of panel columns of a writer (0 for NULL or without a panel). */
 int64_t lm__h5_columns(const struct lm_h5_writer *w);
-/* Create tmp exclusively (O_CREAT | O_EXCL, mode 0666 less the umask): its
- * last 8 characters are replaced by hex digits of its own, retried while the
- * name exists (tmpfile.c). The descriptor goes to *fd (closed when fd is
- * NULL). Returns 0, or -1 with errno set. */
-int lm__tmp_create(char *tmp, int *fd);
 
 /* Readers of finished run files (h5read.c). lm__h5_read_vec reads a 1-D
  * dataset of `count` elements (row < 0), or row `row` of a 2-D one with

@@ -1224,7 +1224,7 @@ fail:
 
 /* Create tmp (path + ".tmp.XXXXXXXX") exclusively under a name of its own. */
 static int create_tmp(char *tmp, const char *path, lm_error *err) {
-    if (lm__tmp_create(tmp, NULL) != 0)
+    if (lm_tmp_create(tmp, NULL) != 0)
         return LM_FAIL(err, LM_EIO, "cannot create '%s' (the temporary file of '%s'): %s", tmp,
                        path, strerror(errno));
     return LM_OK;

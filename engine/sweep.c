@@ -640,8 +640,15 @@ int lm_sweep_write_index(const lm_sweep *sw, int *complete, lm_error *err) {
         return rc;
     }
     snprintf(final, sizeof final, "%.900s/sweep.h5", sw->out_dir);
-    /* Unique per process: array elements finishing together may both write. */
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", final, (long)getpid());
+    /* Array elements finishing together (on any node, where process ids may
+     * coincide) may both write the index: each writes a file it created
+     * exclusively, and the last rename wins with a complete index. */
+    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXXXX", final);
+    if (lm_tmp_create(tmp, NULL) != 0) {
+        lm__free(rows);
+        return LM_FAIL(err, LM_EIO, "cannot create '%s' (the temporary file of '%s'): %s", tmp,
+                       final, strerror(errno));
+    }
     H5E_auto2_t fn;
     void *data;
     H5Eget_auto2(H5E_DEFAULT, &fn, &data);

@@ -1,13 +1,13 @@
 /* tmpfile.c - temporary files of their own, created exclusively.
  *
- * Every output lmsim writes (run files, fitted scenarios) is written under a
- * temporary name and renamed when complete. A fixed temporary name (OUT.tmp)
- * lets two processes given the same output write, truncate or delete each
- * other's file; here the name gets a suffix of its own and is created with
- * O_CREAT | O_EXCL, trying fresh suffixes while a name exists, so a process
- * only ever writes and removes files it created. The suffix mixes the
- * process id, the clock and the attempt: names need only differ, and no
- * result depends on them.
+ * Every output lmsim writes (run files, fitted scenarios, sweep indexes, CSV
+ * tables) is written under a temporary name and renamed when complete. A
+ * fixed temporary name (OUT.tmp) lets two processes given one output write,
+ * truncate or delete each other's file; here the name gets a suffix of its
+ * own and is created with O_CREAT | O_EXCL, trying fresh suffixes while a
+ * name exists, so a process only ever writes and removes files it created.
+ * The suffix mixes the process id, the clock and the attempt: names need
+ * only differ, and no result depends on them.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -19,11 +19,12 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "lmsim/output.h"
 
 /* Attempts before giving up (each a fresh suffix of 2^32). */
 #define LM__TMP_ATTEMPTS 1000
 
-int lm__tmp_create(char *tmp, int *fd_out) {
+int lm_tmp_create(char *tmp, int *fd_out) {
     size_t len = strlen(tmp);
     if (len < 8)
         return -1;

@@ -13,7 +13,7 @@
  *
  * Order and files. Variants v > 0 run first, without a file; variant 0 runs
  * last, so that when opt->out_path is set its file is written (by lm_run,
- * as OUT.tmp then renamed) with /validation holding every result. A
+ * under a temporary name, then renamed) with /validation holding every result. A
  * failure in any variant stops and leaves no file.
  */
 #define _POSIX_C_SOURCE 200809L

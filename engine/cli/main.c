@@ -573,14 +573,24 @@ static void csv_text(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-/* The table as CSV, written to PATH.tmp and renamed. 0 or EXIT_IO. */
+/* The table as CSV, written to PATH.tmp.XXXXXXXX (a file of its own) and
+ * renamed. 0 or EXIT_IO. */
 static int write_validation_csv(const char *path, const lm_targets *t,
                                 const lm_target_result *res) {
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "lmsim: error: cannot create '%s': %s\n", tmp, strerror(errno));
+    int fd = -1;
+    FILE *f = NULL;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXXXX", path) >= (int)sizeof tmp) {
+        fprintf(stderr, "lmsim: error: CSV path too long: '%s'\n", path);
+        return EXIT_IO;
+    }
+    if (lm_tmp_create(tmp, &fd) != 0 || !(f = fdopen(fd, "w"))) {
+        fprintf(stderr, "lmsim: error: cannot create '%s' (the temporary file of '%s'): %s\n",
+                tmp, path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            remove(tmp);
+        }
         return EXIT_IO;
     }
     fprintf(f, "id,evidence,use,measure,describe,published,simulated,tolerance,se,pass,"

@@ -54,6 +54,15 @@ typedef struct lm_headline {
     lm_headline_row rows[LM_HEADLINE_MAX_ROWS];
 } lm_headline;
 
+/* Create the temporary file tmp exclusively (O_CREAT | O_EXCL, mode 0666
+ * less the umask), for an output written under a temporary name and renamed
+ * when complete: the last 8 characters of tmp (conventionally
+ * "PATH.tmp.XXXXXXXX") are replaced by hex digits of its own, retried while
+ * the name exists, so two processes given one output never share a
+ * temporary file. The descriptor goes to *fd (closed when fd is NULL).
+ * Returns 0, or -1 with errno set. */
+int lm_tmp_create(char *tmp, int *fd);
+
 /* Fill a headline table from two months of aggregate counts (LM_AGG_CELLS
  * each): rows "all", by disability, sex, ethnicity, age band and region. */
 void lm_headline_compute(const lm_scenario *sc, const int64_t *counts_start,

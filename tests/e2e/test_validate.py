@@ -153,6 +153,17 @@ S.check("--run twice: exit 0", p.returncode == EXIT_OK, show(p))
 twice = read_csv(rep_csv) if os.path.exists(rep_csv) else []
 S.check("--run twice: same values", [float(r["simulated"]) for r in twice] ==
         [float(r["simulated"]) for r in streamed])
+# The CSV is written to a temporary file of its own: a file under the old
+# fixed name (another process's, say) is neither truncated nor renamed.
+other = rep_csv + ".tmp"
+with open(other, "w") as f_:
+    f_.write("another writer\n")
+p = S.run(["validate", "--run", out, "--targets", TARGETS, "--csv", rep_csv, "-q"])
+S.check("--csv: exit 0 beside a foreign REPLAY.csv.tmp", p.returncode == EXIT_OK, show(p))
+S.check("--csv: the foreign .tmp file untouched", open(other).read() == "another writer\n")
+S.check("--csv: no temporary file of its own left",
+        [f_ for f_ in tmp_files(rep_csv) if f_ != other] == [], str(tmp_files(rep_csv)))
+os.remove(other)
 
 # ---- threads: the same table, byte for byte ---------------------------------
 t1, t3 = S.path("t1.csv"), S.path("t3.csv")
