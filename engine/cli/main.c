@@ -585,8 +585,8 @@ static int write_validation_csv(const char *path, const lm_targets *t,
         return EXIT_IO;
     }
     if (lm_tmp_create(tmp, &fd) != 0 || !(f = fdopen(fd, "w"))) {
-        fprintf(stderr, "lmsim: error: cannot create '%s' (the temporary file of '%s'): %s\n",
-                tmp, path, strerror(errno));
+        fprintf(stderr, "lmsim: error: cannot create '%s' (the temporary file of '%s'): %s\n", tmp,
+                path, strerror(errno));
         if (fd >= 0) {
             close(fd);
             remove(tmp);
