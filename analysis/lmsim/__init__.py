@@ -8,13 +8,15 @@ plots and reports) python3-matplotlib. Put ``analysis/`` on ``sys.path``::
     run = lmsim.open("out/wales.h5")
     run.outcomes()                      # headline table
     run.panel("state", months=[0, 12])  # long person x month DataFrame
+    lmsim.cohorts(run, "ips", by=["disabled"], horizon=12)  # outcome curves since referral
 
 The HDF5 layout is described in docs/output-format.md; this package is
 described in docs/analysis.md.
 """
 from .run import Run, open, STATE_NAMES, EMPLOYED_STATES, PanelError  # noqa: F401
+from .cohorts import cohorts  # noqa: F401
 from .compare import compare  # noqa: F401
 from .sweep import Sweep, compare_sweep  # noqa: F401
 
-__all__ = ["Run", "Sweep", "open", "compare", "compare_sweep", "STATE_NAMES", "EMPLOYED_STATES",
+__all__ = ["Run", "Sweep", "open", "compare", "compare_sweep", "cohorts", "STATE_NAMES", "EMPLOYED_STATES",
            "PanelError"]
