@@ -90,6 +90,14 @@ const char *lm_spell_end_name(int reason) {
     return (reason >= 0 && reason < LM_N_ENDS) ? names[reason] : "?";
 }
 
+/* Trial arm of person i's spell under way: 1 (treatment) once started on
+ * the programme under trial, else 0 (not offered yet, or no trial). Kept in
+ * the spell (not the follow-up, which may end first). */
+static inline int spell_arm(const lm__prog_ctx *c, int64_t i) {
+    const lm_population *p = c->pop;
+    return p->prog[i] - 1 == c->sc->trial && p->spell_wait[i] != LM_SPELL_NOT_STARTED;
+}
+
 uint8_t lm__prog_end_code(const lm__prog_ctx *c, int64_t i, int reason) {
     const lm_population *p = c->pop;
     const int k = p->prog[i] - 1;
@@ -124,6 +132,7 @@ void lm__prog_spell_row(const lm_scenario *sc, const lm_population *p, int64_t i
             id -= p->n; /* the slot holds the entrant who replaced them */
     }
     const int ref = p->spell_ref[i], wait = p->spell_wait[i];
+    memset(row, 0, sizeof *row); /* padding too: rows are compared and sent as bytes */
     row->person_id = id;
     row->referral_month = ref;
     row->start_month = wait == LM_SPELL_NOT_STARTED ? -1 : ref + wait;
@@ -200,7 +209,7 @@ void lm__prog_before(const lm__prog_ctx *c, const double *refer_p, int64_t i, in
     if (p->prog_phase[i] == LM_PHASE_QUEUED) {
         int k = p->prog[i] - 1;
         const lm_programme *pg = &sc->programmes[k];
-        int arm = p->track_prog[i] == p->prog[i] ? p->track_arm[i] : 0;
+        const int arm = 0; /* queued: under a trial, not offered yet */
         if (!still_eligible(pg, p, i, band) || !pg->open) {
             end_spell(c, i, LM_END_LEFT_QUEUE, c->ends);
             return;
@@ -465,7 +474,7 @@ void lm__prog_after(const lm__prog_ctx *c, int64_t i, int old_state, int64_t *co
     if (phase == LM_PHASE_SEARCH || phase == LM_PHASE_IN_WORK) {
         int k = p->prog[i] - 1;
         const lm_programme *pg = &sc->programmes[k];
-        int arm = p->track_prog[i] == p->prog[i] ? p->track_arm[i] : 0;
+        const int arm = spell_arm(c, i);
         if (phase == LM_PHASE_SEARCH) {
             if (emp && !was_emp) {
                 if (pg->in_work_support_months > 0) {
@@ -527,11 +536,10 @@ void lm__prog_after(const lm__prog_ctx *c, int64_t i, int old_state, int64_t *co
             p->track_prog[i] = 0;
     }
     if (p->prog_phase[i] == LM_PHASE_QUEUED)
-        counts[lm_prog_index(p->prog[i] - 1, p->track_prog[i] == p->prog[i] ? p->track_arm[i] : 0,
-                             LM_PM_QUEUED)]++;
+        counts[lm_prog_index(p->prog[i] - 1, 0, LM_PM_QUEUED)]++;
     else if (p->prog_phase[i] != LM_PHASE_NONE) {
         /* A month of support is a month that ends on the programme. */
-        int arm = p->track_prog[i] == p->prog[i] ? p->track_arm[i] : 0;
+        const int arm = spell_arm(c, i);
         counts[lm_prog_index(p->prog[i] - 1, arm, LM_PM_CASELOAD)]++;
         counts[lm_prog_index(p->prog[i] - 1, arm, LM_PM_SUPPORT_MONTHS)]++;
     }
