@@ -101,7 +101,7 @@ def members(run, programme, horizon=12, origin="referral"):
                                      categories=["not_disabled", "disabled"])
     ref["age_band"] = pd.Categorical.from_codes(
         _age_band(o - who["birth_month"].to_numpy()), AGE_BANDS)
-    ref["region"] = who["region"].to_numpy()
+    ref["region"] = who["region"].to_numpy()  # names (categorical, in region order)
     for k in ("minority", "qual", "caring"):
         ref[k] = who[k].to_numpy()
     ref["arm"] = pd.Categorical.from_codes(ref["arm"].to_numpy().astype(np.int8),
@@ -164,8 +164,6 @@ def cohorts(run, programme, by=(), horizon=12, origin="referral", z=Z95):
         df = pd.concat(out, ignore_index=True)
     else:
         df = pd.DataFrame(columns=["programme"] + keys + COLUMNS)
-    if "region" in by and len(df):
-        df["region"] = [run.region_names[int(r)] for r in df["region"]]
     df.attrs.update({"horizon": horizon, "origin": origin,
                      "interval": "Wilson score (shares), normal (mean earnings), 95 %"})
     return df
