@@ -49,7 +49,8 @@ def compare(a, b=None, c=None, z=1.959963984540054):
     ``compare(a, b)``: headline outcomes at the last month, b minus a, per
     group and measure, with the standard errors and 95 % interval of
     ``lmsim compare A.h5 B.h5 --csv`` (``compare_runs``; columns group,
-    measure, a, b, diff, persons_a, persons_b, se_paired, ci_low, ci_high,
+    measure, a, b, diff, persons_a, persons_b (represented), persons_a_sim,
+    persons_b_sim, se_paired, ci_low, ci_high,
     se_unpaired, basis). When both runs have programmes,
     ``compare_programmes`` gives the programme table.
 
@@ -76,7 +77,8 @@ def compare(a, b=None, c=None, z=1.959963984540054):
 # Two runs: the estimator of engine/compare.c (docs/analysis.md, "Two run
 # files"), computed the same way so the numbers equal `lmsim compare --csv`.
 
-RUN_COLUMNS = ["group", "measure", "a", "b", "diff", "persons_a", "persons_b", "se_paired",
+RUN_COLUMNS = ["group", "measure", "a", "b", "diff", "persons_a", "persons_b", "persons_a_sim",
+               "persons_b_sim", "se_paired",
                "ci_low", "ci_high", "se_unpaired", "basis"]
 
 # /panel/state codes (docs/output-format.md)
@@ -208,7 +210,9 @@ def compare_runs(a, b, z=1.959963984540054):
     (engine/compare.c; docs/analysis.md, "Two run files").
 
     Columns: group, measure, a, b, diff (b - a, from the headline tables),
-    persons_a, persons_b (persons in the group at the last month), se_paired
+    persons_a, persons_b (persons in the group at the last month, for the
+    population each run represents: x represents / persons), persons_a_sim,
+    persons_b_sim (the simulated persons), se_paired
     (NaN unless the basis is paired), ci_low, ci_high (diff -/+ z s.e., from
     the paired s.e. when there is one), se_unpaired (NaN for mean earnings
     when a run has no panel) and basis: "paired" (both panels, same seed,
@@ -234,7 +238,8 @@ def compare_runs(a, b, z=1.959963984540054):
             k = hbi.loc[h.group]
             for m in HEADLINE_MEASURES:
                 va, vb = float(h[m + "_end"]), float(k[m + "_end"])
-                rows.append((h.group, m, va, vb, vb - va, int(h.persons_end),
+                rows.append((h.group, m, va, vb, vb - va, int(h.persons_end) * a.scale,
+                             int(k.persons_end) * b.scale, int(h.persons_end),
                              int(k.persons_end), np.nan, np.nan, np.nan, np.nan,
                              "not_comparable"))
         attrs["basis"] = "not_comparable"
@@ -301,7 +306,8 @@ def compare_runs(a, b, z=1.959963984540054):
                 va, vb = float(h[0][name + "_end"]), float(h[1][name + "_end"])
                 diff = vb - va
                 se = se_p[m] if paired else se_unp[m]
-                rows.append((group, name, va, vb, diff, int(h[0].persons_end),
+                rows.append((group, name, va, vb, diff, int(h[0].persons_end) * a.scale,
+                             int(h[1].persons_end) * b.scale, int(h[0].persons_end),
                              int(h[1].persons_end), float(se_p[m]), diff - z * se, diff + z * se,
                              float(se_unp[m]), basis))
         attrs["basis"] = basis

@@ -1115,21 +1115,25 @@ static int compare_runs(const char *fa, const char *fb, int csv) {
         return report(&err);
     }
     const int paired = c->basis == LM_BASIS_PAIRED;
+    /* Persons of a group for the population each run represents. */
+    const double sa = (double)c->represents_a / (double)c->n_persons,
+                 sb = (double)c->represents_b / (double)c->n_persons;
     if (!c->same_seed)
         fprintf(stderr,
                 "lmsim: warning: '%s' has seed %llu and '%s' seed %llu: no common random "
                 "numbers, unpaired standard errors only\n",
                 fa, (unsigned long long)c->seed_a, fb, (unsigned long long)c->seed_b);
     if (csv) {
-        printf("group,measure,persons_a,persons_b,a,b,diff,se_paired,ci_low,ci_high,se_unpaired,"
-               "basis\n");
+        printf("group,measure,persons_a,persons_b,persons_a_sim,persons_b_sim,a,b,diff,se_paired,"
+               "ci_low,ci_high,se_unpaired,basis\n");
         for (int r = 0; r < c->n_rows; r++)
             for (int m = 0; m < LM_RUN_COMPARE_MEASURES; m++) {
                 const lm_run_compare_row *o = &c->rows[r];
                 csv_str(o->group);
-                printf(",%s,%lld,%lld,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%s\n",
-                       c->measure[m], (long long)o->persons_a, (long long)o->persons_b, o->a[m],
-                       o->b[m], o->diff[m], o->se_paired[m], o->lo[m], o->hi[m], o->se_unpaired[m],
+                printf(",%s,%.17g,%.17g,%lld,%lld,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%s\n",
+                       c->measure[m], (double)o->persons_a * sa, (double)o->persons_b * sb,
+                       (long long)o->persons_a, (long long)o->persons_b, o->a[m], o->b[m],
+                       o->diff[m], o->se_paired[m], o->lo[m], o->hi[m], o->se_unpaired[m],
                        basis_names[c->basis]);
             }
         free(c);
@@ -1139,8 +1143,10 @@ static int compare_runs(const char *fa, const char *fb, int csv) {
     for (int r = 0; r < c->n_rows; r++)
         if ((int)strlen(c->rows[r].group) > gw)
             gw = (int)strlen(c->rows[r].group);
-    printf("%s - %s at month %d, the last (month 0 = %s), %lld persons; ", fb, fa, c->n_months,
-           c->start_month, (long long)c->n_persons);
+    printf("%s - %s at month %d, the last (month 0 = %s), %lld persons simulated for a "
+           "population of %lld%s; ",
+           fb, fa, c->n_months, c->start_month, (long long)c->n_persons, (long long)c->represents_a,
+           c->represents_b != c->represents_a ? " (A)" : "");
     if (paired)
         printf("seed %llu in both: %lld persons paired from the panels (common random numbers)\n",
                (unsigned long long)c->seed_a, (long long)c->n_panel);

@@ -2,7 +2,8 @@
 
 Run only in a build with -DLMSIM_MPI=ON. Each rank steps a block of persons
 and writes its panel columns to a part file; rank 0's file maps them with
-virtual datasets. Every dataset read through the main file, and every root
+virtual datasets and holds /persons and /referrals rows gathered from the
+ranks. Every dataset read through the main file, and every root
 attribute of the single-process file, must be identical for 1, 2 and 3
 ranks: here with binding programme places (queue, priority keys), a trial,
 alignment of a transition (Newton on block sums) and entrants, in full and
@@ -52,6 +53,9 @@ for panel in ["full", "sample:0.3"]:
     S.check("%s: single-process run exits 0" % tag, p.returncode == 0, show(p))
     ref, ref_attrs = datasets(one), root_attrs(one)
     S.check("%s: reference has a panel" % tag, "panel/state" in ref and ref["panel/state"].size > 0)
+    # the referral history is gathered from the ranks like /persons
+    S.check("%s: reference has a referral history" % tag,
+            "referrals" in ref and ref["referrals"].size > 100)
     for k in [1, 2, 3]:
         out = os.path.join(d, "np%d.h5" % k)
         threads = "2" if k == 2 else "1"  # ranks x threads mixed: still identical
@@ -129,6 +133,8 @@ S.check("panel none: 3 ranks equal one process",
         q.returncode == 0 and same(datasets(os.path.join(d, "one.h5")),
                                    datasets(os.path.join(d, "np3.h5"))))
 S.check("panel none: no part files", glob.glob(os.path.join(d, "*part*")) == [])
+with h5py.File(os.path.join(d, "np3.h5"), "r") as f:
+    S.check("panel none: every referral in /referrals", f["referrals"].shape[0] > 100)
 
 # Every rank fails together, with the I/O exit code, and leaves nothing.
 bad = os.path.join(S.path("none"), "missing_dir", "x.h5")
