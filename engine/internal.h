@@ -162,6 +162,10 @@ static inline lm__ends *lm__ends_of(const lm__prog_ctx *c, int64_t i) {
 /* spell_end byte of person i's spell ending now for `reason` (the arm is that
  * of the spell: trial treatment if started under a trial, control, or 0). */
 uint8_t lm__prog_end_code(const lm__prog_ctx *c, int64_t i, int reason);
+/* Person i, on a programme, leaves the population at 65 this step: the
+ * spell ends (spell_end, kept by lm_population_draw_person for the slot's
+ * entrant until the next step; listed in c->ends). */
+void lm__prog_leaves(const lm__prog_ctx *c, int64_t i);
 /* The referral-history row of slot i: its spell that ended in month `month`
  * (spell_end non-zero), or with reason LM_END_RUN_ENDED its spell under way
  * (phase not none). n_persons: for the id of a leaver at 65. */

@@ -77,9 +77,9 @@ static void clear_programme(lm_population *p, int64_t i) {
     p->track2_tag[i] = 0;
     p->track2_flags[i] = 0;
     p->track2_worked[i] = 0;
-    /* spell_ref and spell_wait are read only with a spell (phase or spell_end): an
-       entrant keeps its predecessor's, which the spell_end of a leaver at 65 needs. */
-    p->spell_end[i] = 0;
+    /* spell_ref, spell_wait and spell_end are read only with a spell (phase or
+       spell_end, which the engine clears after each step): an entrant keeps its
+       predecessor's, which the row of a leaver at 65 needs. */
 }
 
 static uint16_t sat16(double v) {
@@ -295,6 +295,7 @@ int lm_population_create_range(const lm_scenario *sc, int64_t n, int64_t lo, int
         lm_population_draw_person(sc, p, i, i, 0, 0);
         p->spell_ref[i] = 0;
         p->spell_wait[i] = 0;
+        p->spell_end[i] = 0;
     }
     *out = p;
     return LM_OK;

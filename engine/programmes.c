@@ -107,6 +107,11 @@ uint8_t lm__prog_end_code(const lm__prog_ctx *c, int64_t i, int reason) {
     return LM_SPELL_END_PACK(reason, arm, k);
 }
 
+void lm__prog_leaves(const lm__prog_ctx *c, int64_t i) {
+    c->pop->spell_end[i] = lm__prog_end_code(c, i, LM_END_REACHED_65);
+    lm__ends_push(c->ends, i);
+}
+
 /* Person i leaves programme k's spell now: phase none, and the end recorded. */
 static inline void end_spell(const lm__prog_ctx *c, int64_t i, int reason, lm__ends *e) {
     lm_population *p = c->pop;

@@ -627,14 +627,9 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
                 int64_t id = i + n * ((int64_t)gen[i] + 1);
                 /* A spell under way ends with the person (recorded in the
                  * slot, whose entrant starts without a spell). */
-                const uint8_t end = prog_phase[i] != LM_PHASE_NONE
-                                        ? lm__prog_end_code(&pc, i, LM_END_REACHED_65)
-                                        : 0;
+                if (prog_phase[i] != LM_PHASE_NONE)
+                    lm__prog_leaves(&pc, i);
                 lm_population_draw_person(sc, p, i, id, mnext, 1);
-                if (end) {
-                    p->spell_end[i] = end;
-                    lm__ends_push(ends, i);
-                }
                 sim->entrants[lo + ne++] = i;
                 cellv[i] = (uint16_t)cell_of_slot(p, i, 0);
                 size_t idx = (size_t)state[i] * agg_per_state + agg_of_cell[cellv[i]];
@@ -1300,8 +1295,10 @@ int lm_sim_reset(lm_sim *sim, const lm_scenario *sc, lm_error *err) {
     lm_population *p = sim->pop;
     const int64_t lo = sim->lo, hi = sim->hi;
 #pragma omp parallel for schedule(static) num_threads(sim->n_threads)
-    for (int64_t i = lo; i < hi; i++)
+    for (int64_t i = lo; i < hi; i++) {
         lm_population_draw_person(sc, p, i, i, 0, 0);
+        p->spell_end[i] = 0;
+    }
     build_tables(sim);
     build_effects(sim);
     count_month0(sim);
