@@ -797,11 +797,11 @@ static void observe_range(lm_moments *m, const lm__obs *ob, int64_t lo, int64_t 
         /* An earlier referral still followed by the engine (its second
          * follow-up slot, lmsim/population.h), which pf has replaced: read
          * from the engine, as it counts it. */
-        if (any_prog && has_pf && (p->track2_flags[i] & LM_TRACK2_ACTIVE) && p->track_prog[i]) {
+        if (any_prog && has_pf && (p->track_flags[i] & LM_TRACK_SECOND) && p->track_prog[i]) {
             const uint16_t tag = p->track2_tag[i];
             const int k2 = LM_TRACK2_PROG(tag), arm2 = LM_TRACK2_ARM(tag);
             const int lag2 = t - LM_TRACK2_MONTH(tag);
-            const uint8_t ef = (uint8_t)((p->track2_flags[i] & ~LM_TRACK2_ACTIVE) |
+            const uint8_t ef = (uint8_t)(p->track2_flags[i] |
                                          (p->track_flags[i] &
                                           (LM_TRACK_ENTERED | LM_TRACK_SUST6 | LM_TRACK_SUST12)));
             const int w2 = p->track2_worked[i] + p->track_worked[i];

@@ -157,8 +157,9 @@ static void shift_followup(const lm__prog_ctx *c, int64_t i, int new_referral, i
     if (!p->track_prog[i])
         return;
     const uint8_t carried = LM_TRACK_ENTERED | LM_TRACK_ANY12 | LM_TRACK_SUST6 | LM_TRACK_SUST12;
+    const int second = (p->track_flags[i] & LM_TRACK_SECOND) != 0;
     if (!new_referral) {
-        if (p->track2_flags[i] & LM_TRACK2_ACTIVE) {
+        if (second) {
             const unsigned w = (unsigned)p->track2_worked[i] + p->track_worked[i];
             p->track2_flags[i] |= (uint8_t)(p->track_flags[i] & carried);
             p->track2_worked[i] = (uint8_t)(w < UINT8_MAX ? w : UINT8_MAX);
@@ -166,11 +167,10 @@ static void shift_followup(const lm__prog_ctx *c, int64_t i, int new_referral, i
         return;
     }
     const uint16_t tag = p->track2_tag[i];
-    if ((p->track2_flags[i] & LM_TRACK2_ACTIVE) &&
-        (int)c->month - LM_TRACK2_MONTH(tag) <= c->sc->follow_up_months)
+    if (second && (int)c->month - LM_TRACK2_MONTH(tag) <= c->sc->follow_up_months)
         counts[lm_prog_index(LM_TRACK2_PROG(tag), LM_TRACK2_ARM(tag), LM_PM_FOLLOWUPS_CUT)]++;
     p->track2_tag[i] = LM_TRACK2_TAG(p->track_month[i], p->track_arm[i], p->track_prog[i] - 1);
-    p->track2_flags[i] = (uint8_t)(p->track_flags[i] | LM_TRACK2_ACTIVE);
+    p->track2_flags[i] = (uint8_t)(p->track_flags[i] & ~LM_TRACK_SECOND);
     p->track2_worked[i] = p->track_worked[i];
 }
 
@@ -240,6 +240,8 @@ void lm__prog_before(const lm__prog_ctx *c, const double *refer_p, int64_t i, in
         if (!(u < pr))
             continue;
         p->prog_history[i] |= (uint8_t)(1u << k);
+        /* A follow-up under way moves to the second slot. */
+        const uint8_t second = p->track_prog[i] ? LM_TRACK_SECOND : 0;
         shift_followup(c, i, 1, counts);
         p->spell_ref[i] = (uint16_t)c->month;
         p->spell_wait[i] = LM_SPELL_NOT_STARTED;
@@ -247,7 +249,7 @@ void lm__prog_before(const lm__prog_ctx *c, const double *refer_p, int64_t i, in
         p->track_arm[i] = 0; /* under a trial, the arm is drawn at the offer */
         p->track_month[i] = (uint16_t)c->month;
         p->track_worked[i] = 0;
-        p->track_flags[i] = 0;
+        p->track_flags[i] = second;
         counts[lm_prog_index(k, 0, LM_PM_REFERRALS)]++;
         p->prog[i] = (uint8_t)(k + 1);
         p->prog_phase[i] = LM_PHASE_QUEUED;
@@ -275,7 +277,7 @@ static void start(const lm__prog_ctx *c, int64_t i, int k, int64_t *counts) {
         p->track_arm[i] = (uint8_t)a;
         p->track_month[i] = (uint16_t)c->month;
         p->track_worked[i] = 0;
-        p->track_flags[i] = 0;
+        p->track_flags[i] &= LM_TRACK_SECOND; /* the second slot stays */
         counts[lm_prog_index(k, a, LM_PM_RANDOMISED)]++;
         if (a == 2) {
             /* Control: the place is not taken up; the person leaves the queue. */
@@ -510,33 +512,33 @@ void lm__prog_after(const lm__prog_ctx *c, int64_t i, int old_state, int64_t *co
         }
     }
     if (p->track_prog[i]) {
-        const uint8_t f0 = p->track_flags[i];
+        uint8_t f = p->track_flags[i];
         const int worked = p->track_worked[i] + (emp && p->track_worked[i] < UINT8_MAX);
-        if (p->track2_flags[i] & LM_TRACK2_ACTIVE) {
+        if (f & LM_TRACK_SECOND) {
             /* The older follow-up: its frozen state plus what the newer one
              * gathered before this month (the same months of the same
              * person); only its paid outcome is its own. */
             const uint16_t tag = p->track2_tag[i];
             const int ms2 = (int)c->month - LM_TRACK2_MONTH(tag);
-            const uint8_t own = (uint8_t)(p->track2_flags[i] & ~LM_TRACK2_ACTIVE);
-            uint8_t f2 = (uint8_t)(own | (f0 & (LM_TRACK_ENTERED | LM_TRACK_ANY12 | LM_TRACK_SUST6 |
-                                                LM_TRACK_SUST12)));
+            const uint8_t own = p->track2_flags[i];
+            uint8_t f2 = (uint8_t)(own | (f & (LM_TRACK_ENTERED | LM_TRACK_ANY12 | LM_TRACK_SUST6 |
+                                               LM_TRACK_SUST12)));
             const int w2 = p->track2_worked[i] + worked;
             /* Kept one month past its last (so that observers of the
              * month, lmsim/moments.h, still see it), then cleared. */
             if (ms2 > sc->follow_up_months) {
-                p->track2_flags[i] = 0;
+                f &= (uint8_t)~LM_TRACK_SECOND;
             } else {
                 follow(c, i, LM_TRACK2_PROG(tag), LM_TRACK2_ARM(tag), ms2,
                        w2 < UINT8_MAX ? w2 : UINT8_MAX, s, emp, &f2, counts);
-                p->track2_flags[i] = (uint8_t)(LM_TRACK2_ACTIVE | own | (f2 & LM_TRACK_OUTCOME));
+                p->track2_flags[i] = (uint8_t)(own | (f2 & LM_TRACK_OUTCOME));
             }
         }
-        uint8_t f = f0;
         const int ms = (int)c->month - (int)p->track_month[i];
         follow(c, i, p->track_prog[i] - 1, p->track_arm[i], ms, worked, s, emp, &f, counts);
         p->track_flags[i] = f;
-        p->track_worked[i] = (uint8_t)worked;
+        if (emp)
+            p->track_worked[i] = (uint8_t)worked;
         if (ms >= sc->follow_up_months)
             p->track_prog[i] = 0;
     }

@@ -444,9 +444,11 @@ class Run:
         return wide
 
     def programme_months(self):
-        """/aggregates/programmes as a tidy DataFrame (month, programme, arm, measure, value)."""
+        """/aggregates/programmes as a tidy DataFrame (month, programme, arm, measure, value:
+        the simulated count, represented: value x scale for the represented population)."""
         if "aggregates/programmes" not in self.file:
-            return pd.DataFrame(columns=["month", "programme", "arm", "measure", "value"])
+            return pd.DataFrame(columns=["month", "programme", "arm", "measure", "value",
+                                         "represented"])
         ds = self.file["aggregates/programmes"]
         a = ds[...]
         progs = _names(ds.attrs["programme_names"])
@@ -457,7 +459,7 @@ class Run:
                              "programme": pd.Categorical.from_codes(idx[1], progs),
                              "arm": pd.Categorical.from_codes(idx[2], arms),
                              "measure": pd.Categorical.from_codes(idx[3], meas),
-                             "value": a.ravel()})
+                             "value": a.ravel(), "represented": a.ravel() * self.scale})
 
     # -- derived from the panel -------------------------------------------------------
     def _attribute_of(self, person_ids, by):

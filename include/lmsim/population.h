@@ -67,7 +67,8 @@ typedef struct lm_population {
        slot): its state up to the new referral; from then on its months in work and
        flags are its own plus those of the track_* follow-up, which sees the same months */
     uint16_t *track2_tag;   /* month of that referral | arm << 11 | programme index << 13 */
-    uint8_t *track2_flags;  /* LM_TRACK_* bits, LM_TRACK2_ACTIVE while followed */
+    uint8_t *track2_flags;  /* its LM_TRACK_* bits; in use while track_flags has
+                               LM_TRACK_SECOND (and track_prog is set) */
     uint8_t *track2_worked; /* its months in work up to the newer referral, saturating */
     /* the current programme spell, for the referral history (lm_referral) */
     uint16_t *spell_ref; /* month of the referral (kept after the spell until the next) */
@@ -91,7 +92,7 @@ typedef enum lm_phase {
 #define LM_TRACK_SUST12 0x08u  /* reached 12 consecutive months in work */
 #define LM_TRACK_OUTCOME 0x10u /* reached the programme's paid outcome */
 #define LM_TRACK_STARTED 0x20u /* started the programme (left the queue with a place) */
-#define LM_TRACK2_ACTIVE 0x80u /* track2_flags: the second follow-up slot is in use */
+#define LM_TRACK_SECOND 0x40u  /* track_flags: the second follow-up slot (track2_*) is in use */
 
 /* The second follow-up slot's tag: referral month (< 2048), arm, programme index. */
 #define LM_TRACK2_TAG(month, arm, k)                                                               \
