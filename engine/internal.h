@@ -167,8 +167,9 @@ uint8_t lm__prog_end_code(const lm__prog_ctx *c, int64_t i, int reason);
  * entrant until the next step; listed in c->ends). */
 void lm__prog_leaves(const lm__prog_ctx *c, int64_t i);
 /* The referral-history row of slot i: its spell that ended in month `month`
- * (spell_end non-zero), or with reason LM_END_RUN_ENDED its spell under way
- * (phase not none). n_persons: for the id of a leaver at 65. */
+ * (spell_end non-zero; for a leaver at 65 the id is the slot's entrant's
+ * minus n), or with reason LM_END_RUN_ENDED its spell under way (phase not
+ * none). */
 struct lm_referral;
 void lm__prog_spell_row(const struct lm_scenario *sc, const struct lm_population *p, int64_t i,
                         int month, int reason, struct lm_referral *row);
