@@ -544,6 +544,8 @@ int lm_run_compare(const char *path_a, const char *path_b, lm_run_comparison *ou
     out->seed_b = B->seed;
     out->same_seed = A->seed == B->seed;
     out->n_persons = A->n_persons;
+    out->represents_a = A->represents;
+    out->represents_b = B->represents;
     out->n_months = A->n_months;
     snprintf(out->start_month, sizeof out->start_month, "%s", A->start_month);
     snprintf(out->panel_a, sizeof out->panel_a, "%s", A->panel_mode);

@@ -114,6 +114,24 @@ struct lm_population;
 void lm__draw_job(const struct lm_scenario *sc, struct lm_population *p, int64_t i, uint64_t id,
                   uint32_t month, int state);
 
+/* Slots whose programme spell ended in this step, for one thread's range of
+ * slots: a fixed list (no allocation in the monthly loop). The spell's
+ * record is in the population (spell_end, spell_ref, spell_wait); the list
+ * only says where. When more than `cap` spells end, n keeps counting and
+ * the range is scanned for non-zero spell_end instead (sim.c). */
+#define LM_ENDS_CAP 4096 /* slots listed per thread and step */
+typedef struct lm__ends {
+    int64_t *slot; /* cap entries */
+    int64_t n;     /* spells ended in the range this step (may exceed cap) */
+    int64_t cap;
+    char pad_[40]; /* one cache line per thread */
+} lm__ends;
+static inline void lm__ends_push(lm__ends *e, int64_t i) {
+    if (e->n < e->cap)
+        e->slot[e->n] = i;
+    e->n++;
+}
+
 /* Programmes (programmes.c): context shared by the per-person routines. */
 struct lm_scenario;
 struct lm_population;
@@ -122,7 +140,39 @@ typedef struct lm__prog_ctx {
     struct lm_population *pop;
     uint32_t month; /* the month being produced (t + 1): keys every draw */
     double scale;   /* simulated persons / persons represented: scales places */
+    /* Where spell ends go: the list of the thread that owns the slot. In a
+     * parallel range, one list (n_lists 1); in the serial allocation, every
+     * thread's list and the split of [lo, hi) into n_lists ranges. */
+    lm__ends *ends;
+    int n_lists;
+    int64_t lo, hi;
 } lm__prog_ctx;
+
+/* First slot of range k of [lo, hi) split n ways (the thread split of sim.c). */
+static inline int64_t lm__range_first(int64_t lo, int64_t hi, int k, int n) {
+    return lo + (hi - lo) * k / n;
+}
+/* The list of ends of the range holding slot i. */
+static inline lm__ends *lm__ends_of(const lm__prog_ctx *c, int64_t i) {
+    int k = c->n_lists - 1;
+    while (k > 0 && lm__range_first(c->lo, c->hi, k, c->n_lists) > i)
+        k--;
+    return &c->ends[k];
+}
+/* spell_end byte of person i's spell ending now for `reason` (the arm is that
+ * of the spell: trial treatment if started under a trial, control, or 0). */
+uint8_t lm__prog_end_code(const lm__prog_ctx *c, int64_t i, int reason);
+/* Person i, on a programme, leaves the population at 65 this step: the
+ * spell ends (spell_end, kept by lm_population_draw_person for the slot's
+ * entrant until the next step; listed in c->ends). */
+void lm__prog_leaves(const lm__prog_ctx *c, int64_t i);
+/* The referral-history row of slot i: its spell that ended in month `month`
+ * (spell_end non-zero; for a leaver at 65 the id is the slot's entrant's
+ * minus n), or with reason LM_END_RUN_ENDED its spell under way (phase not
+ * none). */
+struct lm_referral;
+void lm__prog_spell_row(const struct lm_scenario *sc, const struct lm_population *p, int64_t i,
+                        int month, int reason, struct lm_referral *row);
 
 /* Referral probability of each programme k by (female, disabled, minority,
  * caring), at refer_p[k * 16 + lm__refer_cell(...)], for lm__prog_before
@@ -217,6 +267,14 @@ static inline int64_t lm__column_of(const int32_t *slot, int64_t n, int32_t s) {
     return lo < n && slot[lo] == s ? lo : -1;
 }
 
+/* Referral-history rows of the persons in the file's panel (panel mode
+ * sample: the sampled slots; full and none: every row), compacted in place;
+ * returns how many. */
+int64_t lm__referrals_in_panel(const lm_scenario *sc, struct lm_referral *rows, int64_t n);
+/* Append rows to /referrals of a whole or main writer (LM_ERANGE when an id
+ * exceeds int32). On failure the writer is dead. */
+int lm__h5_append_referrals(struct lm_h5_writer *w, const struct lm_referral *rows, int64_t n,
+                            lm_error *err);
 /* Append gathered rows to /persons of a MAIN writer. */
 int lm__h5_append_rows(struct lm_h5_writer *w, const int32_t *rows, int64_t n, lm_error *err);
 /* Ask lm_h5_close() to also write /validation: one row per target of t with

@@ -39,7 +39,11 @@
  *   pf_*       the follow-up of the person's current programme referral:
  *              programme, trial arm and month its follow-up started (the
  *              engine's track_month: the referral, or under a trial the
- *              offer), outcome flags and months in work since.
+ *              offer), outcome flags and months in work since. An earlier
+ *              referral that the engine still follows (its second
+ *              follow-up slot, track2_*) is read from the engine instead,
+ *              so both count as in the engine's programme table (up to
+ *              follow_up_months).
  *   A slot that receives an entrant has its registers cleared: a person
  *   who leaves at 65 leaves every cohort, and the entrant joins at entry.
  *   Each register is kept only in the months its items need (from their
@@ -786,6 +790,32 @@ static void observe_range(lm_moments *m, const lm__obs *ob, int64_t lo, int64_t 
                     it->match[base + (size_t)band_of(age - it->lag) * CELL_INNER]) {
                     int64_t *a = acc + 2 * (size_t)act[k];
                     a[0] += prog_outcome(it->outcome, m->pf_flags[i], m->pf_worked[i], emp);
+                    a[1]++;
+                }
+            }
+        }
+        /* An earlier referral still followed by the engine (its second
+         * follow-up slot, lmsim/population.h), which pf has replaced: read
+         * from the engine, as it counts it. */
+        if (any_prog && has_pf && (p->track_flags[i] & LM_TRACK_SECOND) && p->track_prog[i]) {
+            const uint16_t tag = p->track2_tag[i];
+            const int k2 = LM_TRACK2_PROG(tag), arm2 = LM_TRACK2_ARM(tag);
+            const int lag2 = t - LM_TRACK2_MONTH(tag);
+            const uint8_t ef = (uint8_t)(p->track2_flags[i] |
+                                         (p->track_flags[i] &
+                                          (LM_TRACK_ENTERED | LM_TRACK_SUST6 | LM_TRACK_SUST12)));
+            const int w2 = p->track2_worked[i] + p->track_worked[i];
+            const uint8_t f2 = (uint8_t)(((ef & LM_TRACK_ENTERED) ? PF_ANY : 0u) |
+                                         ((ef & LM_TRACK_SUST6) ? PF_SUST_SHORT : 0u) |
+                                         ((ef & LM_TRACK_SUST12) ? PF_SUST_LONG : 0u) |
+                                         ((ef & LM_TRACK_OUTCOME) ? PF_OUTCOME : 0u) |
+                                         ((ef & LM_TRACK_STARTED) ? PF_STARTED : 0u));
+            for (int k = ff[FAM_PROG]; k < ff[FAM_PROG + 1]; k++) {
+                const item *it = &m->items[act[k]];
+                if (k2 == it->prog && lag2 == it->lag && ((it->arms >> arm2) & 1u) &&
+                    it->match[base + (size_t)band_of(age - it->lag) * CELL_INNER]) {
+                    int64_t *a = acc + 2 * (size_t)act[k];
+                    a[0] += prog_outcome(it->outcome, f2, w2 < UINT8_MAX ? w2 : UINT8_MAX, emp);
                     a[1]++;
                 }
             }

@@ -205,6 +205,8 @@ struct lm_h5_writer {
     hid_t g_persons;
     hid_t dset[N_VARS];
     hid_t pdset[N_ATTRS];
+    hid_t referrals;         /* /referrals (not in a part file) */
+    int64_t n_referral_rows; /* rows in /referrals so far */
 
     const int64_t *earnings;     /* borrowed: (n_months + 1) * LM_AGG_CELLS pence, or NULL */
     const int64_t *prog_monthly; /* borrowed: (n_months + 1) * LM_PROG_CELLS */
@@ -450,6 +452,7 @@ static int write_root_attrs(lm_h5_writer *w, const lm_scenario *sc, const lm_pop
     H5TRY(put_u64(f, "seed", sc->seed), "writing '%s': root attributes", file);
     H5TRY(put_str(f, "seed_str", seed_str), "writing '%s': root attributes", file);
     H5TRY(put_i64(f, "n_persons", pop->n), "writing '%s': root attributes", file);
+    H5TRY(put_i64(f, "represents", sc->represents), "writing '%s': root attributes", file);
     H5TRY(put_i32(f, "n_months", sc->n_months), "writing '%s': root attributes", file);
     H5TRY(put_str(f, "start_month", start), "writing '%s': root attributes", file);
     H5TRY(put_str(f, "created_at", created), "writing '%s': root attributes", file);
@@ -820,6 +823,143 @@ int lm__h5_append_rows(lm_h5_writer *w, const int32_t *rows, int64_t n, lm_error
     return rc;
 }
 
+/* ---- /referrals --------------------------------------------------------- */
+
+static hid_t make_dcpl(const lm_h5_writer *w, int rank, const hsize_t *chunk, int checksum);
+
+/* One row of /referrals as stored (person ids are int32, as in /persons). */
+typedef struct referral_rec {
+    int32_t person_id;
+    uint8_t programme, arm;
+    int32_t referral_month, offer_month, start_month, end_month;
+    uint8_t reason;
+} referral_rec;
+
+static hid_t referral_mem_type(void) {
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(referral_rec));
+    int ok = t >= 0;
+#define LM__RF(f, ty) ok = ok && H5Tinsert(t, #f, offsetof(referral_rec, f), ty) >= 0
+    LM__RF(person_id, H5T_NATIVE_INT32);
+    LM__RF(programme, H5T_NATIVE_UINT8);
+    LM__RF(arm, H5T_NATIVE_UINT8);
+    LM__RF(referral_month, H5T_NATIVE_INT32);
+    LM__RF(offer_month, H5T_NATIVE_INT32);
+    LM__RF(start_month, H5T_NATIVE_INT32);
+    LM__RF(end_month, H5T_NATIVE_INT32);
+    LM__RF(reason, H5T_NATIVE_UINT8);
+#undef LM__RF
+    if (!ok && t >= 0) {
+        H5Tclose(t);
+        t = H5I_INVALID_HID;
+    }
+    return t;
+}
+
+/* Create the empty, extendible /referrals with its name attributes. */
+static int create_referrals(lm_h5_writer *w, lm_error *err) {
+    hid_t mtype = H5I_INVALID_HID, ftype = H5I_INVALID_HID, space = H5I_INVALID_HID,
+          dcpl = H5I_INVALID_HID;
+    const char *file = w->tmp_path;
+    int rc = LM_OK;
+    static const char *const arm_names[LM_N_ARMS] = {"none", "treatment", "control"};
+    const char *reasons[LM_N_ENDS], *progs[LM_MAX_PROGRAMMES + 1];
+    for (int r = 0; r < LM_N_ENDS; r++)
+        reasons[r] = lm_spell_end_name(r);
+    progs[0] = "none";
+    for (int k = 0; k < w->sc.n_programmes; k++)
+        progs[k + 1] = w->sc.programmes[k].name;
+    hsize_t zero = 0, unlimited = H5S_UNLIMITED, chunk = 4096;
+    H5TRY(mtype = referral_mem_type(), "writing '%s': /referrals type", file);
+    H5TRY(ftype = H5Tcopy(mtype), "writing '%s': /referrals type", file);
+    H5TRY(H5Tpack(ftype), "writing '%s': /referrals type", file);
+    H5TRY(space = H5Screate_simple(1, &zero, &unlimited), "writing '%s': /referrals", file);
+    H5TRY(dcpl = make_dcpl(w, 1, &chunk, 1), "writing '%s': /referrals chunking and filters", file);
+    H5TRY(w->referrals =
+              H5Dcreate2(w->file, "referrals", ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+          "writing '%s': creating /referrals", file);
+    H5TRY(
+        put_str(w->referrals, "description",
+                w->mode == LM_PANEL_SAMPLE
+                    ? "programme spells of the persons in the panel sample: one row per referral, "
+                      "from the referral to leaving the programme, in order of end month then slot"
+                    : "programme spells of every person: one row per referral, from the referral "
+                      "to leaving the programme, in order of end month then slot"),
+        "writing '%s': /referrals attributes", file);
+    H5TRY(put_strs(w->referrals, "programme_names", progs, (hsize_t)w->sc.n_programmes + 1),
+          "writing '%s': /referrals attributes", file);
+    H5TRY(put_strs(w->referrals, "arm_names", arm_names, LM_N_ARMS),
+          "writing '%s': /referrals attributes", file);
+    H5TRY(put_strs(w->referrals, "reason_names", reasons, LM_N_ENDS),
+          "writing '%s': /referrals attributes", file);
+fail:
+    close_id(&dcpl);
+    close_id(&space);
+    close_id(&ftype);
+    close_id(&mtype);
+    return rc;
+}
+
+int64_t lm__referrals_in_panel(const lm_scenario *sc, lm_referral *rows, int64_t n) {
+    if (sc->panel != LM_PANEL_SAMPLE)
+        return n;
+    int64_t kept = 0;
+    for (int64_t q = 0; q < n; q++) {
+        const int64_t slot = rows[q].person_id % sc->n_persons;
+        if (lm_rng_uniform(sc->seed, (uint64_t)slot, 0, LM_PURPOSE_SAMPLE, 0) < sc->sample_fraction)
+            rows[kept++] = rows[q];
+    }
+    return kept;
+}
+
+int lm__h5_append_referrals(lm_h5_writer *w, const lm_referral *rows, int64_t n, lm_error *err) {
+    quiet q;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID, mtype = H5I_INVALID_HID;
+    referral_rec *rec = NULL;
+    int rc = LM_OK;
+    if (w == NULL || w->dead || w->role == LM__H5_PART || n < 0 || (n > 0 && rows == NULL))
+        return LM_FAIL(err, LM_EARG, "lm__h5_append_referrals: a live writer and rows required");
+    if (n == 0)
+        return LM_OK;
+    quiet_begin(&q);
+    if ((rec = lm__malloc((size_t)n * sizeof *rec)) == NULL) {
+        rc = LM_FAIL(err, LM_ENOMEM, "writing '%s': no memory for %" PRId64 " /referrals rows",
+                     w->tmp_path, n);
+        goto fail;
+    }
+    for (int64_t k = 0; k < n; k++) {
+        const lm_referral *r = &rows[k];
+        if (r->person_id > INT32_MAX) {
+            rc = LM_FAIL(err, LM_ERANGE,
+                         "writing '%s': person id %" PRId64
+                         " exceeds the int32 range of /referrals/person_id",
+                         w->tmp_path, r->person_id);
+            goto fail;
+        }
+        rec[k] =
+            (referral_rec){(int32_t)r->person_id, r->programme,   r->arm,       r->referral_month,
+                           r->offer_month,        r->start_month, r->end_month, r->reason};
+    }
+    hsize_t start = (hsize_t)w->n_referral_rows, count = (hsize_t)n, total = start + count;
+    H5TRY(mtype = referral_mem_type(), "writing '%s': /referrals type", w->tmp_path);
+    H5TRY(mspace = H5Screate_simple(1, &count, NULL), "writing '%s': /referrals", w->tmp_path);
+    H5TRY(H5Dset_extent(w->referrals, &total), "writing '%s': extending /referrals", w->tmp_path);
+    H5TRY(fspace = H5Dget_space(w->referrals), "writing '%s': /referrals", w->tmp_path);
+    H5TRY(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL),
+          "writing '%s': /referrals", w->tmp_path);
+    H5TRY(H5Dwrite(w->referrals, mtype, mspace, fspace, H5P_DEFAULT, rec),
+          "writing '%s': /referrals", w->tmp_path);
+    w->n_referral_rows = (int64_t)total;
+fail:
+    lm__free(rec);
+    close_id(&fspace);
+    close_id(&mspace);
+    close_id(&mtype);
+    if (rc != LM_OK)
+        discard(w);
+    quiet_end(&q);
+    return rc;
+}
+
 /* ---- creation ----------------------------------------------------------- */
 
 /* Panel columns: the slots [lo, hi) (FULL) or the sampled slots among them. */
@@ -1141,6 +1281,7 @@ static herr_t close_all(lm_h5_writer *w) {
         close_id(&w->dset[v]);
     for (int a = 0; a < N_ATTRS; a++)
         close_id(&w->pdset[a]);
+    close_id(&w->referrals);
     close_id(&w->g_panel);
     close_id(&w->g_persons);
     if (w->file >= 0) {
@@ -1283,7 +1424,7 @@ int lm__h5_open(const char *path, const lm_scenario *sc, const lm_population *po
         rc = LM_FAIL(err, LM_ENOMEM, "writing '%s': no memory for the writer", path);
         goto fail;
     }
-    w->file = w->g_panel = w->g_persons = H5I_INVALID_HID;
+    w->file = w->g_panel = w->g_persons = w->referrals = H5I_INVALID_HID;
     for (int v = 0; v < N_VARS; v++)
         w->dset[v] = H5I_INVALID_HID;
     for (int a = 0; a < N_ATTRS; a++)
@@ -1353,6 +1494,8 @@ int lm__h5_open(const char *path, const lm_scenario *sc, const lm_population *po
                           err);
     if (rc == LM_OK && lay->role != LM__H5_WHOLE)
         rc = write_part_attrs(w, lay, err);
+    if (rc == LM_OK && lay->role != LM__H5_PART)
+        rc = create_referrals(w, err);
     if (rc != LM_OK)
         goto fail;
     if (w->panel) {
@@ -1642,29 +1785,45 @@ fail:
     return rc;
 }
 
-/* Memory compound type of lm_programme_row with flat field names. */
+/* Memory compound type of lm_programme_row with flat field names: each
+ * measure for the represented population (float64) and, as NAME_sim, for
+ * the simulated persons (int64); costs likewise. */
 static hid_t programme_mem_type(void) {
     hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(lm_programme_row));
     hid_t s = H5Tcopy(H5T_C_S1);
+    char name[64];
     int ok = t >= 0 && s >= 0 && H5Tset_size(s, sizeof(((lm_programme_row *)0)->programme)) >= 0 &&
              H5Tset_strpad(s, H5T_STR_NULLTERM) >= 0 &&
              H5Tinsert(t, "programme", offsetof(lm_programme_row, programme), s) >= 0 &&
-             H5Tinsert(t, "arm", offsetof(lm_programme_row, arm), H5T_NATIVE_INT) >= 0;
-    for (int m = 0; ok && m < LM_PM_N; m++)
+             H5Tinsert(t, "arm", offsetof(lm_programme_row, arm), H5T_NATIVE_INT) >= 0 &&
+             H5Tinsert(t, "outcome_window_months",
+                       offsetof(lm_programme_row, outcome_window_months), H5T_NATIVE_INT) >= 0;
+    for (int m = 0; ok && m < LM_PM_N; m++) {
+        snprintf(name, sizeof name, "%s_sim", lm_prog_measure_name(m));
         ok = H5Tinsert(t, lm_prog_measure_name(m),
-                       offsetof(lm_programme_row, counts) + (size_t)m * sizeof(int64_t),
+                       offsetof(lm_programme_row, represented) + (size_t)m * sizeof(double),
+                       H5T_NATIVE_DOUBLE) >= 0 &&
+             H5Tinsert(t, name, offsetof(lm_programme_row, counts) + (size_t)m * sizeof(int64_t),
                        H5T_NATIVE_INT64) >= 0;
+    }
 #define LM__PF(f) ok = ok && H5Tinsert(t, #f, offsetof(lm_programme_row, f), H5T_NATIVE_DOUBLE) >= 0
     LM__PF(cost_starts);
+    LM__PF(cost_starts_sim);
     LM__PF(cost_support);
+    LM__PF(cost_support_sim);
     LM__PF(cost_outcomes);
+    LM__PF(cost_outcomes_sim);
     LM__PF(cost_total);
-    LM__PF(cost_per_sustained);
+    LM__PF(cost_total_sim);
+    LM__PF(cost_per_referral);
+    LM__PF(cost_per_start);
+    LM__PF(cost_per_sustained_6);
     LM__PF(good_entry_share);
     LM__PF(outcome_rate);
     LM__PF(employed_12_rate);
     LM__PF(any_job_12_rate);
     LM__PF(worked_13w_12_rate);
+    LM__PF(sustained_6_12_rate);
     LM__PF(mean_earnings_12);
 #undef LM__PF
     return end_type(t, s, ok);
@@ -1688,10 +1847,19 @@ static int write_programmes(lm_h5_writer *w, lm_error *err) {
     if ((rc = write_table(w, "/outcomes/programmes", programme_mem_type, tab->rows,
                           (hsize_t)tab->n_rows,
                           "one row per programme (per arm for the programme under trial): counts "
-                          "summed over the run (queued and caseload at the last month), costs in "
-                          "GBP",
+                          "summed over the run (queued and caseload at the last month) and costs "
+                          "in GBP for the represented population (x scale), NAME_sim for the "
+                          "simulated persons; rates over the referrals followed to their horizon",
                           err)))
         return rc;
+    H5TRY(d = H5Dopen2(w->file, "/outcomes/programmes", H5P_DEFAULT),
+          "writing '%s': /outcomes/programmes", file);
+    H5TRY(put_f64(d, "scale", tab->scale), "writing '%s': /outcomes/programmes attributes", file);
+    H5TRY(put_i64(d, "represents", tab->represents),
+          "writing '%s': /outcomes/programmes attributes", file);
+    H5TRY(put_i64(d, "persons", tab->persons), "writing '%s': /outcomes/programmes attributes",
+          file);
+    close_id(&d);
 
     if (sc->n_programmes > 0) {
         /* [month][programme][arm][measure], only the scenario's programmes. */
@@ -1721,6 +1889,7 @@ static int write_programmes(lm_h5_writer *w, lm_error *err) {
               "writing '%s': /aggregates/programmes", file);
         H5TRY(put_strs(d, "measure_names", measures, LM_PM_N),
               "writing '%s': /aggregates/programmes", file);
+        H5TRY(put_f64(d, "scale", tab->scale), "writing '%s': /aggregates/programmes", file);
         H5TRY(put_str(d, "description",
                       "flows in the month (stocks queued and caseload at its end) per programme "
                       "and trial arm"),
@@ -1952,6 +2121,8 @@ int lm_h5_describe(const char *path, lm_file_info *info, lm_error *err) {
     info->n_months = n_months;
     /* Optional: files written before lmsim recorded warnings have none. */
     get_str(f, "warnings", info->warnings, sizeof info->warnings);
+    if (!get_num(f, "represents", H5T_NATIVE_INT64, &info->represents) || info->represents < 1)
+        info->represents = info->n_persons;
 
     hsize_t n = 0;
     if ((d = H5Dopen2(f, "/outcomes/headline", H5P_DEFAULT)) < 0 || (space = H5Dget_space(d)) < 0 ||
@@ -1985,6 +2156,10 @@ int lm_h5_describe(const char *path, lm_file_info *info, lm_error *err) {
             goto fail;
         }
         info->programmes.n_rows = (int)n;
+        info->programmes.scale = 1.0;
+        get_num(d, "scale", H5T_NATIVE_DOUBLE, &info->programmes.scale);
+        get_num(d, "represents", H5T_NATIVE_INT64, &info->programmes.represents);
+        get_num(d, "persons", H5T_NATIVE_INT64, &info->programmes.persons);
         for (hsize_t i = 0; i < n; i++)
             info->programmes.rows[i].programme[sizeof info->programmes.rows[i].programme - 1] =
                 '\0';

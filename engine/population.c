@@ -74,6 +74,12 @@ static void clear_programme(lm_population *p, int64_t i) {
     p->track_month[i] = 0;
     p->track_worked[i] = 0;
     p->track_flags[i] = 0;
+    p->track2_tag[i] = 0;
+    p->track2_flags[i] = 0;
+    p->track2_worked[i] = 0;
+    /* spell_ref, spell_wait and spell_end are read only with a spell (phase or
+       spell_end, which the engine clears after each step): an entrant keeps its
+       predecessor's, which the row of a leaver at 65 needs. */
 }
 
 static uint16_t sat16(double v) {
@@ -215,6 +221,12 @@ void lm_population_destroy(lm_population *p) {
     lm__free(p->track_month);
     lm__free(p->track_worked);
     lm__free(p->track_flags);
+    lm__free(p->track2_tag);
+    lm__free(p->track2_flags);
+    lm__free(p->track2_worked);
+    lm__free(p->spell_ref);
+    lm__free(p->spell_wait);
+    lm__free(p->spell_end);
     lm__free(p);
 }
 
@@ -262,18 +274,29 @@ int lm_population_create_range(const lm_scenario *sc, int64_t n, int64_t lo, int
     p->track_month = lm__aligned_alloc(un * sizeof *p->track_month);
     p->track_worked = lm__aligned_alloc(un);
     p->track_flags = lm__aligned_alloc(un);
+    p->track2_tag = lm__aligned_alloc(un * sizeof *p->track2_tag);
+    p->track2_flags = lm__aligned_alloc(un);
+    p->track2_worked = lm__aligned_alloc(un);
+    p->spell_ref = lm__aligned_alloc(un * sizeof *p->spell_ref);
+    p->spell_wait = lm__aligned_alloc(un);
+    p->spell_end = lm__aligned_alloc(un);
     if (!p->generation || !p->birth_month || !p->region || !p->female || !p->disabled ||
         !p->minority || !p->qual || !p->caring || !p->state || !p->months_in_state ||
         !p->months_since_job || !p->sustained_months || !p->prog || !p->prog_phase ||
         !p->prog_months || !p->prog_history || !p->sanction_left || !p->track_prog ||
         !p->track_arm || !p->track_month || !p->track_worked || !p->track_flags || !p->limiting ||
-        !p->limiting_months || !p->low_emp || !p->hours || !p->earnings) {
+        !p->limiting_months || !p->low_emp || !p->hours || !p->earnings || !p->track2_tag ||
+        !p->track2_flags || !p->track2_worked || !p->spell_ref || !p->spell_wait || !p->spell_end) {
         lm_population_destroy(p);
         return LM_FAIL(err, LM_ENOMEM, "out of memory allocating %lld persons", (long long)n);
     }
 #pragma omp parallel for schedule(static)
-    for (int64_t i = lo; i < hi; i++)
+    for (int64_t i = lo; i < hi; i++) {
         lm_population_draw_person(sc, p, i, i, 0, 0);
+        p->spell_ref[i] = 0;
+        p->spell_wait[i] = 0;
+        p->spell_end[i] = 0;
+    }
     *out = p;
     return LM_OK;
 }

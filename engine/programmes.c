@@ -28,6 +28,23 @@
  * of IPS report. After transitions (lm__prog_after, parallel) support phases advance,
  * sanctions are drawn, and every followed referral updates its outcome flags.
  *
+ * Follow-up. The track_* arrays follow a person's newest referral (from
+ * the offer under a trial) for evaluation.follow_up_months. A new referral
+ * while that follow-up runs moves it to a second slot (track2_*), frozen:
+ * from then on both follow-ups see the same months of the same person, so
+ * the older one's months in work and flags are its frozen values plus those
+ * the newer one gathers, and only its own paid outcome is stored. Each
+ * horizon measure (followed_12 and the rest, followed_window) is counted in
+ * the month the referral reaches the horizon, so every rate is over the
+ * referrals with complete follow-up at its horizon. A third overlapping
+ * referral closes the oldest follow-up (followups_cut).
+ *
+ * Referral history. Every spell ends exactly once, in the month it ends,
+ * with a reason (lm_spell_end): its record is kept in the population
+ * (spell_ref, spell_wait, spell_end) and its slot listed for the thread that
+ * owns it (lm__ends), so that lm_sim_ended_spells() can emit the rows after
+ * the step without anything written from the hot loop into a growing array.
+ *
  * Effects enter the transition logits as odds ratios (sim.c): job finding in
  * job-search support, job quality on entry, job exit in in-work support, and
  * for a sanctioned person more exits to inactivity and poorer jobs (not more
@@ -64,6 +81,97 @@ const char *lm_prog_measure_name(int m) {
 
 int lm_prog_measure_is_stock(int m) {
     return (m >= 0 && m < LM_PM_N) ? measure_stock[m] : 0;
+}
+
+const char *lm_spell_end_name(int reason) {
+    static const char *const names[LM_N_ENDS] = {"none",          "finished",   "job_entry",
+                                                 "in_work_ended", "left_queue", "dropped_out",
+                                                 "control",       "reached_65", "run_ended"};
+    return (reason >= 0 && reason < LM_N_ENDS) ? names[reason] : "?";
+}
+
+/* Trial arm of person i's spell under way: 1 (treatment) once started on
+ * the programme under trial, else 0 (not offered yet, or no trial). Kept in
+ * the spell (not the follow-up, which may end first). */
+static inline int spell_arm(const lm__prog_ctx *c, int64_t i) {
+    const lm_population *p = c->pop;
+    return p->prog[i] - 1 == c->sc->trial && p->spell_wait[i] != LM_SPELL_NOT_STARTED;
+}
+
+uint8_t lm__prog_end_code(const lm__prog_ctx *c, int64_t i, int reason) {
+    const lm_population *p = c->pop;
+    const int k = p->prog[i] - 1;
+    const int arm = reason == LM_END_CONTROL                                        ? 2
+                    : k == c->sc->trial && p->spell_wait[i] != LM_SPELL_NOT_STARTED ? 1
+                                                                                    : 0;
+    return LM_SPELL_END_PACK(reason, arm, k);
+}
+
+void lm__prog_leaves(const lm__prog_ctx *c, int64_t i) {
+    c->pop->spell_end[i] = lm__prog_end_code(c, i, LM_END_REACHED_65);
+    lm__ends_push(c->ends, i);
+}
+
+/* Person i leaves programme k's spell now: phase none, and the end recorded. */
+static inline void end_spell(const lm__prog_ctx *c, int64_t i, int reason, lm__ends *e) {
+    lm_population *p = c->pop;
+    p->spell_end[i] = lm__prog_end_code(c, i, reason);
+    p->prog[i] = 0;
+    p->prog_phase[i] = LM_PHASE_NONE;
+    lm__ends_push(e, i);
+}
+
+void lm__prog_spell_row(const lm_scenario *sc, const lm_population *p, int64_t i, int month,
+                        int reason, lm_referral *row) {
+    int k, arm;
+    int64_t id = lm_population_id(p, i);
+    if (reason == LM_END_RUN_ENDED) {
+        k = p->prog[i] - 1;
+        arm = k == sc->trial && p->spell_wait[i] != LM_SPELL_NOT_STARTED ? 1 : 0;
+    } else {
+        const uint8_t b = p->spell_end[i];
+        reason = LM_SPELL_END_REASON(b);
+        arm = LM_SPELL_END_ARM(b);
+        k = LM_SPELL_END_PROG(b);
+        if (reason == LM_END_REACHED_65)
+            id -= p->n; /* the slot holds the entrant who replaced them */
+    }
+    const int ref = p->spell_ref[i], wait = p->spell_wait[i];
+    memset(row, 0, sizeof *row); /* padding too: rows are compared and sent as bytes */
+    row->person_id = id;
+    row->referral_month = ref;
+    row->start_month = wait == LM_SPELL_NOT_STARTED ? -1 : ref + wait;
+    row->offer_month = reason == LM_END_CONTROL ? month : row->start_month;
+    row->end_month = month;
+    row->programme = (uint8_t)(k + 1);
+    row->arm = (uint8_t)arm;
+    row->reason = (uint8_t)reason;
+}
+
+/* The track_* follow-up is about to be replaced. A new referral moves it to
+ * the second slot (closing the one there: a third overlapping referral); an
+ * offer under a trial restarts it for the same spell, whose earlier
+ * follow-up ends, so the second slot takes in what it gathered. */
+static void shift_followup(const lm__prog_ctx *c, int64_t i, int new_referral, int64_t *counts) {
+    lm_population *p = c->pop;
+    if (!p->track_prog[i])
+        return;
+    const uint8_t carried = LM_TRACK_ENTERED | LM_TRACK_ANY12 | LM_TRACK_SUST6 | LM_TRACK_SUST12;
+    const int second = (p->track_flags[i] & LM_TRACK_SECOND) != 0;
+    if (!new_referral) {
+        if (second) {
+            const unsigned w = (unsigned)p->track2_worked[i] + p->track_worked[i];
+            p->track2_flags[i] |= (uint8_t)(p->track_flags[i] & carried);
+            p->track2_worked[i] = (uint8_t)(w < UINT8_MAX ? w : UINT8_MAX);
+        }
+        return;
+    }
+    const uint16_t tag = p->track2_tag[i];
+    if (second && (int)c->month - LM_TRACK2_MONTH(tag) <= c->sc->follow_up_months)
+        counts[lm_prog_index(LM_TRACK2_PROG(tag), LM_TRACK2_ARM(tag), LM_PM_FOLLOWUPS_CUT)]++;
+    p->track2_tag[i] = LM_TRACK2_TAG(p->track_month[i], p->track_arm[i], p->track_prog[i] - 1);
+    p->track2_flags[i] = (uint8_t)(p->track_flags[i] & ~LM_TRACK_SECOND);
+    p->track2_worked[i] = p->track_worked[i];
 }
 
 static inline double logistic(double x) {
@@ -106,15 +214,13 @@ void lm__prog_before(const lm__prog_ctx *c, const double *refer_p, int64_t i, in
     if (p->prog_phase[i] == LM_PHASE_QUEUED) {
         int k = p->prog[i] - 1;
         const lm_programme *pg = &sc->programmes[k];
-        int arm = p->track_prog[i] == p->prog[i] ? p->track_arm[i] : 0;
+        const int arm = 0; /* queued: under a trial, not offered yet */
         if (!still_eligible(pg, p, i, band) || !pg->open) {
-            p->prog[i] = 0;
-            p->prog_phase[i] = LM_PHASE_NONE;
+            end_spell(c, i, LM_END_LEFT_QUEUE, c->ends);
             return;
         }
         if (++p->prog_months[i] > pg->max_wait_months) {
-            p->prog[i] = 0;
-            p->prog_phase[i] = LM_PHASE_NONE;
+            end_spell(c, i, LM_END_DROPPED_OUT, c->ends);
             counts[lm_prog_index(k, arm, LM_PM_DROPOUTS)]++;
             return;
         }
@@ -134,11 +240,16 @@ void lm__prog_before(const lm__prog_ctx *c, const double *refer_p, int64_t i, in
         if (!(u < pr))
             continue;
         p->prog_history[i] |= (uint8_t)(1u << k);
+        /* A follow-up under way moves to the second slot. */
+        const uint8_t second = p->track_prog[i] ? LM_TRACK_SECOND : 0;
+        shift_followup(c, i, 1, counts);
+        p->spell_ref[i] = (uint16_t)c->month;
+        p->spell_wait[i] = LM_SPELL_NOT_STARTED;
         p->track_prog[i] = (uint8_t)(k + 1);
         p->track_arm[i] = 0; /* under a trial, the arm is drawn at the offer */
         p->track_month[i] = (uint16_t)c->month;
         p->track_worked[i] = 0;
-        p->track_flags[i] = 0;
+        p->track_flags[i] = second;
         counts[lm_prog_index(k, 0, LM_PM_REFERRALS)]++;
         p->prog[i] = (uint8_t)(k + 1);
         p->prog_phase[i] = LM_PHASE_QUEUED;
@@ -155,20 +266,23 @@ static inline uint32_t priority_key(const lm__prog_ctx *c, int64_t i, int k) {
 
 static void start(const lm__prog_ctx *c, int64_t i, int k, int64_t *counts) {
     lm_population *p = c->pop;
+    /* Months queued: at most max_wait_months (<= 120). */
+    p->spell_wait[i] = (uint8_t)(c->month - p->spell_ref[i]);
     if (k == c->sc->trial) {
         /* Randomised at the offer; follow-up of both arms starts now. */
         const uint64_t id = (uint64_t)lm_population_id(p, i);
         const int a = lm__uniform(c->sc->seed, id, c->month, LM_PURPOSE_TRIAL, 0) < 0.5 ? 1 : 2;
+        shift_followup(c, i, 0, counts);
         p->track_prog[i] = (uint8_t)(k + 1);
         p->track_arm[i] = (uint8_t)a;
         p->track_month[i] = (uint16_t)c->month;
         p->track_worked[i] = 0;
-        p->track_flags[i] = 0;
+        p->track_flags[i] &= LM_TRACK_SECOND; /* the second slot stays */
         counts[lm_prog_index(k, a, LM_PM_RANDOMISED)]++;
         if (a == 2) {
             /* Control: the place is not taken up; the person leaves the queue. */
-            p->prog[i] = 0;
-            p->prog_phase[i] = LM_PHASE_NONE;
+            p->spell_wait[i] = LM_SPELL_NOT_STARTED;
+            end_spell(c, i, LM_END_CONTROL, lm__ends_of(c, i));
             return;
         }
     }
@@ -301,6 +415,63 @@ int lm__prog_allocate(const lm__prog_ctx *c, lm__prog_alloc_io *io, const int64_
     return LM_OK;
 }
 
+/* One month of the follow-up of a referral to programme k (arm, ms months
+ * since it, `worked` months in work since it including this one) for a
+ * person in state s: flags updated, events counted. */
+static inline void follow(const lm__prog_ctx *c, int64_t i, int k, int arm, int ms, int worked,
+                          int s, int emp, uint8_t *flags, int64_t *counts) {
+    const lm_programme *pg = &c->sc->programmes[k];
+    const lm_population *p = c->pop;
+    uint8_t f = *flags;
+    if (emp) {
+        if (!(f & LM_TRACK_ENTERED)) {
+            f |= LM_TRACK_ENTERED;
+            counts[lm_prog_index(k, arm, LM_PM_JOB_ENTRIES)]++;
+            if (s == LM_STATE_EMPLOYED_GOOD)
+                counts[lm_prog_index(k, arm, LM_PM_GOOD_ENTRIES)]++;
+        }
+        if (ms <= 12)
+            f |= LM_TRACK_ANY12;
+        if (p->sustained_months[i] >= 6 && !(f & LM_TRACK_SUST6)) {
+            f |= LM_TRACK_SUST6;
+            counts[lm_prog_index(k, arm, LM_PM_SUSTAINED_6)]++;
+            if (f & LM_TRACK_STARTED)
+                counts[lm_prog_index(k, arm, LM_PM_SUSTAINED_6_STARTED)]++;
+        }
+        if (p->sustained_months[i] >= 12 && !(f & LM_TRACK_SUST12)) {
+            f |= LM_TRACK_SUST12;
+            counts[lm_prog_index(k, arm, LM_PM_SUSTAINED_12)]++;
+        }
+        /* Payment by results: only for persons who started. */
+        if (worked >= pg->outcome_months_in_work && !(f & LM_TRACK_OUTCOME) &&
+            (f & LM_TRACK_STARTED) && ms <= pg->outcome_window_months) {
+            f |= LM_TRACK_OUTCOME;
+            counts[lm_prog_index(k, arm, LM_PM_OUTCOMES)]++;
+        }
+    }
+    /* Horizons: each counted once, in the month the referral reaches it. */
+    if (ms == 12) {
+        counts[lm_prog_index(k, arm, LM_PM_FOLLOWED_12)]++;
+        if (emp) {
+            counts[lm_prog_index(k, arm, LM_PM_EMPLOYED_12)]++;
+            counts[lm_prog_index(k, arm, LM_PM_EARNINGS_12_PENCE)] +=
+                (int64_t)llround((double)p->earnings[i] * 100.0);
+        }
+        if (f & LM_TRACK_ANY12)
+            counts[lm_prog_index(k, arm, LM_PM_ANY_JOB_12)]++;
+        if (worked >= 3)
+            counts[lm_prog_index(k, arm, LM_PM_WORKED_13W_12)]++;
+        if (f & LM_TRACK_SUST6)
+            counts[lm_prog_index(k, arm, LM_PM_SUSTAINED_6_12)]++;
+    }
+    if (ms == pg->outcome_window_months) {
+        counts[lm_prog_index(k, arm, LM_PM_FOLLOWED_WINDOW)]++;
+        if (f & LM_TRACK_OUTCOME)
+            counts[lm_prog_index(k, arm, LM_PM_OUTCOMES_WINDOW)]++;
+    }
+    *flags = f;
+}
+
 void lm__prog_after(const lm__prog_ctx *c, int64_t i, int old_state, int64_t *counts) {
     const lm_scenario *sc = c->sc;
     lm_population *p = c->pop;
@@ -310,20 +481,18 @@ void lm__prog_after(const lm__prog_ctx *c, int64_t i, int old_state, int64_t *co
     if (phase == LM_PHASE_SEARCH || phase == LM_PHASE_IN_WORK) {
         int k = p->prog[i] - 1;
         const lm_programme *pg = &sc->programmes[k];
-        int arm = p->track_prog[i] == p->prog[i] ? p->track_arm[i] : 0;
+        const int arm = spell_arm(c, i);
         if (phase == LM_PHASE_SEARCH) {
             if (emp && !was_emp) {
                 if (pg->in_work_support_months > 0) {
                     p->prog_phase[i] = LM_PHASE_IN_WORK;
                     p->prog_months[i] = 0;
                 } else {
-                    p->prog[i] = 0;
-                    p->prog_phase[i] = LM_PHASE_NONE;
+                    end_spell(c, i, LM_END_JOB, c->ends);
                 }
                 p->sanction_left[i] = 0;
             } else if (++p->prog_months[i] >= pg->duration_months) {
-                p->prog[i] = 0;
-                p->prog_phase[i] = LM_PHASE_NONE;
+                end_spell(c, i, LM_END_FINISHED, c->ends);
                 p->sanction_left[i] = 0;
             } else if (p->sanction_left[i] > 0) {
                 p->sanction_left[i]--;
@@ -339,64 +508,45 @@ void lm__prog_after(const lm__prog_ctx *c, int64_t i, int old_state, int64_t *co
                                 LM_PURPOSE_SUPPORT_END, 0) < pg->in_work_leave_rate)) {
             /* Support ends with the job, at its longest term, or earlier
              * when the person no longer needs it. */
-            p->prog[i] = 0;
-            p->prog_phase[i] = LM_PHASE_NONE;
+            end_spell(c, i, LM_END_IN_WORK_ENDED, c->ends);
         }
     }
     if (p->track_prog[i]) {
-        int k = p->track_prog[i] - 1;
-        const lm_programme *pg = &sc->programmes[k];
-        int arm = p->track_arm[i];
-        int ms = (int)c->month - (int)p->track_month[i];
         uint8_t f = p->track_flags[i];
-        if (emp) {
-            if (p->track_worked[i] < UINT8_MAX)
-                p->track_worked[i]++;
-            if (!(f & LM_TRACK_ENTERED)) {
-                f |= LM_TRACK_ENTERED;
-                counts[lm_prog_index(k, arm, LM_PM_JOB_ENTRIES)]++;
-                if (s == LM_STATE_EMPLOYED_GOOD)
-                    counts[lm_prog_index(k, arm, LM_PM_GOOD_ENTRIES)]++;
-            }
-            if (ms <= 12)
-                f |= LM_TRACK_ANY12;
-            if (p->sustained_months[i] >= 6 && !(f & LM_TRACK_SUST6)) {
-                f |= LM_TRACK_SUST6;
-                counts[lm_prog_index(k, arm, LM_PM_SUSTAINED_6)]++;
-            }
-            if (p->sustained_months[i] >= 12 && !(f & LM_TRACK_SUST12)) {
-                f |= LM_TRACK_SUST12;
-                counts[lm_prog_index(k, arm, LM_PM_SUSTAINED_12)]++;
-            }
-            /* Payment by results: only for persons who started. */
-            if (p->track_worked[i] >= pg->outcome_months_in_work && !(f & LM_TRACK_OUTCOME) &&
-                (f & LM_TRACK_STARTED) && ms <= pg->outcome_window_months) {
-                f |= LM_TRACK_OUTCOME;
-                counts[lm_prog_index(k, arm, LM_PM_OUTCOMES)]++;
+        const int worked = p->track_worked[i] + (emp && p->track_worked[i] < UINT8_MAX);
+        if (f & LM_TRACK_SECOND) {
+            /* The older follow-up: its frozen state plus what the newer one
+             * gathered before this month (the same months of the same
+             * person); only its paid outcome is its own. */
+            const uint16_t tag = p->track2_tag[i];
+            const int ms2 = (int)c->month - LM_TRACK2_MONTH(tag);
+            const uint8_t own = p->track2_flags[i];
+            uint8_t f2 = (uint8_t)(own | (f & (LM_TRACK_ENTERED | LM_TRACK_ANY12 | LM_TRACK_SUST6 |
+                                               LM_TRACK_SUST12)));
+            const int w2 = p->track2_worked[i] + worked;
+            /* Kept one month past its last (so that observers of the
+             * month, lmsim/moments.h, still see it), then cleared. */
+            if (ms2 > sc->follow_up_months) {
+                f &= (uint8_t)~LM_TRACK_SECOND;
+            } else {
+                follow(c, i, LM_TRACK2_PROG(tag), LM_TRACK2_ARM(tag), ms2,
+                       w2 < UINT8_MAX ? w2 : UINT8_MAX, s, emp, &f2, counts);
+                p->track2_flags[i] = (uint8_t)(own | (f2 & LM_TRACK_OUTCOME));
             }
         }
-        if (ms == 12) {
-            counts[lm_prog_index(k, arm, LM_PM_FOLLOWED_12)]++;
-            if (emp) {
-                counts[lm_prog_index(k, arm, LM_PM_EMPLOYED_12)]++;
-                counts[lm_prog_index(k, arm, LM_PM_EARNINGS_12_PENCE)] +=
-                    (int64_t)llround((double)p->earnings[i] * 100.0);
-            }
-            if (f & LM_TRACK_ANY12)
-                counts[lm_prog_index(k, arm, LM_PM_ANY_JOB_12)]++;
-            if (p->track_worked[i] >= 3)
-                counts[lm_prog_index(k, arm, LM_PM_WORKED_13W_12)]++;
-        }
+        const int ms = (int)c->month - (int)p->track_month[i];
+        follow(c, i, p->track_prog[i] - 1, p->track_arm[i], ms, worked, s, emp, &f, counts);
         p->track_flags[i] = f;
+        if (emp)
+            p->track_worked[i] = (uint8_t)worked;
         if (ms >= sc->follow_up_months)
             p->track_prog[i] = 0;
     }
     if (p->prog_phase[i] == LM_PHASE_QUEUED)
-        counts[lm_prog_index(p->prog[i] - 1, p->track_prog[i] == p->prog[i] ? p->track_arm[i] : 0,
-                             LM_PM_QUEUED)]++;
+        counts[lm_prog_index(p->prog[i] - 1, 0, LM_PM_QUEUED)]++;
     else if (p->prog_phase[i] != LM_PHASE_NONE) {
         /* A month of support is a month that ends on the programme. */
-        int arm = p->track_prog[i] == p->prog[i] ? p->track_arm[i] : 0;
+        const int arm = spell_arm(c, i);
         counts[lm_prog_index(p->prog[i] - 1, arm, LM_PM_CASELOAD)]++;
         counts[lm_prog_index(p->prog[i] - 1, arm, LM_PM_SUPPORT_MONTHS)]++;
     }
@@ -409,6 +559,10 @@ static double ratio(int64_t a, int64_t b) {
 void lm_programme_table_compute(const lm_scenario *sc, const int64_t *monthly,
                                 lm_programme_table *out) {
     memset(out, 0, sizeof *out);
+    out->persons = sc->n_persons;
+    out->represents = sc->represents;
+    out->scale = (double)sc->represents / (double)sc->n_persons;
+    const double scale = out->scale;
     for (int k = 0; k < sc->n_programmes; k++) {
         const lm_programme *pg = &sc->programmes[k];
         int arms[LM_N_ARMS] = {0, 1, 2}, n_arms = k == sc->trial ? LM_N_ARMS : 1;
@@ -416,37 +570,52 @@ void lm_programme_table_compute(const lm_scenario *sc, const int64_t *monthly,
             lm_programme_row *row = &out->rows[out->n_rows++];
             snprintf(row->programme, sizeof row->programme, "%s", pg->name);
             row->arm = arms[a];
+            row->outcome_window_months = pg->outcome_window_months;
             for (int m = 0; m < LM_PM_N; m++) {
                 if (lm_prog_measure_is_stock(m)) {
                     row->counts[m] = monthly[(size_t)sc->n_months * LM_PROG_CELLS +
                                              lm_prog_index(k, arms[a], m)];
-                    continue;
+                } else {
+                    for (int t = 1; t <= sc->n_months; t++)
+                        row->counts[m] +=
+                            monthly[(size_t)t * LM_PROG_CELLS + lm_prog_index(k, arms[a], m)];
                 }
-                for (int t = 1; t <= sc->n_months; t++)
-                    row->counts[m] +=
-                        monthly[(size_t)t * LM_PROG_CELLS + lm_prog_index(k, arms[a], m)];
+                row->represented[m] = (double)row->counts[m] * scale;
             }
             const int64_t *n = row->counts;
             /* Prices in force each month (a timeline may change them). */
             for (int t = 1; t <= sc->n_months; t++) {
                 const lm_programme *pt = &lm_scenario_at(sc, t)->programmes[k];
                 const int64_t *mc = monthly + (size_t)t * LM_PROG_CELLS;
-                row->cost_starts +=
+                row->cost_starts_sim +=
                     pt->cost_per_start * (double)mc[lm_prog_index(k, arms[a], LM_PM_STARTS)];
-                row->cost_support += pt->cost_per_month *
-                                     (double)mc[lm_prog_index(k, arms[a], LM_PM_SUPPORT_MONTHS)];
-                row->cost_outcomes +=
+                row->cost_support_sim +=
+                    pt->cost_per_month *
+                    (double)mc[lm_prog_index(k, arms[a], LM_PM_SUPPORT_MONTHS)];
+                row->cost_outcomes_sim +=
                     pt->outcome_payment * (double)mc[lm_prog_index(k, arms[a], LM_PM_OUTCOMES)];
             }
-            row->cost_total = row->cost_starts + row->cost_support + row->cost_outcomes;
-            row->cost_per_sustained =
-                n[LM_PM_SUSTAINED_6] > 0 ? row->cost_total / (double)n[LM_PM_SUSTAINED_6] : 0.0;
+            row->cost_total_sim =
+                row->cost_starts_sim + row->cost_support_sim + row->cost_outcomes_sim;
+            row->cost_starts = row->cost_starts_sim * scale;
+            row->cost_support = row->cost_support_sim * scale;
+            row->cost_outcomes = row->cost_outcomes_sim * scale;
+            row->cost_total = row->cost_total_sim * scale;
+            /* Per unit: the same for the simulated and the represented population. */
+            const int64_t referred = n[arms[a] > 0 ? LM_PM_RANDOMISED : LM_PM_REFERRALS];
+            row->cost_per_referral = referred > 0 ? row->cost_total_sim / (double)referred : 0.0;
+            row->cost_per_start =
+                n[LM_PM_STARTS] > 0 ? row->cost_total_sim / (double)n[LM_PM_STARTS] : 0.0;
+            row->cost_per_sustained_6 =
+                n[LM_PM_SUSTAINED_6_STARTED] > 0
+                    ? row->cost_total_sim / (double)n[LM_PM_SUSTAINED_6_STARTED]
+                    : 0.0;
             row->good_entry_share = ratio(n[LM_PM_GOOD_ENTRIES], n[LM_PM_JOB_ENTRIES]);
-            row->outcome_rate =
-                ratio(n[LM_PM_OUTCOMES], n[arms[a] > 0 ? LM_PM_RANDOMISED : LM_PM_REFERRALS]);
+            row->outcome_rate = ratio(n[LM_PM_OUTCOMES_WINDOW], n[LM_PM_FOLLOWED_WINDOW]);
             row->employed_12_rate = ratio(n[LM_PM_EMPLOYED_12], n[LM_PM_FOLLOWED_12]);
             row->any_job_12_rate = ratio(n[LM_PM_ANY_JOB_12], n[LM_PM_FOLLOWED_12]);
             row->worked_13w_12_rate = ratio(n[LM_PM_WORKED_13W_12], n[LM_PM_FOLLOWED_12]);
+            row->sustained_6_12_rate = ratio(n[LM_PM_SUSTAINED_6_12], n[LM_PM_FOLLOWED_12]);
             row->mean_earnings_12 = ratio(n[LM_PM_EARNINGS_12_PENCE], n[LM_PM_EMPLOYED_12]) / 100.0;
         }
     }

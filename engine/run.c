@@ -12,11 +12,15 @@
  * results are filled after the last month and, with a file, written to
  * /validation before the file is closed and renamed.
  *
+ * The referral history (/referrals) is appended after each month from the
+ * spells that ended in it (lm_sim_ended_spells), and at the end from the
+ * spells still under way; in panel mode sample only the sampled persons'.
+ *
  * A distributed run (opt->exchange with more than one rank) has one writer
  * per rank for its part file (the panel columns of its slots) and, on rank
- * 0, the main writer. /persons rows are gathered on rank 0 in column order:
- * ranks own ascending blocks of slots, so concatenating in rank order gives
- * the single-process order. Every rank makes the same sequence of exchange
+ * 0, the main writer. /persons and /referrals rows are gathered on rank 0
+ * in slot order: ranks own ascending blocks of slots, so concatenating in
+ * rank order gives the single-process order. Every rank makes the same sequence of exchange
  * calls, and the ranks agree at the end of each month on whether any rank
  * failed or was asked to stop, so that none is left waiting for the others.
  */
@@ -53,46 +57,58 @@ typedef struct files {
     int failed_all;        /* a failure was agreed during a gather */
 } files;
 
-/* Gather every rank's rows[0..n) on rank 0 and append them to the main
- * file, in rank order. Every rank calls this the same number of times
- * whatever happened before: a rank that failed passes its error as rc_in
- * (and no rows), every rank learns of it from the count exchange, sets
- * f->failed_all and returns an error, and none is left waiting in a
- * collective. Returns rc_in if it is an error. */
-static int gather_rows(files *f, const int32_t *rows, int64_t n, int rc_in, lm_error *err) {
+/* Append gathered records to the main file. */
+typedef int (*append_fn)(lm_h5_writer *w, const void *recs, int64_t n, lm_error *err);
+
+static int append_persons(lm_h5_writer *w, const void *recs, int64_t n, lm_error *err) {
+    return lm__h5_append_rows(w, recs, n, err);
+}
+
+static int append_referrals(lm_h5_writer *w, const void *recs, int64_t n, lm_error *err) {
+    return lm__h5_append_referrals(w, recs, n, err);
+}
+
+/* Gather every rank's records rows[0..n) (`size` bytes each) on rank 0 and
+ * append them to the main file, in rank order. Every rank calls this the
+ * same number of times whatever happened before: a rank that failed passes
+ * its error as rc_in (and no rows), every rank learns of it from the count
+ * exchange, sets f->failed_all and returns an error, and none is left
+ * waiting in a collective. Returns rc_in if it is an error. */
+static int gather_records(files *f, const void *rows, int64_t n, size_t size, append_fn append,
+                          int rc_in, lm_error *err) {
     const lm_exchange *ex = f->ex;
     const int K = ex->n_ranks;
     int64_t *count = f->count, total = 0;
-    int32_t *all = NULL;
+    void *all = NULL;
     int rc = LM_OK;
     memset(count, 0, (size_t)(K + 1) * sizeof *count);
     count[ex->rank] = rc_in == LM_OK ? n : 0;
     count[K] = rc_in != LM_OK; /* ranks that failed */
     if (ex->sum_i64(ex->user, count, (size_t)K + 1))
-        return LM_FAIL(err, LM_EIO, "exchanging /persons row counts between ranks failed");
+        return LM_FAIL(err, LM_EIO, "exchanging row counts between ranks failed");
     if (count[K] > 0) {
         f->failed_all = 1;
         return rc_in != LM_OK ? rc_in
-                              : LM_FAIL(err, LM_EIO, "another rank failed while writing /persons");
+                              : LM_FAIL(err, LM_EIO, "another rank failed while writing rows");
     }
     for (int r = 0; r < K; r++) {
-        f->bytes[r] = (size_t)count[r] * ROW_BYTES;
+        f->bytes[r] = (size_t)count[r] * size;
         total += count[r];
     }
     /* Rank 0 needs room for every row; all ranks learn whether it has it. */
     int64_t nomem = 0;
     if (ex->rank == 0)
-        nomem = (all = lm__malloc((size_t)(total > 0 ? total : 1) * ROW_BYTES)) == NULL;
+        nomem = (all = lm__malloc((size_t)(total > 0 ? total : 1) * size)) == NULL;
     if (ex->sum_i64(ex->user, &nomem, 1) || nomem) {
         lm__free(all);
         f->failed_all = 1;
-        return LM_FAIL(err, nomem ? LM_ENOMEM : LM_EIO,
-                       "rank 0: no memory to gather %lld /persons rows", (long long)total);
+        return LM_FAIL(err, nomem ? LM_ENOMEM : LM_EIO, "rank 0: no memory to gather %lld rows",
+                       (long long)total);
     }
-    if (ex->gather(ex->user, rows, (size_t)n * ROW_BYTES, all, f->bytes))
-        rc = LM_FAIL(err, LM_EIO, "gathering /persons rows on rank 0 failed");
+    if (ex->gather(ex->user, rows, (size_t)n * size, all, f->bytes))
+        rc = LM_FAIL(err, LM_EIO, "gathering rows on rank 0 failed");
     else if (ex->rank == 0 && f->main)
-        rc = lm__h5_append_rows(f->main, all, total, err);
+        rc = append(f->main, all, total, err);
     lm__free(all);
     return rc;
 }
@@ -130,7 +146,7 @@ static int gather_initial(files *f, const lm_population *pop, lm_error *err) {
         int64_t n = 0;
         if (hi > lo && rc == LM_OK)
             n = lm__h5_person_rows(f->part, pop, NULL, 0, 0, lo - first, hi - first, rows);
-        rc = gather_rows(f, rows, n, rc, err);
+        rc = gather_records(f, rows, n, ROW_BYTES, append_persons, rc, err);
     }
     lm__free(rows);
     return rc;
@@ -145,7 +161,35 @@ static int gather_entrants(files *f, const lm_population *pop, const int64_t *en
         rc = LM_FAIL(err, LM_ENOMEM, "no memory for /persons rows");
     if (rows != NULL)
         lm__h5_person_rows(f->part, pop, entr, n_entr, month, 0, 0, rows);
-    rc = gather_rows(f, rows, n, rc, err);
+    rc = gather_records(f, rows, n, ROW_BYTES, append_persons, rc, err);
+    lm__free(rows);
+    return rc;
+}
+
+/* The referral-history rows of the spells that ended in the last step
+ * (open == 0) or of those still under way (open == 1), of the persons in
+ * the file's panel: appended to the whole file, or gathered on rank 0.
+ * Every rank takes part, even after a failure (rc). */
+static int write_referrals(files *f, const lm_scenario *sc, const lm_sim *sim, int open, int rc,
+                           lm_error *err) {
+    if (sc->n_programmes == 0)
+        return rc;
+    int64_t n =
+        rc == LM_OK ? (open ? lm_sim_open_spells(sim, NULL) : lm_sim_ended_spells(sim, NULL)) : 0;
+    lm_referral *rows = lm__malloc((size_t)(n > 0 ? n : 1) * sizeof *rows);
+    if (rows == NULL && rc == LM_OK)
+        rc = LM_FAIL(err, LM_ENOMEM, "no memory for %lld /referrals rows", (long long)n);
+    if (rows == NULL || rc != LM_OK)
+        n = 0;
+    else
+        n = lm__referrals_in_panel(
+            sc, rows, open ? lm_sim_open_spells(sim, rows) : lm_sim_ended_spells(sim, rows));
+    if (f->whole) {
+        if (rc == LM_OK)
+            rc = lm__h5_append_referrals(f->whole, rows, n, err);
+    } else {
+        rc = gather_records(f, rows, n, sizeof *rows, append_referrals, rc, err);
+    }
     lm__free(rows);
     return rc;
 }
@@ -199,8 +243,10 @@ static int write_month(files *f, const lm_scenario *sc, const lm_sim *sim, int m
     int64_t n_entr;
     const int64_t *entr = lm_sim_entrants(sim, &n_entr);
     const lm_population *pop = lm_sim_population(sim);
-    if (f->whole)
-        return lm_h5_write_month(f->whole, pop, m, entr, n_entr, err);
+    if (f->whole) {
+        int rc = lm_h5_write_month(f->whole, pop, m, entr, n_entr, err);
+        return rc == LM_OK ? write_referrals(f, sc, sim, 0, rc, err) : rc;
+    }
     int rc = LM_OK;
     if (f->part)
         rc = lm_h5_write_month(f->part, pop, m, NULL, 0, err);
@@ -210,7 +256,7 @@ static int write_month(files *f, const lm_scenario *sc, const lm_sim *sim, int m
      * that none waits for another; the agreement that follows reports it. */
     if (sc->panel != LM_PANEL_NONE)
         rc = gather_entrants(f, pop, entr, n_entr, m, rc, err);
-    return rc;
+    return write_referrals(f, sc, sim, 0, rc, err);
 }
 
 /* Write the totals and close: the whole file, or (distributed) the parts
@@ -354,6 +400,15 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
     if (opt->moments && opt->results &&
         (rc = lm_moments_results(opt->moments, opt->widen, opt->results, err)))
         goto fail;
+    /* Spells under way at the last month: cut off by the end of the run. */
+    if (opt->out_path) {
+        rc = write_referrals(&f, sc, sim, 1, LM_OK, err);
+        if (lm__agree(f.ex, rc != LM_OK, NULL) > 0) {
+            if (rc == LM_OK)
+                rc = LM_FAIL(err, LM_EIO, "another rank failed writing /referrals");
+            goto fail;
+        }
+    }
     if (opt->out_path &&
         (rc = close_files(&f, opt->out_path, counts, prog, earn, sc, table, &h, opt, err)))
         goto fail;

@@ -109,6 +109,8 @@ struct lm_sim {
     double credit[LM_MAX_PROGRAMMES * LM_MAX_REGIONS]; /* fractional places carried */
     int64_t *hist;                                     /* [LM_PROG_HIST_BINS] allocation scratch */
     int64_t *per_rank;                                 /* [n_ranks + 1] allocation scratch */
+    lm__ends *ends;     /* [n_threads] spells ended in the last step, per thread range */
+    int64_t *ends_slot; /* [n_threads][LM_ENDS_CAP] their lists */
 
     /* alignment (align_month) */
     float *al_a;    /* [n] odds of the aligned move, 0 for persons not concerned */
@@ -121,7 +123,7 @@ struct lm_sim {
 
 /* First slot of thread range k (of n_threads) within this process's slots. */
 static inline int64_t thread_first(const lm_sim *sim, int k) {
-    return sim->lo + (sim->hi - sim->lo) * k / sim->n_threads;
+    return lm__range_first(sim->lo, sim->hi, k, sim->n_threads);
 }
 
 /* Sum buf over the ranks of a distributed run (nothing to do otherwise). */
@@ -572,7 +574,7 @@ static void draw_words(const lm_population *p, uint64_t seed, uint32_t month, in
 
 /* The per-person work of one month for slots [lo, hi). */
 static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t *te, int64_t *tp,
-                       int64_t *n_entr) {
+                       int64_t *n_entr, lm__ends *ends) {
     const lm_scenario *sc = sim->cur;
     lm_population *p = sim->pop;
     const uint64_t seed = sc->seed;
@@ -580,7 +582,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
     const uint32_t mnext = (uint32_t)(month + 1);
     const int64_t n = p->n;
     int64_t ne = 0;
-    const lm__prog_ctx pc = {sc, p, mnext, (double)n / (double)sc->represents};
+    const lm__prog_ctx pc = {sc, p, mnext, (double)n / (double)sc->represents, ends, 1, lo, hi};
     const int has_prog = sc->n_programmes > 0, has_earn = sc->has_earnings,
               has_health = sc->has_health;
     /* Arrays and settings in locals: a store through one of the uint8_t
@@ -623,6 +625,10 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
             const int age = month - birth[i];
             if (age + 1 >= LM_AGE_MAX_MONTHS) {
                 int64_t id = i + n * ((int64_t)gen[i] + 1);
+                /* A spell under way ends with the person (recorded in the
+                 * slot, whose entrant starts without a spell). */
+                if (prog_phase[i] != LM_PHASE_NONE)
+                    lm__prog_leaves(&pc, i);
                 lm_population_draw_person(sc, p, i, id, mnext, 1);
                 sim->entrants[lo + ne++] = i;
                 cellv[i] = (uint16_t)cell_of_slot(p, i, 0);
@@ -842,13 +848,13 @@ static void align_month(lm_sim *sim) {
 /* Programme upkeep and referrals for slots [lo, hi) before the transitions;
  * queued candidates are written from cand[lo] on. */
 static void before_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tp, int64_t *load,
-                         int64_t *n_cand) {
+                         int64_t *n_cand, lm__ends *ends) {
     const lm_scenario *sc = sim->cur;
     lm_population *p = sim->pop;
     double refer_p[LM_MAX_PROGRAMMES * 16];
     lm__prog_referral_table(sc, refer_p);
-    const lm__prog_ctx pc = {sc, p, (uint32_t)(sim->month + 1),
-                             (double)p->n / (double)sc->represents};
+    const lm__prog_ctx pc = {
+        sc, p, (uint32_t)(sim->month + 1), (double)p->n / (double)sc->represents, ends, 1, lo, hi};
     /* States from which some open programme refers: everyone else not on a
      * programme is skipped without a call (most people, most months). */
     unsigned refer_states = 0;
@@ -881,7 +887,7 @@ static int programmes_before(lm_sim *sim) {
         for (int k = t; k < sim->n_threads; k += nt) {
             int64_t lo = thread_first(sim, k), hi = thread_first(sim, k + 1);
             before_range(sim, lo, hi, sim->thread_prog + (size_t)k * LM_PROG_CELLS,
-                         sim->thread_load + (size_t)k * nl, &sim->thread_n_cand[k]);
+                         sim->thread_load + (size_t)k * nl, &sim->thread_n_cand[k], &sim->ends[k]);
         }
     }
     const int64_t n = sim->pop->n, total = compact(sim, sim->cand, sim->thread_n_cand);
@@ -889,8 +895,14 @@ static int programmes_before(lm_sim *sim) {
         for (size_t q = 0; q < nl; q++)
             sim->thread_load[q] += sim->thread_load[(size_t)t * nl + q];
     xsum_i64(sim, sim->thread_load, nl); /* caseloads of all ranks */
-    const lm__prog_ctx pc = {sim->cur, sim->pop, (uint32_t)(sim->month + 1),
-                             (double)n / (double)sim->cur->represents};
+    const lm__prog_ctx pc = {sim->cur,
+                             sim->pop,
+                             (uint32_t)(sim->month + 1),
+                             (double)n / (double)sim->cur->represents,
+                             sim->ends,
+                             sim->n_threads,
+                             sim->lo,
+                             sim->hi};
     lm__prog_alloc_io io = {sim->ex, sim->lo, sim->hi, sim->hist, sim->per_rank, 0};
     int rc = lm__prog_allocate(&pc, &io, sim->cand + sim->lo, total, sim->thread_load, sim->credit,
                                sim->alloc_counts);
@@ -915,6 +927,78 @@ static void count_month0(lm_sim *sim) {
             sim->thread_n_entrants[k] = 0;
         }
     }
+}
+
+/* Clear the spell ends of the last step (listed, or a whole range whose
+ * list overflowed) before this step records its own. */
+static void clear_ends(lm_sim *sim) {
+    if (!sim->ends)
+        return;
+    uint8_t *end = sim->pop->spell_end;
+    for (int k = 0; k < sim->n_threads; k++) {
+        lm__ends *e = &sim->ends[k];
+        if (e->n > e->cap) {
+            const int64_t lo = thread_first(sim, k), hi = thread_first(sim, k + 1);
+            memset(end + lo, 0, (size_t)(hi - lo));
+        } else {
+            for (int64_t q = 0; q < e->n; q++)
+                end[e->slot[q]] = 0;
+        }
+        e->n = 0;
+    }
+}
+
+static int cmp_slot(const void *a, const void *b) {
+    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Each thread's list in ascending slots (the queue's ends come before the
+ * allocation's and those of the step), so that the rows of all threads in
+ * thread order are in slot order whatever the thread count. */
+static void sort_ends(lm_sim *sim) {
+    for (int k = 0; sim->ends && k < sim->n_threads; k++) {
+        lm__ends *e = &sim->ends[k];
+        if (e->n > 1 && e->n <= e->cap)
+            qsort(e->slot, (size_t)e->n, sizeof *e->slot, cmp_slot);
+    }
+}
+
+int64_t lm_sim_ended_spells(const lm_sim *sim, lm_referral *rows) {
+    int64_t n = 0;
+    const lm_population *p = sim->pop;
+    for (int k = 0; sim->ends && k < sim->n_threads; k++) {
+        const lm__ends *e = &sim->ends[k];
+        if (e->n <= e->cap) {
+            for (int64_t q = 0; q < e->n; q++, n++)
+                if (rows)
+                    lm__prog_spell_row(sim->cur, p, e->slot[q], sim->month, LM_END_NONE, &rows[n]);
+            continue;
+        }
+        /* The list overflowed: the range's non-zero spell_end are this step's. */
+        const int64_t lo = thread_first(sim, k), hi = thread_first(sim, k + 1);
+        for (int64_t i = lo; i < hi; i++)
+            if (p->spell_end[i]) {
+                if (rows)
+                    lm__prog_spell_row(sim->cur, p, i, sim->month, LM_END_NONE, &rows[n]);
+                n++;
+            }
+    }
+    return n;
+}
+
+int64_t lm_sim_open_spells(const lm_sim *sim, lm_referral *rows) {
+    int64_t n = 0;
+    const lm_population *p = sim->pop;
+    if (sim->sc->n_programmes == 0)
+        return 0;
+    for (int64_t i = sim->lo; i < sim->hi; i++)
+        if (p->prog_phase[i] != LM_PHASE_NONE) {
+            if (rows)
+                lm__prog_spell_row(sim->cur, p, i, sim->month, LM_END_RUN_ENDED, &rows[n]);
+            n++;
+        }
+    return n;
 }
 
 int lm_sim_create(const lm_scenario *sc, int threads, lm_sim **out, lm_error *err) {
@@ -987,6 +1071,13 @@ int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex
         sim->cand = lm__aligned_alloc((size_t)sim->pop->n * sizeof *sim->cand);
         sim->hist = lm__aligned_alloc(LM_PROG_HIST_BINS * sizeof *sim->hist);
         sim->per_rank = lm__calloc((size_t)(ex ? ex->n_ranks : 1) + 1, sizeof *sim->per_rank);
+        sim->ends = lm__aligned_alloc((size_t)sim->n_threads * sizeof *sim->ends);
+        sim->ends_slot =
+            lm__aligned_alloc((size_t)sim->n_threads * LM_ENDS_CAP * sizeof *sim->ends_slot);
+        if (sim->ends && sim->ends_slot)
+            for (int k = 0; k < sim->n_threads; k++)
+                sim->ends[k] =
+                    (lm__ends){sim->ends_slot + (size_t)k * LM_ENDS_CAP, 0, LM_ENDS_CAP, {0}};
     }
     int any_align = sc->n_align > 0;
     for (int v = 0; v < sc->n_variants; v++)
@@ -998,7 +1089,8 @@ int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex
         sim->al_sum = lm__calloc((size_t)nb * 2, sizeof *sim->al_sum);
     }
     if (!sim->entrants || !sim->cell ||
-        (sc->n_programmes > 0 && (!sim->cand || !sim->hist || !sim->per_rank)) ||
+        (sc->n_programmes > 0 &&
+         (!sim->cand || !sim->hist || !sim->per_rank || !sim->ends || !sim->ends_slot)) ||
         (any_align && (!sim->al_a || !sim->al_b || !sim->al_sum))) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory allocating the entrant list");
         goto fail;
@@ -1059,6 +1151,8 @@ void lm_sim_destroy(lm_sim *sim) {
     lm__free(sim->cand);
     lm__free(sim->hist);
     lm__free(sim->per_rank);
+    lm__free(sim->ends);
+    lm__free(sim->ends_slot);
     lm__free(sim->al_a);
     lm__free(sim->al_b);
     lm__free(sim->al_sum);
@@ -1080,6 +1174,7 @@ int lm_sim_step(lm_sim *sim, lm_error *err) {
     memset(sim->thread_earn, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
     memset(sim->thread_prog, 0, LM_PROG_CELLS * (size_t)sim->n_threads * sizeof(int64_t));
     memset(sim->alloc_counts, 0, LM_PROG_CELLS * sizeof(int64_t));
+    clear_ends(sim);
     if (sim->sc->n_programmes > 0 && programmes_before(sim) != LM_OK)
         return LM_FAIL(err, LM_ENOMEM, "month %d: out of memory allocating programme places",
                        sim->month + 1);
@@ -1092,10 +1187,12 @@ int lm_sim_step(lm_sim *sim, lm_error *err) {
             int64_t lo = thread_first(sim, k), hi = thread_first(sim, k + 1);
             step_range(sim, lo, hi, sim->thread_counts + (size_t)k * sim->n_agg,
                        sim->thread_earn + (size_t)k * sim->n_agg,
-                       sim->thread_prog + (size_t)k * LM_PROG_CELLS, &sim->thread_n_entrants[k]);
+                       sim->thread_prog + (size_t)k * LM_PROG_CELLS, &sim->thread_n_entrants[k],
+                       sim->ends ? &sim->ends[k] : NULL);
         }
     }
     sim->month++;
+    sort_ends(sim);
     reduce(sim);
     if (sim->ex_failed)
         return exchange_failed(err, sim->month);
@@ -1191,13 +1288,17 @@ int lm_sim_reset(lm_sim *sim, const lm_scenario *sc, lm_error *err) {
     memset(sim->base_odds, 0, (size_t)sim->n_cells * per_cell * sizeof(float));
     memset(sim->alloc_counts, 0, LM_PROG_CELLS * sizeof(int64_t));
     memset(sim->thread_prog, 0, LM_PROG_CELLS * (size_t)sim->n_threads * sizeof(int64_t));
+    for (int k = 0; sim->ends && k < sim->n_threads; k++)
+        sim->ends[k].n = 0; /* the redrawn persons have no spell_end */
     /* The month-0 population of sc in place: every slot's first occupant
      * (id = slot), all of its fields redrawn (lm_population_draw_person). */
     lm_population *p = sim->pop;
     const int64_t lo = sim->lo, hi = sim->hi;
 #pragma omp parallel for schedule(static) num_threads(sim->n_threads)
-    for (int64_t i = lo; i < hi; i++)
+    for (int64_t i = lo; i < hi; i++) {
         lm_population_draw_person(sc, p, i, i, 0, 0);
+        p->spell_end[i] = 0;
+    }
     build_tables(sim);
     build_effects(sim);
     count_month0(sim);

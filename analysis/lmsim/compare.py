@@ -38,15 +38,16 @@ REPLICATE_NOTE = ("binomial standard errors within one run; intervals from repli
 HEADLINE_MEASURES = ["employment_rate", "unemployment_rate", "inactivity_rate", "good_job_share",
                      "mean_earnings"]
 
-# programme rates: (name, numerator, denominator)
+# programme rates of a trial's arms: (name, numerator, denominator), simulated
+# counts (NAME_sim in /outcomes/programmes), every one over the referrals
+# followed to its horizon
 PROGRAMME_RATES = [
-    ("job_entry_rate", "job_entries", "referrals"),
-    ("sustained_6_rate", "sustained_6", "referrals"),
-    ("good_entry_share", "good_entries", "job_entries"),
-    ("outcome_rate", "outcomes", "referrals"),
-    ("employed_12_rate", "employed_12", "followed_12"),
     ("any_job_12_rate", "any_job_12", "followed_12"),
+    ("employed_12_rate", "employed_12", "followed_12"),
     ("worked_13w_12_rate", "worked_13w_12", "followed_12"),
+    ("sustained_6_12_rate", "sustained_6_12", "followed_12"),
+    ("outcome_rate", "outcomes_window", "followed_window"),
+    ("good_entry_share", "good_entries", "job_entries"),
 ]
 
 
@@ -64,15 +65,18 @@ def compare(a, b=None, c=None, z=1.959963984540054):
     ``compare(a, b)``: headline outcomes at the last month, b minus a, per
     group and measure, with the standard errors and 95 % interval of
     ``lmsim compare A.h5 B.h5 --csv`` (``compare_runs``; columns group,
-    measure, a, b, diff, persons_a, persons_b, se_paired, ci_low, ci_high,
+    measure, a, b, diff, persons_a, persons_b (represented), persons_a_sim,
+    persons_b_sim, se_paired, ci_low, ci_high,
     se_unpaired, basis). When both runs have programmes,
     ``compare_programmes`` gives the programme table.
 
     ``compare(trial)`` (one run made with ``--trial PROGRAMME``): treatment
-    minus control for the programme under trial, per rate, with a binomial
-    standard error sqrt(p_t(1-p_t)/n_t + p_c(1-p_c)/n_c) and a 95 % interval
-    (columns programme, measure, n_treatment, treatment, n_control, control,
-    diff, se, ci_low, ci_high). Replicate-based intervals come from sweeps:
+    minus control for the programme under trial, per rate (over the persons
+    randomised and followed to the rate's horizon), with a binomial standard
+    error sqrt(p_t(1-p_t)/n_t + p_c(1-p_c)/n_c) from the simulated counts and
+    a 95 % interval (columns programme, measure, n_treatment, n_treatment_sim,
+    treatment, n_control, n_control_sim, control, diff, se, ci_low, ci_high;
+    n_* for the represented population, n_*_sim simulated). Replicate-based intervals come from sweeps:
     see ``REPLICATE_NOTE``.
     """
     from .sweep import Sweep, compare_sweep, is_sweep
@@ -89,7 +93,8 @@ def compare(a, b=None, c=None, z=1.959963984540054):
 # Two runs: the estimator of engine/compare.c (docs/analysis.md, "Two run
 # files"), computed the same way so the numbers equal `lmsim compare --csv`.
 
-RUN_COLUMNS = ["group", "measure", "a", "b", "diff", "persons_a", "persons_b", "se_paired",
+RUN_COLUMNS = ["group", "measure", "a", "b", "diff", "persons_a", "persons_b", "persons_a_sim",
+               "persons_b_sim", "se_paired",
                "ci_low", "ci_high", "se_unpaired", "basis"]
 
 # /panel/state codes (docs/output-format.md)
@@ -310,7 +315,9 @@ def compare_runs(a, b, z=1.959963984540054):
     (engine/compare.c; docs/analysis.md, "Two run files").
 
     Columns: group, measure, a, b, diff (b - a, from the headline tables),
-    persons_a, persons_b (persons in the group at the last month), se_paired
+    persons_a, persons_b (persons in the group at the last month, for the
+    population each run represents: x represents / persons), persons_a_sim,
+    persons_b_sim (the simulated persons), se_paired
     (NaN unless the basis is paired), ci_low, ci_high (diff -/+ z s.e., from
     the paired s.e. when there is one), se_unpaired (NaN for mean earnings
     when a run has no panel) and basis: "paired" (both panels, same seed,
@@ -403,7 +410,8 @@ def compare_runs(a, b, z=1.959963984540054):
             va, vb = float(h[0][name + "_end"]), float(h[1][name + "_end"])
             diff = vb - va
             se = se_p[m] if paired else se_unp[m]
-            rows.append((group, name, va, vb, diff, int(h[0].persons_end),
+            rows.append((group, name, va, vb, diff, int(h[0].persons_end) * a.scale,
+                         int(h[1].persons_end) * b.scale, int(h[0].persons_end),
                          int(h[1].persons_end), float(se_p[m]), diff - z * se, diff + z * se,
                          float(se_unp[m]), basis))
     attrs["basis"] = basis
@@ -441,29 +449,37 @@ def compare_programmes(a, b):
     return pd.DataFrame(rows, columns=["programme", "arm", "measure", "a", "b", "diff"])
 
 
+def _sim(row, name):
+    """Simulated count `name` of a programme row (files before issue 10: no _sim columns)."""
+    return float(row[name + "_sim"]) if name + "_sim" in row.index else float(row[name])
+
+
 def compare_trial(run, z=1.959963984540054):
+    """Treatment minus control of every programme under trial: one row per
+    rate of PROGRAMME_RATES (each over the persons randomised and followed to
+    its horizon), with n_treatment / n_control for the represented population
+    and n_treatment_sim / n_control_sim the simulated persons the binomial
+    standard error counts."""
     run = _run(run)
     p = run.programmes()
     if not len(p) or not (p["arm"] == "treatment").any():
         raise ValueError("%s is not a trial run (no treatment/control rows in /outcomes/programmes);"
                          " give two runs to compare" % run.path)
+    scale = p.attrs.get("scale", 1.0)
     rows = []
     for prog in p.loc[p["arm"] == "treatment", "programme"].unique():
         t = p[(p.programme == prog) & (p.arm == "treatment")].iloc[0]
         c = p[(p.programme == prog) & (p.arm == "control")].iloc[0]
         for name, num, den in PROGRAMME_RATES:
-            # the arms are randomised at the offer of a place: rates over referrals are
-            # rates over the persons randomised
-            if den == "referrals" and "randomised" in p:
-                den = "randomised"
-            nt, nc = float(t[den]), float(c[den])
-            pt = float(t[num]) / nt if nt > 0 else np.nan
-            pc = float(c[num]) / nc if nc > 0 else np.nan
+            nt, nc = _sim(t, den), _sim(c, den)
+            pt = _sim(t, num) / nt if nt > 0 else np.nan
+            pc = _sim(c, num) / nc if nc > 0 else np.nan
             diff = pt - pc
             se = np.sqrt(pt * (1 - pt) / nt + pc * (1 - pc) / nc) if nt > 0 and nc > 0 else np.nan
-            rows.append((prog, name, int(nt), pt, int(nc), pc, diff, se, diff - z * se,
-                         diff + z * se))
-    df = pd.DataFrame(rows, columns=["programme", "measure", "n_treatment", "treatment",
-                                     "n_control", "control", "diff", "se", "ci_low", "ci_high"])
+            rows.append((prog, name, nt * scale, int(nt), pt, nc * scale, int(nc), pc, diff, se,
+                         diff - z * se, diff + z * se))
+    df = pd.DataFrame(rows, columns=["programme", "measure", "n_treatment", "n_treatment_sim",
+                                     "treatment", "n_control", "n_control_sim", "control", "diff",
+                                     "se", "ci_low", "ci_high"])
     df.attrs["note"] = REPLICATE_NOTE
     return df

@@ -9,7 +9,8 @@ import os
 
 from .run import Run
 
-TABLES = ["headline", "programmes", "gaps", "aggregates", "programme_months", "persons"]
+TABLES = ["headline", "programmes", "gaps", "aggregates", "programme_months", "persons",
+          "referrals"]
 
 
 def export(path, outdir, fmt="csv", panel_vars=None, months=None):
@@ -27,6 +28,8 @@ def export(path, outdir, fmt="csv", panel_vars=None, months=None):
               "aggregates": r.aggregates, "programme_months": r.programme_months}
     if r.has_panel:
         tables["persons"] = r.persons
+    if "referrals" in r.file:
+        tables["referrals"] = r.referrals
     if panel_vars:
         tables["panel"] = lambda: r.panel(panel_vars, months=months)
     written = {}

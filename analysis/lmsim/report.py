@@ -37,13 +37,18 @@ HEADLINE_FIELDS = [
     ("mean_earnings_start", "mean earnings GBP, start", "gbp"),
     ("mean_earnings_end", "mean earnings GBP, end", "gbp"),
 ]
+# (field, title, kind): "count" fields and costs are shown for the represented
+# population (the file's NAME) with the simulated count (NAME_sim) beside
 PROGRAMME_FIELDS = [
-    ("referrals", "referrals", "int"), ("starts", "starts", "int"),
-    ("job_entries", "job entries", "int"), ("good_entry_share", "good %", "pct"),
-    ("sustained_6", "sustained 6m", "int"), ("sustained_12", "sustained 12m", "int"),
+    ("referrals", "referrals", "count"), ("starts", "starts", "count"),
+    ("job_entries", "job entries", "count"), ("good_entry_share", "good %", "pct"),
+    ("sustained_6_started", "starters' jobs sustained 6m", "count"),
     ("any_job_12_rate", "any job in 12m %", "pct"), ("employed_12_rate", "in work at 12m %", "pct"),
-    ("mean_earnings_12", "earnings at 12m GBP", "gbp"), ("outcomes", "paid outcomes", "int"),
-    ("cost_total", "cost GBP", "gbp"), ("cost_per_sustained", "GBP per sustained job", "gbp"),
+    ("sustained_6_12_rate", "sustained 6m within 12m %", "pct"),
+    ("mean_earnings_12", "earnings at 12m GBP", "gbp"), ("outcomes", "paid outcomes", "count"),
+    ("outcome_rate", "outcome rate % (window)", "pct"), ("cost_total", "cost GBP", "count"),
+    ("cost_per_referral", "GBP per referral", "gbp"), ("cost_per_start", "GBP per start", "gbp"),
+    ("cost_per_sustained_6", "GBP per starter's job sustained 6m", "gbp"),
 ]
 
 CSS = """
@@ -85,6 +90,14 @@ def _num(v, kind, **data):
     attrs = "".join(' data-%s="%s"' % (k, html.escape(str(x))) for k, x in data.items())
     val = repr(int(v)) if kind == "int" else repr(float(v))
     return '<td class="num" data-value="%s"%s>%s</td>' % (val, attrs, _fmt(v, kind))
+
+
+def _count(v, sim, **data):
+    """A count (or cost) for the represented population, with the simulated one beside."""
+    attrs = "".join(' data-%s="%s"' % (k, html.escape(str(x))) for k, x in data.items())
+    return ('<td class="num" data-value="%s" data-sim="%s"%s>%s <span class="ci">(sim. %s)</span>'
+            "</td>" % (repr(float(v)), repr(float(sim)), attrs, "{:,.0f}".format(float(v)),
+                       "{:,.0f}".format(float(sim))))
 
 
 def _diff_ci(v, lo, hi, kind, **data):
@@ -235,15 +248,18 @@ def build(paths, outdir, title=None):
 
     # provenance
     h.append('<h2 id="provenance">Provenance</h2><table id="provenance-table"><tr><th>run</th>'
-             "<th>file</th><th>scenario</th><th>lmsim version</th><th>seed</th><th>persons</th>"
+             "<th>file</th><th>scenario</th><th>lmsim version</th><th>seed</th>"
+             "<th>persons simulated</th><th>population represented</th>"
              "<th>months</th><th>start</th><th>panel</th><th>created</th><th>sha256</th></tr>")
     for lab, r in zip(labels, runs):
         h.append("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
                  '<td class="num" data-field="seed">%d</td><td class="num">%s</td>'
+                 '<td class="num">%s</td>'
                  '<td class="num">%d</td><td>%s</td><td>%s</td><td>%s</td>'
                  '<td><code data-field="sha256">%s</code></td></tr>'
                  % (_e(lab), _e(os.path.basename(r.path)), _e(r.scenario_name), _e(r.version),
-                    r.seed, "{:,}".format(r.n_persons), r.n_months, _e(r.start_month),
+                    r.seed, "{:,}".format(r.n_persons), "{:,}".format(r.represents), r.n_months,
+                    _e(r.start_month),
                     _e(r.panel_mode), _e(r.created_at), r.sha256()))
     h.append("</table>")
 
@@ -276,8 +292,11 @@ def build(paths, outdir, title=None):
                     "".join("<th>%s</th>" % _e(t) for _, t, _ in HEADLINE_FIELDS)))
         for _, row in df.iterrows():
             h.append("<tr><td>%s</td>%s</tr>" % (_e(row.group), "".join(
+                _count(row[f] * r.scale, row[f], group=row.group, field=f) if kind == "int" else
                 _num(row[f], kind, group=row.group, field=f) for f, _, kind in HEADLINE_FIELDS)))
-        h.append("</table>")
+        h.append('</table><p class="note">Persons for the population represented (%s: x %.4g '
+                 "the %s simulated; simulated counts in brackets).</p>"
+                 % ("{:,}".format(r.represents), r.scale, "{:,}".format(r.n_persons)))
     if len(runs) > 1:
         h.append("<h3>Differences from %s (percentage points; GBP for earnings; 95 %% "
                  "intervals as <code>lmsim compare</code>)</h3>"
@@ -317,9 +336,15 @@ def build(paths, outdir, title=None):
                                                 for _, t, _ in PROGRAMME_FIELDS)))
             for _, row in p.iterrows():
                 h.append("<tr><td>%s</td><td>%s</td>%s</tr>" % (_e(row.programme), _e(row.arm), "".join(
+                    _count(row[f], row[f + "_sim"], programme=row.programme, arm=row.arm, field=f)
+                    if kind == "count" else
                     _num(row[f], kind, programme=row.programme, arm=row.arm, field=f)
                     for f, _, kind in PROGRAMME_FIELDS)))
-            h.append("</table>")
+            h.append('</table><p class="note">Counts and costs for the population represented '
+                     "(x %.4g; simulated in brackets). Rates over the referrals followed to their "
+                     "horizon: 12 months, or the programme's outcome window for the outcome rate. "
+                     "Cost per sustained job: per job of a starter sustained 6 months.</p>"
+                     % r.scale)
             if r.is_trial():
                 c = compare_trial(r)
                 h.append('<table class="trial" id="trial-%d"><caption>Trial: treatment minus control'
@@ -329,8 +354,9 @@ def build(paths, outdir, title=None):
                          % (k, _e(lab)))
                 for _, row in c.iterrows():
                     h.append("<tr><td>%s</td><td>%s</td>%s%s%s%s%s%s<td>%s</td></tr>" % (
-                        _e(row.programme), _e(row.measure), _num(row.n_treatment, "int"),
-                        _num(row.treatment, "pct"), _num(row.n_control, "int"),
+                        _e(row.programme), _e(row.measure),
+                        _count(row.n_treatment, row.n_treatment_sim),
+                        _num(row.treatment, "pct"), _count(row.n_control, row.n_control_sim),
                         _num(row.control, "pct"), _num(row["diff"], "pp"), _num(row.se, "ppse"),
                         "%+.1f to %+.1f" % (100 * row.ci_low, 100 * row.ci_high)))
                 h.append('</table><p class="note">Binomial standard errors within one run. %s.</p>'

@@ -20,6 +20,8 @@ EMPLOYED_STATES = (5, 6)
 PANEL_VARS = ["state", "months_in_state", "months_since_job", "sustained_months", "person_id",
               "programme", "phase", "limiting", "hours", "earnings", "disabled"]
 ARM_NAMES = {0: "none", 1: "treatment", 2: "control"}
+REASON_NAMES = ["none", "finished", "job_entry", "in_work_ended", "left_queue", "dropped_out",
+                "control", "reached_65", "run_ended"]
 
 
 class PanelError(RuntimeError):
@@ -100,6 +102,9 @@ class Run:
         self.scenario_text = _s(a["scenario_text"])
         self.seed = int(_s(a["seed_str"]))  # the string: exact for any 64-bit seed
         self.n_persons = int(a["n_persons"])
+        # simulation.represents: counts x scale are for the represented population
+        self.represents = int(a["represents"]) if "represents" in a else self.n_persons
+        self.scale = self.represents / self.n_persons
         self.n_months = int(a["n_months"])
         self.start_month = _s(a["start_month"])
         self.created_at = _s(a["created_at"]) if "created_at" in a else ""
@@ -109,6 +114,7 @@ class Run:
         # before lmsim recorded them have none).
         self.warnings = [w for w in _s(a["warnings"]).split("\n") if w] \
             if "warnings" in a else []
+        self.sample_fraction = float(a["sample_fraction"]) if "sample_fraction" in a else 1.0
         # A run split across MPI ranks keeps its panel in part files beside
         # this one (virtual datasets); HDF5 would read a missing part as zeros.
         self.panel_parts = [_s(x) for x in a["panel_parts"]] if "panel_parts" in a else []
@@ -145,7 +151,8 @@ class Run:
         """Root attributes as a dict (scenario_text included)."""
         return {"path": self.path, "lmsim_version": self.version,
                 "scenario_name": self.scenario_name, "seed": self.seed,
-                "n_persons": self.n_persons, "n_months": self.n_months,
+                "n_persons": self.n_persons, "represents": self.represents,
+                "n_months": self.n_months,
                 "start_month": self.start_month, "created_at": self.created_at,
                 "panel_mode": self.panel_mode, "n_panel_persons": self.n_panel_persons,
                 "warnings": list(self.warnings), "scenario_text": self.scenario_text}
@@ -320,24 +327,57 @@ class Run:
     headline = outcomes
 
     def programmes(self):
-        """/outcomes/programmes with programme names and arm names (none/treatment/control)."""
+        """/outcomes/programmes with programme names and arm names (none/treatment/control).
+
+        Counts and costs are for the represented population (``referrals``,
+        ``cost_total``, ...; x ``self.scale``) with the simulated persons'
+        beside them (``referrals_sim``, ``cost_total_sim``, ...); rates are
+        over the referrals followed to their horizon (docs/output-format.md).
+        """
         if "outcomes/programmes" not in self.file:
             return pd.DataFrame()
-        df = pd.DataFrame(self.file["outcomes/programmes"][...])
+        ds = self.file["outcomes/programmes"]
+        df = pd.DataFrame(ds[...])
         if len(df):
             df["programme"] = df["programme"].map(_s)
             df["arm"] = df["arm"].map(ARM_NAMES).fillna(df["arm"].astype(str))
-            # convenience rates over referrals (the programme table's own rates are kept);
-            # a trial's arms are randomised at the offer of a place, so their base is the
-            # persons randomised
-            ref = df["referrals"].astype(float)
-            if "randomised" in df:
-                arm = df["arm"].isin(["treatment", "control"])
-                ref = ref.where(~arm, df["randomised"].astype(float))
-            ref = ref.replace(0, np.nan)
-            df["job_entry_rate"] = (df["job_entries"] / ref).fillna(0.0)
-            df["sustained_6_rate"] = (df["sustained_6"] / ref).fillna(0.0)
+        df.attrs["scale"] = float(ds.attrs["scale"]) if "scale" in ds.attrs else self.scale
         return df
+
+    def referrals(self, names=True):
+        """/referrals: one row per programme spell (referral to leaving the programme).
+
+        Columns person_id, slot, programme, arm, referral_month, offer_month,
+        start_month, end_month (-1: none), reason, and waited (months from
+        referral to the offer, -1 never offered). ``names``: programme, arm
+        and reason as categorical names (else the stored codes; programme is
+        index + 1 as in /panel/programme). In panel mode sample, the spells
+        of the sampled persons.
+        """
+        if "referrals" not in self.file:
+            raise PanelError("%s has no /referrals (written by lmsim 0.1 after issue 10)" %
+                             self.path)
+        ds = self.file["referrals"]
+        df = pd.DataFrame(ds[...])
+        if not len(df):
+            df = pd.DataFrame({k: np.zeros(0, dtype=ds.dtype[k]) for k in ds.dtype.names})
+        df.insert(1, "slot", (df["person_id"].astype(np.int64) % self.n_persons).astype(np.int32))
+        df["waited"] = np.where(df["offer_month"] >= 0, df["offer_month"] - df["referral_month"],
+                                -1).astype(np.int32)
+        if names:
+            progs = _names(ds.attrs["programme_names"]) if "programme_names" in ds.attrs \
+                else ["none"] + self.programme_names
+            reasons = _names(ds.attrs["reason_names"]) if "reason_names" in ds.attrs \
+                else REASON_NAMES
+            df["programme"] = _categorical(df["programme"].to_numpy(), progs)
+            df["arm"] = _categorical(df["arm"].to_numpy(), [ARM_NAMES[k] for k in range(3)])
+            df["reason"] = _categorical(df["reason"].to_numpy(), reasons)
+        return df
+
+    def cohorts(self, programme, by=(), horizon=12, origin="referral"):
+        """Outcome curves by months since referral: see lmsim.cohorts."""
+        from .cohorts import cohorts
+        return cohorts(self, programme, by=by, horizon=horizon, origin=origin)
 
     def is_trial(self):
         p = self.programmes()
@@ -414,9 +454,11 @@ class Run:
         return wide
 
     def programme_months(self):
-        """/aggregates/programmes as a tidy DataFrame (month, programme, arm, measure, value)."""
+        """/aggregates/programmes as a tidy DataFrame (month, programme, arm, measure, value:
+        the simulated count, represented: value x scale for the represented population)."""
         if "aggregates/programmes" not in self.file:
-            return pd.DataFrame(columns=["month", "programme", "arm", "measure", "value"])
+            return pd.DataFrame(columns=["month", "programme", "arm", "measure", "value",
+                                         "represented"])
         ds = self.file["aggregates/programmes"]
         a = ds[...]
         progs = _names(ds.attrs["programme_names"])
@@ -427,7 +469,7 @@ class Run:
                              "programme": pd.Categorical.from_codes(idx[1], progs),
                              "arm": pd.Categorical.from_codes(idx[2], arms),
                              "measure": pd.Categorical.from_codes(idx[3], meas),
-                             "value": a.ravel()})
+                             "value": a.ravel(), "represented": a.ravel() * self.scale})
 
     # -- derived from the panel -------------------------------------------------------
     def _attribute_of(self, person_ids, by):

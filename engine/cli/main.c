@@ -311,15 +311,41 @@ static void print_rows(const lm_headline *h, int all_rows) {
     }
 }
 
+/* One line of counts and costs of a programme row, multiplied by `scale`. */
+static void print_programme_counts(const char *name, const lm_programme_row *r, double scale,
+                                   int rates) {
+    const int64_t *n = r->counts;
+    const double refs = (double)n[r->arm > 0 ? LM_PM_RANDOMISED : LM_PM_REFERRALS];
+    printf("%-26s %10.0f %10.0f %10.0f %10.0f %10.0f %14.0f", name, refs * scale,
+           (double)n[LM_PM_STARTS] * scale, (double)n[LM_PM_JOB_ENTRIES] * scale,
+           (double)n[LM_PM_SUSTAINED_6_STARTED] * scale, (double)n[LM_PM_OUTCOMES] * scale,
+           r->cost_total_sim * scale);
+    if (rates)
+        printf(" %7.1f %7.1f %7.1f %9.0f %9.0f %9.0f", 100.0 * r->any_job_12_rate,
+               100.0 * r->sustained_6_12_rate, 100.0 * r->outcome_rate, r->cost_per_referral,
+               r->cost_per_start, r->cost_per_sustained_6);
+    putchar('\n');
+}
+
 static void print_programmes(const lm_programme_table *t) {
     static const char *const arm_names[LM_N_ARMS] = {" (not offered)", " (treatment)",
                                                      " (control)"};
     if (t->n_rows == 0)
         return;
-    printf("\n%-26s %9s %9s %9s %9s %9s %9s %9s %12s %12s\n", "programme", "referrals", "starts",
-           "job entr.", "good %", "sust. 6m", "any job", "outcomes", "cost GBP", "GBP/sust.");
-    printf("%-26s %9s %9s %9s %9s %9s %9s %9s %12s %12s\n", "", "", "", "", "", "", "in 12m %", "",
-           "", "job 6m");
+    const double scale = t->scale > 0.0 ? t->scale : 1.0;
+    if (scale != 1.0)
+        printf("\nProgrammes: counts and costs for the represented population of %lld (x %.4g the "
+               "%lld simulated persons; simulated counts on the lines below)\n",
+               (long long)t->represents, scale, (long long)t->persons);
+    else
+        printf("\nProgrammes: counts and costs for the %lld simulated persons (the population "
+               "represented)\n",
+               (long long)t->persons);
+    printf("%-26s %10s %10s %10s %10s %10s %14s %7s %7s %7s %9s %9s %9s\n", "programme",
+           "referrals", "starts", "job", "starters", "paid", "cost GBP", "any job", "sust. 6m",
+           "outcome", "GBP per", "GBP per", "GBP per");
+    printf("%-26s %10s %10s %10s %10s %10s %14s %7s %7s %7s %9s %9s %9s\n", "", "", "", "entries",
+           "sust. 6m", "outcomes", "", "12m %", "12m %", "rate %", "referral", "start", "sust. 6m");
     for (int i = 0; i < t->n_rows; i++) {
         const lm_programme_row *r = &t->rows[i];
         /* Under a trial the programme has a row per arm; arm 0 is then the
@@ -329,13 +355,18 @@ static void print_programmes(const lm_programme_table *t) {
         char name[64];
         snprintf(name, sizeof name, "%.40s%s", r->programme,
                  trial ? arm_names[r->arm >= 0 && r->arm < LM_N_ARMS ? r->arm : 0] : "");
-        printf("%-26s %9lld %9lld %9lld %9.1f %9lld %9.1f %9lld %12.0f %12.0f\n", name,
-               (long long)r->counts[r->arm > 0 ? LM_PM_RANDOMISED : LM_PM_REFERRALS],
-               (long long)r->counts[LM_PM_STARTS], (long long)r->counts[LM_PM_JOB_ENTRIES],
-               100.0 * r->good_entry_share, (long long)r->counts[LM_PM_SUSTAINED_6],
-               100.0 * r->any_job_12_rate, (long long)r->counts[LM_PM_OUTCOMES], r->cost_total,
-               r->cost_per_sustained);
+        print_programme_counts(name, r, scale, 1);
+        if (scale != 1.0)
+            print_programme_counts("  simulated", r, 1.0, 0);
     }
+    printf("Rates over the referrals followed to their horizon: any job and sustained 6 months "
+           "within 12\nmonths; outcome rate: paid outcomes within the outcome window (");
+    for (int i = 0; i < t->n_rows; i++)
+        if (t->rows[i].arm == 0)
+            printf("%s%s %d months", i ? ", " : "", t->rows[i].programme,
+                   t->rows[i].outcome_window_months);
+    printf(").\nGBP per sust. 6m: cost per job of a starter sustained 6 months "
+           "(sustained_6_started).\n");
     for (int i = 0; i < t->n_rows; i++)
         if (t->rows[i].arm > 0) {
             printf("Trial: randomised at the offer of a place; the arms' referrals are the "
@@ -1148,6 +1179,9 @@ static int compare_runs(const char *fa, const char *fb, int csv) {
         return report(&err);
     }
     const int paired = c->basis == LM_BASIS_PAIRED;
+    /* Persons of a group for the population each run represents. */
+    const double sa = (double)c->represents_a / (double)c->n_persons,
+                 sb = (double)c->represents_b / (double)c->n_persons;
     if (!c->same_seed)
         fprintf(stderr,
                 "lmsim: warning: '%s' has seed %llu and '%s' seed %llu: no common random "
@@ -1156,15 +1190,16 @@ static int compare_runs(const char *fa, const char *fb, int csv) {
     /* Identical runs, all-zero rows, and the files' own warnings. */
     print_warnings(c->warnings, NULL);
     if (csv) {
-        printf("group,measure,persons_a,persons_b,a,b,diff,se_paired,ci_low,ci_high,se_unpaired,"
-               "basis\n");
+        printf("group,measure,persons_a,persons_b,persons_a_sim,persons_b_sim,a,b,diff,se_paired,"
+               "ci_low,ci_high,se_unpaired,basis\n");
         for (int r = 0; r < c->n_rows; r++)
             for (int m = 0; m < LM_RUN_COMPARE_MEASURES; m++) {
                 const lm_run_compare_row *o = &c->rows[r];
                 csv_str(o->group);
-                printf(",%s,%lld,%lld,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%s\n",
-                       c->measure[m], (long long)o->persons_a, (long long)o->persons_b, o->a[m],
-                       o->b[m], o->diff[m], o->se_paired[m], o->lo[m], o->hi[m], o->se_unpaired[m],
+                printf(",%s,%.17g,%.17g,%lld,%lld,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%s\n",
+                       c->measure[m], (double)o->persons_a * sa, (double)o->persons_b * sb,
+                       (long long)o->persons_a, (long long)o->persons_b, o->a[m], o->b[m],
+                       o->diff[m], o->se_paired[m], o->lo[m], o->hi[m], o->se_unpaired[m],
                        basis_names[c->basis]);
             }
         free(c);
@@ -1174,8 +1209,10 @@ static int compare_runs(const char *fa, const char *fb, int csv) {
     for (int r = 0; r < c->n_rows; r++)
         if ((int)strlen(c->rows[r].group) > gw)
             gw = (int)strlen(c->rows[r].group);
-    printf("%s - %s at month %d, the last (month 0 = %s), %lld persons; ", fb, fa, c->n_months,
-           c->start_month, (long long)c->n_persons);
+    printf("%s - %s at month %d, the last (month 0 = %s), %lld persons simulated for a "
+           "population of %lld%s; ",
+           fb, fa, c->n_months, c->start_month, (long long)c->n_persons, (long long)c->represents_a,
+           c->represents_b != c->represents_a ? " (A)" : "");
     if (paired)
         printf("seed %llu in both: %lld persons paired from the panels (common random numbers)\n",
                (unsigned long long)c->seed_a, (long long)c->n_panel);

@@ -61,6 +61,9 @@ typedef struct lm_run_comparison {
     int same_seed;
     uint64_t seed_a, seed_b;
     int64_t n_persons;             /* of both runs */
+    int64_t represents_a;          /* simulation.represents of A: persons_a x represents_a /
+                                      n_persons is A's group size in the population represented */
+    int64_t represents_b;          /* the same for B */
     int n_months;                  /* of both runs; the comparison is at this month */
     char start_month[16];          /* of both runs */
     char panel_a[16], panel_b[16]; /* panel modes */

@@ -115,6 +115,7 @@ typedef struct lm_file_info {
     char panel_mode[16];
     uint64_t seed;
     int64_t n_persons;
+    int64_t represents; /* simulation.represents (n_persons in files without it) */
     int n_months;
     lm_headline headline;
     lm_programme_table programmes;  /* empty when the run had no programmes */

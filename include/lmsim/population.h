@@ -63,6 +63,18 @@ typedef struct lm_population {
     uint16_t *track_month;  /* month of that referral */
     uint8_t *track_worked;  /* months in work since that referral, saturating at 255 */
     uint8_t *track_flags;   /* LM_TRACK_* bits */
+    /* an earlier referral still followed when a new one arrived (the second follow-up
+       slot): its state up to the new referral; from then on its months in work and
+       flags are its own plus those of the track_* follow-up, which sees the same months */
+    uint16_t *track2_tag;   /* month of that referral | arm << 11 | programme index << 13 */
+    uint8_t *track2_flags;  /* its LM_TRACK_* bits; in use while track_flags has
+                               LM_TRACK_SECOND (and track_prog is set) */
+    uint8_t *track2_worked; /* its months in work up to the newer referral, saturating */
+    /* the current programme spell, for the referral history (lm_referral) */
+    uint16_t *spell_ref; /* month of the referral (kept after the spell until the next) */
+    uint8_t *spell_wait; /* months from referral to start; LM_SPELL_NOT_STARTED */
+    uint8_t *spell_end;  /* how the spell ended, when it ended in the last step
+                            (LM_SPELL_END_PACK); 0 otherwise */
 } lm_population;
 
 /* Phase of a person's programme spell. */
@@ -80,6 +92,22 @@ typedef enum lm_phase {
 #define LM_TRACK_SUST12 0x08u  /* reached 12 consecutive months in work */
 #define LM_TRACK_OUTCOME 0x10u /* reached the programme's paid outcome */
 #define LM_TRACK_STARTED 0x20u /* started the programme (left the queue with a place) */
+#define LM_TRACK_SECOND 0x40u  /* track_flags: the second follow-up slot (track2_*) is in use */
+
+/* The second follow-up slot's tag: referral month (< 2048), arm, programme index. */
+#define LM_TRACK2_TAG(month, arm, k)                                                               \
+    ((uint16_t)((unsigned)(month) | (unsigned)(arm) << 11 | (unsigned)(k) << 13))
+#define LM_TRACK2_MONTH(tag) ((int)((tag)&0x7FFu))
+#define LM_TRACK2_ARM(tag) ((int)(((tag) >> 11) & 3u))
+#define LM_TRACK2_PROG(tag) ((int)((tag) >> 13))
+
+#define LM_SPELL_NOT_STARTED 255u /* spell_wait of a spell without a start */
+/* spell_end: lm_spell_end reason (1-7), trial arm and programme index in one byte. */
+#define LM_SPELL_END_PACK(reason, arm, k)                                                          \
+    ((uint8_t)((unsigned)(reason) | (unsigned)(arm) << 3 | (unsigned)(k) << 5))
+#define LM_SPELL_END_REASON(b) ((int)((b)&7u))
+#define LM_SPELL_END_ARM(b) ((int)(((b) >> 3) & 3u))
+#define LM_SPELL_END_PROG(b) ((int)((b) >> 5))
 
 #define LM_NEVER_WORKED UINT16_MAX
 

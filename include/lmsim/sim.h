@@ -19,6 +19,7 @@
 #include "lmsim/error.h"
 #include "lmsim/exchange.h"
 #include "lmsim/population.h"
+#include "lmsim/programmes.h"
 #include "lmsim/scenario.h"
 
 #ifdef __cplusplus
@@ -108,6 +109,15 @@ int64_t lm_sim_leavers(const lm_sim *sim);
  * ascending order (this rank's slots only in a distributed run); *n receives
  * its length. */
 const int64_t *lm_sim_entrants(const lm_sim *sim, int64_t *n);
+/* Programme spells that ended in the last step (on this rank): their
+ * referral-history rows (end_month = lm_sim_month) into rows, in ascending
+ * slot order (bit-identical for any thread count; ranks own ascending
+ * blocks). rows NULL: only count them. Returns how many. */
+int64_t lm_sim_ended_spells(const lm_sim *sim, lm_referral *rows);
+/* Spells under way now (on this rank), as rows with reason LM_END_RUN_ENDED
+ * and end_month = lm_sim_month: at the last month, the spells the run cut
+ * off. rows NULL: only count. Returns how many. */
+int64_t lm_sim_open_spells(const lm_sim *sim, lm_referral *rows);
 /* Slots [*lo, *hi) synthesised and stepped by this process (all slots
  * unless the sim is one rank of a distributed run). */
 void lm_sim_slots(const lm_sim *sim, int64_t *lo, int64_t *hi);

@@ -72,13 +72,15 @@ def test_report_in_chromium(wales, trial, tmp_path):
     for k, run in enumerate([wales, trial]):
         with h5py.File(run, "r") as f:
             raw = f["outcomes/headline"][...]
+            scale = float(f.attrs["represents"]) / float(f.attrs["n_persons"])
         groups = [g.decode() for g in raw["group"]]
         for table, group, field, text in res["cells"]:
             if table != "headline-%d" % k:
                 continue
             v = raw[groups.index(group)][field]
             if field.startswith("persons"):
-                want = "{:,}".format(int(v))
+                # the population represented, the simulated persons beside
+                want = "{:,.0f} (sim. {:,})".format(float(v) * scale, int(v))
             elif field.startswith("mean_earnings"):
                 want = "{:,.0f}".format(float(v))
             else:

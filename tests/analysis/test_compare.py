@@ -52,10 +52,11 @@ def engine(runner, a, b):
                        timeout=120)
     assert p.returncode == 0, p.stderr
     rows = list(csv.DictReader(io.StringIO(p.stdout)))
-    assert rows and list(rows[0]) == ["group", "measure", "persons_a", "persons_b"] + \
+    assert rows and list(rows[0]) == ["group", "measure", "persons_a", "persons_b",
+                                      "persons_a_sim", "persons_b_sim"] + \
         NUMBERS[:3] + ["se_paired", "ci_low", "ci_high", "se_unpaired", "basis"]
     for r in rows:
-        for k in NUMBERS + ["persons_a", "persons_b"]:
+        for k in NUMBERS + ["persons_a", "persons_b", "persons_a_sim", "persons_b_sim"]:
             r[k] = float(r[k])  # "nan" where there is no value
     return rows
 
@@ -77,7 +78,11 @@ def check_equal(runner, a, b, basis):
     bad = []
     for w, (_, g) in zip(want, got.iterrows()):
         assert w["basis"] == g.basis == basis
-        assert int(w["persons_a"]) == g.persons_a and int(w["persons_b"]) == g.persons_b
+        # persons for the represented population, the simulated beside
+        assert w["persons_a"] == g.persons_a and w["persons_b"] == g.persons_b
+        assert int(w["persons_a_sim"]) == g.persons_a_sim
+        assert int(w["persons_b_sim"]) == g.persons_b_sim
+        assert g.persons_a == g.persons_a_sim * lmsim.open(a).scale
         for k in NUMBERS:
             if not close(w[k], float(g[k])):
                 bad.append("%s %s %s: python %r, lmsim %r" % (w["group"], w["measure"], k,
@@ -119,7 +124,7 @@ def test_no_panel_fallback(runner, wales, wf15_nopanel, wales_nopanel):
     c = lmsim.compare(wales_nopanel, wf15_nopanel)
     r = c[(c.group == "disabled") & (c.measure == "employment_rate")].iloc[0]
     # (disability can be acquired, so the group's size may differ between runs)
-    na, nb = r.persons_a, r.persons_b
+    na, nb = r.persons_a_sim, r.persons_b_sim
     assert r.se_unpaired == pytest.approx(math.sqrt(r.a * (1 - r.a) / na + r.b * (1 - r.b) / nb),
                                           rel=1e-12)
 

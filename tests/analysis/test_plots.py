@@ -54,7 +54,7 @@ def test_flow(wales, still, tmp_path):
 def test_programmes_sweep(smoke_sweep, tmp_path):
     t = P.programme_table(smoke_sweep)
     assert list(t.scenario.unique()) == ["baseline", "ips_high_fidelity"]
-    assert t["ci_job_entry_rate"].notna().all()
+    assert t["ci_any_job_12_rate"].notna().all()
     out = str(tmp_path / "prog_sweep")
     P.close(P.programmes(smoke_sweep, out=out))
     _check(out)

@@ -309,12 +309,16 @@ def test_compare_trial(trial, baseline36):
     p = lmsim.open(trial).programmes()
     t = p[(p.programme == "ips") & (p.arm == "treatment")].iloc[0]
     k = p[(p.programme == "ips") & (p.arm == "control")].iloc[0]
-    row = c[(c.programme == "ips") & (c.measure == "job_entry_rate")].iloc[0]
-    # arms are randomised at the offer of a place: rates are over the persons randomised
-    pt, pc = t.job_entries / t.randomised, k.job_entries / k.randomised
+    row = c[(c.programme == "ips") & (c.measure == "any_job_12_rate")].iloc[0]
+    # arms are randomised at the offer of a place and followed from it: rates are over the
+    # persons randomised and followed 12 months, binomial on the simulated counts
+    nt, nk = t.followed_12_sim, k.followed_12_sim
+    pt, pc = t.any_job_12_sim / nt, k.any_job_12_sim / nk
     assert row.treatment == pytest.approx(pt) and row.control == pytest.approx(pc)
-    se = math.sqrt(pt * (1 - pt) / t.randomised + pc * (1 - pc) / k.randomised)
+    assert pt == t.any_job_12_rate and pc == k.any_job_12_rate
+    se = math.sqrt(pt * (1 - pt) / nt + pc * (1 - pc) / nk)
     assert row.se == pytest.approx(se)
+    assert row.n_treatment_sim == nt and row.n_treatment == pytest.approx(t.followed_12)
     assert row.ci_low == pytest.approx(pt - pc - 1.959964 * se, rel=1e-5)
     assert "issue 4" in c.attrs["note"]
     with pytest.raises(ValueError):

@@ -13,6 +13,8 @@ import pandas as pd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ANALYSIS = os.path.abspath(os.path.join(HERE, "..", "..", "analysis"))
+sys.path.insert(0, ANALYSIS)
+from lmsim.report import PROGRAMME_FIELDS  # noqa: E402
 
 
 def cli(*args):
@@ -74,23 +76,32 @@ def test_report_numbers_equal_files(baseline36, devolved, trial, wales, tmp_path
             prog = f["outcomes/programmes"][...]
         cells = [c for c in page.cells if c["table"].get("id") == "headline-%d" % k]
         assert len(cells) == len(raw) * 12
+        with h5py.File(run, "r") as f:
+            scale = float(f.attrs["represents"]) / float(f.attrs["n_persons"])
         for c in cells:
             row = raw[[g.decode() for g in raw["group"]].index(c["data-group"])]
             v = row[c["data-field"]]
-            assert float(c["data-value"]) == float(v)
             if c["data-field"].startswith("persons"):
-                assert c["text"] == "{:,}".format(int(v))
-            elif c["data-field"].startswith("mean_earnings"):
+                # for the population represented, the simulated count beside it
+                assert float(c["data-value"]) == float(v) * scale
+                assert float(c["data-sim"]) == float(v)
+                assert c["text"] == "{:,.0f} (sim. {:,})".format(float(v) * scale, int(v))
+                continue
+            assert float(c["data-value"]) == float(v)
+            if c["data-field"].startswith("mean_earnings"):
                 assert c["text"] == "{:,.0f}".format(float(v))
             else:
                 assert c["text"] == "%.1f" % (100 * float(v))
             checked += 1
         pcells = [c for c in page.cells if c["table"].get("id") == "programmes-%d" % k]
-        assert len(pcells) == len(prog) * 12
+        assert len(pcells) == len(prog) * len(PROGRAMME_FIELDS)
         for c in pcells:
             arm = {"none": 0, "treatment": 1, "control": 2}[c["data-arm"]]
             sel = (prog["programme"] == c["data-programme"].encode()) & (prog["arm"] == arm)
             assert float(c["data-value"]) == float(prog[sel][c["data-field"]][0])
+            if "data-sim" in c:  # a count or cost: represented, simulated beside
+                assert float(c["data-sim"]) == float(prog[sel][c["data-field"] + "_sim"][0])
+                assert "(sim. " in c["text"]
     assert checked > 100
     # the trial table and comparisons are present
     ids = {t.get("id") for t in page.tables}

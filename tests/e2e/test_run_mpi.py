@@ -2,7 +2,8 @@
 
 Run only in a build with -DLMSIM_MPI=ON. Each rank steps a block of persons
 and writes its panel columns to a part file; rank 0's file maps them with
-virtual datasets. Every dataset read through the main file, and every root
+virtual datasets and holds /persons and /referrals rows gathered from the
+ranks. Every dataset read through the main file, and every root
 attribute of the single-process file, must be identical for 1, 2 and 3
 ranks: here with binding programme places (queue, priority keys), a trial,
 alignment of a transition (Newton on block sums) and entrants, in full and
@@ -52,6 +53,9 @@ for panel in ["full", "sample:0.3"]:
     S.check("%s: single-process run exits 0" % tag, p.returncode == 0, show(p))
     ref, ref_attrs = datasets(one), root_attrs(one)
     S.check("%s: reference has a panel" % tag, "panel/state" in ref and ref["panel/state"].size > 0)
+    # the referral history is gathered from the ranks like /persons
+    S.check("%s: reference has a referral history" % tag,
+            "referrals" in ref and ref["referrals"].size > 100)
     for k in [1, 2, 3]:
         out = os.path.join(d, "np%d.h5" % k)
         threads = "2" if k == 2 else "1"  # ranks x threads mixed: still identical
@@ -97,10 +101,14 @@ finally:
 # every difference and paired s.e. against the single-process file is 0.
 c = S.run(["compare", os.path.join(S.path("full"), "one.h5"), os.path.join(moved, "np3.h5"),
            "--csv"])
-rows = [line.split(",") for line in c.stdout.strip().splitlines()[1:]]
+lines = c.stdout.strip().splitlines()
+head = lines[0].split(",") if lines else []
+rows = [line.split(",") for line in lines[1:]]
+i_diff = head.index("diff") if "diff" in head else 6
+i_se = head.index("se_paired") if "se_paired" in head else 7
 S.check("compare single vs 3 ranks: paired, all differences 0",
         c.returncode == 0 and len(rows) > 10
-        and all(r[6] == "0" and r[7] == "0" and r[-1] == "paired" for r in rows), show(c))
+        and all(r[i_diff] == "0" and r[i_se] == "0" and r[-1] == "paired" for r in rows), show(c))
 
 # 10,001 persons over 3 ranks: blocks [0, 0), [0, 4096), [4096, 10001) (an
 # empty rank, a population not a multiple of 4), written to a name with a '%'
@@ -129,6 +137,8 @@ S.check("panel none: 3 ranks equal one process",
         q.returncode == 0 and same(datasets(os.path.join(d, "one.h5")),
                                    datasets(os.path.join(d, "np3.h5"))))
 S.check("panel none: no part files", glob.glob(os.path.join(d, "*part*")) == [])
+with h5py.File(os.path.join(d, "np3.h5"), "r") as f:
+    S.check("panel none: every referral in /referrals", f["referrals"].shape[0] > 100)
 
 # Every rank fails together, with the I/O exit code, and leaves nothing.
 bad = os.path.join(S.path("none"), "missing_dir", "x.h5")

@@ -11,7 +11,9 @@
  * exchange of the step is exercised, under ASan and valgrind as well, where
  * the MPI test (e2e_run_mpi) does not run. The validation moments of
  * tests/data/moments_targets.cfg, observed on every rank and summed through
- * the exchange, equal those of the single process.
+ * the exchange, equal those of the single process. The referral-history rows
+ * of every month (and the spells under way at the end), concatenated in rank
+ * order, are the single process's.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -36,6 +38,26 @@ typedef struct hub {
     size_t bytes[K];
 } hub;
 
+/* Referral-history rows of each month (month MONTHS + 1: spells under way
+ * at the end), in order. */
+typedef struct spells {
+    lm_referral *rows;
+    int64_t n, cap;
+    int64_t first[MONTHS + 3]; /* rows of month t: [first[t], first[t + 1]) */
+} spells;
+
+static void spells_add(spells *s, const lm_sim *sim, int t, int open) {
+    int64_t k = open ? lm_sim_open_spells(sim, NULL) : lm_sim_ended_spells(sim, NULL);
+    while (s->n + k > s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 4096;
+        s->rows = realloc(s->rows, (size_t)s->cap * sizeof *s->rows);
+    }
+    s->first[t] = s->n;
+    s->n +=
+        open ? lm_sim_open_spells(sim, s->rows + s->n) : lm_sim_ended_spells(sim, s->rows + s->n);
+    s->first[t + 1] = s->n;
+}
+
 typedef struct rank_ctx {
     hub *h;
     int rank;
@@ -47,6 +69,7 @@ typedef struct rank_ctx {
     double shift[MONTHS + 1];
     const lm_targets *targets;
     lm_target_result *res; /* validation results of this rank */
+    spells sp;             /* referral-history rows of this rank */
 } rank_ctx;
 
 /* Publish buf, wait, sum every rank's buffer in rank order into a private
@@ -118,7 +141,9 @@ static void *rank_main(void *arg) {
         }
         snapshot(c->sim, c->sc, c->counts + (size_t)t * nv);
         c->shift[t] = lm_sim_alignment_shift(c->sim, 0);
+        spells_add(&c->sp, c->sim, t, 0);
     }
+    spells_add(&c->sp, c->sim, MONTHS + 1, 1);
     lm_targets_results_init(c->targets, c->res);
     if (!c->failed && lm_moments_results(m, 0.0, c->res, &err) != LM_OK)
         c->failed = 1;
@@ -152,13 +177,17 @@ static void test_three_ranks_equal_one_process(void **unused) {
     assert_int_equal(lm_moments_observe(mo, one, &err), LM_OK);
     int64_t *ref = calloc((MONTHS + 1) * nv, sizeof *ref);
     double ref_shift[MONTHS + 1] = {0};
+    spells ref_sp = {0};
     snapshot(one, sc, ref);
     for (int t = 1; t <= MONTHS; t++) {
         assert_int_equal(lm_sim_step(one, &err), LM_OK);
         assert_int_equal(lm_moments_observe(mo, one, &err), LM_OK);
         snapshot(one, sc, ref + (size_t)t * nv);
         ref_shift[t] = lm_sim_alignment_shift(one, 0);
+        spells_add(&ref_sp, one, t, 0);
     }
+    spells_add(&ref_sp, one, MONTHS + 1, 1);
+    assert_true(ref_sp.n > 1000);
     lm_target_result *ref_res = calloc(nt, sizeof *ref_res);
     lm_targets_results_init(targets, ref_res);
     assert_int_equal(lm_moments_results(mo, 0.0, ref_res, &err), LM_OK);
@@ -183,6 +212,22 @@ static void test_three_ranks_equal_one_process(void **unused) {
         pthread_join(th[r], NULL);
     pthread_barrier_destroy(&h.bar);
 
+    /* Each month's rows: rank 0's, then rank 1's, ...: the single process's. */
+    for (int t = 1; t <= MONTHS + 1; t++) {
+        int64_t at = ref_sp.first[t];
+        for (int r = 0; r < K; r++) {
+            const spells *s = &ctx[r].sp;
+            const int64_t k = s->first[t + 1] - s->first[t];
+            assert_true(at + k <= ref_sp.first[t + 1]);
+            assert_memory_equal(s->rows + s->first[t], ref_sp.rows + at,
+                                (size_t)k * sizeof *s->rows);
+            at += k;
+        }
+        assert_int_equal(at, ref_sp.first[t + 1]);
+    }
+    for (int r = 0; r < K; r++)
+        free(ctx[r].sp.rows);
+    free(ref_sp.rows);
     const lm_population *p1 = lm_sim_population(one);
     int64_t covered = 0;
     for (int r = 0; r < K; r++) {

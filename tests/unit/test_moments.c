@@ -14,7 +14,10 @@
  *  - results are bit-identical for 1 and 3 threads, and after
  *    lm_moments_reset and a second run;
  *  - referral outcomes at 12 months equal the engine's own counts
- *    (any_job_12, employed_12, worked_13w_12 over followed_12);
+ *    (any_job_12, employed_12, worked_13w_12 over followed_12); a person
+ *    referred again keeps the earlier referral's follow-up (the engine's
+ *    second slot) unless it is a trial's offer of the same spell or a third
+ *    referral closes it;
  *  - every allocation failure of lm_moments_create is LM_ENOMEM;
  *  - observing months out of order is LM_EARG.
  */
@@ -44,7 +47,7 @@ typedef struct history {
     int32_t *birth;
     uint8_t *region, *female, *disabled, *minority, *qual, *caring, *state;
     uint16_t *mis, *sus;
-    uint8_t *tprog, *tarm, *tflags;
+    uint8_t *tprog, *tarm, *tflags, *t2flags;
     uint16_t *tmonth;
     int64_t *prog; /* [month][LM_PROG_CELLS] */
 } history;
@@ -67,6 +70,7 @@ static void history_alloc(history *h, int T, int64_t n) {
     h->tprog = calloc(c, 1);
     h->tarm = calloc(c, 1);
     h->tflags = calloc(c, 1);
+    h->t2flags = calloc(c, 1);
     h->tmonth = calloc(c, sizeof *h->tmonth);
     h->prog = calloc((size_t)(T + 1) * LM_PROG_CELLS, sizeof *h->prog);
     assert_non_null(h->prog);
@@ -88,6 +92,7 @@ static void history_free(history *h) {
     free(h->tprog);
     free(h->tarm);
     free(h->tflags);
+    free(h->t2flags);
     free(h->tmonth);
     free(h->prog);
 }
@@ -111,6 +116,7 @@ static void record(history *h, const lm_sim *sim) {
     memcpy(h->tprog + o, p->track_prog, n);
     memcpy(h->tarm + o, p->track_arm, n);
     memcpy(h->tflags + o, p->track_flags, n);
+    memcpy(h->t2flags + o, p->track2_flags, n);
     memcpy(h->tmonth + o, p->track_month, n * sizeof *h->tmonth);
     memcpy(h->prog + (size_t)t * LM_PROG_CELLS, lm_sim_prog_counts(sim),
            LM_PROG_CELLS * sizeof *h->prog);
@@ -306,10 +312,17 @@ static void brute_side(const lm_targets *t, int i, int versus, const lm_scenario
                 if (!starts(h, s0, j) || AT(h, tprog, s0, j) != prog + 1 || !same(h, s0, e, j) ||
                     !((arms >> AT(h, tarm, s0, j)) & 1) || !group_at(h, &sel, s0, j))
                     continue;
-                int restarted = 0;
+                /* A later referral keeps this follow-up (as the engine's
+                 * second slot) unless it is the offer of this spell under a
+                 * trial (arm drawn: the follow-up restarts) or a second
+                 * later referral cuts it (the oldest of three). */
+                int referred = 0, offered = 0;
                 for (int w = s0 + 1; w <= e; w++)
-                    restarted |= starts(h, w, j);
-                if (restarted)
+                    if (starts(h, w, j)) {
+                        offered |= referred == 0 && AT(h, tarm, w, j) != 0;
+                        referred += AT(h, tarm, w, j) == 0;
+                    }
+                if (offered || referred >= 2)
                     continue;
                 (*den)++;
                 int any = 0, worked = 0, s6 = 0, s12 = 0;
@@ -320,7 +333,7 @@ static void brute_side(const lm_targets *t, int i, int versus, const lm_scenario
                     s6 |= emp && AT(h, sus, w, j) >= 6;
                     s12 |= emp && AT(h, sus, w, j) >= 12;
                 }
-                const uint8_t f = AT(h, tflags, e, j);
+                const uint8_t f = referred ? AT(h, t2flags, e, j) : AT(h, tflags, e, j);
                 switch (x->outcome) {
                 case LM__PO_ANY_JOB:
                     *num += any;
