@@ -50,7 +50,7 @@ static const char *const measure_names[M] = {"employment_rate", "unemployment_ra
                                              "inactivity_rate", "good_job_share", "mean_earnings"};
 
 /* State codes of /panel/state (docs/output-format.md). */
-enum { ST_UNEMPLOYED = 4, ST_EMPLOYED_POOR = 5, ST_EMPLOYED_GOOD = 6 };
+enum { ST_INACTIVE_SICK = 0, ST_UNEMPLOYED = 4, ST_EMPLOYED_POOR = 5, ST_EMPLOYED_GOOD = 6 };
 
 /* The attribute a headline group filters on. */
 enum { GD_ALL, GD_DISABLED, GD_FEMALE, GD_MINORITY, GD_AGE, GD_REGION };
@@ -290,6 +290,139 @@ static void headline_var(const lm_headline_row *h, double v[M]) {
     for (int m = 0; m < 4; m++)
         v[m] = den[m] > 0.0 ? p[m] * (1.0 - p[m]) / den[m] : 0.0;
     v[4] = (double)NAN;
+}
+
+/* ---- impacts ------------------------------------------------------------- */
+
+#define LI LM_IMPACT_MEASURES
+static const char *const impact_names[LI] = {"employment_months", "sustained_jobs", "earnings_gbp",
+                                             "benefit_months"};
+#define SUSTAINED_MONTHS 6 /* a job counts as sustained when it reaches this many months */
+
+/* Per column totals over months 1..n_months of the impact measures
+ * (lmsim/compare.h) into t (n x LI). */
+static int panel_totals(const char *path, hid_t f, int n_months, int64_t n, double *t,
+                        lm_error *err) {
+    size_t sz = (size_t)n + 1;
+    uint8_t *st = lm__malloc(sz);
+    uint16_t *earn = lm__malloc(sz * sizeof *earn), *run = lm__malloc(sz * sizeof *run);
+    int rc = LM_OK;
+    if (!st || !earn || !run) {
+        rc = LM_FAIL(err, LM_ENOMEM, "out of memory reading the panel of '%s'", path);
+        goto done;
+    }
+    memset(t, 0, (size_t)n * LI * sizeof *t);
+    for (int m = 1; m <= n_months; m++) {
+        if (lm__h5_read_vec(f, "/panel/state", 0, 1, m, n, st) ||
+            lm__h5_read_vec(f, "/panel/earnings", H5T_NATIVE_UINT16, 2, m, n, earn) ||
+            lm__h5_read_vec(f, "/panel/sustained_months", H5T_NATIVE_UINT16, 2, m, n, run)) {
+            rc = LM_FAIL(err, LM_EHDF5,
+                         "'%s': cannot read month %d of /panel (state, earnings, sustained_months)",
+                         path, m);
+            goto done;
+        }
+        for (int64_t j = 0; j < n; j++) {
+            const int s = st[j];
+            const int emp = s == ST_EMPLOYED_POOR || s == ST_EMPLOYED_GOOD;
+            double *tj = t + (size_t)j * LI;
+            tj[0] += emp;
+            tj[1] += emp && run[j] == SUSTAINED_MONTHS;
+            tj[2] += emp ? (double)earn[j] : 0.0;
+            tj[3] += s == ST_UNEMPLOYED || s == ST_INACTIVE_SICK;
+        }
+    }
+done:
+    lm__free(st);
+    lm__free(earn);
+    lm__free(run);
+    return rc;
+}
+
+/* cost / impact with the interval from the impact's: NaN when it includes 0. */
+static void per_unit(double cost, double diff, double lo, double hi, double out[3]) {
+    out[0] = diff != 0.0 && cost != 0.0 ? cost / diff : (double)NAN;
+    if (cost == 0.0 || !(lo > 0.0 || hi < 0.0)) {
+        out[1] = out[2] = (double)NAN;
+        return;
+    }
+    double x = cost / lo, y = cost / hi;
+    out[1] = x < y ? x : y;
+    out[2] = x < y ? y : x;
+}
+
+/* The impacts of out (lmsim/compare.h), both files having panels. */
+static int impacts(lm_run_comparison *out, const char *const path[2], const hid_t f[2],
+                   const lm_file_info *info, const cmp_panel pan[2], int paired, lm_error *err) {
+    double *t[2] = {NULL, NULL};
+    int rc = LM_OK;
+    for (int k = 0; k < 2 && rc == LM_OK; k++) {
+        t[k] = lm__malloc(((size_t)pan[k].n + 1) * LI * sizeof *t[k]);
+        rc = t[k] ? panel_totals(path[k], f[k], info[k].n_months, pan[k].n, t[k], err)
+                  : LM_FAIL(err, LM_ENOMEM, "out of memory reading the panel of '%s'", path[k]);
+    }
+    if (rc)
+        goto done;
+    double w[2]; /* represented persons per panel column */
+    for (int k = 0; k < 2; k++)
+        w[k] = (double)info[k].represents / (double)(pan[k].n > 0 ? pan[k].n : 1);
+    int n_region = 0;
+    for (int r = 0; r < out->n_rows; r++) {
+        lm_impact_row *o = &out->impacts[r];
+        cmp_group g;
+        snprintf(o->group, sizeof o->group, "%s", out->rows[r].group);
+        if (group_of(o->group, &n_region, &g)) {
+            rc = LM_FAIL(err, LM_EHDF5, "'%s': unknown headline group '%s'", path[0], o->group);
+            goto done;
+        }
+        for (int m = 0; m < LI; m++) {
+            double sum[2] = {0, 0}, ss[2] = {0, 0}, sd = 0.0;
+            for (int k = 0; k < 2; k++)
+                for (int64_t j = 0; j < pan[k].n; j++)
+                    sum[k] += in_group(&pan[k], j, &g) ? w[k] * t[k][(size_t)j * LI + m] : 0.0;
+            double mean[2];
+            for (int k = 0; k < 2; k++) {
+                mean[k] = pan[k].n > 0 ? sum[k] / (double)pan[k].n : 0.0;
+                for (int64_t j = 0; j < pan[k].n; j++) {
+                    double u = in_group(&pan[k], j, &g) ? w[k] * t[k][(size_t)j * LI + m] : 0.0;
+                    ss[k] += (u - mean[k]) * (u - mean[k]);
+                }
+            }
+            for (int64_t j = 0; paired && j < pan[0].n; j++) {
+                double u0 = in_group(&pan[0], j, &g) ? w[0] * t[0][(size_t)j * LI + m] : 0.0;
+                double u1 = in_group(&pan[1], j, &g) ? w[1] * t[1][(size_t)j * LI + m] : 0.0;
+                double d = (u1 - u0) - (mean[1] - mean[0]);
+                sd += d * d;
+            }
+            o->a[m] = sum[0];
+            o->b[m] = sum[1];
+            o->diff[m] = sum[1] - sum[0];
+            /* total = n mean(u): s.e. sqrt(n var(u)) = sqrt(sum of squares) */
+            o->se[m] = paired ? sqrt(sd) : sqrt(ss[0] + ss[1]);
+            o->lo[m] = o->diff[m] - Z975 * o->se[m];
+            o->hi[m] = o->diff[m] + Z975 * o->se[m];
+        }
+    }
+    out->cost_a = out->cost_b = 0.0;
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < info[k].programmes.n_rows; i++)
+            *(k ? &out->cost_b : &out->cost_a) += info[k].programmes.rows[i].cost_total;
+    out->cost_diff = out->cost_b - out->cost_a;
+    const lm_impact_row *all = NULL;
+    for (int r = 0; r < out->n_rows && !all; r++)
+        if (strcmp(out->impacts[r].group, "all") == 0)
+            all = &out->impacts[r];
+    for (int q = 0; q < 3; q++)
+        out->cost_per_sustained_job[q] = out->cost_per_employment_month[q] = (double)NAN;
+    if (all) {
+        per_unit(out->cost_diff, all->diff[1], all->lo[1], all->hi[1], out->cost_per_sustained_job);
+        per_unit(out->cost_diff, all->diff[0], all->lo[0], all->hi[0],
+                 out->cost_per_employment_month);
+    }
+    out->has_impacts = 1;
+done:
+    lm__free(t[0]);
+    lm__free(t[1]);
+    return rc;
 }
 
 /* ---- identical runs ------------------------------------------------------ */
@@ -685,6 +818,10 @@ int lm_run_compare(const char *path_a, const char *path_b, lm_run_comparison *ou
         }
     }
     out->zero_at_end = zero;
+    for (int m = 0; m < LI; m++)
+        out->impact_measure[m] = impact_names[m];
+    if (has_panel[0] && has_panel[1] && (rc = impacts(out, path, f, info, pan, paired, err)))
+        goto done;
     verdicts(out, path, f, info);
 done:
     for (int k = 0; k < 2; k++) {

@@ -55,7 +55,7 @@ def _run(x):
     return x if isinstance(x, Run) else Run(x)
 
 
-def compare(a, b=None, c=None, z=1.959963984540054):
+def compare(a, b=None, c=None, z=1.959963984540054, impacts=False):
     """Compare runs, trial arms, or sweep points.
 
     ``compare(SWEEP.h5, "A", "B")`` (a sweep index, lmsim.sweep): point B
@@ -67,7 +67,9 @@ def compare(a, b=None, c=None, z=1.959963984540054):
     ``lmsim compare A.h5 B.h5 --csv`` (``compare_runs``; columns group,
     measure, a, b, diff, persons_a, persons_b (represented), persons_a_sim,
     persons_b_sim, se_paired, ci_low, ci_high,
-    se_unpaired, basis). When both runs have programmes,
+    se_unpaired, basis). ``compare(a, b, impacts=True)``: the counterfactual
+    impacts over the run instead (``compare_impacts``; ``lmsim compare A.h5
+    B.h5 --impacts --csv``). When both runs have programmes,
     ``compare_programmes`` gives the programme table.
 
     ``compare(trial)`` (one run made with ``--trial PROGRAMME``): treatment
@@ -87,6 +89,8 @@ def compare(a, b=None, c=None, z=1.959963984540054):
     a = _run(a)
     if b is None:
         return compare_trial(a, z=z)
+    if impacts:
+        return compare_impacts(a, b, z=z)
     return compare_runs(a, b, z=z)
 
 
@@ -431,6 +435,108 @@ def compare_runs(a, b, z=1.959963984540054):
                                                       "errors")
     return df
 
+
+
+IMPACT_MEASURES = ["employment_months", "sustained_jobs", "earnings_gbp", "benefit_months"]
+IMPACT_COLUMNS = ["group", "measure", "a", "b", "diff", "se", "ci_low", "ci_high", "basis"]
+COST_ROWS = ["programme_cost_gbp", "cost_per_additional_sustained_job",
+             "cost_per_additional_employment_month"]
+_SUSTAINED_MONTHS = 6
+_ST_INACTIVE_SICK = 0
+
+
+def _panel_totals(run, block=12):
+    """Per panel column, totals over months 1..n_months (4 x n, IMPACT_MEASURES)."""
+    f, T = run.file, run.n_months
+    n = f["panel/person"].shape[0]
+    t = np.zeros((4, n))
+    for m0 in range(1, T + 1, block):
+        ms = np.arange(m0, min(T, m0 + block - 1) + 1)
+        st = run.read_rows("state", ms).astype(np.int64)
+        earn = run.read_rows("earnings", ms).astype(np.float64)
+        run_m = run.read_rows("sustained_months", ms).astype(np.int64)
+        emp = (st == _ST_EMPLOYED_POOR) | (st == _ST_EMPLOYED_GOOD)
+        t[0] += emp.sum(axis=0)
+        t[1] += (emp & (run_m == _SUSTAINED_MONTHS)).sum(axis=0)
+        t[2] += np.where(emp, earn, 0.0).sum(axis=0)
+        t[3] += ((st == _ST_UNEMPLOYED) | (st == _ST_INACTIVE_SICK)).sum(axis=0)
+    return t
+
+
+def _per_unit(cost, diff, lo, hi):
+    est = cost / diff if diff != 0 and cost != 0 else np.nan
+    if cost == 0 or not (lo > 0 or hi < 0):
+        return est, np.nan, np.nan
+    x, y = cost / lo, cost / hi
+    return est, min(x, y), max(x, y)
+
+
+def compare_impacts(a, b, z=1.959963984540054):
+    """Counterfactual impacts of run b against run a, as ``lmsim compare A.h5
+    B.h5 --impacts --csv`` (engine/compare.c; lmsim/compare.h; docs/analysis.md,
+    "Impacts"): per headline group, totals over months 1..n_months for the
+    population each run represents of employment months, sustained jobs (jobs
+    reaching 6 consecutive months), earnings (GBP) and benefit months
+    (unemployed, or inactive through sickness or disability), b - a, with a
+    95 % interval (paired per panel column when the seeds and the panels'
+    persons are the same, else unpaired); then the rows of COST_ROWS (group
+    "all"): programme costs of each run (/outcomes/programmes, exact, no
+    interval) and the cost per additional sustained job and employment month
+    with the interval from the impact's (NaN when that includes 0).
+
+    Needs the panels of both runs (CompareError otherwise); refuses
+    incomparable runs as ``compare_runs`` does. Columns: IMPACT_COLUMNS.
+    """
+    for x in (a, b):
+        check_run_file(x.path if isinstance(x, Run) else x)
+    a, b = _run(a), _run(b)
+    ha, hb = a.outcomes(), b.outcomes()
+    why = _not_comparable(a, b, ha, hb)
+    if why:
+        raise CompareError(M.NOT_COMPARABLE % (a.path, b.path, why))
+    if a.panel_mode == "none" or b.panel_mode == "none":
+        raise CompareError(M.IMPACTS_NEED_PANELS % (a.path, a.panel_mode, b.path, b.panel_mode))
+    pan = [_last_panel(r) for r in (a, b)]
+    paired = (a.seed == b.seed and pan[0]["n"] == pan[1]["n"]
+              and np.array_equal(pan[0]["slot"], pan[1]["slot"])
+              and np.array_equal(pan[0]["pid"], pan[1]["pid"]))
+    basis = "paired" if paired else "unpaired"
+    tot = [_panel_totals(r) for r in (a, b)]
+    w = [r.represents / float(max(p["n"], 1)) for r, p in zip((a, b), pan)]
+    rows, n_region = [], 0
+    for r in range(len(ha)):
+        group = ha.iloc[r].group
+        region_index = n_region
+        if group.startswith("region:"):
+            n_region += 1
+        g = [_group_mask(p, group, region_index) for p in pan]
+        if g[0] is None:
+            raise ValueError("'%s': unknown headline group '%s'" % (a.path, group))
+        for m, name in enumerate(IMPACT_MEASURES):
+            u = [np.where(g[k], w[k] * tot[k][m], 0.0) for k in range(2)]
+            sa, sb = float(u[0].sum()), float(u[1].sum())
+            if paired:
+                d = u[1] - u[0]
+                se = math.sqrt(float(((d - d.mean()) ** 2).sum()))
+            else:
+                se = math.sqrt(sum(float(((x - x.mean()) ** 2).sum()) for x in u))
+            diff = sb - sa
+            rows.append((group, name, sa, sb, diff, se, diff - z * se, diff + z * se, basis))
+    cost = [float(r.programmes()["cost_total"].sum()) if len(r.programmes()) else 0.0
+            for r in (a, b)]
+    dc = cost[1] - cost[0]
+    rows.append(("all", COST_ROWS[0], cost[0], cost[1], dc, np.nan, np.nan, np.nan, "exact"))
+    df = pd.DataFrame(rows, columns=IMPACT_COLUMNS)
+    if "all" in set(df.group):
+        for k, m in ((1, "sustained_jobs"), (2, "employment_months")):
+            r = df[(df.group == "all") & (df.measure == m)].iloc[0]
+            est, lo, hi = _per_unit(dc, r["diff"], r.ci_low, r.ci_high)
+            df.loc[len(df)] = ("all", COST_ROWS[k], np.nan, np.nan, est, np.nan, lo, hi, basis)
+    df.attrs.update(a=a.scenario_name, b=b.scenario_name, basis=basis, months=a.n_months,
+                    start_month=a.start_month,
+                    note="totals over months 1-%d from %s, for the population represented; "
+                         "groups as at the last month" % (a.n_months, a.start_month))
+    return df
 
 
 def compare_programmes(a, b):

@@ -32,5 +32,8 @@ LAST_MONTH_ZERO = ("every difference at the last month is zero, although the run
                    "earlier months or in other tables")
 # A warning recorded in a compared file (root attribute `warnings`).
 FILE_WARNING = "'%s' was run with a warning: %s"
+# Impacts (compare --impacts) need both panels.
+IMPACTS_NEED_PANELS = ("impacts need the panels of both runs ('%s': panel mode %s; '%s': panel "
+                       "mode %s): run with --panel full or sample:F")
 
 MESSAGES = {k: v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str)}

@@ -10,7 +10,7 @@
  *   lmsim check SCENARIO [--set path=value]...
  *   lmsim describe OUT.h5
  *   lmsim sweep SWEEP.cfg [--task N] [-o DIR] [--threads N] [--quiet]
- *   lmsim compare A.h5 B.h5 [--csv]
+ *   lmsim compare A.h5 B.h5 [--impacts] [--csv]
  *   lmsim compare OUT/sweep.h5 POINT_A POINT_B [--csv]
  *   lmsim calibrate SCENARIO --targets FILE --free PATH=LO:HI [--free ...] -o FITTED.cfg
  *             [--persons N] [--months M] [--seed S] [--threads N] [--max-iter K]
@@ -143,6 +143,11 @@ static const char usage_text[] =
     "  lmsim compare A.h5 B.h5 [--csv]           B - A of two run files by headline group, with\n"
     "                                           standard errors and 95 % intervals (paired per\n"
     "                                           person when both have panels and the same seed)\n"
+    "                                           and, with panels, impacts over the run: "
+    "employment\n"
+    "                                           months, sustained jobs, earnings, benefit months,\n"
+    "                                           programme costs and cost per additional outcome\n"
+    "  lmsim compare A.h5 B.h5 --impacts [--csv] the impacts only\n"
     "  lmsim compare OUT/sweep.h5 POINT_A POINT_B [--csv]\n"
     "                                           paired differences between sweep points (by\n"
     "                                           replicate) with 95 % intervals\n"
@@ -1165,8 +1170,59 @@ static void print_num(const char *fmt, double v) {
 
 static const char *const basis_names[] = {"paired", "unpaired", "headline"};
 
+/* The impacts of c (lmsim/compare.h): programme cost rows after the measures. */
+static const char *const cost_rows[3] = {"programme_cost_gbp", "cost_per_additional_sustained_job",
+                                         "cost_per_additional_employment_month"};
+
+static void impacts_csv(const lm_run_comparison *c) {
+    static const char *const basis[] = {"paired", "unpaired", "unpaired"};
+    printf("group,measure,a,b,diff,se,ci_low,ci_high,basis\n");
+    for (int r = 0; r < c->n_rows; r++)
+        for (int m = 0; m < LM_IMPACT_MEASURES; m++) {
+            const lm_impact_row *o = &c->impacts[r];
+            csv_str(o->group);
+            printf(",%s,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%s\n", c->impact_measure[m], o->a[m],
+                   o->b[m], o->diff[m], o->se[m], o->lo[m], o->hi[m], basis[c->basis]);
+        }
+    printf("all,%s,%.17g,%.17g,%.17g,nan,nan,nan,exact\n", cost_rows[0], c->cost_a, c->cost_b,
+           c->cost_diff);
+    const double *q[2] = {c->cost_per_sustained_job, c->cost_per_employment_month};
+    for (int k = 0; k < 2; k++)
+        printf("all,%s,nan,nan,%.17g,nan,%.17g,%.17g,%s\n", cost_rows[k + 1], q[k][0], q[k][1],
+               q[k][2], basis[c->basis]);
+}
+
+static void print_gbp_ratio(const char *what, const double v[3]) {
+    printf("  cost per additional %s: ", what);
+    if (isnan(v[0]))
+        printf("n/a (no impact)\n");
+    else if (isnan(v[1]))
+        printf("GBP %.0f (95 %% interval unbounded: the impact's interval includes 0)\n", v[0]);
+    else
+        printf("GBP %.0f [%.0f, %.0f]\n", v[0], v[1], v[2]);
+}
+
+static void impacts_text(const lm_run_comparison *c, int gw) {
+    const int paired = c->basis == LM_BASIS_PAIRED;
+    printf("\nimpacts over months 1-%d, totals for the population represented (B - A; 95 %% "
+           "interval %s):\n",
+           c->n_months, paired ? "paired" : "unpaired");
+    printf("%-*s %-18s %16s %16s %16s %35s\n", gw, "group", "measure", "A", "B", "difference",
+           "95 % interval");
+    for (int r = 0; r < c->n_rows; r++)
+        for (int m = 0; m < LM_IMPACT_MEASURES; m++) {
+            const lm_impact_row *o = &c->impacts[r];
+            printf("%-*s %-18s %16.0f %16.0f %16.0f   [%15.0f, %15.0f]\n", gw, o->group,
+                   c->impact_measure[m], o->a[m], o->b[m], o->diff[m], o->lo[m], o->hi[m]);
+        }
+    printf("programme costs (all persons, GBP): A %.0f, B %.0f, difference %.0f\n", c->cost_a,
+           c->cost_b, c->cost_diff);
+    print_gbp_ratio("sustained job (6 months)", c->cost_per_sustained_job);
+    print_gbp_ratio("employment month", c->cost_per_employment_month);
+}
+
 /* lmsim compare A.h5 B.h5: B - A of two run files. */
-static int compare_runs(const char *fa, const char *fb, int csv) {
+static int compare_runs(const char *fa, const char *fb, int csv, int only_impacts) {
     lm_error err;
     lm_error_clear(&err);
     lm_run_comparison *c = malloc(sizeof *c);
@@ -1189,6 +1245,20 @@ static int compare_runs(const char *fa, const char *fb, int csv) {
                 fa, (unsigned long long)c->seed_a, fb, (unsigned long long)c->seed_b);
     /* Identical runs, all-zero rows, and the files' own warnings. */
     print_warnings(c->warnings, NULL);
+    if (only_impacts && !c->has_impacts) {
+        fprintf(stderr, "lmsim: error: " LM_MSG_IMPACTS_NEED_PANELS "\n", fa, c->panel_a, fb,
+                c->panel_b);
+        free(c);
+        return EXIT_USAGE;
+    }
+    if (only_impacts) {
+        if (csv)
+            impacts_csv(c);
+        else
+            impacts_text(c, LM_GROUP_NAME_MAX > 20 ? 20 : LM_GROUP_NAME_MAX);
+        free(c);
+        return 0;
+    }
     if (csv) {
         printf("group,measure,persons_a,persons_b,persons_a_sim,persons_b_sim,a,b,diff,se_paired,"
                "ci_low,ci_high,se_unpaired,basis\n");
@@ -1252,16 +1322,23 @@ static int compare_runs(const char *fa, const char *fb, int csv) {
         printf("no pairing, so no narrowing: the 95 %% intervals use the unpaired standard "
                "errors\n");
     }
+    if (c->has_impacts)
+        impacts_text(c, gw);
+    else
+        printf("\nno impacts (employment months, sustained jobs, earnings, benefit months): they "
+               "need the panels of both runs\n");
     free(c);
     return 0;
 }
 
 static int cmd_compare(int argc, char **argv) {
     const char *pos[3];
-    int n_pos = 0, csv = 0;
+    int n_pos = 0, csv = 0, only_impacts = 0;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--csv") == 0)
             csv = 1;
+        else if (strcmp(argv[i], "--impacts") == 0)
+            only_impacts = 1;
         else if (argv[i][0] == '-' && argv[i][1] != '\0')
             return usage_error("compare: unknown option '%s'", argv[i]);
         else if (n_pos < 3)
@@ -1270,7 +1347,10 @@ static int cmd_compare(int argc, char **argv) {
             n_pos = 4;
     }
     if (n_pos == 2)
-        return compare_runs(pos[0], pos[1], csv);
+        return compare_runs(pos[0], pos[1], csv, only_impacts);
+    if (only_impacts)
+        return usage_error("%s", "compare --impacts takes two run files: lmsim compare A.h5 B.h5 "
+                                 "--impacts [--csv]");
     if (n_pos != 3)
         return usage_error("%s", "compare takes two run files or a sweep index and two point "
                                  "names: lmsim compare A.h5 B.h5 | lmsim compare OUT/sweep.h5 "

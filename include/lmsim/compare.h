@@ -38,6 +38,33 @@ extern "C" {
 #endif
 
 #define LM_RUN_COMPARE_MEASURES 5
+#define LM_IMPACT_MEASURES 4
+
+/* Counterfactual impacts (docs/analysis.md, "Impacts"): totals over months
+ * 1..n_months of the run, per headline group, for the population each run
+ * represents, from the panels of both files (each column's months, summed;
+ * group as at the last month, as the headline rows):
+ *
+ *   employment_months  months in work (either quality)
+ *   sustained_jobs     jobs reaching 6 consecutive months in work
+ *   earnings_gbp       gross earnings, GBP (the panel's whole pounds)
+ *   benefit_months     months out of work on an out-of-work benefit: ILO
+ *                      unemployed or inactive through sickness or disability
+ *
+ * A total is R / n x sum over the n panel columns (R = simulation.represents;
+ * exact x scale for a full panel, an estimate for a sampled one). Its s.e. is
+ * R x sd(t) / sqrt(n) over the columns (paired: of t_B - t_A, column by column,
+ * the same persons with the same draws). Programme costs are the totals of
+ * /outcomes/programmes (all persons, no group split, no s.e.); the costs per
+ * additional sustained job and employment month divide the cost difference
+ * by the "all" row's impact, their 95 % interval by the impact's interval
+ * (NaN when that includes 0 or the cost difference is 0). */
+typedef struct lm_impact_row {
+    char group[LM_GROUP_NAME_MAX];
+    double a[LM_IMPACT_MEASURES], b[LM_IMPACT_MEASURES], diff[LM_IMPACT_MEASURES];
+    double se[LM_IMPACT_MEASURES]; /* paired when the basis is, else unpaired */
+    double lo[LM_IMPACT_MEASURES], hi[LM_IMPACT_MEASURES]; /* 95 % interval */
+} lm_impact_row;
 
 /* Where the standard errors come from. */
 typedef enum lm_compare_basis {
@@ -83,6 +110,14 @@ typedef struct lm_run_comparison {
     const char *measure[LM_RUN_COMPARE_MEASURES]; /* names (static strings) */
     int n_rows;
     lm_run_compare_row rows[LM_HEADLINE_MAX_ROWS];
+    /* Impacts: has_impacts = 0 unless both files have panels (then n_rows
+     * rows as above). */
+    int has_impacts;
+    const char *impact_measure[LM_IMPACT_MEASURES]; /* names (static strings) */
+    lm_impact_row impacts[LM_HEADLINE_MAX_ROWS];
+    double cost_a, cost_b, cost_diff; /* programme costs, GBP, represented population */
+    /* cost_diff / impact of the "all" row: estimate, 95 % interval low, high */
+    double cost_per_sustained_job[3], cost_per_employment_month[3];
 } lm_run_comparison;
 
 /* Compare run files a and b (B - A). Errors: LM_EIO (missing, unreadable or

@@ -41,5 +41,9 @@
     "in other tables"
 /* A warning recorded in a compared file (root attribute `warnings`). */
 #define LM_MSG_FILE_WARNING "'%s' was run with a warning: %s"
+/* Impacts (compare --impacts) need both panels. */
+#define LM_MSG_IMPACTS_NEED_PANELS                                                                 \
+    "impacts need the panels of both runs ('%s': panel mode %s; '%s': panel mode %s): run with "   \
+    "--panel full or sample:F"
 
 #endif /* LMSIM_MESSAGES_H */

@@ -13,7 +13,7 @@ import warnings
 import pytest
 
 import lmsim
-from lmsim.compare import RUN_COLUMNS
+from lmsim.compare import COST_ROWS, IMPACT_COLUMNS, IMPACT_MEASURES, RUN_COLUMNS, _panel_totals
 
 EFFECT = ("--set", "programmes.work_first.effects.job_finding_or=3.0")  # well above the baseline's
 WALES = ("scenarios/wales_baseline.cfg", "--persons", "20000", "--months", "24")
@@ -167,3 +167,122 @@ def test_not_comparable(runner, wales, baseline36):
         lmsim.compare(wales, baseline36)
     assert p.stderr == "lmsim: error: %s\n" % e.value
     assert "24 months against 36" in str(e.value)
+
+
+# ---- impacts over the run (compare --impacts) ------------------------------------------------
+
+Z = 1.959963984540054
+
+
+def engine_impacts(runner, a, b):
+    p = subprocess.run([runner.binary, "compare", a, b, "--impacts", "--csv"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    rows = list(csv.DictReader(io.StringIO(p.stdout)))
+    assert rows and list(rows[0]) == IMPACT_COLUMNS
+    for r in rows:
+        for k in IMPACT_COLUMNS[2:8]:
+            r[k] = float(r[k])
+    return rows
+
+
+def check_impacts(runner, a, b, basis):
+    """lmsim.compare(a, b, impacts=True) equals `lmsim compare A B --impacts --csv`."""
+    want = engine_impacts(runner, a, b)
+    got = lmsim.compare(a, b, impacts=True)
+    assert list(got.columns) == IMPACT_COLUMNS
+    assert [(r["group"], r["measure"]) for r in want] == list(zip(got.group, got.measure))
+    groups = list(lmsim.open(a).outcomes().group)
+    assert len(want) == 4 * len(groups) + 3
+    assert list(got.measure[-3:]) == COST_ROWS
+    bad = []
+    for w, (_, g) in zip(want, got.iterrows()):
+        assert w["basis"] == g.basis == (basis if g.measure != COST_ROWS[0] else "exact")
+        # sums of up to 20000 columns in another order: relative to the totals compared
+        scale = max(abs(w["a"]), abs(w["b"])) if not math.isnan(w["a"]) else abs(w["diff"])
+        for k in IMPACT_COLUMNS[2:8]:
+            x, y = float(g[k]), w[k]
+            tol = 1e-9 * (scale if k != "se" else abs(y)) + 1e-9
+            if not (math.isnan(x) and math.isnan(y)) and not abs(x - y) <= tol:
+                bad.append("%s %s %s: python %r, lmsim %r" % (w["group"], w["measure"], k, x, y))
+    assert not bad, "%d numbers differ: %s" % (len(bad), "; ".join(bad[:5]))
+    assert got.attrs["basis"] == basis
+    return got
+
+
+def test_impacts_equal_engine_and_find_the_effect(runner, wales, wf15, wf15_seed7):
+    c = check_impacts(runner, wales, wf15, "paired")
+    m = c.set_index(["group", "measure"])
+    emp = m.loc[("all", "employment_months")]
+    # Work First's odds ratio 3 adds employment months and takes away benefit months
+    assert emp["diff"] > 0 and emp.ci_low > 0
+    assert m.loc[("all", "benefit_months")].ci_high < 0
+    rows = c[c.measure.isin(IMPACT_MEASURES)]
+    assert ((rows.ci_high - rows["diff"]) - Z * rows.se).abs().max() <= 1e-6 * rows.se.max()
+    # costs: exact totals of /outcomes/programmes, and the cost per additional outcome
+    cost = m.loc[("all", "programme_cost_gbp")]
+    for run, v in ((wales, cost.a), (wf15, cost.b)):
+        assert v == pytest.approx(lmsim.open(run).programmes().cost_total.sum(), rel=1e-12)
+    per = m.loc[("all", "cost_per_additional_employment_month")]
+    assert per["diff"] == pytest.approx(cost["diff"] / emp["diff"], rel=1e-12)
+    assert per.ci_low == pytest.approx(min(cost["diff"] / emp.ci_low, cost["diff"] / emp.ci_high))
+    # without common random numbers the same effect is measured far less precisely
+    u = check_impacts(runner, wales, wf15_seed7, "unpaired")
+    ue = u.set_index(["group", "measure"]).loc[("all", "employment_months")]
+    assert ue.se > 3 * emp.se
+
+
+def test_impacts_match_the_aggregates(wales, wf15):
+    """Full panels: employment and benefit months of "all" are the sums of
+    /aggregates/counts over months 1..n (x scale); earnings within the panel's
+    rounding to whole pounds."""
+    c = lmsim.compare(wales, wf15, impacts=True).set_index(["group", "measure"])
+    for col, path in (("a", wales), ("b", wf15)):
+        r = lmsim.open(path)
+        ag = r.aggregates(by=["month", "state"])
+        ag = ag[ag.month >= 1]
+        emp = ag[ag.state.isin(["employed_poor", "employed_good"])]
+        ben = ag[ag.state.isin(["unemployed", "inactive_sick"])]
+        assert c.loc[("all", "employment_months"), col] == pytest.approx(
+            emp["count"].sum() * r.scale, rel=1e-9)
+        assert c.loc[("all", "benefit_months"), col] == pytest.approx(
+            ben["count"].sum() * r.scale, rel=1e-9)
+        pounds = emp.earnings_pence.sum() / 100.0 * r.scale
+        assert abs(c.loc[("all", "earnings_gbp"), col] - pounds) <= \
+            0.5 * emp["count"].sum() * r.scale
+
+
+def test_impacts_from_sampled_panels(runner, wales, wf15, wales_sample, wf15_sample):
+    """A 10 % panel estimates the full panel's totals (R / n x sum): within 4
+    standard errors, the s.e. of a level from the full panel's spread."""
+    full = lmsim.compare(wales, wf15, impacts=True).set_index(["group", "measure"])
+    s = check_impacts(runner, wales_sample, wf15_sample, "paired").set_index(["group", "measure"])
+    run = lmsim.open(wales)
+    t = _panel_totals(run)[0] * run.represents / run.n_persons   # employment months per column
+    n = lmsim.open(wales_sample).n_panel_persons
+    se_level = t.std() * math.sqrt(run.n_persons) * math.sqrt(run.n_persons / n)
+    key = ("all", "employment_months")
+    assert abs(s.loc[key, "a"] - full.loc[key, "a"]) <= 4 * se_level
+    assert abs(s.loc[key, "diff"] - full.loc[key, "diff"]) <= 4 * s.loc[key, "se"]
+
+
+def test_impacts_of_a_run_with_itself(runner, wales):
+    with pytest.warns(lmsim.NoOpWarning):
+        lmsim.compare(wales, wales)  # (the headline comparison warns; impacts are zero)
+    c = check_impacts(runner, wales, wales, "paired")
+    assert (c["diff"].iloc[:-2] == 0).all() and (c.se.iloc[:-3] == 0).all()
+    assert c.iloc[-2:]["diff"].isna().all()   # no cost per additional outcome: no impact
+
+
+def test_impacts_need_panels(runner, wales, wf15_nopanel):
+    p = subprocess.run([runner.binary, "compare", wales, wf15_nopanel, "--impacts"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2
+    with pytest.raises(lmsim.CompareError) as e:
+        lmsim.compare(wales, wf15_nopanel, impacts=True)
+    assert p.stderr == "lmsim: error: %s\n" % e.value
+    assert "panel mode none" in str(e.value)
+    # the full comparison still works and says why there are no impacts
+    p = subprocess.run([runner.binary, "compare", wales, wf15_nopanel], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0 and "no impacts" in p.stdout
