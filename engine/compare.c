@@ -299,20 +299,80 @@ static const char *const impact_names[LI] = {"employment_months", "sustained_job
                                              "benefit_months"};
 #define SUSTAINED_MONTHS 6 /* a job counts as sustained when it reaches this many months */
 
+/* The appraisal settings of a file (/appraisal; lmsim/compare.h). */
+typedef struct appr {
+    int on;
+    double rate, base, first, last;
+    double ben[LM_N_STATES], health, tax[LM_TAX_PARAMS], wb_work, wb_lim;
+} appr;
+
+#define NA 4 /* appraisal columns per panel column: output, tax, benefits, wellbeing */
+#define NT (LM_IMPACT_MEASURES + NA) /* totals per panel column */
+
+static int attr_f64(hid_t g, const char *name, double *v, hssize_t n) {
+    hid_t a = H5Aopen(g, name, H5P_DEFAULT), sp = H5I_INVALID_HID;
+    int ok = a >= 0 && (sp = H5Aget_space(a)) >= 0 && H5Sget_simple_extent_npoints(sp) == n &&
+             H5Aread(a, H5T_NATIVE_DOUBLE, v) >= 0;
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (a >= 0)
+        H5Aclose(a);
+    return ok ? 0 : -1;
+}
+
+/* Read /appraisal of f into *a (a->on = 0 when the file has none). */
+static int appr_load(const char *path, hid_t f, appr *a, lm_error *err) {
+    memset(a, 0, sizeof *a);
+    if (H5Lexists(f, "/appraisal", H5P_DEFAULT) <= 0)
+        return LM_OK;
+    hid_t g = H5Gopen2(f, "/appraisal", H5P_DEFAULT);
+    int bad = g < 0 || attr_f64(g, "discount_rate", &a->rate, 1) ||
+              attr_f64(g, "price_base_year", &a->base, 1) ||
+              attr_f64(g, "first_month", &a->first, 1) || attr_f64(g, "last_month", &a->last, 1) ||
+              attr_f64(g, "benefit_by_state", a->ben, LM_N_STATES) ||
+              attr_f64(g, "health_element", &a->health, 1) ||
+              attr_f64(g, "tax_schedule", a->tax, LM_TAX_PARAMS) ||
+              attr_f64(g, "wellbeing_in_work", &a->wb_work, 1) ||
+              attr_f64(g, "wellbeing_limiting", &a->wb_lim, 1);
+    if (g >= 0)
+        H5Gclose(g);
+    if (bad)
+        return LM_FAIL(err, LM_EHDF5, "'%s': cannot read the /appraisal settings", path);
+    a->on = 1;
+    return LM_OK;
+}
+
+/* Discount factor of month m of a run starting at (year, month): to the
+ * price base year, a whole year at a time (Green Book). */
+static double discount(const appr *a, int year0, int month0, int m) {
+    int year = year0 + (month0 - 1 + m) / 12;
+    return pow(1.0 + a->rate, -(double)(year - (int)a->base));
+}
+
 /* Per column totals over months 1..n_months of the impact measures
- * (lmsim/compare.h) into t (n x LI). */
-static int panel_totals(const char *path, hid_t f, int n_months, int64_t n, double *t,
-                        lm_error *err) {
+ * (lmsim/compare.h) and, when a->on, the appraisal's discounted sums over
+ * its months, into t (n x NT). */
+static int panel_totals(const char *path, hid_t f, int n_months, int y0, int m0, const appr *a,
+                        int64_t n, double *t, lm_error *err) {
     size_t sz = (size_t)n + 1;
     uint8_t *st = lm__malloc(sz);
     uint16_t *earn = lm__malloc(sz * sizeof *earn), *run = lm__malloc(sz * sizeof *run);
+    uint8_t *lim = lm__calloc(sz, 1);
     int rc = LM_OK;
-    if (!st || !earn || !run) {
+    if (!st || !earn || !run || !lim) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory reading the panel of '%s'", path);
         goto done;
     }
-    memset(t, 0, (size_t)n * LI * sizeof *t);
+    memset(t, 0, (size_t)n * NT * sizeof *t);
+    const int need_lim = a->on && (a->health > 0.0 || a->wb_lim > 0.0);
     for (int m = 1; m <= n_months; m++) {
+        const int appraised = a->on && m >= (int)a->first && m <= (int)a->last;
+        if (appraised && need_lim &&
+            lm__h5_read_vec(f, "/panel/limiting", H5T_NATIVE_UINT8, 1, m, n, lim)) {
+            rc = LM_FAIL(err, LM_EHDF5, "'%s': cannot read month %d of /panel/limiting", path, m);
+            goto done;
+        }
+        const double df = appraised ? discount(a, y0, m0, m) : 0.0;
         if (lm__h5_read_vec(f, "/panel/state", 0, 1, m, n, st) ||
             lm__h5_read_vec(f, "/panel/earnings", H5T_NATIVE_UINT16, 2, m, n, earn) ||
             lm__h5_read_vec(f, "/panel/sustained_months", H5T_NATIVE_UINT16, 2, m, n, run)) {
@@ -324,14 +384,26 @@ static int panel_totals(const char *path, hid_t f, int n_months, int64_t n, doub
         for (int64_t j = 0; j < n; j++) {
             const int s = st[j];
             const int emp = s == ST_EMPLOYED_POOR || s == ST_EMPLOYED_GOOD;
-            double *tj = t + (size_t)j * LI;
+            double *tj = t + (size_t)j * NT;
             tj[0] += emp;
             tj[1] += emp && run[j] == SUSTAINED_MONTHS;
             tj[2] += emp ? (double)earn[j] : 0.0;
             tj[3] += s == ST_UNEMPLOYED || s == ST_INACTIVE_SICK;
+            if (!appraised)
+                continue;
+            double tax = 0.0, employer = 0.0, e = emp ? (double)earn[j] : 0.0;
+            if (e > 0.0)
+                lm_tax_month(a->tax, e, &tax, &employer);
+            const int limiting = need_lim && lim[j];
+            tj[LI + 0] += df * (e + employer);
+            tj[LI + 1] += df * (tax + employer);
+            tj[LI + 2] +=
+                df * (a->ben[s < LM_N_STATES ? s : 0] + (!emp && limiting ? a->health : 0.0));
+            tj[LI + 3] += df * (emp * a->wb_work - limiting * a->wb_lim);
         }
     }
 done:
+    lm__free(lim);
     lm__free(st);
     lm__free(earn);
     lm__free(run);
@@ -350,14 +422,229 @@ static void per_unit(double cost, double diff, double lo, double hi, double out[
     out[2] = x < y ? y : x;
 }
 
+typedef struct colsum {
+    double sum, ss;
+} colsum;
+
+/* Totals over group g of both files of u = w x sum_q coef[q] t[column][q],
+ * their difference, its s.e. (paired: column by column) and 95 % interval:
+ * out = {A, B, B - A, s.e., low, high}. */
+static void total_diff(const cmp_panel pan[2], double *const t[2], const double w[2],
+                       const cmp_group *g, const double *coef, int paired, double out[6]) {
+    colsum c[2];
+    double mean[2];
+    for (int k = 0; k < 2; k++) {
+        c[k].sum = c[k].ss = 0.0;
+        for (int pass = 0; pass < 2; pass++)
+            for (int64_t j = 0; j < pan[k].n; j++) {
+                double u = 0.0;
+                if (in_group(&pan[k], j, g))
+                    for (int q = 0; q < NT; q++)
+                        u += coef[q] * t[k][(size_t)j * NT + q];
+                u *= w[k];
+                if (pass == 0)
+                    c[k].sum += u;
+                else
+                    c[k].ss += (u - mean[k]) * (u - mean[k]);
+                if (pass == 0 && j == pan[k].n - 1)
+                    mean[k] = c[k].sum / (double)pan[k].n;
+            }
+    }
+    double sd = 0.0;
+    for (int64_t j = 0; paired && j < pan[0].n; j++) {
+        double u[2] = {0.0, 0.0};
+        for (int k = 0; k < 2; k++) {
+            if (in_group(&pan[k], j, g))
+                for (int q = 0; q < NT; q++)
+                    u[k] += coef[q] * t[k][(size_t)j * NT + q];
+            u[k] *= w[k];
+        }
+        double d = (u[1] - u[0]) - (mean[1] - mean[0]);
+        sd += d * d;
+    }
+    out[0] = c[0].sum;
+    out[1] = c[1].sum;
+    out[2] = c[1].sum - c[0].sum;
+    out[3] = paired ? sqrt(sd) : sqrt(c[0].ss + c[1].ss); /* total = n mean: s.e. sqrt(n var) */
+    out[4] = out[2] - Z975 * out[3];
+    out[5] = out[2] + Z975 * out[3];
+}
+
+static const char *const appraisal_names[LM_APPRAISAL_ROWS] = {
+    "programme_cost_gbp", "tax_ni_gbp",      "benefits_gbp", "exchequer_net_cost_gbp", "output_gbp",
+    "wellbeing_gbp",      "npv_society_gbp", "bcr_society",  "public_finances_per_gbp"};
+
+static void set_row(lm_appraisal_row *r, const double v[6]) {
+    r->a = v[0], r->b = v[1], r->diff = v[2], r->se = v[3], r->lo = v[4], r->hi = v[5];
+}
+
+/* Discounted programme costs of file f over the appraisal's months. */
+static int programme_costs(const char *path, hid_t f, const lm_file_info *info, const appr *a,
+                           int y0, int m0, double *cost, lm_error *err) {
+    const int np = info->programmes.n_rows > 0 ? LM_MAX_PROGRAMMES : 0;
+    memset(cost, 0, LM_MAX_PROGRAMMES * sizeof *cost);
+    if (np == 0 || H5Lexists(f, "/outcomes/programme_costs", H5P_DEFAULT) <= 0)
+        return LM_OK;
+    hid_t d = H5Dopen2(f, "/outcomes/programme_costs", H5P_DEFAULT), sp = H5I_INVALID_HID;
+    hsize_t dims[2] = {0, 0};
+    int ok = d >= 0 && (sp = H5Dget_space(d)) >= 0 && H5Sget_simple_extent_ndims(sp) == 2 &&
+             H5Sget_simple_extent_dims(sp, dims, NULL) == 2 &&
+             dims[0] == (hsize_t)info->n_months + 1 && dims[1] <= LM_MAX_PROGRAMMES;
+    double *c = ok ? lm__malloc((size_t)(dims[0] * dims[1] + 1) * sizeof *c) : NULL;
+    ok = ok && c && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, c) >= 0;
+    for (hsize_t m = 1; ok && m < dims[0]; m++)
+        if ((int)m >= (int)a->first && (int)m <= (int)a->last)
+            for (hsize_t k = 0; k < dims[1]; k++)
+                cost[k] += discount(a, y0, m0, (int)m) * c[m * dims[1] + k];
+    lm__free(c);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    return ok ? LM_OK : LM_FAIL(err, LM_EHDF5, "'%s': cannot read /outcomes/programme_costs", path);
+}
+
+/* Names of the programmes of /outcomes/programme_costs, in its order. */
+static int programme_names(hid_t f, char names[LM_MAX_PROGRAMMES][48]) {
+    if (H5Lexists(f, "/outcomes/programme_costs", H5P_DEFAULT) <= 0)
+        return 0;
+    hid_t d = H5Dopen2(f, "/outcomes/programme_costs", H5P_DEFAULT);
+    hid_t a = d >= 0 ? H5Aopen(d, "programme_names", H5P_DEFAULT) : H5I_INVALID_HID;
+    hid_t sp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
+    hid_t t = H5Tcopy(H5T_C_S1);
+    char *v[LM_MAX_PROGRAMMES] = {0};
+    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    int got = 0;
+    if (n > 0 && n <= LM_MAX_PROGRAMMES && t >= 0 && H5Tset_size(t, H5T_VARIABLE) >= 0 &&
+        H5Tset_cset(t, H5T_CSET_UTF8) >= 0 && H5Aread(a, t, v) >= 0) {
+        for (int k = 0; k < (int)n; k++)
+            snprintf(names[k], 48, "%.47s", v[k] ? v[k] : "?");
+        H5Dvlen_reclaim(t, sp, H5P_DEFAULT, v);
+        got = (int)n;
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (a >= 0)
+        H5Aclose(a);
+    if (d >= 0)
+        H5Dclose(d);
+    return got;
+}
+
+static void ratio_row(lm_appraisal_row *r, const double num[6], double cost) {
+    r->a = r->b = r->se = (double)NAN;
+    r->diff = cost > 0.0 ? num[2] / cost : (double)NAN;
+    r->lo = cost > 0.0 ? num[4] / cost : (double)NAN;
+    r->hi = cost > 0.0 ? num[5] / cost : (double)NAN;
+}
+
+/* The appraisal of out (lmsim/compare.h). */
+static int appraise(lm_run_comparison *out, const char *const path[2], const hid_t f[2],
+                    const lm_file_info *info, const appr *a, int y0, int m0, const cmp_panel pan[2],
+                    double *const t[2], const double w[2], int paired, lm_error *err) {
+    double ca[LM_MAX_PROGRAMMES], cb[LM_MAX_PROGRAMMES];
+    int rc;
+    if ((rc = programme_costs(path[0], f[0], &info[0], a, y0, m0, ca, err)) ||
+        (rc = programme_costs(path[1], f[1], &info[1], a, y0, m0, cb, err)))
+        return rc;
+    char na[LM_MAX_PROGRAMMES][48], nb[LM_MAX_PROGRAMMES][48];
+    int n_a = programme_names(f[0], na), n_b = programme_names(f[1], nb);
+    /* Per programme, by name: A's then B's own. */
+    out->n_programmes = 0;
+    for (int k = 0; k < n_a; k++) {
+        int i = out->n_programmes++;
+        memcpy(out->programme[i], na[k], sizeof out->programme[i]);
+        out->programme_cost_a[i] = ca[k];
+        out->programme_cost_b[i] = 0.0;
+    }
+    for (int k = 0; k < n_b; k++) {
+        int i = 0;
+        while (i < out->n_programmes && strcmp(out->programme[i], nb[k]) != 0)
+            i++;
+        if (i == out->n_programmes) {
+            if (i == LM_MAX_PROGRAMMES)
+                continue;
+            out->n_programmes++;
+            memcpy(out->programme[i], nb[k], sizeof out->programme[i]);
+            out->programme_cost_a[i] = 0.0;
+        }
+        out->programme_cost_b[i] = cb[k];
+    }
+    double cost[6] = {0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < out->n_programmes; i++)
+        cost[0] += out->programme_cost_a[i], cost[1] += out->programme_cost_b[i];
+    cost[2] = cost[1] - cost[0];
+    cost[3] = 0.0;
+    cost[4] = cost[5] = cost[2];
+    const cmp_group all = {GD_ALL, 0};
+    double co[NT], v[LM_APPRAISAL_ROWS][6];
+    /* per column: 0 output, 1 tax, 2 benefits, 3 wellbeing (after the LI impacts) */
+    static const double pick[6][NA] = {{0, 1, 0, 0}, {0, 0, 1, 0}, {0, -1, 1, 0},
+                                       {1, 0, 0, 0}, {0, 0, 0, 1}, {1, 0, 0, 1}};
+    const int rows[6] = {1, 2, 3, 4, 5, 6}; /* tax, benefits, exchequer, output, wellbeing, npv */
+    for (int r = 0; r < 6; r++) {
+        memset(co, 0, sizeof co);
+        for (int q = 0; q < NA; q++)
+            co[LI + q] = pick[r][q];
+        total_diff(pan, t, w, &all, co, paired, v[rows[r]]);
+    }
+    memcpy(v[0], cost, sizeof cost);
+    for (int q = 0; q < 6; q++) { /* exchequer: + programme costs; NPV: - programme costs */
+        v[3][q] += q == 3 ? 0.0 : cost[q];
+        v[6][q] -= q == 3 ? 0.0 : cost[q];
+    }
+    v[6][0] = v[6][1] = (double)NAN; /* an NPV is of a difference */
+    for (int r = 0; r < 7; r++) {
+        out->appraisal[r].measure = appraisal_names[r];
+        set_row(&out->appraisal[r], v[r]);
+    }
+    out->appraisal[0].se = out->appraisal[0].lo = out->appraisal[0].hi = (double)NAN; /* exact */
+    double fiscal[6];
+    for (int q = 0; q < 6; q++)
+        fiscal[q] = -v[3][q] + (q == 3 ? 0.0 : cost[q]); /* tax - benefits */
+    fiscal[3] = v[3][3];
+    fiscal[4] = fiscal[2] - Z975 * fiscal[3];
+    fiscal[5] = fiscal[2] + Z975 * fiscal[3];
+    double social[6];
+    for (int q = 0; q < 6; q++)
+        social[q] = v[6][q] + (q == 3 ? 0.0 : cost[q]); /* output + wellbeing */
+    social[2] = v[4][2] + v[5][2];
+    social[3] = v[6][3];
+    social[4] = social[2] - Z975 * social[3];
+    social[5] = social[2] + Z975 * social[3];
+    out->appraisal[7].measure = appraisal_names[7];
+    ratio_row(&out->appraisal[7], social, cost[2]);
+    out->appraisal[8].measure = appraisal_names[8];
+    ratio_row(&out->appraisal[8], fiscal, cost[2]);
+    out->has_appraisal = 1;
+    out->price_base_year = (int)a->base;
+    out->discount_rate = a->rate;
+    out->appraisal_first = (int)a->first;
+    out->appraisal_last = (int)a->last;
+    return LM_OK;
+}
+
 /* The impacts of out (lmsim/compare.h), both files having panels. */
 static int impacts(lm_run_comparison *out, const char *const path[2], const hid_t f[2],
                    const lm_file_info *info, const cmp_panel pan[2], int paired, lm_error *err) {
     double *t[2] = {NULL, NULL};
-    int rc = LM_OK;
+    appr ap[2];
+    int rc = LM_OK, y0 = 0, m0 = 0;
+    for (int k = 0; k < 2 && rc == LM_OK; k++)
+        rc = appr_load(path[k], f[k], &ap[k], err);
+    if (rc)
+        return rc;
+    if (ap[0].on && ap[1].on && memcmp(&ap[0], &ap[1], sizeof ap[0]) != 0)
+        return LM_FAIL(err, LM_EARG, LM_MSG_APPRAISAL_DIFFERS, path[0], path[1]);
+    const appr *a = ap[0].on ? &ap[0] : &ap[1];
+    if (a->on && sscanf(info[0].start_month, "%4d-%2d", &y0, &m0) != 2)
+        return LM_FAIL(err, LM_EHDF5, "'%s': start month '%s' is not YYYY-MM", path[0],
+                       info[0].start_month);
     for (int k = 0; k < 2 && rc == LM_OK; k++) {
-        t[k] = lm__malloc(((size_t)pan[k].n + 1) * LI * sizeof *t[k]);
-        rc = t[k] ? panel_totals(path[k], f[k], info[k].n_months, pan[k].n, t[k], err)
+        t[k] = lm__malloc(((size_t)pan[k].n + 1) * NT * sizeof *t[k]);
+        rc = t[k] ? panel_totals(path[k], f[k], info[k].n_months, y0, m0, a, pan[k].n, t[k], err)
                   : LM_FAIL(err, LM_ENOMEM, "out of memory reading the panel of '%s'", path[k]);
     }
     if (rc)
@@ -375,31 +662,11 @@ static int impacts(lm_run_comparison *out, const char *const path[2], const hid_
             goto done;
         }
         for (int m = 0; m < LI; m++) {
-            double sum[2] = {0, 0}, ss[2] = {0, 0}, sd = 0.0;
-            for (int k = 0; k < 2; k++)
-                for (int64_t j = 0; j < pan[k].n; j++)
-                    sum[k] += in_group(&pan[k], j, &g) ? w[k] * t[k][(size_t)j * LI + m] : 0.0;
-            double mean[2];
-            for (int k = 0; k < 2; k++) {
-                mean[k] = pan[k].n > 0 ? sum[k] / (double)pan[k].n : 0.0;
-                for (int64_t j = 0; j < pan[k].n; j++) {
-                    double u = in_group(&pan[k], j, &g) ? w[k] * t[k][(size_t)j * LI + m] : 0.0;
-                    ss[k] += (u - mean[k]) * (u - mean[k]);
-                }
-            }
-            for (int64_t j = 0; paired && j < pan[0].n; j++) {
-                double u0 = in_group(&pan[0], j, &g) ? w[0] * t[0][(size_t)j * LI + m] : 0.0;
-                double u1 = in_group(&pan[1], j, &g) ? w[1] * t[1][(size_t)j * LI + m] : 0.0;
-                double d = (u1 - u0) - (mean[1] - mean[0]);
-                sd += d * d;
-            }
-            o->a[m] = sum[0];
-            o->b[m] = sum[1];
-            o->diff[m] = sum[1] - sum[0];
-            /* total = n mean(u): s.e. sqrt(n var(u)) = sqrt(sum of squares) */
-            o->se[m] = paired ? sqrt(sd) : sqrt(ss[0] + ss[1]);
-            o->lo[m] = o->diff[m] - Z975 * o->se[m];
-            o->hi[m] = o->diff[m] + Z975 * o->se[m];
+            double co[NT] = {0}, v[6];
+            co[m] = 1.0;
+            total_diff(pan, t, w, &g, co, paired, v);
+            o->a[m] = v[0], o->b[m] = v[1], o->diff[m] = v[2], o->se[m] = v[3];
+            o->lo[m] = v[4], o->hi[m] = v[5];
         }
     }
     out->cost_a = out->cost_b = 0.0;
@@ -419,6 +686,8 @@ static int impacts(lm_run_comparison *out, const char *const path[2], const hid_
                  out->cost_per_employment_month);
     }
     out->has_impacts = 1;
+    if (a->on && a->first <= a->last) /* (an appraisal after the run's end: none) */
+        rc = appraise(out, path, f, info, a, y0, m0, pan, t, w, paired, err);
 done:
     lm__free(t[0]);
     lm__free(t[1]);

@@ -631,6 +631,138 @@ static int load_programmes(ctx *c, const config_setting_t *root) {
     return LM_OK;
 }
 
+static const char *const tax_names[LM_TAX_PARAMS + 1] = {"personal_allowance",
+                                                         "basic_rate",
+                                                         "higher_threshold",
+                                                         "higher_rate",
+                                                         "additional_threshold",
+                                                         "additional_rate",
+                                                         "ni_primary_threshold",
+                                                         "ni_main_rate",
+                                                         "ni_upper_limit",
+                                                         "ni_upper_rate",
+                                                         "employer_ni_threshold",
+                                                         "employer_ni_rate",
+                                                         NULL};
+
+const char *lm_tax_param_name(int k) {
+    return k >= 0 && k < LM_TAX_PARAMS ? tax_names[k] : "?";
+}
+
+/* Tax on annual earnings above `from`, at `rate`, up to `to`. */
+static double band(double annual, double from, double to, double rate) {
+    double top = annual < to ? annual : to;
+    return top > from ? (top - from) * rate : 0.0;
+}
+
+void lm_tax_month(const double t[LM_TAX_PARAMS], double monthly, double *tax, double *employer) {
+    const double a = 12.0 * monthly;
+    double it =
+        band(a, t[LM_TAX_PERSONAL_ALLOWANCE], t[LM_TAX_HIGHER_THRESHOLD], t[LM_TAX_BASIC_RATE]) +
+        band(a, t[LM_TAX_HIGHER_THRESHOLD], t[LM_TAX_ADDITIONAL_THRESHOLD], t[LM_TAX_HIGHER_RATE]) +
+        band(a, t[LM_TAX_ADDITIONAL_THRESHOLD], HUGE_VAL, t[LM_TAX_ADDITIONAL_RATE]);
+    double ni =
+        band(a, t[LM_TAX_NI_PRIMARY_THRESHOLD], t[LM_TAX_NI_UPPER_LIMIT], t[LM_TAX_NI_MAIN_RATE]) +
+        band(a, t[LM_TAX_NI_UPPER_LIMIT], HUGE_VAL, t[LM_TAX_NI_UPPER_RATE]);
+    *tax = (it + ni) / 12.0;
+    *employer =
+        band(a, t[LM_TAX_EMPLOYER_NI_THRESHOLD], HUGE_VAL, t[LM_TAX_EMPLOYER_NI_RATE]) / 12.0;
+}
+
+/* "YYYY-MM" of setting s as a month of the run in [1, n_months]. */
+static int run_month_of(ctx *c, const config_setting_t *s, int *out) {
+    int y, m;
+    char tail;
+    const lm_scenario *sc = c->sc;
+    if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+        sscanf(config_setting_get_string(s), "%4d-%2d%c", &y, &m, &tail) != 2 || m < 1 || m > 12)
+        return bad(c, s, "expected a month \"YYYY-MM\"");
+    *out = (y - sc->start_year) * LM_MONTHS_PER_YEAR + (m - sc->start_month);
+    if (*out < 1)
+        return bad(c, s, "must be after the run's start month %04d-%02d", sc->start_year,
+                   sc->start_month);
+    if (*out > sc->n_months)
+        *out = sc->n_months + 1; /* after the run: lm_scenario_warnings says so */
+    return LM_OK;
+}
+
+static int load_appraisal(ctx *c, const config_setting_t *root) {
+    static const char *const keys[] = {
+        "price_base_year", "discount_rate", "start",     "end", "benefits",
+        "health_element",  "tax",           "wellbeing", NULL};
+    static const char *const wb_keys[] = {"in_work", "limiting", NULL};
+    lm_scenario *sc = c->sc;
+    const config_setting_t *g, *b, *t, *w, *s;
+    int rc;
+    long long v;
+    if ((rc = get_group(c, root, "appraisal", 0, &g)) || !g)
+        return rc;
+    sc->has_appraisal = 1;
+    const int first_year = sc->start_year + (sc->start_month) / LM_MONTHS_PER_YEAR;
+    const int last_year =
+        sc->start_year + (sc->start_month - 1 + sc->n_months) / LM_MONTHS_PER_YEAR;
+    if ((rc = check_keys(c, g, keys)) ||
+        (rc = get_int(c, g, "price_base_year", 1, 1900, 2200, 0, &v)))
+        return rc;
+    sc->price_base_year = (int)v;
+    if (v < first_year || v > last_year)
+        return bad(c, config_setting_get_member(g, "price_base_year"),
+                   "must be a year of the run's months 1-%d (%d to %d)", sc->n_months, first_year,
+                   last_year);
+    if ((rc = get_num(c, g, "discount_rate", 1, 0.0, 0.2, 0.0, &sc->discount_rate)) ||
+        (rc = get_num(c, g, "health_element", 0, 0.0, 1e6, 0.0, &sc->health_element)))
+        return rc;
+    sc->appraisal_first = 1;
+    sc->appraisal_last = sc->n_months;
+    if ((s = config_setting_get_member(g, "start")) &&
+        (rc = run_month_of(c, s, &sc->appraisal_first)))
+        return rc;
+    if ((s = config_setting_get_member(g, "end")) && (rc = run_month_of(c, s, &sc->appraisal_last)))
+        return rc;
+    if (sc->appraisal_last > sc->n_months)
+        sc->appraisal_last = sc->n_months;
+    if (sc->appraisal_last < sc->appraisal_first && sc->appraisal_first <= sc->n_months)
+        return bad(c, s, "the appraisal must end at or after its start");
+    if ((rc = get_group(c, g, "benefits", 1, &b)))
+        return rc;
+    for (int k = 0; k < config_setting_length(b); k++) {
+        const config_setting_t *e = config_setting_get_elem(b, (unsigned)k);
+        int st = state_index(config_setting_name(e));
+        if (st < 0)
+            return bad(c, e,
+                       "unknown labour state (one of inactive_sick, inactive_caring, "
+                       "inactive_student, inactive_other, unemployed, employed_poor, "
+                       "employed_good)");
+    }
+    for (int st = 0; st < LM_N_STATES; st++)
+        if ((rc = get_num(c, b, lm_state_name(st), 0, 0.0, 1e6, 0.0, &sc->benefit_by_state[st])))
+            return rc;
+    if ((rc = get_group(c, g, "tax", 1, &t)) || (rc = check_keys(c, t, tax_names)))
+        return rc;
+    for (int k = 0; k < LM_TAX_PARAMS; k++) {
+        const int rate = strstr(tax_names[k], "rate") != NULL;
+        if ((rc = get_num(c, t, tax_names[k], 1, 0.0, rate ? 1.0 : 1e9, 0.0, &sc->tax_schedule[k])))
+            return rc;
+    }
+    const double *x = sc->tax_schedule;
+    if (x[LM_TAX_HIGHER_THRESHOLD] < x[LM_TAX_PERSONAL_ALLOWANCE])
+        return bad(c, config_setting_get_member(t, "higher_threshold"),
+                   "must be at least personal_allowance");
+    if (x[LM_TAX_ADDITIONAL_THRESHOLD] < x[LM_TAX_HIGHER_THRESHOLD])
+        return bad(c, config_setting_get_member(t, "additional_threshold"),
+                   "must be at least higher_threshold");
+    if (x[LM_TAX_NI_UPPER_LIMIT] < x[LM_TAX_NI_PRIMARY_THRESHOLD])
+        return bad(c, config_setting_get_member(t, "ni_upper_limit"),
+                   "must be at least ni_primary_threshold");
+    if ((rc = get_group(c, g, "wellbeing", 0, &w)) || !w)
+        return rc;
+    if ((rc = check_keys(c, w, wb_keys)) ||
+        (rc = get_num(c, w, "in_work", 0, 0.0, 1e6, 0.0, &sc->wellbeing_in_work)) ||
+        (rc = get_num(c, w, "limiting", 0, 0.0, 1e6, 0.0, &sc->wellbeing_limiting)))
+        return rc;
+    return LM_OK;
+}
+
 static int load_earnings(ctx *c, const config_setting_t *root) {
     static const char *const keys[] = {
         "monthly_gbp_full_time",  "log_sd",           "female",         "qual",
@@ -1160,9 +1292,10 @@ done:
 /* Validate a parsed tree into c->sc. */
 static int validate_tree(ctx *c, config_t *cfg) {
     static const char *const top_keys[] = {
-        "name",        "description", "simulation", "population", "initial_state", "transitions",
-        "job_quality", "market",      "output",     "programmes", "evaluation",    "earnings",
-        "health",      "timeline",    "base",       "alignment",  "entrants",      NULL};
+        "name",        "description", "simulation", "population", "initial_state",
+        "transitions", "job_quality", "market",     "output",     "programmes",
+        "evaluation",  "earnings",    "health",     "timeline",   "base",
+        "alignment",   "entrants",    "appraisal",  NULL};
     lm_scenario *sc = c->sc;
     const config_setting_t *root = config_root_setting(cfg);
     const char *name = NULL;
@@ -1181,7 +1314,7 @@ static int validate_tree(ctx *c, config_t *cfg) {
         (rc = load_quality(c, root)) || (rc = load_market(c, root)) ||
         (rc = load_output(c, root)) || (rc = load_programmes(c, root)) ||
         (rc = load_earnings(c, root)) || (rc = load_health(c, root)) ||
-        (rc = load_alignment(c, root)))
+        (rc = load_alignment(c, root)) || (rc = load_appraisal(c, root)))
         return rc;
     return LM_OK;
 }
@@ -1292,6 +1425,13 @@ static int build_timeline(ctx *c, config_t *cfg) {
         if ((set && config_setting_type(set) != CONFIG_TYPE_GROUP) ||
             (ramp && config_setting_type(ramp) != CONFIG_TYPE_GROUP)) {
             rc = bad(c, set ? set : ramp, "expected a group of settings { ... }");
+            goto done;
+        }
+        const config_setting_t *ap = config_setting_get_member(set ? set : ramp, "appraisal");
+        if (ap) {
+            rc = bad(c, ap,
+                     "the appraisal cannot change over the timeline: its prices, discount "
+                     "rate and period are those of the whole run");
             goto done;
         }
         if (ramp) {
@@ -1511,6 +1651,21 @@ static const char *nobody_eligible(const lm_programme *pg, const present *p, con
  * credit every month, whole places are taken out, and a caseload cap (0: no
  * cap) scaled the same way bounds the starts even with nobody on the
  * programme yet. */
+/* An appraisal that starts after the run's end appraises nothing. */
+static int appraisal_warnings(ctx *c, const config_t *cfg) {
+    const lm_scenario *sc = c->sc;
+    const config_setting_t *s = config_lookup(cfg, "appraisal.start");
+    if (!sc->has_appraisal || sc->appraisal_first <= sc->n_months || !s)
+        return LM_OK;
+    const int end = sc->start_year * LM_MONTHS_PER_YEAR + sc->start_month - 1 + sc->n_months;
+    char where[512];
+    lm__cfg_where(CFG(c), s, where, sizeof where);
+    return add_warning(c,
+                       "%s: the appraisal starts after the run's last month (%d, %04d-%02d): "
+                       "lmsim compare appraises nothing",
+                       where, sc->n_months, end / LM_MONTHS_PER_YEAR, end % LM_MONTHS_PER_YEAR + 1);
+}
+
 static int programme_warnings(ctx *c, const config_t *cfg) {
     const lm_scenario *sc = c->sc;
     const double scale = (double)sc->n_persons / (double)sc->represents;
@@ -1621,7 +1776,7 @@ static int finish_load(ctx *c, config_t *cfg, const char *const *overrides, size
             return rc;
     if ((rc = validate_tree(c, cfg)) || (rc = scenario_text(c, cfg)) ||
         (rc = build_timeline(c, cfg)) || (rc = timeline_warnings(c, cfg)) ||
-        (rc = programme_warnings(c, cfg)))
+        (rc = programme_warnings(c, cfg)) || (rc = appraisal_warnings(c, cfg)))
         return rc;
     return LM_OK;
 }

@@ -1829,9 +1829,48 @@ static hid_t programme_mem_type(void) {
     return end_type(t, s, ok);
 }
 
+/* /appraisal: the scenario's appraisal settings, for lmsim compare. */
+static int write_appraisal(lm_h5_writer *w, lm_error *err) {
+    const lm_scenario *sc = &w->sc;
+    const char *file = w->tmp_path;
+    const char *states[LM_N_STATES], *tax[LM_TAX_PARAMS];
+    for (int k = 0; k < LM_N_STATES; k++)
+        states[k] = lm_state_name(k);
+    for (int k = 0; k < LM_TAX_PARAMS; k++)
+        tax[k] = lm_tax_param_name(k);
+    int rc = LM_OK;
+    hid_t g = H5I_INVALID_HID;
+    H5TRY(g = H5Gcreate2(w->file, "/appraisal", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+          "writing '%s': creating /appraisal", file);
+    H5TRY(put_i32(g, "price_base_year", sc->price_base_year) < 0 ||
+                  put_f64(g, "discount_rate", sc->discount_rate) < 0 ||
+                  put_i32(g, "first_month", sc->appraisal_first) < 0 ||
+                  put_i32(g, "last_month", sc->appraisal_last) < 0 ||
+                  put_attr(g, "benefit_by_state", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, LM_N_STATES,
+                           sc->benefit_by_state) < 0 ||
+                  put_strs(g, "state_names", states, LM_N_STATES) < 0 ||
+                  put_f64(g, "health_element", sc->health_element) < 0 ||
+                  put_attr(g, "tax_schedule", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, LM_TAX_PARAMS,
+                           sc->tax_schedule) < 0 ||
+                  put_strs(g, "tax_schedule_names", tax, LM_TAX_PARAMS) < 0 ||
+                  put_f64(g, "wellbeing_in_work", sc->wellbeing_in_work) < 0 ||
+                  put_f64(g, "wellbeing_limiting", sc->wellbeing_limiting) < 0 ||
+                  put_str(g, "description",
+                          "appraisal settings of the scenario (section `appraisal`): GBP a month "
+                          "in prices of price_base_year, discounted to that year; months "
+                          "first_month..last_month of the run")
+              ? -1
+              : 0,
+          "writing '%s': /appraisal attributes", file);
+fail:
+    close_id(&g);
+    return rc;
+}
+
 static int write_programmes(lm_h5_writer *w, lm_error *err) {
     const lm_scenario *sc = &w->sc;
     const lm_programme_table *tab = w->prog_table;
+    double *cost = NULL;
     hid_t space = H5I_INVALID_HID, d = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
     hid_t mspace = H5I_INVALID_HID;
     const char *file = w->tmp_path;
@@ -1894,8 +1933,42 @@ static int write_programmes(lm_h5_writer *w, lm_error *err) {
                       "flows in the month (stocks queued and caseload at its end) per programme "
                       "and trial arm"),
               "writing '%s': /aggregates/programmes", file);
+        close_id(&d);
+        close_id(&dcpl);
+        close_id(&mspace);
+        close_id(&space);
+
+        /* [month][programme] GBP for the represented population (for discounting). */
+        const size_t nc = ((size_t)sc->n_months + 1) * (size_t)sc->n_programmes;
+        cost = lm__malloc(nc * sizeof *cost);
+        if (!cost) {
+            rc = LM_FAIL(err, LM_ENOMEM, "writing '%s': no memory for /outcomes/programme_costs",
+                         file);
+            goto fail;
+        }
+        lm_programme_monthly_costs(sc, w->prog_monthly, cost);
+        for (size_t i = 0; i < nc; i++)
+            cost[i] *= tab->scale;
+        hsize_t cdims[2] = {(hsize_t)sc->n_months + 1, (hsize_t)sc->n_programmes};
+        H5TRY(space = H5Screate_simple(2, cdims, NULL), "writing '%s': /outcomes/programme_costs",
+              file);
+        H5TRY(dcpl = make_dcpl(w, 2, cdims, 1), "writing '%s': /outcomes/programme_costs", file);
+        H5TRY(d = H5Dcreate2(w->file, "/outcomes/programme_costs", H5T_IEEE_F64LE, space,
+                             H5P_DEFAULT, dcpl, H5P_DEFAULT),
+              "writing '%s': creating /outcomes/programme_costs", file);
+        H5TRY(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, cost),
+              "writing '%s': /outcomes/programme_costs", file);
+        H5TRY(put_strs(d, "programme_names", names, (hsize_t)sc->n_programmes),
+              "writing '%s': /outcomes/programme_costs", file);
+        H5TRY(put_f64(d, "scale", tab->scale), "writing '%s': /outcomes/programme_costs", file);
+        H5TRY(put_str(d, "description",
+                      "programme costs in the month, GBP for the represented population, all "
+                      "arms (starts, months of support and paid outcomes at the unit costs in "
+                      "force); undiscounted, in the scenario's prices"),
+              "writing '%s': /outcomes/programme_costs", file);
     }
 fail:
+    lm__free(cost);
     close_id(&d);
     close_id(&dcpl);
     close_id(&mspace);
@@ -1997,7 +2070,8 @@ int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headl
                                    (rc = write_headline(w, headline, err)) != LM_OK ||
                                    (rc = write_earnings_gaps(w, counts, err)) != LM_OK ||
                                    (w->prog_table && (rc = write_programmes(w, err)) != LM_OK) ||
-                                   (w->val_targets && (rc = write_validation(w, err)) != LM_OK)))
+                                   (w->val_targets && (rc = write_validation(w, err)) != LM_OK) ||
+                                   (w->sc.has_appraisal && (rc = write_appraisal(w, err)) != LM_OK)))
         goto fail;
     if (close_all(w) < 0) {
         rc = h5_fail(err, __LINE__, "writing '%s': closing the file", w->tmp_path);

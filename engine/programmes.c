@@ -620,3 +620,20 @@ void lm_programme_table_compute(const lm_scenario *sc, const int64_t *monthly,
         }
     }
 }
+
+void lm_programme_monthly_costs(const lm_scenario *sc, const int64_t *monthly, double *cost) {
+    const int np = sc->n_programmes;
+    memset(cost, 0, ((size_t)sc->n_months + 1) * (size_t)(np > 0 ? np : 1) * sizeof *cost);
+    for (int t = 1; t <= sc->n_months; t++) {
+        const int64_t *mc = monthly + (size_t)t * LM_PROG_CELLS;
+        for (int k = 0; k < np; k++) {
+            const lm_programme *pt = &lm_scenario_at(sc, t)->programmes[k];
+            double c = 0.0;
+            for (int a = 0; a < LM_N_ARMS; a++)
+                c += pt->cost_per_start * (double)mc[lm_prog_index(k, a, LM_PM_STARTS)] +
+                     pt->cost_per_month * (double)mc[lm_prog_index(k, a, LM_PM_SUPPORT_MONTHS)] +
+                     pt->outcome_payment * (double)mc[lm_prog_index(k, a, LM_PM_OUTCOMES)];
+            cost[(size_t)t * (size_t)np + (size_t)k] = c;
+        }
+    }
+}

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import messages as M
-from .run import NoOpWarning, Run
+from .run import NoOpWarning, Run, _s
 
 
 class CompareError(ValueError):
@@ -445,11 +445,61 @@ _SUSTAINED_MONTHS = 6
 _ST_INACTIVE_SICK = 0
 
 
-def _panel_totals(run, block=12):
-    """Per panel column, totals over months 1..n_months (4 x n, IMPACT_MEASURES)."""
+APPRAISAL_MEASURES = ["programme_cost_gbp", "tax_ni_gbp", "benefits_gbp", "exchequer_net_cost_gbp",
+                      "output_gbp", "wellbeing_gbp", "npv_society_gbp", "bcr_society",
+                      "public_finances_per_gbp"]
+_TAX = ["personal_allowance", "basic_rate", "higher_threshold", "higher_rate",
+        "additional_threshold", "additional_rate", "ni_primary_threshold", "ni_main_rate",
+        "ni_upper_limit", "ni_upper_rate", "employer_ni_threshold", "employer_ni_rate"]
+
+
+def _appraisal_settings(run):
+    """The /appraisal settings of a run file (lmsim/compare.h), or None."""
+    if "appraisal" not in run.file:
+        return None
+    a = run.file["appraisal"].attrs
+    try:
+        out = {k: float(a[k]) for k in ("discount_rate", "price_base_year", "first_month",
+                                        "last_month", "health_element", "wellbeing_in_work",
+                                        "wellbeing_limiting")}
+        out["benefit_by_state"] = np.asarray(a["benefit_by_state"], dtype=np.float64)
+        out["tax"] = dict(zip(_TAX, np.asarray(a["tax_schedule"], dtype=np.float64)))
+    except KeyError as e:
+        raise ValueError("'%s': cannot read the /appraisal settings: %s" % (run.path, e))
+    return out
+
+
+def tax_month(tax, monthly):
+    """Income tax + employee NI, and employer NI, a month on monthly gross
+    earnings (arrays), from the annual schedule (lm_tax_month)."""
+    a = 12.0 * np.asarray(monthly, dtype=np.float64)
+
+    def band(lo, hi, rate):
+        return np.clip(np.minimum(a, hi) - lo, 0.0, None) * rate
+    t = tax
+    it = (band(t["personal_allowance"], t["higher_threshold"], t["basic_rate"])
+          + band(t["higher_threshold"], t["additional_threshold"], t["higher_rate"])
+          + band(t["additional_threshold"], np.inf, t["additional_rate"]))
+    ni = (band(t["ni_primary_threshold"], t["ni_upper_limit"], t["ni_main_rate"])
+          + band(t["ni_upper_limit"], np.inf, t["ni_upper_rate"]))
+    return (it + ni) / 12.0, band(t["employer_ni_threshold"], np.inf, t["employer_ni_rate"]) / 12.0
+
+
+def _discount(ap, start_month, m):
+    """Discount factor of month m (Green Book: whole years to the price base year)."""
+    y0, m0 = (int(x) for x in start_month.split("-"))
+    year = y0 + (m0 - 1 + m) // 12
+    return (1.0 + ap["discount_rate"]) ** -(year - int(ap["price_base_year"]))
+
+
+def _panel_totals(run, ap=None, block=12):
+    """Per panel column, totals over months 1..n_months (IMPACT_MEASURES) and,
+    with appraisal settings ap, the discounted sums over its months of output,
+    tax and NI, benefits and wellbeing (8 x n)."""
     f, T = run.file, run.n_months
     n = f["panel/person"].shape[0]
-    t = np.zeros((4, n))
+    t = np.zeros((8, n))
+    need_lim = ap is not None and (ap["health_element"] > 0 or ap["wellbeing_limiting"] > 0)
     for m0 in range(1, T + 1, block):
         ms = np.arange(m0, min(T, m0 + block - 1) + 1)
         st = run.read_rows("state", ms).astype(np.int64)
@@ -460,7 +510,92 @@ def _panel_totals(run, block=12):
         t[1] += (emp & (run_m == _SUSTAINED_MONTHS)).sum(axis=0)
         t[2] += np.where(emp, earn, 0.0).sum(axis=0)
         t[3] += ((st == _ST_UNEMPLOYED) | (st == _ST_INACTIVE_SICK)).sum(axis=0)
+        if ap is None:
+            continue
+        inside = (ms >= ap["first_month"]) & (ms <= ap["last_month"])
+        if not inside.any():
+            continue
+        df = np.array([_discount(ap, run.start_month, int(m)) if ok else 0.0
+                       for m, ok in zip(ms, inside)])[:, None]
+        e = np.where(emp, earn, 0.0)
+        tax, employer = tax_month(ap["tax"], e)
+        lim = (run.read_rows("limiting", ms).astype(bool) if need_lim
+               else np.zeros_like(emp))
+        t[4] += (df * (e + employer)).sum(axis=0)
+        t[5] += (df * (tax + employer)).sum(axis=0)
+        t[6] += (df * (ap["benefit_by_state"][st] + np.where(~emp & lim, ap["health_element"],
+                                                             0.0))).sum(axis=0)
+        t[7] += (df * (emp * ap["wellbeing_in_work"] - lim * ap["wellbeing_limiting"])).sum(axis=0)
     return t
+
+
+def _total_diff(u, paired, z):
+    """(A, B, B - A, s.e., low, high) of the totals of per-column values u[0], u[1]."""
+    sa, sb = float(u[0].sum()), float(u[1].sum())
+    if paired:
+        d = u[1] - u[0]
+        se = math.sqrt(float(((d - d.mean()) ** 2).sum()))
+    else:
+        se = math.sqrt(sum(float(((x - x.mean()) ** 2).sum()) for x in u))
+    diff = sb - sa
+    return sa, sb, diff, se, diff - z * se, diff + z * se
+
+
+def _programme_costs(run, ap):
+    """{programme: discounted cost over the appraisal's months} of a run."""
+    if "outcomes/programme_costs" not in run.file:
+        return {}
+    ds = run.file["outcomes/programme_costs"]
+    c = ds[...]
+    names = [_s(x) for x in ds.attrs["programme_names"]]
+    out = dict.fromkeys(names, 0.0)
+    for m in range(1, c.shape[0]):
+        if ap["first_month"] <= m <= ap["last_month"]:
+            f = _discount(ap, run.start_month, m)
+            for k, name in enumerate(names):
+                out[name] += f * float(c[m, k])
+    return out
+
+
+def _appraisal_rows(a, b, ap, u, paired, z, basis):
+    """Rows of the appraisal (APPRAISAL_MEASURES, then per programme)."""
+    ca, cb = _programme_costs(a, ap), _programme_costs(b, ap)
+    progs = list(ca) + [p for p in cb if p not in ca]
+    cost = (sum(ca.values()), sum(cb.values()))
+    dc = cost[1] - cost[0]
+    pick = {"tax_ni_gbp": [0, 1, 0, 0], "benefits_gbp": [0, 0, 1, 0],
+            "exchequer_net_cost_gbp": [0, -1, 1, 0], "output_gbp": [1, 0, 0, 0],
+            "wellbeing_gbp": [0, 0, 0, 1], "npv_society_gbp": [1, 0, 0, 1]}
+    v = {"programme_cost_gbp": (cost[0], cost[1], dc, np.nan, np.nan, np.nan)}
+    for name, co in pick.items():
+        x = [sum(c * uk[4 + q] for q, c in enumerate(co)) for uk in u]
+        v[name] = _total_diff(x, paired, z)
+    ex = v["exchequer_net_cost_gbp"]
+    v["exchequer_net_cost_gbp"] = (ex[0] + cost[0], ex[1] + cost[1], ex[2] + dc, ex[3],
+                                   ex[4] + dc, ex[5] + dc)
+    npv = v["npv_society_gbp"]
+    v["npv_society_gbp"] = (np.nan, np.nan, npv[2] - dc, npv[3], npv[4] - dc, npv[5] - dc)
+    social = v["output_gbp"][2] + v["wellbeing_gbp"][2]
+    fiscal = v["tax_ni_gbp"][2] - v["benefits_gbp"][2]
+    for name, num, se in (("bcr_society", social, npv[3]), ("public_finances_per_gbp", fiscal,
+                                                           ex[3])):
+        if dc > 0:
+            v[name] = (np.nan, np.nan, num / dc, np.nan, (num - z * se) / dc, (num + z * se) / dc)
+        else:
+            v[name] = (np.nan,) * 6
+    rows = [("all", "appraisal_" + m) + tuple(v[m]) + ("exact" if m == "programme_cost_gbp"
+                                                        else basis,)
+            for m in APPRAISAL_MEASURES]
+    for p in progs:
+        xa, xb = ca.get(p, 0.0), cb.get(p, 0.0)
+        rows.append(("programme:" + p, "appraisal_programme_cost_gbp", xa, xb, xb - xa, np.nan,
+                     np.nan, np.nan, "exact"))
+    return rows
+
+
+def _same_appraisal(x, y):
+    return all(np.array_equal(np.asarray(x[k]), np.asarray(y[k])) if k != "tax"
+               else x[k] == y[k] for k in x)
 
 
 def _per_unit(cost, diff, lo, hi):
@@ -496,12 +631,16 @@ def compare_impacts(a, b, z=1.959963984540054):
         raise CompareError(M.NOT_COMPARABLE % (a.path, b.path, why))
     if a.panel_mode == "none" or b.panel_mode == "none":
         raise CompareError(M.IMPACTS_NEED_PANELS % (a.path, a.panel_mode, b.path, b.panel_mode))
+    aps = [_appraisal_settings(r) for r in (a, b)]
+    if aps[0] is not None and aps[1] is not None and not _same_appraisal(*aps):
+        raise CompareError(M.APPRAISAL_DIFFERS % (a.path, b.path))
+    ap = aps[0] if aps[0] is not None else aps[1]
     pan = [_last_panel(r) for r in (a, b)]
     paired = (a.seed == b.seed and pan[0]["n"] == pan[1]["n"]
               and np.array_equal(pan[0]["slot"], pan[1]["slot"])
               and np.array_equal(pan[0]["pid"], pan[1]["pid"]))
     basis = "paired" if paired else "unpaired"
-    tot = [_panel_totals(r) for r in (a, b)]
+    tot = [_panel_totals(r, ap) for r in (a, b)]
     w = [r.represents / float(max(p["n"], 1)) for r, p in zip((a, b), pan)]
     rows, n_region = [], 0
     for r in range(len(ha)):
@@ -532,6 +671,11 @@ def compare_impacts(a, b, z=1.959963984540054):
             r = df[(df.group == "all") & (df.measure == m)].iloc[0]
             est, lo, hi = _per_unit(dc, r["diff"], r.ci_low, r.ci_high)
             df.loc[len(df)] = ("all", COST_ROWS[k], np.nan, np.nan, est, np.nan, lo, hi, basis)
+    if ap is not None and ap["first_month"] <= ap["last_month"]:
+        u = [tot[k] * w[k] for k in range(2)]
+        extra = pd.DataFrame(_appraisal_rows(a, b, ap, u, paired, z, basis),
+                             columns=IMPACT_COLUMNS)
+        df = pd.concat([df, extra], ignore_index=True)
     df.attrs.update(a=a.scenario_name, b=b.scenario_name, basis=basis, months=a.n_months,
                     start_month=a.start_month,
                     note="totals over months 1-%d from %s, for the population represented; "

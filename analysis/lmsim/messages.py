@@ -32,6 +32,9 @@ LAST_MONTH_ZERO = ("every difference at the last month is zero, although the run
                    "earlier months or in other tables")
 # A warning recorded in a compared file (root attribute `warnings`).
 FILE_WARNING = "'%s' was run with a warning: %s"
+# Two files whose /appraisal settings differ.
+APPRAISAL_DIFFERS = ("'%s' and '%s' have different appraisal settings: appraise both runs with the "
+                     "same prices, discount rate and period")
 # Impacts (compare --impacts) need both panels.
 IMPACTS_NEED_PANELS = ("impacts need the panels of both runs ('%s': panel mode %s; '%s': panel "
                        "mode %s): run with --panel full or sample:F")

@@ -1190,6 +1190,60 @@ static void impacts_csv(const lm_run_comparison *c) {
     for (int k = 0; k < 2; k++)
         printf("all,%s,nan,nan,%.17g,nan,%.17g,%.17g,%s\n", cost_rows[k + 1], q[k][0], q[k][1],
                q[k][2], basis[c->basis]);
+    if (!c->has_appraisal)
+        return;
+    for (int r = 0; r < LM_APPRAISAL_ROWS; r++) {
+        const lm_appraisal_row *o = &c->appraisal[r];
+        printf("all,appraisal_%s,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%s\n", o->measure, o->a, o->b,
+               o->diff, o->se, o->lo, o->hi, r == 0 ? "exact" : basis[c->basis]);
+    }
+    for (int k = 0; k < c->n_programmes; k++) {
+        char g[64];
+        snprintf(g, sizeof g, "programme:%s", c->programme[k]);
+        csv_str(g);
+        printf(",appraisal_programme_cost_gbp,%.17g,%.17g,%.17g,nan,nan,nan,exact\n",
+               c->programme_cost_a[k], c->programme_cost_b[k],
+               c->programme_cost_b[k] - c->programme_cost_a[k]);
+    }
+}
+
+static void appraisal_text(const lm_run_comparison *c) {
+    static const char *const title[LM_APPRAISAL_ROWS] = {"programme costs",
+                                                         "income tax and NI received",
+                                                         "benefits paid",
+                                                         "exchequer net cost",
+                                                         "output (earnings + employer NI)",
+                                                         "wellbeing",
+                                                         "net present value to society",
+                                                         "benefit-cost ratio, society",
+                                                         "public finances per GBP 1 spent"};
+    printf("\nappraisal (HM Treasury Green Book): months %d-%d, GBP of %d discounted at %.1f %% a "
+           "year to %d, population represented, B - A:\n",
+           c->appraisal_first, c->appraisal_last, c->price_base_year, 100.0 * c->discount_rate,
+           c->price_base_year);
+    printf("%-34s %16s %16s %16s %35s\n", "", "A", "B", "difference", "95 % interval");
+    for (int r = 0; r < LM_APPRAISAL_ROWS; r++) {
+        const lm_appraisal_row *o = &c->appraisal[r];
+        const int ratio = r >= 7;
+        printf("%-34s ", title[r]);
+        if (isnan(o->a))
+            printf("%16s %16s ", "", "");
+        else
+            printf("%16.0f %16.0f ", o->a, o->b);
+        if (isnan(o->diff))
+            printf("%16s ", "n/a");
+        else
+            printf(ratio ? "%16.2f " : "%16.0f ", o->diff);
+        if (isnan(o->lo))
+            printf("  %33s\n", r == 0 ? "(exact)" : "n/a");
+        else
+            printf(ratio ? "  [%15.2f, %15.2f]\n" : "  [%15.0f, %15.0f]\n", o->lo, o->hi);
+    }
+    for (int k = 0; k < c->n_programmes; k++)
+        printf("  programme %-23s %16.0f %16.0f %16.0f\n", c->programme[k], c->programme_cost_a[k],
+               c->programme_cost_b[k], c->programme_cost_b[k] - c->programme_cost_a[k]);
+    printf("ratios: the differences' (B - A) benefits per GBP 1 of additional programme cost; n/a "
+           "when the programmes cost no more in B\n");
 }
 
 static void print_gbp_ratio(const char *what, const double v[3]) {
@@ -1219,6 +1273,8 @@ static void impacts_text(const lm_run_comparison *c, int gw) {
            c->cost_b, c->cost_diff);
     print_gbp_ratio("sustained job (6 months)", c->cost_per_sustained_job);
     print_gbp_ratio("employment month", c->cost_per_employment_month);
+    if (c->has_appraisal)
+        appraisal_text(c);
 }
 
 /* lmsim compare A.h5 B.h5: B - A of two run files. */

@@ -59,6 +59,34 @@ extern "C" {
  * additional sustained job and employment month divide the cost difference
  * by the "all" row's impact, their 95 % interval by the impact's interval
  * (NaN when that includes 0 or the cost difference is 0). */
+/* Appraisal (HM Treasury Green Book conventions), when a compared file has
+ * an /appraisal group (the scenario's `appraisal` section; both files' must
+ * then be equal): totals over the appraisal's months, discounted at
+ * discount_rate a year to price_base_year, for the represented population,
+ * group "all", rows in this order:
+ *
+ *   programme_cost_gbp          /outcomes/programme_costs (exact, no s.e.)
+ *   tax_ni_gbp                  income tax, employee and employer NI on earnings
+ *   benefits_gbp                benefits by state, + health_element when out of
+ *                               work with a limiting condition
+ *   exchequer_net_cost_gbp      programme costs + benefits - tax and NI
+ *   output_gbp                  earnings + employer NI (the value of the work)
+ *   wellbeing_gbp               in_work x months in work - limiting x months with
+ *                               a limiting condition
+ *   npv_society_gbp             output + wellbeing - programme costs (diff only)
+ *   bcr_society                 (output + wellbeing) / programme costs (diff only:
+ *                               the ratio of the differences)
+ *   public_finances_per_gbp     (tax and NI - benefits) / programme costs (diff only)
+ *
+ * Intervals: per panel column as the impacts (paired when they are); the
+ * ratios' from their numerators' (programme costs are exact); NaN when the
+ * cost difference is not positive. */
+#define LM_APPRAISAL_ROWS 9
+typedef struct lm_appraisal_row {
+    const char *measure; /* static name as above */
+    double a, b, diff, se, lo, hi;
+} lm_appraisal_row;
+
 typedef struct lm_impact_row {
     char group[LM_GROUP_NAME_MAX];
     double a[LM_IMPACT_MEASURES], b[LM_IMPACT_MEASURES], diff[LM_IMPACT_MEASURES];
@@ -118,6 +146,14 @@ typedef struct lm_run_comparison {
     double cost_a, cost_b, cost_diff; /* programme costs, GBP, represented population */
     /* cost_diff / impact of the "all" row: estimate, 95 % interval low, high */
     double cost_per_sustained_job[3], cost_per_employment_month[3];
+    /* Appraisal: has_appraisal = 0 without an /appraisal group or without both panels. */
+    int has_appraisal;
+    int price_base_year, appraisal_first, appraisal_last; /* months of the run */
+    double discount_rate;
+    lm_appraisal_row appraisal[LM_APPRAISAL_ROWS];
+    int n_programmes; /* per programme: discounted costs of A and B (0 if absent from one) */
+    char programme[LM_MAX_PROGRAMMES][48];
+    double programme_cost_a[LM_MAX_PROGRAMMES], programme_cost_b[LM_MAX_PROGRAMMES];
 } lm_run_comparison;
 
 /* Compare run files a and b (B - A). Errors: LM_EIO (missing, unreadable or

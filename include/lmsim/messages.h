@@ -41,6 +41,10 @@
     "in other tables"
 /* A warning recorded in a compared file (root attribute `warnings`). */
 #define LM_MSG_FILE_WARNING "'%s' was run with a warning: %s"
+/* Two files whose /appraisal settings differ. */
+#define LM_MSG_APPRAISAL_DIFFERS                                                                   \
+    "'%s' and '%s' have different appraisal settings: appraise both runs with the same prices, "   \
+    "discount rate and period"
 /* Impacts (compare --impacts) need both panels. */
 #define LM_MSG_IMPACTS_NEED_PANELS                                                                 \
     "impacts need the panels of both runs ('%s': panel mode %s; '%s': panel mode %s): run with "   \

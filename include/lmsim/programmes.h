@@ -160,6 +160,12 @@ typedef struct lm_programme_table {
 void lm_programme_table_compute(const lm_scenario *sc, const int64_t *monthly,
                                 lm_programme_table *out);
 
+/* Programme costs month by month, GBP for the simulated persons, all arms
+ * together, priced as lm_programme_table_compute does: cost[t * n_programmes
+ * + k] for months t = 0..n_months (month 0: none). `cost` holds
+ * (n_months + 1) * max(n_programmes, 1) values. */
+void lm_programme_monthly_costs(const lm_scenario *sc, const int64_t *monthly, double *cost);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,6 +22,34 @@ extern "C" {
 #endif
 
 /* Labour states. Inactivity carries its reason in the state itself. */
+/* Income tax and National Insurance on annual earnings (12 x the month's),
+ * lm_scenario.tax_schedule: a personal allowance then basic, higher and
+ * additional rates; employee NI between the primary threshold and the upper
+ * earnings limit, and above it; employer NI above the secondary threshold. */
+enum {
+    LM_TAX_PERSONAL_ALLOWANCE,
+    LM_TAX_BASIC_RATE,
+    LM_TAX_HIGHER_THRESHOLD,
+    LM_TAX_HIGHER_RATE,
+    LM_TAX_ADDITIONAL_THRESHOLD,
+    LM_TAX_ADDITIONAL_RATE,
+    LM_TAX_NI_PRIMARY_THRESHOLD,
+    LM_TAX_NI_MAIN_RATE,
+    LM_TAX_NI_UPPER_LIMIT,
+    LM_TAX_NI_UPPER_RATE,
+    LM_TAX_EMPLOYER_NI_THRESHOLD,
+    LM_TAX_EMPLOYER_NI_RATE,
+    LM_TAX_PARAMS
+};
+
+/* Setting name of LM_TAX_* ("personal_allowance", ...). */
+const char *lm_tax_param_name(int k);
+
+/* Income tax plus employee NI (*tax) and employer NI (*employer) a month on
+ * monthly gross earnings `monthly`, from the annual schedule. */
+void lm_tax_month(const double schedule[LM_TAX_PARAMS], double monthly, double *tax,
+                  double *employer);
+
 typedef enum lm_state {
     LM_STATE_INACTIVE_SICK = 0,    /* inactive: long-term sick or disabled */
     LM_STATE_INACTIVE_CARING = 1,  /* inactive: looking after family or home */
@@ -255,6 +283,21 @@ typedef struct lm_scenario {
     lm_programme programmes[LM_MAX_PROGRAMMES];
     int follow_up_months; /* months a referred person's outcomes are followed */
     int trial;            /* index of the programme under a randomised trial, or -1 */
+
+    /* appraisal (optional; HM Treasury Green Book conventions): prices of
+     * `price_base_year`, discounted at `discount_rate` a year to that year,
+     * over months appraisal_first..appraisal_last of the run. Used by
+     * lmsim compare (lmsim/compare.h), not by the simulation. */
+    int has_appraisal;
+    int price_base_year;
+    double discount_rate;
+    int appraisal_first, appraisal_last;  /* months of the run, 1..n_months */
+    double benefit_by_state[LM_N_STATES]; /* GBP a month paid in each labour state */
+    double health_element;                /* GBP a month more when out of work (not employed)
+                                             with a limiting condition */
+    double tax_schedule[LM_TAX_PARAMS];   /* annual GBP thresholds and rates (LM_TAX_*) */
+    double wellbeing_in_work;             /* GBP a month in work (social value) */
+    double wellbeing_limiting;            /* GBP a month with a limiting condition */
 
     /* alignment */
     int n_align;

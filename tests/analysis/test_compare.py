@@ -10,10 +10,12 @@ import math
 import subprocess
 import warnings
 
+import numpy as np
 import pytest
 
 import lmsim
-from lmsim.compare import COST_ROWS, IMPACT_COLUMNS, IMPACT_MEASURES, RUN_COLUMNS, _panel_totals
+from lmsim.compare import (APPRAISAL_MEASURES, COST_ROWS, IMPACT_COLUMNS, IMPACT_MEASURES,
+                           RUN_COLUMNS, _panel_totals)
 
 EFFECT = ("--set", "programmes.work_first.effects.job_finding_or=3.0")  # well above the baseline's
 WALES = ("scenarios/wales_baseline.cfg", "--persons", "20000", "--months", "24")
@@ -193,16 +195,25 @@ def check_impacts(runner, a, b, basis):
     assert list(got.columns) == IMPACT_COLUMNS
     assert [(r["group"], r["measure"]) for r in want] == list(zip(got.group, got.measure))
     groups = list(lmsim.open(a).outcomes().group)
-    assert len(want) == 4 * len(groups) + 3
-    assert list(got.measure[-3:]) == COST_ROWS
+    n = 4 * len(groups) + 3
+    assert list(got.measure[n - 3:n]) == COST_ROWS
+    progs = list(lmsim.open(a).programmes().programme.unique())
+    # the scenario's appraisal: its rows, then one per programme
+    assert len(want) == n + len(APPRAISAL_MEASURES) + len(progs)
+    assert list(got.measure[n:n + 9]) == ["appraisal_" + m for m in APPRAISAL_MEASURES]
+    assert list(got.group[n + 9:]) == ["programme:" + p for p in progs]
     bad = []
     for w, (_, g) in zip(want, got.iterrows()):
-        assert w["basis"] == g.basis == (basis if g.measure != COST_ROWS[0] else "exact")
-        # sums of up to 20000 columns in another order: relative to the totals compared
+        exact = g.measure in (COST_ROWS[0], "appraisal_programme_cost_gbp")
+        assert w["basis"] == g.basis == ("exact" if exact else basis)
+        # sums of up to 20000 columns in another order: relative to the totals compared; ratios
+        # (a, b NaN) relative to themselves
         scale = max(abs(w["a"]), abs(w["b"])) if not math.isnan(w["a"]) else abs(w["diff"])
         for k in IMPACT_COLUMNS[2:8]:
             x, y = float(g[k]), w[k]
             tol = 1e-9 * (scale if k != "se" else abs(y)) + 1e-9
+            if math.isnan(w["a"]):
+                tol = 1e-6 * abs(y) + 1e-9
             if not (math.isnan(x) and math.isnan(y)) and not abs(x - y) <= tol:
                 bad.append("%s %s %s: python %r, lmsim %r" % (w["group"], w["measure"], k, x, y))
     assert not bad, "%d numbers differ: %s" % (len(bad), "; ".join(bad[:5]))
@@ -270,8 +281,13 @@ def test_impacts_of_a_run_with_itself(runner, wales):
     with pytest.warns(lmsim.NoOpWarning):
         lmsim.compare(wales, wales)  # (the headline comparison warns; impacts are zero)
     c = check_impacts(runner, wales, wales, "paired")
-    assert (c["diff"].iloc[:-2] == 0).all() and (c.se.iloc[:-3] == 0).all()
-    assert c.iloc[-2:]["diff"].isna().all()   # no cost per additional outcome: no impact
+    m = c.set_index(["group", "measure"])
+    rows = c[c.measure.isin(IMPACT_MEASURES) | (c.basis == "exact")]
+    assert (rows["diff"] == 0).all()
+    assert (c[c.measure.isin(IMPACT_MEASURES)].se == 0).all()
+    # no cost per additional outcome, no ratio: no impact, no extra cost
+    assert m.loc[("all", COST_ROWS[1]), "diff"] != m.loc[("all", COST_ROWS[1]), "diff"]
+    assert math.isnan(m.loc[("all", "appraisal_bcr_society"), "diff"])
 
 
 def test_impacts_need_panels(runner, wales, wf15_nopanel):
@@ -286,3 +302,75 @@ def test_impacts_need_panels(runner, wales, wf15_nopanel):
     p = subprocess.run([runner.binary, "compare", wales, wf15_nopanel], capture_output=True,
                        text=True, timeout=120)
     assert p.returncode == 0 and "no impacts" in p.stdout
+
+
+# ---- appraisal (Green Book): checked by hand ------------------------------------------------
+
+# A flat 10 % tax on all earnings, 100 GBP a month of benefit when unemployed
+# and nothing else: the appraisal's sums can be computed from the aggregates.
+FLAT = []
+for kv in (("personal_allowance", 0), ("basic_rate", 0.1), ("higher_threshold", 1e9),
+           ("higher_rate", 0.1), ("additional_threshold", 1e9), ("additional_rate", 0.1),
+           ("ni_primary_threshold", 0), ("ni_main_rate", 0), ("ni_upper_limit", 0),
+           ("ni_upper_rate", 0), ("employer_ni_threshold", 0), ("employer_ni_rate", 0)):
+    FLAT += ["--set", "appraisal.tax.%s=%s" % kv]
+for st, v in (("unemployed", 100), ("inactive_sick", 0), ("inactive_caring", 0)):
+    FLAT += ["--set", "appraisal.benefits.%s=%s" % (st, v)]
+FLAT += ["--set", "appraisal.health_element=0"]
+
+
+@pytest.fixture(scope="module")
+def flat_pair(runner):
+    a = runner.run("flat_a", *WALES, *FLAT)
+    b = runner.run("flat_b", *WALES, *FLAT, *EFFECT)
+    return a, b
+
+
+def test_appraisal_by_hand(runner, flat_pair):
+    a, b = flat_pair
+    c = check_impacts(runner, a, b, "paired").set_index(["group", "measure"])
+    for col, path in (("a", a), ("b", b)):
+        r = lmsim.open(path)
+        ag = r.aggregates(by=["month", "state"])
+        ag = ag[ag.month >= 1]
+        # 24 months from 2024-01: months 1-11 in 2024 (the base year), 12-23 in 2025, 24 in 2026
+        year = 2024 + (ag.month.to_numpy() - 1 + 1) // 12
+        f = 1.035 ** -(year - 2024.0)
+        emp = ag.state.isin(["employed_poor", "employed_good"]).to_numpy()
+        une = (ag.state == "unemployed").to_numpy()
+        pounds = (f * emp * ag.earnings_pence.to_numpy() / 100.0).sum() * r.scale
+        slack = 0.5 * (emp * ag["count"].to_numpy()).sum() * r.scale  # the panel's whole pounds
+        out = c.loc[("all", "appraisal_output_gbp"), col]
+        tax = c.loc[("all", "appraisal_tax_ni_gbp"), col]
+        assert abs(out - pounds) <= slack
+        assert tax == pytest.approx(0.1 * out, rel=1e-12)
+        ben = 100.0 * (f * une * ag["count"].to_numpy()).sum() * r.scale
+        assert c.loc[("all", "appraisal_benefits_gbp"), col] == pytest.approx(ben, rel=1e-9)
+        # discounted programme costs from /outcomes/programme_costs, whose sum is the table's
+        pc = r.file["outcomes/programme_costs"][...]
+        assert pc.sum() == pytest.approx(r.programmes().cost_total.sum(), rel=1e-9)
+        months = np.arange(pc.shape[0])
+        fy = 1.035 ** -((2024 + months // 12) - 2024.0)
+        assert c.loc[("all", "appraisal_programme_cost_gbp"), col] == pytest.approx(
+            (fy[1:, None] * pc[1:]).sum(), rel=1e-9)
+    g = c.xs("all")
+    dc = g.loc["appraisal_programme_cost_gbp", "diff"]
+    assert g.loc["appraisal_exchequer_net_cost_gbp", "diff"] == pytest.approx(
+        dc + g.loc["appraisal_benefits_gbp", "diff"] - g.loc["appraisal_tax_ni_gbp", "diff"])
+    assert g.loc["appraisal_npv_society_gbp", "diff"] == pytest.approx(
+        g.loc["appraisal_output_gbp", "diff"] - dc)
+    if dc > 0:
+        assert g.loc["appraisal_bcr_society", "diff"] == pytest.approx(
+            g.loc["appraisal_output_gbp", "diff"] / dc)
+    else:  # no extra cost: no ratio
+        assert math.isnan(g.loc["appraisal_bcr_society", "diff"])
+
+
+def test_appraisal_settings_must_agree(runner, wales, flat_pair):
+    p = subprocess.run([runner.binary, "compare", wales, flat_pair[1], "--impacts"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2
+    with pytest.raises(lmsim.CompareError) as e:
+        lmsim.compare(wales, flat_pair[1], impacts=True)
+    assert p.stderr == "lmsim: error: %s\n" % e.value
+    assert "different appraisal settings" in str(e.value)

@@ -525,4 +525,54 @@ S.check("uncertain draw invalid for a later replicate: refused before any task",
         p.returncode == EXIT_SCENARIO and "replicate" in p.stderr and
         not os.path.exists(os.path.join(d, "out2")), show(p))
 
+# 32. The appraisal section (docs/scenario-reference.md): validated like the
+# others, file:line and setting named.
+APPRAISAL = """
+appraisal = {
+  price_base_year = 2024;
+  discount_rate = 0.035;
+  benefits = { unemployed = 400.14; inactive_sick = 400.14; };
+  health_element = 423.27;
+  tax = { personal_allowance = 12570.0; basic_rate = 0.2; higher_threshold = 50270.0;
+          higher_rate = 0.4; additional_threshold = 125140.0; additional_rate = 0.45;
+          ni_primary_threshold = 12570.0; ni_main_rate = 0.08; ni_upper_limit = 50270.0;
+          ni_upper_rate = 0.02; employer_ni_threshold = 5000.0; employer_ni_rate = 0.15; };
+};
+"""
+good = BASE + APPRAISAL
+d = S.path("appraisal_ok")
+os.makedirs(d)
+with open(os.path.join(d, "ok.cfg"), "w") as f:
+    f.write(good)
+p = S.run(["check", os.path.join(d, "ok.cfg")])
+S.check("appraisal: a valid section passes check", p.returncode == 0 and not p.stderr, show(p))
+for name, old, new, setting, words in (
+        ("appraisal_discount_high", "discount_rate = 0.035;", "discount_rate = 0.35;",
+         "appraisal.discount_rate", "0.2"),
+        ("appraisal_negative_benefit", "unemployed = 400.14;", "unemployed = -400.14;",
+         "appraisal.benefits.unemployed", "0"),
+        ("appraisal_unknown_state", "inactive_sick = 400.14;", "sick = 400.14;",
+         "appraisal.benefits.sick", "unknown labour state"),
+        ("appraisal_base_year_after_run", "price_base_year = 2024;", "price_base_year = 2030;",
+         "appraisal.price_base_year", "must be a year of the run"),
+        ("appraisal_base_year_before_run", "price_base_year = 2024;", "price_base_year = 2019;",
+         "appraisal.price_base_year", "must be a year of the run"),
+        ("appraisal_rate_above_1", "basic_rate = 0.2;", "basic_rate = 20;",
+         "appraisal.tax.basic_rate", "1"),
+        ("appraisal_thresholds_out_of_order", "higher_threshold = 50270.0;",
+         "higher_threshold = 5027.0;", "appraisal.tax.higher_threshold", "personal_allowance"),
+        ("appraisal_tax_missing", "employer_ni_rate = 0.15; ", "",
+         "employer_ni_rate", "missing"),
+        ("appraisal_start_before_run", "health_element = 423.27;",
+         'health_element = 423.27; start = "2023-06";', "appraisal.start", "after the run's start")):
+    t = good.replace(old, new, 1)
+    assert t != good, name
+    scenario_case(name, t, EXIT_SCENARIO, path=setting, line=line_of(t, new.split(";")[0].strip()
+                                                                      or "tax = {"),
+                  extra=(words,))
+# a timeline may not change the appraisal (its prices and period are the whole run's)
+t = good + 'timeline = ( { from = "2025-01"; set = { appraisal = { discount_rate = 0.0; }; }; } );\n'
+scenario_case("appraisal_in_timeline", t, EXIT_SCENARIO, path="appraisal",
+              line=line_of(t, "timeline = ("), extra=("cannot change over the timeline",))
+
 S.finish()

@@ -269,7 +269,8 @@ short = run("short", "--months", "6")
 p = S.run(["compare", a, short])
 S.check("different months: exit 2", p.returncode == 2 and "12 months against 6" in p.stderr,
         show(p))
-later = run("later", "--set", "simulation.start=\"2025-01\"")
+later = run("later", "--set", "simulation.start=\"2025-01\"",
+            "--set", "appraisal.price_base_year=2025")  # (the base year must be in the run)
 p = S.run(["compare", a, later])
 S.check("different start month: exit 2", p.returncode == 2 and "start month" in p.stderr, show(p))
 p = S.run(["compare", a])

@@ -241,7 +241,8 @@ S.check("runs that differ: no warning from either",
 # -- incomparable pairs: refused with the same message -------------------------------------
 persons, _ = run("persons", WALES, "--persons", "10000")
 months, _ = run("months", WALES, "--months", "12")
-start, _ = run("start", WALES, "--set", "simulation.start=\"2025-01\"")
+start, _ = run("start", WALES, "--set", "simulation.start=\"2025-01\"",
+               "--set", "appraisal.price_base_year=2025")  # (the base year must be in the run)
 regions, _ = run("regions", MARKOV)                 # one region
 names, _ = run("names", S.tiny)                     # three regions, other names
 plain = S.path("plain.h5")
