@@ -2066,12 +2066,13 @@ int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headl
         lm_headline_compute(&w->sc, counts, counts + (size_t)w->sc.n_months * cells, &computed);
         headline = &computed;
     }
-    if (w->role != LM__H5_PART && ((rc = write_aggregates(w, counts, err)) != LM_OK ||
-                                   (rc = write_headline(w, headline, err)) != LM_OK ||
-                                   (rc = write_earnings_gaps(w, counts, err)) != LM_OK ||
-                                   (w->prog_table && (rc = write_programmes(w, err)) != LM_OK) ||
-                                   (w->val_targets && (rc = write_validation(w, err)) != LM_OK) ||
-                                   (w->sc.has_appraisal && (rc = write_appraisal(w, err)) != LM_OK)))
+    if (w->role != LM__H5_PART &&
+        ((rc = write_aggregates(w, counts, err)) != LM_OK ||
+         (rc = write_headline(w, headline, err)) != LM_OK ||
+         (rc = write_earnings_gaps(w, counts, err)) != LM_OK ||
+         (w->prog_table && (rc = write_programmes(w, err)) != LM_OK) ||
+         (w->val_targets && (rc = write_validation(w, err)) != LM_OK) ||
+         (w->sc.has_appraisal && (rc = write_appraisal(w, err)) != LM_OK)))
         goto fail;
     if (close_all(w) < 0) {
         rc = h5_fail(err, __LINE__, "writing '%s': closing the file", w->tmp_path);
