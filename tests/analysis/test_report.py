@@ -145,7 +145,8 @@ def test_report_numbers_equal_files(baseline36, devolved, trial, wales, tmp_path
     assert html.index('id="warnings"') < html.index('id="provenance"')
     assert "simulation.months" in html and "<code>name</code>" in html
     # figures are inline PNGs that decode
-    assert len(page.images) == 2 + len(runs) + 1  # programmes, gaps, occupancy each, flow (wales)
+    # headline chart, programmes, gaps, occupancy each, flow (wales)
+    assert len(page.images) == 3 + len(runs) + 1
     for im in page.images:
         src = im["src"]
         assert src.startswith("data:image/png;base64,")
