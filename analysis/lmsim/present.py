@@ -409,6 +409,9 @@ def _impacts_sentence(imp, la, lb):
 
 def _cost_sentence(imp, cost_a, cost_b):
     dc = cost_b - cost_a
+    if dc == 0:
+        return "Programme costs are the same in both runs: GBP %s." % span(
+            cost_a, "gbp", "programme_cost_gbp.a")
     s = "Programmes cost GBP %s %s (GBP %s against GBP %s)" % (
         span(abs(dc), "gbp", "programme_cost_gbp.diff_abs", diff=dc),
         "more" if dc >= 0 else "less", span(cost_b, "gbp", "programme_cost_gbp.b"),
@@ -466,7 +469,11 @@ def summary_sentences(runs, labels, cmp=None, imp=None, refused="", policy=None,
             for k, (lab, r) in enumerate(zip(labels, runs)))
         return [s1, "The runs cannot be compared: %s." % e(refused),
                 "Employment rates at the end of each run: %s." % rates]
-    out = [s1, _rate_sentence(cmp, e(month_words(a, a.n_months)), labels[0], labels[1])]
+    out = [s1]
+    if cmp.attrs.get("verdict"):  # identical runs, or nothing differs at the end
+        v = cmp.attrs["verdict"]
+        out.append("Note: %s." % e(v[:1].upper() + v[1:]))
+    out.append(_rate_sentence(cmp, e(month_words(a, a.n_months)), labels[0], labels[1]))
     if imp is not None:
         s = _impacts_sentence(imp, labels[0], labels[1])
         if s:

@@ -454,3 +454,18 @@ def test_report_pdf_needs_chromium(wales, tmp_path):
     p = subprocess.run([sys.executable, "-m", "lmsim", "report", wales, "-o", out, "--pdf"],
                        capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 1 and "no-such-chromium is not an executable program" in p.stderr
+
+
+def test_summary_of_identical_runs(wales, tmp_path):
+    """A run against itself: the summary says so, and every difference is 'no clear'."""
+    out = str(tmp_path / "same")
+    cli("report", wales, wales, "-o", out)
+    html = open(os.path.join(out, "index.html"), encoding="utf-8").read()
+    s = summary_of(html)
+    assert 3 <= len(s.sentences) <= 5
+    assert "Note: The two runs are identical: every difference is zero." in s.text
+    assert "no clear difference (0.0 percentage points" in s.text
+    assert "Programme costs are the same in both runs" in s.text
+    assert html.index('id="summary"') < html.index('id="warnings"') < \
+        html.index('id="headline-chart"')
+    assert "data-policy-month" not in html  # nothing differs: no line
