@@ -89,8 +89,9 @@ pre{background:#f7f7f7;padding:.6em;overflow:auto;font-size:.8em;max-height:30em
 #summary{border-left:4px solid #2b6ca3;padding-left:1em}
 ul.timeline{margin:0;padding-left:1.2em}
 @page{size:A4 landscape;margin:12mm}
-@media print{body{max-width:none;margin:0;font-size:10pt}h2{break-after:avoid}
-table,img,figure,.warnings{break-inside:avoid}details{display:none}}
+@media print{body{max-width:none;margin:0;font-size:9pt}h2{break-after:avoid}
+table{font-size:7pt}th,td{padding:1px 3px}
+img,figure,.warnings,#summary{break-inside:avoid}tr{break-inside:avoid}details{display:none}}
 """
 
 
