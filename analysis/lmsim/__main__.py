@@ -1,6 +1,6 @@
 """Command line: python3 -m lmsim {report,export,describe} ...
 
-    python3 -m lmsim report RUN.h5 [RUN2.h5 ...] -o report/
+    python3 -m lmsim report RUN.h5 [RUN2.h5 ...] -o report/ [--pdf]
     python3 -m lmsim export RUN.h5 --format csv -o DIR [--panel state,earnings] [--months 0,12,24]
     python3 -m lmsim describe RUN.h5
 """
@@ -28,6 +28,8 @@ def main(argv=None):
     rp.add_argument("runs", nargs="+", metavar="RUN.h5")
     rp.add_argument("-o", "--output", required=True, metavar="DIR")
     rp.add_argument("--title")
+    rp.add_argument("--pdf", action="store_true",
+                    help="also print DIR/report.pdf with headless Chromium")
     ep = sub.add_parser("export", help="tables as CSV (or Parquet with pyarrow)")
     ep.add_argument("run", metavar="RUN.h5")
     ep.add_argument("-o", "--output", required=True, metavar="DIR")
@@ -39,8 +41,14 @@ def main(argv=None):
     a = ap.parse_args(argv)
     try:
         if a.cmd == "report":
-            from .report import build
-            print(build(a.runs, a.output, title=a.title))
+            import os
+            from .report import build, find_chromium, print_pdf
+            if a.pdf:
+                find_chromium()  # before the work: a missing program is a clear error
+            page = build(a.runs, a.output, title=a.title)
+            print(page)
+            if a.pdf:
+                print(print_pdf(page, os.path.join(a.output, "report.pdf")))
         elif a.cmd == "export":
             from .export import export
             w = export(a.run, a.output, a.format,

@@ -241,6 +241,50 @@ def gaps(runs, out=None):
     return _finish(fig, out)
 
 
+def employment(runs, starts=(), labels=None, out=None):
+    """The headline chart: employment rate (%) by month, one line per run, for
+    all people and for disabled people (/aggregates/counts).
+
+    starts: (simulation month, text) pairs marked by a vertical line and a
+    label (the report marks the policy start); labels: one per run (default
+    the scenario names).
+    """
+    if not isinstance(runs, (list, tuple)):
+        runs = [runs]
+    runs = [_run(r) for r in runs]
+    labels = labels or [r.scenario_name for r in runs]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharex=True)
+    styles = ["-", "--", ":", "-."]
+    for k, (r, lab) in enumerate(zip(runs, labels)):
+        agg = r.aggregates(by=["month", "disabled", "state"], earnings=False)
+        emp = agg.state.isin([STATE_NAMES[i] for i in (5, 6)])
+        x = _dates(r)
+        for ax, sel in zip(axes, [None, "disabled"]):
+            sub = agg if sel is None else agg[agg.disabled.astype(str) == sel]
+            subemp = emp[sub.index]
+            tot = sub.groupby("month")["count"].sum().to_numpy(dtype=float)
+            num = sub[subemp].groupby("month")["count"].sum().reindex(
+                range(len(tot)), fill_value=0).to_numpy(dtype=float)
+            y = 100.0 * num / np.where(tot > 0, tot, np.nan)
+            ax.plot(x, y, styles[k % len(styles)], label=lab, linewidth=1.8)
+    for ax, title in zip(axes, ["All people", "Disabled people"]):
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel("employment rate (%)", fontsize=9)
+        ax.tick_params(labelsize=8)
+        for lab in ax.get_xticklabels():
+            lab.set_rotation(30)
+        for month, text in starts:
+            d = runs[0].dates([month]).to_timestamp()[0]
+            ax.axvline(d, color="#a04000", linewidth=1.2, linestyle="--")
+            ax.annotate(text, xy=(d, 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(3, -3), textcoords="offset points", ha="left", va="top",
+                        fontsize=8, color="#a04000")
+    axes[0].legend(fontsize=8, frameon=False, loc="lower left")
+    fig.suptitle("Employment rate by scenario", fontsize=11)
+    fig.tight_layout()
+    return _finish(fig, out)
+
+
 def flow(run, month_from, month_to, out=None, min_share=0.0005):
     """Sankey-style flow of persons between states from month_from to month_to.
 

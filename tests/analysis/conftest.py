@@ -111,3 +111,17 @@ def smoke_sweep(runner):
                         "--threads", "1"], capture_output=True, text=True, timeout=180)
     assert p.returncode == 0, "lmsim sweep failed (%d): %s" % (p.returncode, p.stderr)
     return os.path.join(out, "sweep.h5")
+
+
+@pytest.fixture(scope="session")
+def baseline36_panel(runner):
+    """Wales baseline, 20000 persons x 36 months, full panel (pairs with devolved_panel)."""
+    return runner.run("baseline36_panel", "scenarios/wales_baseline.cfg", "--persons", "20000",
+                      "--months", "36")
+
+
+@pytest.fixture(scope="session")
+def devolved_panel(runner):
+    """Devolved IPS (from 2026-04), same seed, 20000 persons x 36 months, full panel."""
+    return runner.run("devolved_panel", "scenarios/wales_devolved_ips.cfg", "--persons", "20000",
+                      "--months", "36")

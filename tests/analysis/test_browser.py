@@ -1,5 +1,6 @@
 """The report in headless Chromium (Debian package chromium): every figure
-loads and the headline numbers rendered on the page equal those in the files.
+loads and the headline numbers rendered on the page equal those in the files;
+the summary as rendered equals lmsim.compare, and the report prints to PDF.
 A screenshot is kept in $LM_ARTIFACT_DIR (CTest: build/tests/analysis/artifacts/).
 Skipped when chromium is not installed.
 """
@@ -95,3 +96,48 @@ def test_report_in_chromium(wales, trial, tmp_path):
     chromium(["--hide-scrollbars", "--window-size=1280,3000", "--screenshot=" + shot,
               "file://" + page], str(tmp_path))
     assert os.path.getsize(shot) > 10000
+
+
+def test_summary_in_chromium_and_pdf(baseline36_panel, devolved_panel, tmp_path):
+    """The summary as Chromium renders it: sentences and interval numbers equal
+    lmsim.compare's; a screenshot that is not blank; the report printed to PDF
+    (python3 -m lmsim report --pdf, Chromium's print-to-PDF)."""
+    sys.path.insert(0, HERE)
+    sys.path.insert(0, ANALYSIS)
+    from test_report import check_summary, summary_of
+    out = str(tmp_path / "report")
+    env = dict(os.environ, PYTHONPATH=ANALYSIS, PYTHONDONTWRITEBYTECODE="1")
+    env.pop("LMSIM_CHROMIUM", None)
+    p = subprocess.run([sys.executable, "-m", "lmsim", "report", baseline36_panel,
+                        devolved_panel, "-o", out, "--pdf"], env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    page = os.path.join(out, "index.html")
+    # the DOM after Chromium has laid the page out: the summary's text as shown
+    dom = chromium(["--virtual-time-budget=5000", "--dump-dom", "file://" + page], str(tmp_path))
+    s = summary_of(dom)
+    seen = check_summary(s, baseline36_panel, devolved_panel)
+    assert "employment_rate.ci_low" in seen
+    text = " ".join(s.text.split())
+    assert text.replace("Summary", "", 1).lstrip().startswith("This report compares")
+    assert "from January 2024 to January 2027" in text and "95 % interval" in text
+    assert dom.index('id="summary"') < dom.index('id="headline-chart"') < \
+        dom.index('id="provenance"')
+    # screenshot of the top of the page: summary and chart, not blank
+    art = os.environ.get("LM_ARTIFACT_DIR") or str(tmp_path)
+    os.makedirs(art, exist_ok=True)
+    shot = os.path.join(art, "report_summary.png")
+    chromium(["--hide-scrollbars", "--window-size=1280,1400", "--screenshot=" + shot,
+              "file://" + page], str(tmp_path))
+    import matplotlib.image
+    px = matplotlib.image.imread(shot)
+    assert px.shape[0] == 1400 and px.shape[1] == 1280
+    assert px[:, :, :3].std() > 0.05  # text and a chart, not an empty page
+    # the PDF
+    pdf = os.path.join(out, "report.pdf")
+    with open(pdf, "rb") as fh:
+        data = fh.read()
+    assert data[:5] == b"%PDF-"
+    assert len(data) > 100000  # text and figures, not an empty page
+    assert len(re.findall(rb"/Type\s*/Page[^s]", data)) >= 2
+    shutil.copy(pdf, os.path.join(art, "report.pdf"))

@@ -2,6 +2,7 @@
 import base64
 import hashlib
 import os
+import re
 import html as html_mod
 import subprocess
 import sys
@@ -145,7 +146,8 @@ def test_report_numbers_equal_files(baseline36, devolved, trial, wales, tmp_path
     assert html.index('id="warnings"') < html.index('id="provenance"')
     assert "simulation.months" in html and "<code>name</code>" in html
     # figures are inline PNGs that decode
-    assert len(page.images) == 2 + len(runs) + 1  # programmes, gaps, occupancy each, flow (wales)
+    # headline chart, programmes, gaps, occupancy each, flow (wales)
+    assert len(page.images) == 3 + len(runs) + 1
     for im in page.images:
         src = im["src"]
         assert src.startswith("data:image/png;base64,")
@@ -185,3 +187,285 @@ def test_export_csv(wales, tmp_path):
 def test_describe(wales):
     out = cli("describe", wales)
     assert "wales_baseline" in out and "all" in out
+
+
+# -- the report for decision-makers (issue 10, item 6) -------------------------
+
+class Summary(HTMLParser):
+    """The summary section: its text, sentences and number spans (data-*)."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.text, self.sentences, self.spans = 0, "", [], []
+        self._span = None
+        self._sentence = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "section" and a.get("id") == "summary":
+            self.depth = 1
+        elif self.depth:
+            if tag == "section":
+                self.depth += 1
+            if tag == "span" and a.get("class") == "sentence":
+                self._sentence = ""
+            elif tag == "span" and "data-value" in a:
+                self._span = dict(a, text="")
+
+    def handle_data(self, data):
+        if self.depth:
+            self.text += data
+            if self._sentence is not None:
+                self._sentence += data
+            if self._span is not None:
+                self._span["text"] += data
+
+    def handle_endtag(self, tag):
+        if not self.depth or tag not in ("span", "section"):
+            return
+        if tag == "section":
+            self.depth -= 1
+        elif self._span is not None:
+            self.spans.append(self._span)
+            self._span = None
+        elif self._sentence is not None:
+            self.sentences.append(self._sentence)
+            self._sentence = None
+
+
+def summary_of(html_text):
+    s = Summary()
+    s.feed(html_text)
+    return s
+
+
+def fmt_pp(v):
+    t = "%+.1f" % (100 * v)
+    return t[1:] if t in ("+0.0", "-0.0") else t
+
+
+def fmt_count(v, sign=False):
+    t = format(v, "+,.0f" if sign else ",.0f")
+    return t[1:] if t in ("+0", "-0") else t
+
+
+def check_summary(summary, a, b):
+    """Every interval number in the summary equals lmsim.compare's (headline and impacts)."""
+    import lmsim
+    c = lmsim.compare(a, b).set_index(["group", "measure"])
+    imp = lmsim.compare(a, b, impacts=True).set_index(["group", "measure"])
+    assert 3 <= len(summary.sentences) <= 5, summary.sentences
+    seen = set()
+    for sp in summary.spans:
+        field, v = sp["data-field"], float(sp["data-value"])
+        if field.startswith("employment_rate."):
+            col = field.split(".")[1]
+            want = c.loc[(sp["data-group"], "employment_rate"), col]
+            assert v == want, (field, v, want)
+            if col in ("a", "b"):
+                assert sp["text"] == "%.1f" % (100 * want)
+            else:
+                assert sp["text"] == fmt_pp(want)
+            seen.add(field)
+        elif field.split(".")[0] in ("employment_months", "sustained_jobs", "benefit_months"):
+            m, col = field.split(".")
+            r = imp.loc[("all", m)]
+            if col == "diff_abs":  # "1,597 more": the size, the signed value in data-diff
+                assert float(sp["data-diff"]) == r["diff"] and v == abs(r["diff"])
+                assert sp["text"] == fmt_count(v)
+            else:
+                assert v == r[col], (field, v, r[col])
+                assert sp["text"] == fmt_count(v, sign=col == "diff")
+            seen.add(field)
+        elif field.startswith("programme_cost_gbp"):
+            r = imp.loc[("all", "programme_cost_gbp")]
+            col = field.split(".")[1]
+            assert v == (abs(r["diff"]) if col == "diff_abs" else r[col])
+            seen.add(field)
+        elif field == "represents":
+            assert v == lmsim.open(a).represents
+    # the employment rate of everybody with both ends of its interval, and each impact
+    assert {"employment_rate.a", "employment_rate.b", "employment_rate.diff",
+            "employment_rate.ci_low", "employment_rate.ci_high"} <= seen
+    for m in ("employment_months", "sustained_jobs", "benefit_months"):
+        assert {m + ".ci_low", m + ".ci_high"} <= seen, m
+    # "no clear difference" exactly when an interval includes 0
+    r = c.loc[("all", "employment_rate")]
+    first = summary.sentences[1]
+    assert ("no clear difference (" in first.split(";")[0]) == (r.ci_low <= 0 <= r.ci_high)
+    for m, words in (("employment_months", "employment months"),
+                     ("sustained_jobs", "jobs sustained 6 months"),
+                     ("benefit_months", "months on out-of-work benefits")):
+        r = imp.loc[("all", m)]
+        assert ("no clear difference in " + words in summary.text) == \
+            (r.ci_low <= 0 <= r.ci_high), m
+    return seen
+
+
+def test_report_for_decision_makers(baseline36_panel, devolved_panel, tmp_path):
+    out = str(tmp_path / "report")
+    cli("report", baseline36_panel, devolved_panel, "-o", out)
+    html = open(os.path.join(out, "index.html"), encoding="utf-8").read()
+    s = summary_of(html)
+    check_summary(s, baseline36_panel, devolved_panel)
+    # what, for whom, when: scenario descriptions, Wales, the period in words
+    assert "Wales, devolved employment support from April 2026" in s.text
+    assert "for Wales (1,947,716 people represented by 20,000 simulated persons)" in s.text
+    assert "over the 36 months from January 2024 to January 2027" in s.text
+    assert "the change starts in April 2026" in s.text
+    # order: summary, warnings (none here), chart, tables, provenance last
+    pos = [html.index('id="%s"' % k) for k in ("summary", "headline-chart", "headline-0",
+                                              "compare-1", "impacts-1", "programmes-0",
+                                              "provenance-table", "settings-diff")]
+    assert pos == sorted(pos)
+    assert 'id="appraisal' not in html  # no appraisal_ rows: no section, no error
+    # the policy start: the timeline's April 2026 (month 27), marked on the chart
+    assert 'data-policy-month="27" data-method="timeline"' in html
+    # the timeline one change per line, in words
+    assert "<li><code>from April 2026: programmes.ips.effects.fidelity = 1.0</code></li>" in html
+    assert ("<li><code>April 2026 to March 2028, linearly: programmes.ips.capacity."
+            "places_per_month to [150.0,200.0,350.0]</code></li>") in html
+    # impacts table: every cell equals compare_impacts, readable group names
+    import lmsim
+    imp = lmsim.compare(baseline36_panel, devolved_panel, impacts=True).set_index(
+        ["group", "measure"])
+    page = _page(os.path.join(out, "index.html"))
+    cells = [c for c in page.cells if c["table"].get("id") == "impacts-1"]
+    assert len(cells) == 14 * 4
+    for c in cells:
+        r = imp.loc[(c["data-group"], c["data-field"])]
+        assert float(c["data-value"]) == r["diff"]
+        assert float(c["data-ci-low"]) == r.ci_low and float(c["data-ci-high"]) == r.ci_high
+    for name in ("All people", "Disabled people", "Aged 16-24", "Region: North Wales"):
+        assert "<td>%s</td>" % name in html
+    assert "<td>age:16-24</td>" not in html and "<td>all</td>" not in html
+    # units: differences in pp with one decimal, money in GBP with separators
+    for c in page.cells:
+        if c["table"].get("id") == "compare-1" and c["data-field"] != "mean_earnings":
+            assert re.fullmatch(r"[+-]?\d+\.\d \[[+-]?\d+\.\d, [+-]?\d+\.\d\]", c["text"]), c
+    cost = [c for c in page.cells if c["table"].get("id") == "impact-costs-1"
+            and c["data-field"] == "programme_cost_gbp" and c.get("data-col") == "a"][0]
+    assert cost["text"] == "{:,.0f}".format(imp.loc[("all", "programme_cost_gbp"), "a"])
+
+
+def test_summary_wording(baseline36_panel, devolved_panel):
+    """Sentences follow the numbers: clear differences, costs per additional job."""
+    import lmsim
+    from lmsim import present
+    a, b = lmsim.open(baseline36_panel), lmsim.open(devolved_panel)
+    c = lmsim.compare(a, b)
+    imp = lmsim.compare(a, b, impacts=True)
+    # a clear rise in employment and sustained jobs, a fall in benefit months
+    c.loc[(c.group == "all") & (c.measure == "employment_rate"),
+          ["diff", "ci_low", "ci_high"]] = [0.012, 0.008, 0.016]
+    for m, v in (("employment_months", (36461.0, 737.0, 72185.0)),
+                 ("sustained_jobs", (1597.0, 520.0, 2674.0)),
+                 ("benefit_months", (-43629.0, -82194.0, -5063.0)),
+                 ("cost_per_additional_sustained_job", (40282.0, 24059.0, 123678.0))):
+        imp.loc[(imp.group == "all") & (imp.measure == m), ["diff", "ci_low", "ci_high"]] = v
+    sents = present.summary_sentences([a, b], ["A", "B"], cmp=c, imp=imp,
+                                      policy={"month": 27})
+    text = re.sub("<[^>]+>", "", " ".join(sents))
+    assert 3 <= len(sents) <= 5
+    assert "a difference of +1.2 percentage points (95 % interval +0.8 to +1.6)" in text
+    assert "1,597 more jobs sustained 6 months (95 % interval 520 to 2,674)" in text
+    assert "43,629 fewer months on out-of-work benefits (95 % interval -82,194 to -5,063)" in text
+    assert "36,461 more employment months" in text
+    assert "GBP 40,282 per additional sustained job (95 % interval 24,059 to 123,678)" in text
+    assert "no clear difference in employment months" not in text
+    # without panels: said so, and the programme costs from the programme tables
+    sents = present.summary_sentences([a, b], ["A", "B"], cmp=c, imp=None,
+                                      impacts_note="no panels")
+    text = re.sub("<[^>]+>", "", " ".join(sents))
+    assert "are not shown: no panels." in text and "Programmes cost GBP" in text
+    assert 3 <= len(sents) <= 5
+
+
+def test_single_run_summary(wales, tmp_path):
+    out = str(tmp_path / "one")
+    cli("report", wales, "-o", out)
+    html = open(os.path.join(out, "index.html"), encoding="utf-8").read()
+    s = summary_of(html)
+    assert 3 <= len(s.sentences) <= 5
+    assert "over the 24 months from January 2024 to January 2026" in s.text
+    with h5py.File(wales, "r") as f:
+        h = f["outcomes/headline"][0]
+        prog = f["outcomes/programmes"][...]
+    vals = {sp["data-field"]: float(sp["data-value"]) for sp in s.spans
+            if "data-programme" not in sp}
+    assert vals["employment_rate_start"] == float(h["employment_rate_start"])
+    assert vals["employment_rate_end"] == float(h["employment_rate_end"])
+    refs = [sp for sp in s.spans if sp["data-field"] == "referrals"]
+    assert len(refs) == len(prog)
+    for sp in refs:
+        row = prog[prog["programme"] == sp["data-programme"].encode()][0]
+        assert float(sp["data-value"]) == float(row["referrals"])
+    assert "Work First" in s.text and "IPS" in s.text
+    assert 'id="headline-chart"' in html and "data-policy-month" not in html
+
+
+def test_appraisal_table_when_present(baseline36_panel, devolved_panel, tmp_path, monkeypatch):
+    """Rows appraisal_* of compare_impacts (Green Book, item 4) get their own table."""
+    import lmsim.report as R
+    real = R.compare
+
+    def with_appraisal(a, b=None, c=None, impacts=False, **kw):
+        df = real(a, b, c, impacts=impacts, **kw)
+        if impacts:
+            extra = [("all", "appraisal_exchequer_net_cost_gbp", 1.0e6, 1.5e6, 5.0e5, 1.0e5,
+                      3.0e5, 7.0e5, "paired"),
+                     ("all", "appraisal_npv_society_gbp", np.nan, np.nan, 1234567.8, 1.0e5,
+                      -50.0, 2469185.6, "paired"),
+                     ("all", "appraisal_bcr_society", np.nan, np.nan, 2.4412, np.nan, 1.5, 3.25,
+                      "paired")]
+            df = pd.concat([df, pd.DataFrame(extra, columns=df.columns)], ignore_index=True)
+        return df
+
+    monkeypatch.setattr(R, "compare", with_appraisal)
+    path = R.build([baseline36_panel, devolved_panel], str(tmp_path / "ap"))
+    html = open(path, encoding="utf-8").read()
+    assert '<h2 id="appraisal">Appraisal (HM Treasury Green Book)</h2>' in html
+    assert html.index('id="impacts-1"') < html.index('id="appraisal-1"') < \
+        html.index('id="provenance-table"')
+    cells = [c for c in _page(path).cells if c["table"].get("id") == "appraisal-1"]
+    byf = {(c["data-field"], c.get("data-col", "diff")): c for c in cells}
+    assert byf[("appraisal_bcr_society", "diff")]["text"] == "2.44 [1.50, 3.25]"
+    assert byf[("appraisal_npv_society_gbp", "diff")]["text"] == \
+        "+1,234,568 [-50.0, +2,469,186]"
+    assert float(byf[("appraisal_exchequer_net_cost_gbp", "a")]["data-value"]) == 1.0e6
+    assert "Net present value to society" in html and "Exchequer net cost" in html
+    # the NPV is in the summary's cost sentence
+    s = summary_of(html)
+    assert any(sp["data-field"] == "appraisal_npv_society_gbp" for sp in s.spans)
+
+
+def test_report_pdf_needs_chromium(wales, tmp_path):
+    """--pdf without Chromium: exit 1, an error naming the program, nothing written."""
+    out = str(tmp_path / "nopdf")
+    env = dict(os.environ, PYTHONPATH=ANALYSIS, PYTHONDONTWRITEBYTECODE="1",
+               PATH=str(tmp_path / "empty"))
+    env.pop("LMSIM_CHROMIUM", None)
+    p = subprocess.run([sys.executable, "-m", "lmsim", "report", wales, "-o", out, "--pdf"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 1
+    assert "neither 'chromium' nor 'chromium-browser' is on PATH" in p.stderr
+    assert not os.path.exists(out)
+    env["LMSIM_CHROMIUM"] = str(tmp_path / "no-such-chromium")
+    p = subprocess.run([sys.executable, "-m", "lmsim", "report", wales, "-o", out, "--pdf"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 1 and "no-such-chromium is not an executable program" in p.stderr
+
+
+def test_summary_of_identical_runs(wales, tmp_path):
+    """A run against itself: the summary says so, and every difference is 'no clear'."""
+    out = str(tmp_path / "same")
+    cli("report", wales, wales, "-o", out)
+    html = open(os.path.join(out, "index.html"), encoding="utf-8").read()
+    s = summary_of(html)
+    assert 3 <= len(s.sentences) <= 5
+    assert "Note: The two runs are identical: every difference is zero." in s.text
+    assert "no clear difference (0.0 percentage points" in s.text
+    assert "Programme costs are the same in both runs" in s.text
+    assert html.index('id="summary"') < html.index('id="warnings"') < \
+        html.index('id="headline-chart"')
+    assert "data-policy-month" not in html  # nothing differs: no line

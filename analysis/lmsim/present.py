@@ -1,0 +1,537 @@
+"""Presentation for readers who are not analysts: units, names, dates and the
+plain-language summary of the report (lmsim.report).
+
+Units, one rule each (docs/analysis.md, "Report and export"):
+
+- rates in % with one decimal (``pct``: 0.7253 -> "72.5");
+- differences of rates in percentage points with one decimal and a sign
+  (``pp``: 0.0024 -> "+0.2");
+- money in GBP with thousands separators: no decimals from GBP 100 up (and
+  for exactly 0), one decimal below (``gbp``: 59736450.0 -> "59,736,450",
+  12.34 -> "12.3");
+- counts with thousands separators, no decimals (``count``).
+
+Names: headline groups (``age:16-24``) become "Aged 16-24", measures and
+programmes get words (``group_label``, ``measure_label``,
+``programme_label``); the internal name stays in the page's ``data-*``
+attributes.
+
+The policy start of a comparison (``policy_start``) is the first month in
+which the two scenarios' settings differ in effect, read from the scenarios
+as run (root attribute ``scenario_text``): a difference outside the
+timeline (other than name, description, simulation and output, which do not
+change behaviour) is in force from month 1; otherwise the earliest ``from``
+of the timeline entries one scenario has and the other has not. When the
+settings give no month (identical settings, or text that cannot be read),
+the first month in which ``/aggregates/counts`` differ is used instead. The
+first month the counts differ is always reported beside it: effects show in
+the counts a few months after a change in referral rules.
+
+The summary (``summary_sentences``) is generated from the numbers of
+``lmsim.compare`` (headline at the last month, and the impacts over the run
+when both runs have panels): every number in it is an HTML span carrying its
+exact value in ``data-value``; a difference whose 95 % interval includes 0
+is called "no clear difference".
+"""
+import html
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+from .run import flatten_settings
+
+MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December"]
+
+GROUP_LABELS = {"all": "All people", "disabled": "Disabled people",
+                "not_disabled": "Non-disabled people", "female": "Women", "male": "Men",
+                "ethnic_minority": "Ethnic minority people", "white": "White people"}
+
+MEASURE_LABELS = {
+    "employment_rate": "Employment rate", "unemployment_rate": "Unemployment rate",
+    "inactivity_rate": "Inactivity rate", "good_job_share": "Good-job share of jobs",
+    "mean_earnings": "Mean monthly earnings of those in work",
+    "employment_months": "Employment months", "sustained_jobs": "Sustained jobs (6 months)",
+    "earnings_gbp": "Earnings", "benefit_months": "Out-of-work benefit months",
+    "programme_cost_gbp": "Programme costs",
+    "cost_per_additional_sustained_job": "Cost per additional sustained job",
+    "cost_per_additional_employment_month": "Cost per additional employment month",
+    "appraisal_exchequer_net_cost_gbp": "Exchequer net cost",
+    "appraisal_npv_society_gbp": "Net present value to society",
+    "appraisal_npv_exchequer_gbp": "Net present value to the exchequer",
+    "appraisal_bcr_society": "Benefit-cost ratio to society",
+    "appraisal_bcr_exchequer": "Benefit-cost ratio to the exchequer",
+}
+
+# impact measures of compare_impacts, in table order
+IMPACT_ORDER = ["employment_months", "sustained_jobs", "earnings_gbp", "benefit_months"]
+
+# unit of each measure: pct (a rate), gbp (money), count, ratio
+MEASURE_UNITS = {"employment_rate": "pct", "unemployment_rate": "pct", "inactivity_rate": "pct",
+                 "good_job_share": "pct", "mean_earnings": "gbp", "employment_months": "count",
+                 "sustained_jobs": "count", "earnings_gbp": "gbp", "benefit_months": "count",
+                 "programme_cost_gbp": "gbp", "cost_per_additional_sustained_job": "gbp",
+                 "cost_per_additional_employment_month": "gbp"}
+
+PROGRAMME_LABELS = {"work_first": "Work First", "ips": "IPS",
+                    "in_work_progression": "In-work progression"}
+
+# settings that do not change what happens in a run
+_INERT = ("name", "description", "simulation.", "output.")
+
+
+def e(s):
+    return html.escape(str(s))
+
+
+# -- numbers -------------------------------------------------------------------
+def measure_unit(measure):
+    """pct, gbp, count or ratio, from the table above or the name's ending."""
+    if measure in MEASURE_UNITS:
+        return MEASURE_UNITS[measure]
+    if measure.endswith("_gbp") or measure.startswith("cost_"):
+        return "gbp"
+    if measure.endswith("_rate") or measure.endswith("_share"):
+        return "pct"
+    if "_bcr" in measure or measure.endswith("_ratio"):
+        return "ratio"
+    return "count"
+
+
+def fmt(v, kind, sign=False):
+    """Text of a number in one unit (see the module's rules); '-' for NaN. A
+    value that rounds to zero has no sign ('0.0', not '-0.0')."""
+    if math.isnan(float(v)):
+        return "-"
+    t = _fmt(v, kind, sign)
+    if t[:1] in "+-" and not any(ch in "123456789" for ch in t):
+        t = t[1:]
+    return t
+
+
+def _fmt(v, kind, sign):
+    v = float(v)
+    if math.isnan(v):
+        return "-"
+    s = "+" if sign else ""
+    if kind == "pct":
+        return ("%" + s + ".1f") % (100.0 * v)
+    if kind == "pp":
+        return "%+.1f" % (100.0 * v)
+    if kind == "gbp":
+        spec = ",.0f" if v == 0.0 or abs(v) >= 100.0 else ",.1f"
+        return format(v, s + spec)
+    if kind == "ratio":
+        return format(v, s + ".2f")
+    if kind == "int":
+        return format(int(v), s + ",")
+    return format(v, s + ",.0f")  # count
+
+
+def _month_words(period):
+    p = pd.Period(period, freq="M")
+    return "%s %d" % (MONTH_NAMES[p.month - 1], p.year)
+
+
+def month_words(run, month):
+    """'January 2024' for simulation month `month` of `run` (month 0 = the start)."""
+    return _month_words(run.dates([month])[0])
+
+
+# -- names ---------------------------------------------------------------------
+def group_label(g):
+    if g in GROUP_LABELS:
+        return GROUP_LABELS[g]
+    if g.startswith("age:"):
+        return "Aged " + g[4:]
+    if g.startswith("region:"):
+        return "Region: " + g[7:]
+    return g.replace("_", " ").capitalize()
+
+
+def group_phrase(g):
+    """A group's name inside a sentence: 'disabled people', 'people aged 16-24',
+    'people in North Wales'."""
+    if g in GROUP_LABELS:
+        return GROUP_LABELS[g].lower()
+    if g.startswith("age:"):
+        return "people aged " + g[4:]
+    if g.startswith("region:"):
+        return "people in " + g[7:]
+    return g.replace("_", " ")
+
+
+def measure_label(m):
+    if m in MEASURE_LABELS:
+        return MEASURE_LABELS[m]
+    words = m[len("appraisal_"):] if m.startswith("appraisal_") else m
+    words = re.sub(r"_gbp$", "", words).replace("_", " ")
+    words = re.sub(r"\b(npv|bcr)\b", lambda x: x.group(1).upper(), words)
+    return words[:1].upper() + words[1:]
+
+
+def programme_label(p):
+    if p in PROGRAMME_LABELS:
+        return PROGRAMME_LABELS[p]
+    return p.upper() if len(p) <= 3 else p.replace("_", " ").capitalize()
+
+
+def scenario_words(run):
+    """The scenario's description (its name when it has none)."""
+    d = flatten_settings(run.scenario_text).get("description", "")
+    d = d[1:-1] if len(d) >= 2 and d[0] == d[-1] == '"' else d
+    return d or run.scenario_name.replace("_", " ")
+
+
+def place_name(run):
+    """The place the run represents when its regions say it (the last word all
+    region names share: 'North Wales', 'South East Wales' -> 'Wales'), else ''."""
+    try:
+        names = run.region_names
+    except (KeyError, OSError):
+        return ""
+    last = {n.split()[-1] for n in names if n.split()}
+    return last.pop() if len(names) > 1 and len(last) == 1 else ""
+
+
+# -- timeline ------------------------------------------------------------------
+def _split_top(body):
+    """Split the text of a libconfig list '( {..}, {..} )' into its entries."""
+    body = body.strip()
+    if body[:1] in "([" and body[-1:] in ")]":
+        body = body[1:-1]
+    out, depth, start, q = [], 0, 0, False
+    for i, ch in enumerate(body):
+        if ch == '"':
+            q = not q
+        if q:
+            continue
+        if ch in "({[":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+            if depth == 0:
+                out.append(body[start:i + 1])
+    return out
+
+
+def timeline_entries(value):
+    """Entries of a flattened ``timeline`` setting (the text Run.settings()
+    gives): list of dicts with ``from``, ``to`` (or None), ``kind`` ("set" or
+    "ramp"), ``settings`` ({path: value}) and ``text`` (the entry as run)."""
+    if not value:
+        return []
+    out = []
+    for ent in _split_top(value):
+        flat = flatten_settings(ent[1:-1] if ent.startswith("{") else ent)
+        item = {"from": flat.get("from", "").strip('"'), "to": flat.get("to", "").strip('"') or None,
+                "kind": "ramp" if any(k.startswith("ramp.") for k in flat) else "set",
+                "text": ent}
+        item["settings"] = {k.split(".", 1)[1]: v for k, v in flat.items()
+                            if k.startswith(("set.", "ramp."))}
+        out.append(item)
+    return out
+
+
+def timeline_lines(value):
+    """One readable line per change of a timeline setting, e.g.
+    'from April 2026: programmes.ips.effects.fidelity = 1.0' or
+    'April 2026 to March 2028, linearly: programmes.ips.capacity.places_per_month
+    to [150.0,200.0,350.0]'."""
+    lines = []
+    for it in timeline_entries(value):
+        try:
+            start = _month_words(it["from"])
+            end = _month_words(it["to"]) if it["to"] else None
+        except ValueError:
+            start, end = it["from"], it["to"]
+        for k, v in it["settings"].items():
+            if it["kind"] == "ramp":
+                lines.append("%s to %s, linearly: %s to %s" % (start, end, k, v))
+            else:
+                lines.append("from %s: %s = %s" % (start, k, v))
+    return lines
+
+
+def _months_between(start, date):
+    a, b = pd.Period(start, freq="M"), pd.Period(date, freq="M")
+    return (b.year - a.year) * 12 + (b.month - a.month)
+
+
+def first_count_difference(a, b):
+    """First month (0..n) at which /aggregates/counts of runs a and b differ, or None."""
+    da, db = a.file["aggregates/counts"], b.file["aggregates/counts"]
+    if da.shape != db.shape:
+        return 0
+    for m in range(da.shape[0]):
+        if not np.array_equal(da[m], db[m]):
+            return m
+    return None
+
+
+def policy_start(a, b):
+    """When run b's scenario starts to differ from run a's in effect (see the
+    module's notes). Returns a dict: ``month`` (simulation month, None when
+    nothing differs), ``date`` ('2026-04'), ``method`` ("timeline", "settings"
+    or "counts"), ``counts_month`` (first month the aggregate counts differ, or
+    None) and ``detail`` (a sentence saying how it was found)."""
+    sa, sb = flatten_settings(a.scenario_text), flatten_settings(b.scenario_text)
+    keys = [k for k in dict.fromkeys(list(sa) + list(sb))
+            if sa.get(k) != sb.get(k) and not k.startswith(_INERT) and k != "timeline"]
+    counts = first_count_difference(a, b)
+    month, method = None, "counts"
+    if keys:
+        month, method = 1, "settings"
+    else:
+        ta = timeline_entries(sa.get("timeline", ""))
+        tb = timeline_entries(sb.get("timeline", ""))
+        texts_a = [t["text"] for t in ta]
+        texts_b = [t["text"] for t in tb]
+        changed = [t for t in tb if t["text"] not in texts_a] + \
+            [t for t in ta if t["text"] not in texts_b]
+        starts = []
+        for t in changed:
+            try:
+                starts.append(_months_between(a.start_month, t["from"]))
+            except ValueError:
+                pass
+        if starts:
+            month, method = max(1, min(starts)), "timeline"
+    if month is None and counts is not None:
+        month = counts
+    out = {"month": month, "method": method, "counts_month": counts,
+           "date": str(a.dates([month])[0]) if month is not None else ""}
+    seen = ("; the aggregate counts first differ in %s (month %d)"
+            % (month_words(a, counts), counts)) if counts is not None else \
+        "; the aggregate counts never differ"
+    if method == "timeline":
+        out["detail"] = ("policy start: the first month of a timeline change one scenario has "
+                         "and the other has not, %s (month %d)%s"
+                         % (month_words(a, month), month, seen))
+    elif method == "settings":
+        out["detail"] = ("policy start: the scenarios differ in settings in force from the first "
+                         "simulated month (%s: %s)%s" % (month_words(a, 1), ", ".join(keys[:3]) +
+                                                         (", ..." if len(keys) > 3 else ""), seen))
+    elif month is not None:
+        out["detail"] = ("policy start: the settings give no month; the first month in which the "
+                         "aggregate counts differ, %s (month %d)" % (month_words(a, month), month))
+    else:
+        out["detail"] = "the runs do not differ in settings or in the aggregate counts"
+    return out
+
+
+# -- the summary ---------------------------------------------------------------
+def span(v, kind, field, sign=False, **data):
+    """A number in a sentence: its text, with the exact value in data-value."""
+    attrs = "".join(' data-%s="%s"' % (k.replace("_", "-"), e(x)) for k, x in data.items())
+    return '<span class="num" data-field="%s" data-value="%s"%s>%s</span>' % (
+        e(field), repr(float(v)), attrs, fmt(v, kind, sign=sign))
+
+
+def clear(lo, hi):
+    """Whether a 95 % interval excludes 0 (a clear difference)."""
+    return not (math.isnan(lo) or math.isnan(hi)) and (lo > 0.0 or hi < 0.0)
+
+
+def _interval(row, kind, field, group, unit=""):
+    return "95 %% interval %s to %s%s" % (
+        span(row["ci_low"], kind, field + ".ci_low", sign=kind == "pp", group=group),
+        span(row["ci_high"], kind, field + ".ci_high", sign=kind == "pp", group=group), unit)
+
+
+def _population(run):
+    place = place_name(run)
+    return "%s (%s people represented by %s simulated persons)" % (
+        place or "the population the runs represent",
+        span(run.represents, "count", "represents"), span(run.n_persons, "count", "persons"))
+
+
+def _period(run):
+    return "the %d months from %s to %s" % (run.n_months, month_words(run, 0),
+                                            month_words(run, run.n_months))
+
+
+def _rate_sentence(c, end, la, lb):
+    """Employment rate of everybody at the end, and the group with the largest change."""
+    r = c[(c.group == "all") & (c.measure == "employment_rate")].iloc[0]
+    s = ("By %s the employment rate is %s %% under %s and %s %% under %s: " % (
+        end, span(r["b"], "pct", "employment_rate.b", group="all"), e(lb),
+        span(r["a"], "pct", "employment_rate.a", group="all"), e(la)))
+    diff = span(r["diff"], "pp", "employment_rate.diff", group="all")
+    if math.isnan(r.ci_low):
+        s += "a difference of %s percentage points (no interval)" % diff
+    elif clear(r.ci_low, r.ci_high):
+        s += "a difference of %s percentage points (%s)" % (
+            diff, _interval(r, "pp", "employment_rate", "all"))
+    else:
+        s += "no clear difference (%s percentage points, %s)" % (
+            diff, _interval(r, "pp", "employment_rate", "all"))
+    g = c[(c.group != "all") & (c.measure == "employment_rate")]
+    if len(g) and (g["diff"].abs() > 0).any():
+        top = g.loc[g["diff"].abs().idxmax()]
+        s += ("; the largest change is for %s, %s percentage points (%s)%s" % (
+            e(group_phrase(top.group)),
+            span(top["diff"], "pp", "employment_rate.diff", group=top.group),
+            _interval(top, "pp", "employment_rate", top.group),
+            "" if clear(top.ci_low, top.ci_high) else ", no clear difference"))
+    return s + "."
+
+
+IMPACT_WORDS = [("employment_months", "employment months", "more", "fewer"),
+                ("sustained_jobs", "jobs sustained 6 months", "more", "fewer"),
+                ("benefit_months", "months on out-of-work benefits", "more", "fewer")]
+
+
+def _impacts_sentence(imp, la, lb):
+    parts = []
+    for m, words, more, fewer in IMPACT_WORDS:
+        r = imp[(imp.group == "all") & (imp.measure == m)]
+        if not len(r):
+            continue
+        r = r.iloc[0]
+        iv = _interval(r, "count", m, "all")
+        if clear(r.ci_low, r.ci_high):
+            parts.append("%s %s %s (%s)" % (span(abs(r["diff"]), "count", m + ".diff_abs",
+                                                 group="all", diff=r["diff"]),
+                                            more if r["diff"] > 0 else fewer, words, iv))
+        else:
+            parts.append("no clear difference in %s (%s, %s)" % (
+                words, span(r["diff"], "count", m + ".diff", sign=True, group="all"), iv))
+    if not parts:
+        return ""
+    return ("Over the whole period, %s against %s for the population represented: %s." % (
+        e(lb), e(la), ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]))
+
+
+def _cost_sentence(imp, cost_a, cost_b):
+    dc = cost_b - cost_a
+    if dc == 0:
+        return "Programme costs are the same in both runs: GBP %s." % span(
+            cost_a, "gbp", "programme_cost_gbp.a")
+    s = "Programmes cost GBP %s %s (GBP %s against GBP %s)" % (
+        span(abs(dc), "gbp", "programme_cost_gbp.diff_abs", diff=dc),
+        "more" if dc >= 0 else "less", span(cost_b, "gbp", "programme_cost_gbp.b"),
+        span(cost_a, "gbp", "programme_cost_gbp.a"))
+    if imp is not None:
+        r = imp[(imp.group == "all") & (imp.measure == "cost_per_additional_sustained_job")]
+        if len(r) and dc != 0:
+            r = r.iloc[0]
+            if not math.isnan(r.ci_low):
+                s += ", GBP %s per additional sustained job (%s)" % (
+                    span(r["diff"], "gbp", "cost_per_additional_sustained_job"),
+                    _interval(r, "gbp", "cost_per_additional_sustained_job", "all"))
+            else:
+                s += (", and the cost per additional sustained job cannot be bounded: there is "
+                      "no clear difference in sustained jobs")
+        ap = imp[(imp.group == "all") & (imp.measure == "appraisal_npv_society_gbp")]
+        if len(ap):
+            r = ap.iloc[0]
+            s += "; the net present value to society is GBP %s%s" % (
+                span(r["diff"], "gbp", "appraisal_npv_society_gbp"),
+                "" if math.isnan(r.ci_low) else " (%s)" % _interval(r, "gbp",
+                                                                   "appraisal_npv_society_gbp",
+                                                                   "all"))
+    return s + "."
+
+
+def programme_cost(run):
+    """Total programme cost of a run for the represented population (GBP)."""
+    p = run.programmes()
+    return float(p["cost_total"].sum()) if len(p) else 0.0
+
+
+def summary_sentences(runs, labels, cmp=None, imp=None, refused="", policy=None, impacts_note=""):
+    """The report's opening sentences (HTML, 3-5), generated from the numbers.
+
+    runs, labels: the runs of the report (the first is the reference);
+    cmp: compare_runs(runs[0], runs[1]) (None with one run, or when refused:
+    then ``refused`` holds the reason); imp: compare_impacts of the same pair
+    (None without panels: ``impacts_note`` says why); policy: policy_start()."""
+    a = runs[0]
+    if len(runs) == 1:
+        return _single_summary(a)
+    b = runs[1]
+    others = len(runs) - 2
+    s1 = ("This report compares “%s” (%s) with “%s” (%s) for %s, over %s%s%s." % (
+        e(scenario_words(b)), e(labels[1]), e(scenario_words(a)), e(labels[0]), _population(a),
+        _period(a), "; the change starts in %s" % e(month_words(a, policy["month"]))
+        if policy and policy.get("month") else "",
+        "; %d further run%s %s compared with %s in the tables below" % (
+            others, "s" if others > 1 else "", "are" if others > 1 else "is", e(labels[0]))
+        if others else ""))
+    if refused or cmp is None:
+        rates = "; ".join("%s: %s %%" % (e(lab), span(r.outcomes().set_index("group").at[
+            "all", "employment_rate_end"], "pct", "employment_rate_end", run=k))
+            for k, (lab, r) in enumerate(zip(labels, runs)))
+        return [s1, "The runs cannot be compared: %s." % e(refused),
+                "Employment rates at the end of each run: %s." % rates]
+    out = [s1]
+    if cmp.attrs.get("verdict"):  # identical runs, or nothing differs at the end
+        v = cmp.attrs["verdict"]
+        out.append("Note: %s." % e(v[:1].upper() + v[1:]))
+    out.append(_rate_sentence(cmp, e(month_words(a, a.n_months)), labels[0], labels[1]))
+    if imp is not None:
+        s = _impacts_sentence(imp, labels[0], labels[1])
+        if s:
+            out.append(s)
+        r = imp[(imp.group == "all") & (imp.measure == "programme_cost_gbp")]
+        ca, cb = (float(r.iloc[0]["a"]), float(r.iloc[0]["b"])) if len(r) else \
+            (programme_cost(a), programme_cost(b))
+    else:
+        out.append("Impacts over the whole period (employment months, sustained jobs, benefit "
+                   "months) are not shown: %s." % e(impacts_note or "they need both runs' panels"))
+        ca, cb = programme_cost(a), programme_cost(b)
+    if ca or cb:
+        out.append(_cost_sentence(imp, ca, cb))
+    return out
+
+
+def _single_summary(r):
+    h = r.outcomes().set_index("group")
+    s1 = "This report shows “%s” (%s) for %s, over %s." % (
+        e(scenario_words(r)), e(r.scenario_name), _population(r), _period(r))
+    s2 = ("The employment rate goes from %s %% in %s to %s %% in %s, and the unemployment rate "
+          "from %s %% to %s %%." % (
+              span(h.at["all", "employment_rate_start"], "pct", "employment_rate_start"),
+              e(month_words(r, 0)),
+              span(h.at["all", "employment_rate_end"], "pct", "employment_rate_end"),
+              e(month_words(r, r.n_months)),
+              span(h.at["all", "unemployment_rate_start"], "pct", "unemployment_rate_start"),
+              span(h.at["all", "unemployment_rate_end"], "pct", "unemployment_rate_end")))
+    out = [s1, s2]
+    p = r.programmes()
+    if len(p):
+        p = p[p.arm != "control"]
+        parts = ["%s %s referrals%s, %s starters' jobs sustained 6 months, GBP %s" % (
+            e(programme_label(x.programme)), span(x.referrals, "count", "referrals",
+                                                  programme=x.programme, arm=x.arm),
+            "" if x.arm == "none" else " (%s arm)" % e(x.arm),
+            span(x.sustained_6_started, "count", "sustained_6_started", programme=x.programme,
+                 arm=x.arm),
+            span(x.cost_total, "gbp", "cost_total", programme=x.programme, arm=x.arm))
+            for x in p.itertuples()]
+        out.append("Programmes over the run: %s." % "; ".join(parts))
+    else:
+        out.append("The scenario has no employment programmes.")
+    if r.is_trial():
+        from .compare import compare_trial
+        t = compare_trial(r)
+        t = t[t.measure == "sustained_6_12_rate"]
+        for x in t.itertuples():
+            out.append("In the randomised trial of %s, starting the programme changes the share "
+                       "of people with a job sustained 6 months within 12 months of the offer "
+                       "by %s percentage points (95 %% interval %s to %s)%s." % (
+                           e(programme_label(x.programme)),
+                           span(x.diff, "pp", "trial.sustained_6_12_rate.diff",
+                                programme=x.programme),
+                           span(x.ci_low, "pp", "trial.sustained_6_12_rate.ci_low",
+                                programme=x.programme),
+                           span(x.ci_high, "pp", "trial.sustained_6_12_rate.ci_high",
+                                programme=x.programme),
+                           "" if clear(x.ci_low, x.ci_high) else ": no clear difference"))
+            break
+    return out
