@@ -359,5 +359,43 @@ def flow(run, month_from, month_to, out=None, min_share=0.0005):
     return _finish(fig, out)
 
 
+IMPACT_PANELS = [("employment_months", "employment months", 1.0),
+                 ("sustained_jobs", "jobs sustained 6 months", 1.0),
+                 ("earnings_gbp", "earnings, GBP million", 1e-6),
+                 ("benefit_months", "benefit months", 1.0)]
+
+
+def impacts(table, groups=None, out=None):
+    """Impacts of a comparison (``lmsim.compare(a, b, impacts=True)``): one
+    panel per measure of IMPACT_PANELS, one bar per group (b - a, totals for
+    the represented population) with its 95 % interval. ``groups``: the
+    groups to show (default: every group of the table, "all" first)."""
+    df = table[table.measure.isin([m for m, _, _ in IMPACT_PANELS])]
+    if groups is None:
+        groups = list(dict.fromkeys(df.group))
+    fig, axes = plt.subplots(1, len(IMPACT_PANELS), figsize=(3.2 * len(IMPACT_PANELS),
+                                                             0.9 + 0.32 * len(groups)))
+    y = np.arange(len(groups))[::-1]
+    for ax, (m, title, scale) in zip(axes, IMPACT_PANELS):
+        rows = df[df.measure == m].set_index("group").reindex(groups)
+        d = rows["diff"].to_numpy(dtype=float) * scale
+        lo = rows.ci_low.to_numpy(dtype=float) * scale
+        hi = rows.ci_high.to_numpy(dtype=float) * scale
+        clear = (lo > 0) | (hi < 0)
+        ax.barh(y, d, xerr=np.vstack([d - lo, hi - d]), capsize=2,
+                color=np.where(clear, "#2b6ca3", "#b8c7d6"), edgecolor="white")
+        ax.axvline(0, color="#444", lw=0.8)
+        ax.set_yticks(y)
+        ax.set_yticklabels(groups if ax is axes[0] else [], fontsize=8)
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(axis="x", labelsize=7)
+    a = table.attrs
+    fig.suptitle("%s - %s: %s (bars: 95 %% intervals, %s; pale: includes 0)"
+                 % (a.get("b", "B"), a.get("a", "A"), a.get("note", ""), a.get("basis", "")),
+                 fontsize=9)
+    fig.tight_layout()
+    return _finish(fig, out)
+
+
 def close(fig):
     plt.close(fig)

@@ -1,6 +1,8 @@
 """Every plot writes a non-empty PNG and SVG."""
 import os
 
+import pytest
+
 import lmsim
 import lmsim.plots as P
 
@@ -58,3 +60,19 @@ def test_programmes_sweep(smoke_sweep, tmp_path):
     out = str(tmp_path / "prog_sweep")
     P.close(P.programmes(smoke_sweep, out=out))
     _check(out)
+
+
+def test_impacts(baseline36_panel, devolved_panel, tmp_path):
+    """One bar per group and measure, at the table's difference, with its interval."""
+    t = lmsim.compare(baseline36_panel, devolved_panel, impacts=True)
+    fig = P.impacts(t, groups=["all", "disabled", "not_disabled"], out=str(tmp_path / "imp"))
+    assert (tmp_path / "imp.png").stat().st_size > 1000
+    ax = fig.axes[0]
+    bars = [p for p in ax.patches]
+    assert len(bars) == 3
+    want = t[(t.measure == "employment_months")].set_index("group")["diff"]
+    # barh: the bar's width is the difference, bottom to top = the groups in reverse order
+    got = sorted(((b.get_y(), b.get_width()) for b in bars), reverse=True)
+    assert [w for _, w in got] == pytest.approx([want[g] for g in ("all", "disabled",
+                                                                   "not_disabled")])
+    P.close(fig)

@@ -318,7 +318,9 @@ def test_report_for_decision_makers(baseline36_panel, devolved_panel, tmp_path):
                                               "compare-1", "impacts-1", "programmes-0",
                                               "provenance-table", "settings-diff")]
     assert pos == sorted(pos)
-    assert 'id="appraisal' not in html  # no appraisal_ rows: no section, no error
+    # the scenario's appraisal (Green Book) after the impacts, before provenance
+    assert html.index('id="impacts-1"') < html.index('id="appraisal-1"') < \
+        html.index('id="provenance-table"')
     # the policy start: the timeline's April 2026 (month 27), marked on the chart
     assert 'data-policy-month="27" data-method="timeline"' in html
     # the timeline one change per line, in words
@@ -404,39 +406,40 @@ def test_single_run_summary(wales, tmp_path):
     assert 'id="headline-chart"' in html and "data-policy-month" not in html
 
 
-def test_appraisal_table_when_present(baseline36_panel, devolved_panel, tmp_path, monkeypatch):
-    """Rows appraisal_* of compare_impacts (Green Book, item 4) get their own table."""
+def test_appraisal_table(baseline36_panel, devolved_panel, tmp_path, monkeypatch):
+    """The appraisal_* rows of compare_impacts (Green Book, item 4) get their own table, every
+    cell the table's number; without them, no section and no error."""
+    import lmsim
     import lmsim.report as R
-    real = R.compare
-
-    def with_appraisal(a, b=None, c=None, impacts=False, **kw):
-        df = real(a, b, c, impacts=impacts, **kw)
-        if impacts:
-            extra = [("all", "appraisal_exchequer_net_cost_gbp", 1.0e6, 1.5e6, 5.0e5, 1.0e5,
-                      3.0e5, 7.0e5, "paired"),
-                     ("all", "appraisal_npv_society_gbp", np.nan, np.nan, 1234567.8, 1.0e5,
-                      -50.0, 2469185.6, "paired"),
-                     ("all", "appraisal_bcr_society", np.nan, np.nan, 2.4412, np.nan, 1.5, 3.25,
-                      "paired")]
-            df = pd.concat([df, pd.DataFrame(extra, columns=df.columns)], ignore_index=True)
-        return df
-
-    monkeypatch.setattr(R, "compare", with_appraisal)
     path = R.build([baseline36_panel, devolved_panel], str(tmp_path / "ap"))
     html = open(path, encoding="utf-8").read()
     assert '<h2 id="appraisal">Appraisal (HM Treasury Green Book)</h2>' in html
-    assert html.index('id="impacts-1"') < html.index('id="appraisal-1"') < \
-        html.index('id="provenance-table"')
+    imp = lmsim.compare(baseline36_panel, devolved_panel, impacts=True)
+    want = imp[imp.measure.str.startswith("appraisal_")].set_index(["group", "measure"])
     cells = [c for c in _page(path).cells if c["table"].get("id") == "appraisal-1"]
-    byf = {(c["data-field"], c.get("data-col", "diff")): c for c in cells}
-    assert byf[("appraisal_bcr_society", "diff")]["text"] == "2.44 [1.50, 3.25]"
-    assert byf[("appraisal_npv_society_gbp", "diff")]["text"] == \
-        "+1,234,568 [-50.0, +2,469,186]"
-    assert float(byf[("appraisal_exchequer_net_cost_gbp", "a")]["data-value"]) == 1.0e6
+    assert cells
+    seen = set()
+    for c in cells:
+        key = (c["data-group"], c["data-field"])
+        v = float(want.loc[key, c.get("data-col", "diff")])
+        assert float(c["data-value"]) == v or (v != v and c["data-value"] == "nan"), key
+        seen.add(key[1])
+    assert {"appraisal_npv_society_gbp", "appraisal_bcr_society",
+            "appraisal_exchequer_net_cost_gbp"} <= seen
     assert "Net present value to society" in html and "Exchequer net cost" in html
-    # the NPV is in the summary's cost sentence
     s = summary_of(html)
     assert any(sp["data-field"] == "appraisal_npv_society_gbp" for sp in s.spans)
+
+    real = R.compare
+
+    def without_appraisal(a, b=None, c=None, impacts=False, **kw):
+        df = real(a, b, c, impacts=impacts, **kw)
+        return df[~df.measure.str.startswith("appraisal_")] if impacts else df
+
+    monkeypatch.setattr(R, "compare", without_appraisal)
+    html = open(R.build([baseline36_panel, devolved_panel], str(tmp_path / "noap")),
+                encoding="utf-8").read()
+    assert 'id="appraisal' not in html
 
 
 def test_report_pdf_needs_chromium(wales, tmp_path):
