@@ -60,7 +60,9 @@ def compare(a, b=None, c=None, z=1.959963984540054, impacts=False):
 
     ``compare(SWEEP.h5, "A", "B")`` (a sweep index, lmsim.sweep): point B
     minus point A paired by replicate, with Student-t 95 % intervals over
-    replicates (``lmsim.sweep.compare_sweep``).
+    replicates (``lmsim.sweep.compare_sweep``); with ``impacts=True`` the
+    impacts and appraisal of every replicate pair, with intervals across
+    replicates (``lmsim.sweep.compare_sweep_impacts``; the tasks need panels).
 
     ``compare(a, b)``: headline outcomes at the last month, b minus a, per
     group and measure, with the standard errors and 95 % interval of
@@ -81,11 +83,11 @@ def compare(a, b=None, c=None, z=1.959963984540054, impacts=False):
     n_* for the represented population, n_*_sim simulated). Replicate-based intervals come from sweeps:
     see ``REPLICATE_NOTE``.
     """
-    from .sweep import Sweep, compare_sweep, is_sweep
+    from .sweep import Sweep, compare_sweep, compare_sweep_impacts, is_sweep
     if isinstance(a, Sweep) or (not isinstance(a, Run) and is_sweep(a)):
         if b is None or c is None:
             raise ValueError("compare(SWEEP.h5, point_a, point_b) needs two point names")
-        return compare_sweep(a, b, c)
+        return compare_sweep_impacts(a, b, c) if impacts else compare_sweep(a, b, c)
     a = _run(a)
     if b is None:
         return compare_trial(a, z=z)

@@ -107,6 +107,51 @@ def _headlines(sweep, point):
     return out
 
 
+def compare_sweep_impacts(sweep, a, b):
+    """Impacts and appraisal of point b against point a over replicates.
+
+    For each replicate r, ``compare_impacts(task a r, task b r)`` (the
+    persons of the two tasks share their draws: paired within the
+    replicate; needs the tasks' panels, e.g. a sweep ``set`` of
+    ``output.panel="sample:0.1"``), then for every row (group, measure):
+    a, b and diff as means over replicates, se = sd/sqrt(R) of the
+    per-replicate differences (ratios: of the per-replicate ratios), a
+    Student-t 95 % interval with R - 1 degrees of freedom, and the
+    replicates counted. The interval is across replicates, so it carries
+    the sweep's parameter draws (``uncertain``) as well as sampling noise.
+    Columns: group, measure, a, b, diff, se, ci_low, ci_high, replicates.
+    """
+    from .compare import compare_impacts
+    sweep = sweep if isinstance(sweep, Sweep) else Sweep(sweep)
+    t = sweep.tidy()
+    for p in (a, b):
+        if p not in set(t.point):
+            raise KeyError("no point %r in %s (have %s)" % (p, sweep.path, ", ".join(sweep.points)))
+    reps = sorted(set(t[t.point == a].replicate) & set(t[t.point == b].replicate))
+    tables = [compare_impacts(sweep.task_path(a, r), sweep.task_path(b, r)) for r in reps]
+    keys = list(zip(tables[0].group, tables[0].measure))
+    cols = {k: [] for k in ("a", "b", "diff")}
+    for tab in tables:
+        if list(zip(tab.group, tab.measure)) != keys:
+            raise ValueError("%s: the replicates' impact tables have different rows" % sweep.path)
+        for k in cols:
+            cols[k].append(tab[k].to_numpy(dtype=float))
+    n = len(tables)
+    q = t975(n - 1)
+    rows = []
+    for i, (g, m) in enumerate(keys):
+        va, vb, d = (np.array([x[i] for x in cols[k]]) for k in ("a", "b", "diff"))
+        se = d.std(ddof=1) / math.sqrt(n) if n > 1 else float("nan")
+        rows.append((g, m, va.mean(), vb.mean(), d.mean(), se, d.mean() - q * se,
+                     d.mean() + q * se, n))
+    df = pd.DataFrame(rows, columns=["group", "measure", "a", "b", "diff", "se", "ci_low",
+                                     "ci_high", "replicates"])
+    df.attrs.update(a=a, b=b, basis="replicates", note=(
+        "%d replicates, each paired within (common random numbers); Student-t 95 %% intervals "
+        "over replicates; %s" % (n, tables[0].attrs.get("note", ""))))
+    return df
+
+
 def compare_sweep(sweep, a, b, groups=("all", "disabled", "not_disabled", "female", "male",
                                        "ethnic_minority", "white")):
     """Point b minus point a, paired by replicate (common random numbers).

@@ -1,5 +1,7 @@
 """Sweep index (lmsim sweep): tidy table, task runs, paired replicate comparison."""
 import math
+import os
+import subprocess
 
 import h5py
 import numpy as np
@@ -7,6 +9,8 @@ import pytest
 
 import lmsim
 from lmsim.sweep import t975
+
+from conftest import SOURCE
 
 
 def test_sweep_open(smoke_sweep):
@@ -73,3 +77,48 @@ def test_sweep_report(smoke_sweep, tmp_path):
         assert float(c["data-value"]) == cmp_.at[(c["data-group"], c["data-field"]), "diff"]
     # the runs shown are replicate 0 of each point: 2 headline tables
     assert {"headline-0", "headline-1"} <= {tb.get("id") for tb in page.tables}
+
+
+@pytest.fixture(scope="module")
+def panel_sweep(runner, tmp_path_factory):
+    """2 points x 3 replicates with 20 % panels: the impacts need them."""
+    d = tmp_path_factory.mktemp("panel_sweep")
+    cfg = d / "sweep.cfg"
+    cfg.write_text(
+        'sweep = {\n  base = "%s";\n  replicates = 3;\n  seed = 99;\n'
+        '  set = [ "simulation.persons=20000", "simulation.months=24",\n'
+        '          "output.panel=\\"sample\\"", "output.sample_fraction=0.2" ];\n'
+        '  points = ( { name = "base"; set = [ ]; },\n'
+        '             { name = "wf3"; set = [ "programmes.work_first.effects.job_finding_or=3.0" ]; } );\n'
+        '};\n' % os.path.join(SOURCE, "scenarios", "wales_baseline.cfg"))
+    out = d / "out"
+    p = subprocess.run([runner.binary, "sweep", str(cfg), "-o", str(out), "-q", "--threads", "1"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    return str(out / "sweep.h5")
+
+
+def test_sweep_impacts_over_replicates(panel_sweep):
+    """Every row is the mean over replicates of the per-replicate compare_impacts, with a
+    Student-t interval from the spread of the per-replicate differences."""
+    s = lmsim.sweep.Sweep(panel_sweep)
+    c = lmsim.compare(s, "base", "wf3", impacts=True)
+    assert list(c.columns) == ["group", "measure", "a", "b", "diff", "se", "ci_low", "ci_high",
+                               "replicates"]
+    assert (c.replicates == 3).all()
+    per = [lmsim.compare(s.task_path("base", r), s.task_path("wf3", r), impacts=True)
+           for r in s.replicates]
+    for i in (0, list(c.measure).index("appraisal_npv_society_gbp")):
+        d = np.array([p["diff"].iloc[i] for p in per])
+        r = c.iloc[i]
+        assert r["diff"] == pytest.approx(d.mean(), rel=1e-12)
+        assert r.se == pytest.approx(d.std(ddof=1) / np.sqrt(3), rel=1e-12)
+        assert r.ci_high - r["diff"] == pytest.approx(4.3027 * r.se, rel=1e-4)  # t_{0.975, 2}
+    e = c[(c.group == "all") & (c.measure == "employment_months")].iloc[0]
+    assert e["diff"] > 0 and e.ci_low > 0   # Work First's odds ratio 3 adds months in work
+
+
+def test_sweep_impacts_need_panels(smoke_sweep):
+    with pytest.raises(lmsim.CompareError) as e:
+        lmsim.compare(smoke_sweep, "baseline", "ips_high_fidelity", impacts=True)
+    assert "panel mode none" in str(e.value)
