@@ -90,7 +90,7 @@ def compare(a, b=None, c=None, z=1.959963984540054, impacts=False):
         return compare_sweep_impacts(a, b, c) if impacts else compare_sweep(a, b, c)
     a = _run(a)
     if b is None:
-        return compare_trial(a, z=z)
+        return compare_trial_appraisal(a, z=z) if impacts else compare_trial(a, z=z)
     if impacts:
         return compare_impacts(a, b, z=z)
     return compare_runs(a, b, z=z)
@@ -682,6 +682,124 @@ def compare_impacts(a, b, z=1.959963984540054):
                     start_month=a.start_month,
                     note="totals over months 1-%d from %s, for the population represented; "
                          "groups as at the last month" % (a.n_months, a.start_month))
+    return df
+
+
+TRIAL_APPRAISAL_MEASURES = [
+    "employment_months", "output_gbp", "tax_ni_gbp", "benefits_gbp", "wellbeing_gbp",
+    "programme_cost_gbp", "exchequer_net_cost_gbp", "npv_society_gbp", "bcr_society",
+    "public_finances_per_gbp"]
+
+
+def compare_trial_appraisal(run, z=1.959963984540054):
+    """Green Book appraisal of each programme under trial, per person
+    randomised to treatment: treatment minus control of the discounted
+    flows of each person randomised (from the month of the offer to the end
+    of the appraisal's months, while the person is in the population), with
+    the programme's discounted cost per person randomised to treatment
+    (/outcomes/programme_costs over the treatment arm's randomised; control
+    and arm 0 cost nothing). Randomisation makes the difference of the arms'
+    means the programme's causal effect per offer (intention to treat).
+
+    Rows (group "programme:NAME", measure ``appraisal_trial_`` + one of
+    TRIAL_APPRAISAL_MEASURES): a (control mean per person), b (treatment
+    mean), diff, se (unpaired: sqrt(var_t/n_t + var_c/n_c)), ci_low,
+    ci_high; then the same per programme for the represented population
+    randomised to treatment (``..._total_gbp`` rows for NPV and exchequer
+    net cost). Needs a panel (sampled persons only in panel mode sample)
+    and the scenario's appraisal section.
+    """
+    run = _run(run)
+    ap = _appraisal_settings(run)
+    if ap is None:
+        raise ValueError("%s has no /appraisal: its scenario has no appraisal section" % run.path)
+    if run.panel_mode == "none":
+        raise CompareError(M.IMPACTS_NEED_PANELS % (run.path, run.panel_mode, run.path,
+                                                    run.panel_mode))
+    ref = run.referrals(names=True)
+    ref = ref[ref.arm.isin(["treatment", "control"])].sort_values(["offer_month", "person_id"])
+    ref = ref.drop_duplicates("person_id")  # a person's first randomisation
+    if not len(ref):
+        raise ValueError("%s is not a trial run (no person randomised in /referrals)" % run.path)
+    T = run.n_months
+    months = np.arange(T + 1)
+    disc = np.array([_discount(ap, run.start_month, int(m))
+                     if ap["first_month"] <= m <= ap["last_month"] else 0.0 for m in months])
+    slots = run._panel_slots()
+    rows = []
+    prog_costs = _programme_costs(run, ap)
+    tab = run.programmes()
+    for prog in ref.programme.unique():
+        r = ref[ref.programme == prog]
+        pid = r.person_id.to_numpy(dtype=np.int64)
+        col = np.searchsorted(slots, pid % run.n_persons)
+        ok = (col < len(slots)) & (slots[np.minimum(col, len(slots) - 1)] == pid % run.n_persons)
+        pid, col, r = pid[ok], col[ok], r[ok.tolist()]
+        if not len(pid):
+            continue
+        ucols = np.unique(col)
+        where = np.searchsorted(ucols, col)
+        tot = np.zeros((5, len(pid)))
+        need_lim = ap["health_element"] > 0 or ap["wellbeing_limiting"] > 0
+        offer = r.offer_month.to_numpy(dtype=np.int64)
+        for m0 in range(1, T + 1, 12):
+            ms = np.arange(m0, min(T, m0 + 11) + 1)
+            who = run.read_rows("person_id", ms, ucols)[:, where].astype(np.int64)
+            st = run.read_rows("state", ms, ucols)[:, where].astype(np.int64)
+            earn = run.read_rows("earnings", ms, ucols)[:, where].astype(np.float64)
+            lim = (run.read_rows("limiting", ms, ucols)[:, where].astype(bool) if need_lim
+                   else np.zeros(st.shape, bool))
+            live = (who == pid[None, :]) & (ms[:, None] >= offer[None, :])
+            f = np.where(live, disc[ms][:, None], 0.0)
+            emp = (st == _ST_EMPLOYED_POOR) | (st == _ST_EMPLOYED_GOOD)
+            e = np.where(emp, earn, 0.0)
+            tax, employer = tax_month(ap["tax"], e)
+            tot[0] += (live & emp).sum(axis=0)
+            tot[1] += (f * (e + employer)).sum(axis=0)
+            tot[2] += (f * (tax + employer)).sum(axis=0)
+            tot[3] += (f * (ap["benefit_by_state"][st] + np.where(~emp & lim, ap["health_element"],
+                                                                  0.0))).sum(axis=0)
+            tot[4] += (f * (emp * ap["wellbeing_in_work"] - lim * ap["wellbeing_limiting"])
+                       ).sum(axis=0)
+        treat = (r.arm == "treatment").to_numpy()
+        nt, nc = int(treat.sum()), int((~treat).sum())
+        if nt < 2 or nc < 2:
+            continue
+        t_row = tab[(tab.programme == prog) & (tab.arm == "treatment")]
+        randomised_t = float(t_row.iloc[0]["randomised"]) if len(t_row) else float("nan")
+        cost = prog_costs.get(prog, 0.0) / randomised_t if randomised_t > 0 else float("nan")
+
+        def stats(x):
+            a_, b_ = x[~treat].mean(), x[treat].mean()
+            se = math.sqrt(x[treat].var(ddof=1) / nt + x[~treat].var(ddof=1) / nc)
+            return a_, b_, b_ - a_, se, b_ - a_ - z * se, b_ - a_ + z * se
+        v = {name: stats(tot[k]) for k, name in enumerate(TRIAL_APPRAISAL_MEASURES[:5])}
+        v["programme_cost_gbp"] = (0.0, cost, cost, np.nan, np.nan, np.nan)
+        ex = stats(tot[3] - tot[2])
+        v["exchequer_net_cost_gbp"] = (np.nan, np.nan, cost + ex[2], ex[3], cost + ex[4],
+                                       cost + ex[5])
+        soc = stats(tot[1] + tot[4])
+        v["npv_society_gbp"] = (np.nan, np.nan, soc[2] - cost, soc[3], soc[4] - cost,
+                                soc[5] - cost)
+        fis = stats(tot[2] - tot[3])
+        for name, x in (("bcr_society", soc), ("public_finances_per_gbp", fis)):
+            v[name] = ((np.nan, np.nan, x[2] / cost, np.nan, x[4] / cost, x[5] / cost)
+                       if cost > 0 else (np.nan,) * 6)
+        g = "programme:%s" % prog
+        for name in TRIAL_APPRAISAL_MEASURES:
+            rows.append((g, "appraisal_trial_" + name) + tuple(v[name]) + (nt, nc))
+        n_rep = randomised_t  # (represented persons randomised to treatment)
+        for name in ("npv_society_gbp", "exchequer_net_cost_gbp"):
+            x = v[name]
+            rows.append((g, "appraisal_trial_" + name.replace("_gbp", "_total_gbp"), np.nan,
+                         np.nan, x[2] * n_rep, x[3] * n_rep, x[4] * n_rep, x[5] * n_rep, nt, nc))
+    df = pd.DataFrame(rows, columns=["group", "measure", "a", "b", "diff", "se", "ci_low",
+                                     "ci_high", "n_treatment_sim", "n_control_sim"])
+    df.attrs.update(basis="trial", note=(
+        "per person randomised (a: control mean, b: treatment mean), flows from the offer to "
+        "month %d discounted at %.1f %% a year to %d; *_total_gbp: x the represented persons "
+        "randomised to treatment" % (int(ap["last_month"]), 100 * ap["discount_rate"],
+                                     int(ap["price_base_year"]))))
     return df
 
 

@@ -374,3 +374,37 @@ def test_appraisal_settings_must_agree(runner, wales, flat_pair):
         lmsim.compare(wales, flat_pair[1], impacts=True)
     assert p.stderr == "lmsim: error: %s\n" % e.value
     assert "different appraisal settings" in str(e.value)
+
+
+def test_trial_appraisal(runner):
+    """Per programme, from a trial: treatment minus control per person randomised. With the
+    flat 10 % tax the identities hold exactly; the arms' sizes are the randomised persons."""
+    run = runner.run("trial_flat", *WALES, "--months", "36", "--trial", "work_first", *FLAT)
+    c = lmsim.compare(run, impacts=True)
+    g = c.set_index(["group", "measure"]).xs("programme:work_first")
+    ref = lmsim.open(run).referrals()
+    first = ref[ref.arm.isin(["treatment", "control"])].sort_values(
+        ["offer_month", "person_id"]).drop_duplicates("person_id")
+    first = first[first.programme == "work_first"]
+    assert int(g.n_treatment_sim.iloc[0]) == (first.arm == "treatment").sum() > 50
+    assert int(g.n_control_sim.iloc[0]) == (first.arm == "control").sum() > 50
+    d = g["diff"]
+    out = d["appraisal_trial_output_gbp"]
+    assert d["appraisal_trial_tax_ni_gbp"] == pytest.approx(0.1 * out, rel=1e-9, abs=1e-9)
+    cost = d["appraisal_trial_programme_cost_gbp"]
+    assert cost > 0
+    assert d["appraisal_trial_npv_society_gbp"] == pytest.approx(out - cost)
+    assert d["appraisal_trial_bcr_society"] == pytest.approx(out / cost)
+    assert d["appraisal_trial_exchequer_net_cost_gbp"] == pytest.approx(
+        cost + d["appraisal_trial_benefits_gbp"] - d["appraisal_trial_tax_ni_gbp"])
+    # the cost per person randomised to treatment: the programme's discounted costs over them
+    r = lmsim.open(run)
+    pc = r.file["outcomes/programme_costs"][...]
+    k = list(r.programme_names).index("work_first")
+    fy = 1.035 ** -((2024 + np.arange(pc.shape[0]) // 12) - 2024.0)
+    tab = r.programmes()
+    randomised = tab[(tab.programme == "work_first") & (tab.arm == "treatment")].randomised.iloc[0]
+    assert cost == pytest.approx((fy[1:] * pc[1:, k]).sum() / randomised, rel=1e-9)
+    # totals: per person x the represented persons randomised to treatment
+    assert d["appraisal_trial_npv_society_total_gbp"] == pytest.approx(
+        d["appraisal_trial_npv_society_gbp"] * randomised)
