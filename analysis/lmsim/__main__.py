@@ -1,6 +1,10 @@
-"""Command line: python3 -m lmsim {report,export,describe} ...
+"""Command line: python3 -m lmsim (or lmsim-analysis) {report,compare,export,describe} ...
 
+    python3 -m lmsim --version
     python3 -m lmsim report RUN.h5 [RUN2.h5 ...] -o report/ [--pdf]
+    python3 -m lmsim compare A.h5 B.h5 [--impacts] [--csv]
+    python3 -m lmsim compare SWEEP.h5 POINT_A POINT_B [--impacts] [--csv]
+    python3 -m lmsim compare TRIAL.h5 [--impacts] [--csv]
     python3 -m lmsim export RUN.h5 --format csv -o DIR [--panel state,earnings] [--months 0,12,24]
     python3 -m lmsim describe RUN.h5
 """
@@ -22,8 +26,21 @@ def _months(s):
 
 
 def main(argv=None):
+    try:
+        import lmsim
+    except ImportError as e:  # an interpreter without Debian's packages: say which
+        sys.stderr.write("lmsim: %s\n" % e)
+        return 2
     ap = argparse.ArgumentParser(prog="python3 -m lmsim", description="lmsim analysis toolkit")
+    ap.add_argument("--version", action="version", version="lmsim analysis %s (Python %s)" % (
+        lmsim.__version__, sys.version.split()[0]))
     sub = ap.add_subparsers(dest="cmd", required=True)
+    cp = sub.add_parser("compare", help="B - A of two runs, two sweep points, or a trial's arms")
+    cp.add_argument("files", nargs="+", metavar="FILE",
+                    help="A.h5 B.h5 | SWEEP.h5 POINT_A POINT_B | TRIAL.h5")
+    cp.add_argument("--impacts", action="store_true",
+                    help="impacts over the run and the Green Book appraisal")
+    cp.add_argument("--csv", action="store_true", help="the table as CSV on stdout")
     rp = sub.add_parser("report", help="self-contained HTML report of one or more runs")
     rp.add_argument("runs", nargs="+", metavar="RUN.h5")
     rp.add_argument("-o", "--output", required=True, metavar="DIR")
@@ -49,6 +66,25 @@ def main(argv=None):
             print(page)
             if a.pdf:
                 print(print_pdf(page, os.path.join(a.output, "report.pdf")))
+        elif a.cmd == "compare":
+            import warnings
+            from .compare import compare
+            if len(a.files) > 3:
+                ap.error("compare takes A.h5 B.h5, SWEEP.h5 POINT_A POINT_B or TRIAL.h5")
+            with warnings.catch_warnings(record=True) as rec:
+                warnings.simplefilter("always")
+                df = compare(*a.files, impacts=a.impacts)
+            for w in rec:
+                sys.stderr.write("lmsim: warning: %s\n" % w.message)
+            if a.csv:
+                df.to_csv(sys.stdout, index=False)
+            else:
+                import pandas as pd
+                with pd.option_context("display.width", 250, "display.max_rows", None,
+                                       "display.max_columns", None):
+                    print(df.to_string(index=False))
+                if df.attrs.get("note"):
+                    print("note: %s" % df.attrs["note"])
         elif a.cmd == "export":
             from .export import export
             w = export(a.run, a.output, a.format,

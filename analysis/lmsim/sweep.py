@@ -16,21 +16,13 @@ import pandas as pd
 
 from .run import Run, _s
 
-# two-sided 95 % Student-t quantiles t_{0.975, df}, df = 1..30
-_T975 = [12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281,
-         2.2010, 2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.0930, 2.0860,
-         2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423]
-
-
 def t975(df):
-    """t_{0.975, df} (table to 30, then the Cornish-Fisher expansion; error < 1e-4)."""
+    """The Student-t 0.975 quantile with df degrees of freedom (scipy's t.ppf, as the engine's
+    gsl_cdf_tdist_Pinv); NaN for df < 1."""
     if df < 1:
         return float("nan")
-    if df <= 30:
-        return _T975[df - 1]
-    z = 1.959963984540054
-    return (z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2)
-            + (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * df ** 3))
+    from scipy.stats import t
+    return float(t.ppf(0.975, df))
 
 
 def is_sweep(path):

@@ -43,7 +43,8 @@ def test_sweep_compare_paired(smoke_sweep):
     se = d.std(ddof=1) / math.sqrt(2)
     assert row["diff"] == pytest.approx(d.mean(), abs=1e-15)
     assert row.se == pytest.approx(se, rel=1e-12, abs=1e-15)
-    assert row.ci_high == pytest.approx(d.mean() + 12.7062 * se, rel=1e-9, abs=1e-15)
+    assert row.ci_high == pytest.approx(d.mean() + t975(1) * se, rel=1e-12, abs=1e-15)
+    assert abs(t975(1) - 12.7062) < 5e-5
     assert row.replicates == 2
     assert set(c.group) >= {"sweep_tidy", "all", "disabled"}
     with pytest.raises(KeyError):
@@ -51,8 +52,12 @@ def test_sweep_compare_paired(smoke_sweep):
 
 
 def test_t_quantiles():
-    assert t975(1) == 12.7062 and t975(30) == 2.0423
-    assert abs(t975(40) - 2.0211) < 2e-4 and abs(t975(120) - 1.9799) < 2e-4
+    # published table values (4 decimals), and the normal quantile in the limit
+    for df, q in ((1, 12.7062), (2, 4.3027), (10, 2.2281), (30, 2.0423), (40, 2.0211),
+                  (120, 1.9799)):
+        assert abs(t975(df) - q) < 5e-5, df
+    assert abs(t975(10 ** 7) - 1.959963984540054) < 1e-6
+    assert math.isnan(t975(0))
 
 
 def test_sweep_report(smoke_sweep, tmp_path):
