@@ -738,20 +738,46 @@ static void remove_index(const lm_sweep *sw) {
     remove(idx);
 }
 
+/* Create folder dir and its missing parents (as mkdir -p). Array elements
+ * starting together may create them at the same time, and some file
+ * systems refuse mkdir of an existing folder with EACCES or EROFS rather
+ * than EEXIST: a component that is a folder afterwards is fine. */
+static int make_folders(const char *dir, lm_error *err) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", dir);
+    if (!buf[0])
+        return LM_FAIL(err, LM_EARG, "the output folder is an empty name");
+    for (char *p = buf + 1;; p++) {
+        const int end = *p == '\0';
+        if (*p != '/' && !end)
+            continue;
+        *p = '\0';
+        struct stat st;
+        if (mkdir(buf, 0777) != 0) {
+            const int e = errno;
+            if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+                return LM_FAIL(err, LM_EIO, "cannot create output folder '%s': %s", buf,
+                               e == EEXIST ? "a file of that name exists" : strerror(e));
+        }
+        if (end)
+            return LM_OK;
+        *p = '/';
+    }
+}
+
 int lm_sweep_run_task(const lm_sweep *sw, int t, const lm_run_options *opt, int *skipped,
                       lm_error *err) {
     char path[1024], sha[LM_SHA256_HEX], msg[2048];
+    lm_scenario *sc = NULL;
+    int rc;
     *skipped = 0;
     if (t < 0 || t >= lm_sweep_n_tasks(sw))
         return LM_FAIL(err, LM_EARG, "task %d out of range: the sweep has tasks 0 to %d", t,
                        lm_sweep_n_tasks(sw) - 1);
-    if (mkdir(sw->out_dir, 0777) != 0 && errno != EEXIST)
-        return LM_FAIL(err, LM_EIO, "cannot create output folder '%s': %s", sw->out_dir,
-                       strerror(errno));
+    if ((rc = make_folders(sw->out_dir, err)))
+        return rc;
     lm_sweep_task_path(sw, t, path, sizeof path);
-    lm_scenario *sc = NULL;
-    int rc = task_scenario(sw, t, &sc, err);
-    if (rc)
+    if ((rc = task_scenario(sw, t, &sc, err)))
         return rc;
     lm_sha256_hex(sc->text, sha);
     /* A file under the task's name is finished (files appear only when

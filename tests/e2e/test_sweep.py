@@ -233,6 +233,18 @@ S.check("task out of range: exit 2", p.returncode == 2, show(p))
 S.check("task out of range: no files", not os.path.exists(S.path("range")) or
         not os.listdir(S.path("range")))
 
+# The output folder is created with its parents; a file in the way is named.
+nested = os.path.join(S.path("nested"), "a", "b")
+p = S.run(["sweep", SMOKE, "-o", nested, "--task", "0", "-q"], timeout=300)
+S.check("output folder created with its parents", p.returncode == 0 and
+        os.path.exists(os.path.join(nested, "baseline_r000.h5")), show(p))
+blocker = S.path("blocker")
+open(blocker, "w").close()
+p = S.run(["sweep", SMOKE, "-o", os.path.join(blocker, "x"), "--task", "0", "-q"])
+S.check("a file where the output folder goes: exit 4, named", p.returncode == 4 and
+        "cannot create output folder '%s': a file of that name exists" % blocker in p.stderr,
+        show(p))
+
 
 def bad_sweep(name, text, code, mention):
     d = S.path("bad_" + name)
