@@ -93,6 +93,7 @@
 #include <omp.h>
 #endif
 
+#include "lmsim/hash.h"
 #include "lmsim/messages.h"
 #include "lmsim/rng.h"
 #include "lmsim/sim.h"
@@ -449,6 +450,9 @@ static int write_root_attrs(lm_h5_writer *w, const lm_scenario *sc, const lm_pop
     H5TRY(put_str(f, "lmsim_version", LM_VERSION_STRING), "writing '%s': root attributes", file);
     H5TRY(put_str(f, "scenario_name", sc->name), "writing '%s': root attributes", file);
     H5TRY(put_str(f, "scenario_text", sc->text), "writing '%s': root attributes", file);
+    char sha[LM_SHA256_HEX]; /* of scenario_text: sweeps compare it on resume */
+    lm_sha256_hex(sc->text, sha);
+    H5TRY(put_str(f, "scenario_sha256", sha), "writing '%s': root attributes", file);
     H5TRY(put_u64(f, "seed", sc->seed), "writing '%s': root attributes", file);
     H5TRY(put_str(f, "seed_str", seed_str), "writing '%s': root attributes", file);
     H5TRY(put_i64(f, "n_persons", pop->n), "writing '%s': root attributes", file);

@@ -23,14 +23,22 @@
  * rank order gives the single-process order. Every rank makes the same sequence of exchange
  * calls, and the ranks agree at the end of each month on whether any rank
  * failed or was asked to stop, so that none is left waiting for the others.
+ *
+ * The folder of the output must exist and be writable: lm_run() checks it
+ * before any work (synthesis can take minutes) and does not create it, so
+ * that a mistyped path is an error rather than a new folder, and ranks on
+ * different nodes cannot race to create it (docs/cluster.md).
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include "lmsim/run.h"
 
+#include <errno.h>
 #include <omp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "lmsim/moments.h"
@@ -326,6 +334,30 @@ static void abort_files(files *f) {
     free_files(f);
 }
 
+/* The folder of out_path must be an existing, writable folder. */
+static int check_out_dir(const char *out_path, lm_error *err) {
+    char dir[1024];
+    const char *slash = strrchr(out_path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == out_path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - out_path), out_path);
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return LM_FAIL(err, LM_EIO,
+                       "cannot write '%s': its folder '%s' %s (lmsim run does not create "
+                       "folders: mkdir -p '%s' first)",
+                       out_path, dir, errno == ENOENT ? "does not exist" : strerror(errno), dir);
+    if (!S_ISDIR(st.st_mode))
+        return LM_FAIL(err, LM_EIO, "cannot write '%s': '%s' is not a folder", out_path, dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return LM_FAIL(err, LM_EIO, "cannot write '%s': no permission to create files in '%s'",
+                       out_path, dir);
+    return LM_OK;
+}
+
 int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headline, lm_error *err) {
     lm_sim *sim = NULL;
     int64_t *counts = NULL, *prog = NULL, *earn = NULL;
@@ -339,6 +371,14 @@ int lm_run(const lm_scenario *sc, const lm_run_options *opt, lm_headline *headli
     if (f.ex && (!f.ex->sum_i64 || !f.ex->sum_f64 || !f.ex->gather))
         return LM_FAIL(err, LM_EARG, "rank %d of %d: the exchange lacks a hook", f.ex->rank,
                        f.ex->n_ranks);
+    /* A missing output folder fails now, on every rank, not after
+     * synthesis (and every rank agrees, so none waits in an exchange). */
+    rc = opt->out_path ? check_out_dir(opt->out_path, err) : LM_OK;
+    if (lm__agree(f.ex, rc != LM_OK, NULL) > 0) {
+        if (rc == LM_OK)
+            rc = LM_FAIL(err, LM_EIO, "another rank cannot write '%s'", opt->out_path);
+        return rc;
+    }
     /* The thread count applies to every parallel phase: synthesis, the
      * monthly step and panel compression. */
     if (opt->threads > 0)

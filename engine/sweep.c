@@ -11,6 +11,21 @@
  * which tasks run, which makes `--task N`, resumed and complete sweeps give
  * identical files.
  *
+ * Resume and provenance. A task is finished when a readable run file
+ * exists under its name whose root attribute scenario_sha256 (the SHA-256
+ * of its scenario_text, lmsim/hash.h) equals the SHA-256 of the task's
+ * scenario as the sweep file now builds it (lm_sweep_task_hash): the base
+ * after includes, the overrides, the seed and the uncertain draws, in
+ * libconfig's normalised text. Any other file under the name (run with
+ * other settings, or damaged since) is run again and replaced, with a
+ * warning naming the settings that differ (a walk over both texts parsed
+ * by libconfig); rerunning rather than refusing lets a resubmitted job
+ * array redo exactly the changed tasks. The index OUT/sweep.h5 is written
+ * only when every task is finished in this sense, records each task's hash
+ * in /tidy and the sweep file itself in root attributes, and is removed
+ * when a task is run again. lm_sweep_describe() formats an index for
+ * `lmsim describe`, checking each task file against the index's hash.
+ *
  * Sweep file (libconfig), group `sweep`:
  *   base = "FILE";          base scenario, relative to the sweep file
  *   output = "DIR";         output folder (relative to the working folder)
@@ -35,9 +50,11 @@
 
 #include "cfgutil.h"
 #include "internal.h"
+#include "lmsim/hash.h"
 #include "lmsim/output.h"
 #include "lmsim/rng.h"
 #include "lmsim/scenario.h"
+#include "lmsim/version.h"
 
 #define SW_MAX_POINTS 512
 #define SW_MAX_SETS 32
@@ -70,6 +87,8 @@ struct lm_sweep {
     sw_point *points; /* [n_points] */
     int n_uncertain;
     sw_uncertain uncertain[SW_MAX_SETS];
+    char *text;                   /* the sweep file as read (libconfig's normalised text) */
+    char text_sha[LM_SHA256_HEX]; /* its SHA-256 */
 };
 
 static int fail_at(lm_error *err, const char *file, const config_setting_t *s, const char *what) {
@@ -340,6 +359,28 @@ static size_t task_overrides(const lm_sweep *sw, int t, task_sets *ts) {
     return n;
 }
 
+/* The sweep file's normalised text (after @include) and its SHA-256, for
+ * the index's record of its own configuration. */
+static int keep_text(lm_sweep *sw, const config_t *cfg, lm_error *err) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return LM_FAIL(err, LM_ENOMEM, "out of memory");
+    config_write(cfg, f);
+    fclose(f);
+    sw->text = buf ? lm__malloc(len + 1) : NULL;
+    if (sw->text) {
+        memcpy(sw->text, buf, len);
+        sw->text[len] = '\0';
+    }
+    free(buf);
+    if (!sw->text)
+        return LM_FAIL(err, LM_ENOMEM, "out of memory");
+    lm_sha256_hex(sw->text, sw->text_sha);
+    return LM_OK;
+}
+
 int lm_sweep_load(const char *path, const char *out_dir, lm_sweep **out, lm_error *err) {
     config_t cfg;
     int rc = LM_OK;
@@ -423,7 +464,8 @@ int lm_sweep_load(const char *path, const char *out_dir, lm_sweep **out, lm_erro
     sw->seed = (uint64_t)seed;
     if ((rc = read_sets(err, path, config_setting_get_member(g, "set"), sw->common,
                         &sw->n_common)) ||
-        (rc = load_points(sw, g, err)) || (rc = load_uncertain(sw, g, err)))
+        (rc = load_points(sw, g, err)) || (rc = load_uncertain(sw, g, err)) ||
+        (rc = keep_text(sw, &cfg, err)))
         goto fail;
     config_destroy(&cfg);
     /* Check every point's scenario now: a bad override fails before any run. */
@@ -473,6 +515,7 @@ void lm_sweep_destroy(lm_sweep *sw) {
     if (!sw)
         return;
     lm__free(sw->points);
+    lm__free(sw->text);
     lm__free(sw);
 }
 
@@ -502,43 +545,282 @@ void lm_sweep_task_path(const lm_sweep *sw, int t, char *buf, size_t n) {
              lm_sweep_task_replicate(sw, t));
 }
 
+/* Task t's scenario (owned by caller): the base scenario with the task's
+ * overrides, seed and uncertain draws, as lm_run() will write it. */
+static int task_scenario(const lm_sweep *sw, int t, lm_scenario **sc, lm_error *err) {
+    task_sets ts;
+    size_t n = task_overrides(sw, t, &ts);
+    return lm_scenario_load(sw->base, ts.sets, n, sc, err);
+}
+
+int lm_sweep_task_hash(const lm_sweep *sw, int t, char hex[LM_SHA256_HEX], lm_error *err) {
+    if (t < 0 || t >= lm_sweep_n_tasks(sw))
+        return LM_FAIL(err, LM_EARG, "task %d out of range: the sweep has tasks 0 to %d", t,
+                       lm_sweep_n_tasks(sw) - 1);
+    lm_scenario *sc = NULL;
+    int rc = task_scenario(sw, t, &sc, err);
+    if (rc)
+        return rc;
+    lm_sha256_hex(sc->text, hex);
+    lm_scenario_destroy(sc);
+    return LM_OK;
+}
+
+/* The variable-length string attribute `name` of object loc (lm__free it),
+ * or NULL when it is absent or not a string. HDF5 errors silenced by the
+ * caller. */
+static char *get_str_attr(hid_t loc, const char *name) {
+    if (H5Aexists(loc, name) <= 0)
+        return NULL;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = a >= 0 ? H5Aget_type(a) : -1;
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    char *p = NULL, *out = NULL;
+    if (t >= 0 && mt >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0 &&
+        H5Tset_size(mt, H5T_VARIABLE) >= 0 && H5Tset_cset(mt, H5Tget_cset(t)) >= 0 &&
+        H5Aread(a, mt, &p) >= 0) {
+        size_t n = p ? strlen(p) : 0;
+        if ((out = lm__malloc(n + 1)) != NULL) {
+            memcpy(out, p ? p : "", n);
+            out[n] = '\0';
+        }
+        H5free_memory(p);
+    }
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    return out;
+}
+
+/* What a task's file holds. */
+typedef enum { TASK_MISSING = 0, TASK_DAMAGED, TASK_DONE } task_state;
+typedef struct task_file {
+    task_state state;
+    char sha[LM_SHA256_HEX];    /* TASK_DONE: the SHA-256 of the scenario it was run with */
+    char *text;                 /* TASK_DONE, when asked for: its scenario_text (lm__free it) */
+    char why[LM_ERROR_MSG_MAX]; /* TASK_DAMAGED: why it cannot be read */
+} task_file;
+
+/* Look at the file at path (info is scratch space). A file that is not a
+ * readable lmsim run file (truncated, not HDF5, damaged) is TASK_DAMAGED.
+ * The recorded hash is its root attribute scenario_sha256, or the SHA-256
+ * of its scenario_text in files written before lmsim recorded it. (Out of
+ * memory reads as damaged, which only makes the task run again.) */
+static void look_at_task(const char *path, int want_text, lm_file_info *info, task_file *tf) {
+    memset(tf, 0, sizeof *tf);
+    if (access(path, F_OK) != 0)
+        return;
+    lm_error why;
+    lm_error_clear(&why);
+    tf->state = TASK_DAMAGED;
+    if (lm_h5_describe(path, info, &why) != LM_OK) {
+        snprintf(tf->why, sizeof tf->why, "%s", why.msg);
+        return;
+    }
+    H5E_auto2_t fn;
+    void *data;
+    H5Eget_auto2(H5E_DEFAULT, &fn, &data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    char *sha = f >= 0 ? get_str_attr(f, "scenario_sha256") : NULL;
+    char *text = f >= 0 ? get_str_attr(f, "scenario_text") : NULL;
+    if (f >= 0)
+        H5Fclose(f);
+    H5Eset_auto2(H5E_DEFAULT, fn, data);
+    if (!text) {
+        snprintf(tf->why, sizeof tf->why, "'%s' has no readable root attribute scenario_text",
+                 path);
+    } else if (sha && strlen(sha) + 1 != LM_SHA256_HEX) {
+        snprintf(tf->why, sizeof tf->why, "'%s': root attribute scenario_sha256 is not a SHA-256",
+                 path);
+    } else {
+        tf->state = TASK_DONE;
+        if (sha)
+            memcpy(tf->sha, sha, LM_SHA256_HEX);
+        else
+            lm_sha256_hex(text, tf->sha);
+        if (want_text) {
+            tf->text = text;
+            text = NULL;
+        }
+    }
+    lm__free(sha);
+    lm__free(text);
+}
+
+/* Append "path: a -> b" for one differing setting to buf (at most 3; the
+ * rest are counted). x is the old setting, y the new; either may be NULL. */
+static void note_change(const config_setting_t *x, const config_setting_t *y, char *buf, size_t n,
+                        int *count) {
+    if ((*count)++ >= 3)
+        return;
+    char path[256], a[96] = "(absent)", b[96] = "(absent)";
+    lm__cfg_path(x ? x : y, path, sizeof path);
+    if (x)
+        lm__cfg_value(x, a, sizeof a);
+    if (y)
+        lm__cfg_value(y, b, sizeof b);
+    if (x && y && strcmp(a, b) == 0) { /* equal to 6 digits: show them all */
+        value_text(x, a, sizeof a);
+        value_text(y, b, sizeof b);
+    }
+    size_t len = strlen(buf);
+    snprintf(buf + len, n - len, "%s%s: %s -> %s", len ? "; " : "", path, a, b);
+}
+
+static int is_aggregate(const config_setting_t *s) {
+    const int ty = config_setting_type(s);
+    return ty == CONFIG_TYPE_GROUP || ty == CONFIG_TYPE_ARRAY || ty == CONFIG_TYPE_LIST;
+}
+
+/* Record every setting that differs between x (old) and y (new): groups by
+ * member name, lists and arrays of the same length element by element. */
+static void diff_settings(const config_setting_t *x, const config_setting_t *y, char *buf, size_t n,
+                          int *count) {
+    const int tx = config_setting_type(x), ty = config_setting_type(y);
+    if (tx == CONFIG_TYPE_GROUP && ty == CONFIG_TYPE_GROUP) {
+        for (int k = 0; k < config_setting_length(x); k++) {
+            const config_setting_t *e = config_setting_get_elem(x, (unsigned)k);
+            const config_setting_t *f = config_setting_get_member(y, config_setting_name(e));
+            if (f)
+                diff_settings(e, f, buf, n, count);
+            else
+                note_change(e, NULL, buf, n, count);
+        }
+        for (int k = 0; k < config_setting_length(y); k++) {
+            const config_setting_t *f = config_setting_get_elem(y, (unsigned)k);
+            if (!config_setting_get_member(x, config_setting_name(f)))
+                note_change(NULL, f, buf, n, count);
+        }
+        return;
+    }
+    if (tx == ty && tx != CONFIG_TYPE_GROUP && is_aggregate(x) &&
+        config_setting_length(x) == config_setting_length(y)) {
+        for (int k = 0; k < config_setting_length(x); k++)
+            diff_settings(config_setting_get_elem(x, (unsigned)k),
+                          config_setting_get_elem(y, (unsigned)k), buf, n, count);
+        return;
+    }
+    char a[128], b[128];
+    value_text(x, a, sizeof a);
+    value_text(y, b, sizeof b);
+    if (tx != ty || is_aggregate(x) || strcmp(a, b) != 0)
+        note_change(x, y, buf, n, count);
+}
+
+/* The settings that differ between two scenario texts, old and new, as
+ * "path: old -> new; ..." (at most three, then how many more) into buf. */
+static void changed_settings(const char *old_text, const char *new_text, char *buf, size_t n) {
+    config_t a, b;
+    config_init(&a);
+    config_init(&b);
+    buf[0] = '\0';
+    int count = 0;
+    if (config_read_string(&a, old_text) && config_read_string(&b, new_text))
+        diff_settings(config_root_setting(&a), config_root_setting(&b), buf, n, &count);
+    config_destroy(&a);
+    config_destroy(&b);
+    if (count > 3) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, n - len, "; and %d more", count - 3);
+    } else if (count == 0) {
+        snprintf(buf, n, "the scenario text differs");
+    }
+}
+
+/* Remove the index OUT/sweep.h5 (if any): a task is about to be run again,
+ * so the index no longer describes the task files. */
+static void remove_index(const lm_sweep *sw) {
+    char idx[1100];
+    snprintf(idx, sizeof idx, "%.900s/sweep.h5", sw->out_dir);
+    remove(idx);
+}
+
+/* Create folder dir and its missing parents (as mkdir -p). Array elements
+ * starting together may create them at the same time, and some file
+ * systems refuse mkdir of an existing folder with EACCES or EROFS rather
+ * than EEXIST: a component that is a folder afterwards is fine. */
+static int make_folders(const char *dir, lm_error *err) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", dir);
+    if (!buf[0])
+        return LM_FAIL(err, LM_EARG, "the output folder is an empty name");
+    for (char *p = buf + 1;; p++) {
+        const int end = *p == '\0';
+        if (*p != '/' && !end)
+            continue;
+        *p = '\0';
+        struct stat st;
+        if (mkdir(buf, 0777) != 0) {
+            const int e = errno;
+            if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+                return LM_FAIL(err, LM_EIO, "cannot create output folder '%s': %s", buf,
+                               e == EEXIST ? "a file of that name exists" : strerror(e));
+        }
+        if (end)
+            return LM_OK;
+        *p = '/';
+    }
+}
+
 int lm_sweep_run_task(const lm_sweep *sw, int t, const lm_run_options *opt, int *skipped,
                       lm_error *err) {
-    char path[1024];
+    char path[1024], sha[LM_SHA256_HEX], msg[2048];
+    lm_scenario *sc = NULL;
+    int rc;
     *skipped = 0;
     if (t < 0 || t >= lm_sweep_n_tasks(sw))
         return LM_FAIL(err, LM_EARG, "task %d out of range: the sweep has tasks 0 to %d", t,
                        lm_sweep_n_tasks(sw) - 1);
-    if (mkdir(sw->out_dir, 0777) != 0 && errno != EEXIST)
-        return LM_FAIL(err, LM_EIO, "cannot create output folder '%s': %s", sw->out_dir,
-                       strerror(errno));
-    lm_sweep_task_path(sw, t, path, sizeof path);
-    if (access(path, F_OK) == 0) {
-        /* Finished earlier (files appear only when complete), unless the
-         * file has since been damaged (truncated, not HDF5): then the task
-         * is run again and its new file replaces the broken one. */
-        lm_file_info *info = lm__malloc(sizeof *info);
-        if (!info)
-            return LM_FAIL(err, LM_ENOMEM, "out of memory");
-        int ok = lm_h5_describe(path, info, NULL) == LM_OK;
-        lm__free(info);
-        if (ok) {
-            *skipped = 1;
-            return LM_OK;
-        }
-    }
-    task_sets ts;
-    size_t n = task_overrides(sw, t, &ts);
-    lm_scenario *sc = NULL;
-    int rc = lm_scenario_load(sw->base, ts.sets, n, &sc, err);
-    if (rc)
+    if ((rc = make_folders(sw->out_dir, err)))
         return rc;
+    lm_sweep_task_path(sw, t, path, sizeof path);
+    if ((rc = task_scenario(sw, t, &sc, err)))
+        return rc;
+    lm_sha256_hex(sc->text, sha);
+    /* A file under the task's name is finished (files appear only when
+     * complete). It is skipped if it was run with the scenario the task has
+     * now (same SHA-256); otherwise it is run again and the new file
+     * replaces it: when the sweep file or its base changed since (the
+     * changed settings are named), or when the file has been damaged since
+     * (truncated, not HDF5). */
+    task_file tf;
+    lm_file_info *info = lm__malloc(sizeof *info);
+    if (!info) {
+        lm_scenario_destroy(sc);
+        return LM_FAIL(err, LM_ENOMEM, "out of memory");
+    }
+    look_at_task(path, 1, info, &tf);
+    lm__free(info);
+    if (tf.state == TASK_DONE && strcmp(tf.sha, sha) == 0) {
+        lm__free(tf.text);
+        lm_scenario_destroy(sc);
+        *skipped = 1;
+        return LM_OK;
+    }
+    if (tf.state == TASK_DONE) {
+        char what[1200];
+        changed_settings(tf.text, sc->text, what, sizeof what);
+        snprintf(msg, sizeof msg,
+                 "%s: was run with other settings than the sweep now gives (%s; scenario "
+                 "SHA-256 %.12s..., now %.12s...): running the task again",
+                 path, what, tf.sha, sha);
+    } else if (tf.state == TASK_DAMAGED) {
+        snprintf(msg, sizeof msg, "%s: damaged (%.1500s): running the task again", path, tf.why);
+    }
+    lm__free(tf.text);
+    if (tf.state != TASK_MISSING) {
+        if (opt->log)
+            opt->log(opt->log_user, LM_LOG_WARN, msg);
+        remove_index(sw);
+    }
     /* The task's silent no-ops (also recorded in its file), through the
      * caller's log: "TASK.h5: <warning>". */
     for (const char *w = sc->warnings; opt->log && w && *w;) {
         const char *nl = strchr(w, '\n');
         const int len = (int)(nl ? (size_t)(nl - w) : strlen(w));
-        char msg[2048];
         snprintf(msg, sizeof msg, "%s: %.*s", path, len < 1500 ? len : 1500, w);
         opt->log(opt->log_user, LM_LOG_WARN, msg);
         w += len + (nl != NULL);
@@ -561,6 +843,7 @@ typedef struct sw_row {
     double unemployment_rate_end, inactivity_rate_end;
     double disabled_employment_rate_end, disability_gap_end;
     double mean_earnings_end;
+    char scenario_sha256[LM_SHA256_HEX]; /* of the task file's scenario_text */
 } sw_row;
 
 static hid_t row_type(void) {
@@ -583,10 +866,57 @@ static hid_t row_type(void) {
     SW_F(disability_gap_end);
     SW_F(mean_earnings_end);
 #undef SW_F
+    hid_t sh = H5Tcopy(H5T_C_S1);
+    H5Tset_size(sh, LM_SHA256_HEX);
+    H5Tinsert(t, "scenario_sha256", HOFFSET(sw_row, scenario_sha256), sh);
+    H5Tclose(sh);
     H5Tclose(s64);
     H5Tclose(s24);
     H5Tclose(sl);
     return t;
+}
+
+static int put_str_attr(hid_t loc, const char *name, const char *v) {
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR), a = -1;
+    int ok = t >= 0 && sp >= 0 && H5Tset_size(t, H5T_VARIABLE) >= 0 &&
+             H5Tset_cset(t, H5T_CSET_UTF8) >= 0 &&
+             (a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
+             H5Awrite(a, t, &v) >= 0;
+    if (a >= 0)
+        H5Aclose(a);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (t >= 0)
+        H5Tclose(t);
+    return ok ? 0 : -1;
+}
+
+static int put_num_attr(hid_t loc, const char *name, hid_t type, const void *v) {
+    hid_t sp = H5Screate(H5S_SCALAR), a = -1;
+    int ok = sp >= 0 && (a = H5Acreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
+             H5Awrite(a, type, v) >= 0;
+    if (a >= 0)
+        H5Aclose(a);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return ok ? 0 : -1;
+}
+
+/* The index's record of the sweep's own configuration (root attributes,
+ * docs/cluster.md): the sweep file as read, its SHA-256, base and sizes. */
+static int write_index_attrs(const lm_sweep *sw, hid_t f) {
+    char seed[24];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)sw->seed);
+    const int32_t reps = sw->replicates, points = sw->n_points, tasks = lm_sweep_n_tasks(sw);
+    return put_str_attr(f, "lmsim_version", LM_VERSION_STRING) ||
+           put_str_attr(f, "sweep_file", sw->path) || put_str_attr(f, "sweep_text", sw->text) ||
+           put_str_attr(f, "sweep_sha256", sw->text_sha) ||
+           put_str_attr(f, "base_scenario", sw->base) ||
+           put_num_attr(f, "seed", H5T_NATIVE_UINT64, &sw->seed) ||
+           put_str_attr(f, "seed_str", seed) ||
+           put_num_attr(f, "replicates", H5T_NATIVE_INT32, &reps) ||
+           put_num_attr(f, "n_points", H5T_NATIVE_INT32, &points) ||
+           put_num_attr(f, "n_tasks", H5T_NATIVE_INT32, &tasks);
 }
 
 int lm_sweep_write_index(const lm_sweep *sw, int *complete, lm_error *err) {
@@ -598,7 +928,6 @@ int lm_sweep_write_index(const lm_sweep *sw, int *complete, lm_error *err) {
         if (access(path, F_OK) != 0)
             return LM_OK;
     }
-    *complete = 1;
     sw_row *rows = lm__calloc((size_t)n, sizeof *rows);
     lm_file_info *info = lm__malloc(sizeof *info);
     if (!rows || !info) {
@@ -606,12 +935,23 @@ int lm_sweep_write_index(const lm_sweep *sw, int *complete, lm_error *err) {
         lm__free(info);
         return LM_FAIL(err, LM_ENOMEM, "out of memory");
     }
-    int rc = LM_OK;
-    for (int t = 0; t < n && rc == LM_OK; t++) {
-        lm_sweep_task_path(sw, t, path, sizeof path);
-        if ((rc = lm_h5_describe(path, info, err)))
+    /* Every task file must also be readable and run with the scenario the
+     * task has now: a file left from before the sweep file changed, or
+     * damaged since, waits for its task to run again. */
+    int rc = LM_OK, stale = 0;
+    for (int t = 0; t < n && rc == LM_OK && !stale; t++) {
+        char sha[LM_SHA256_HEX];
+        task_file tf;
+        if ((rc = lm_sweep_task_hash(sw, t, sha, err)))
             break;
+        lm_sweep_task_path(sw, t, path, sizeof path);
+        look_at_task(path, 0, info, &tf);
+        if (tf.state != TASK_DONE || strcmp(tf.sha, sha) != 0) {
+            stale = 1;
+            break;
+        }
         sw_row *r = &rows[t];
+        memcpy(r->scenario_sha256, sha, sizeof sha);
         r->task = t;
         snprintf(r->point, sizeof r->point, "%s", lm_sweep_task_point(sw, t));
         r->replicate = lm_sweep_task_replicate(sw, t);
@@ -635,10 +975,11 @@ int lm_sweep_write_index(const lm_sweep *sw, int *complete, lm_error *err) {
                     info->headline.rows[k].employment_rate[1] - r->disabled_employment_rate_end;
     }
     lm__free(info);
-    if (rc) {
+    if (rc || stale) {
         lm__free(rows);
         return rc;
     }
+    *complete = 1;
     snprintf(final, sizeof final, "%.900s/sweep.h5", sw->out_dir);
     /* Array elements finishing together (on any node, where process ids may
      * coincide) may both write the index: each writes a file it created
@@ -673,6 +1014,7 @@ int lm_sweep_write_index(const lm_sweep *sw, int *complete, lm_error *err) {
                   ? H5Dcreate2(f, "tidy", rt, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)
                   : -1;
     ok = ok && d >= 0 && H5Dwrite(d, rt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) >= 0;
+    ok = ok && write_index_attrs(sw, f) == 0;
     if (d >= 0)
         H5Dclose(d);
     if (sp >= 0)
@@ -789,4 +1131,171 @@ done:
     H5Eset_auto2(H5E_DEFAULT, fn, data);
     lm__free(rows);
     return rc;
+}
+
+int lm_sweep_is_index(const char *path) {
+    H5E_auto2_t fn;
+    void *data;
+    H5Eget_auto2(H5E_DEFAULT, &fn, &data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    int yes = 0;
+    if (access(path, R_OK) == 0 && H5Fis_hdf5(path) > 0) {
+        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        yes = f >= 0 && H5Lexists(f, "tidy", H5P_DEFAULT) > 0 &&
+              H5Lexists(f, "tasks", H5P_DEFAULT) > 0 && H5Aexists(f, "scenario_text") <= 0;
+        if (f >= 0)
+            H5Fclose(f);
+    }
+    H5Eset_auto2(H5E_DEFAULT, fn, data);
+    return yes;
+}
+
+/* A string root attribute of the index ("unknown" in an index written
+ * before lmsim recorded it) into buf. */
+static void attr_text(hid_t f, const char *name, char *buf, size_t n) {
+    char *s = get_str_attr(f, name);
+    snprintf(buf, n, "%s", s ? s : "unknown");
+    lm__free(s);
+}
+
+int lm_sweep_describe(const char *index_path, char **text, lm_error *err) {
+    *text = NULL;
+    H5E_auto2_t fn;
+    void *data;
+    H5Eget_auto2(H5E_DEFAULT, &fn, &data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    int rc = LM_OK;
+    sw_row *rows = NULL;
+    lm_file_info *info = NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = NULL;
+    hid_t f = -1, d = -1, sp = -1, rt = -1;
+    hsize_t n = 0;
+    if (access(index_path, R_OK) != 0 || H5Fis_hdf5(index_path) <= 0) {
+        rc = LM_FAIL(err, LM_EIO, "'%s' is missing or not an HDF5 file", index_path);
+        goto done;
+    }
+    if ((f = H5Fopen(index_path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0 ||
+        (d = H5Dopen2(f, "tidy", H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0 ||
+        H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, &n, NULL) != 1) {
+        rc = LM_FAIL(err, LM_EHDF5, "'%s' is not a sweep index (no /tidy table)", index_path);
+        goto done;
+    }
+    rows = lm__calloc((size_t)n + 1, sizeof *rows);
+    info = lm__malloc(sizeof *info);
+    if (!rows || !info) {
+        rc = LM_FAIL(err, LM_ENOMEM, "out of memory");
+        goto done;
+    }
+    /* An index written before the hash column existed reads with the
+     * column empty (HDF5 converts compound members by name). */
+    rt = row_type();
+    if (n > 0 && H5Dread(d, rt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0) {
+        rc = LM_FAIL(err, LM_EHDF5, "cannot read /tidy of '%s'", index_path);
+        goto done;
+    }
+    if (!(out = open_memstream(&buf, &len))) {
+        rc = LM_FAIL(err, LM_ENOMEM, "out of memory");
+        goto done;
+    }
+    char file[1024], sha[80], base[1024], seed[32], version[32];
+    attr_text(f, "sweep_file", file, sizeof file);
+    attr_text(f, "sweep_sha256", sha, sizeof sha);
+    attr_text(f, "base_scenario", base, sizeof base);
+    attr_text(f, "seed_str", seed, sizeof seed);
+    attr_text(f, "lmsim_version", version, sizeof version);
+    /* Points in order of first appearance, with their overrides. */
+    int n_points = 0, n_reps = 0;
+    for (hsize_t i = 0; i < n; i++) {
+        int seen = 0;
+        for (hsize_t j = 0; j < i && !seen; j++)
+            seen = strcmp(rows[j].point, rows[i].point) == 0;
+        n_points += !seen;
+        if (rows[i].replicate >= n_reps)
+            n_reps = rows[i].replicate + 1;
+    }
+    /* The status of every task file (beside the index, as the links say). */
+    const char *slash = strrchr(index_path, '/');
+    const int dir_len = slash ? (int)(slash - index_path) + 1 : 0;
+    char(*status)[16] = lm__calloc((size_t)n + 1, sizeof *status);
+    if (!status) {
+        rc = LM_FAIL(err, LM_ENOMEM, "out of memory");
+        goto done;
+    }
+    int counts[4] = {0, 0, 0, 0}; /* done, changed, damaged, missing */
+    for (hsize_t i = 0; i < n; i++) {
+        char path[1200];
+        task_file tf;
+        snprintf(path, sizeof path, "%.*s%s_r%03d.h5", dir_len, index_path, rows[i].point,
+                 (int)rows[i].replicate);
+        look_at_task(path, 0, info, &tf);
+        int k = tf.state == TASK_MISSING                                                     ? 3
+                : tf.state == TASK_DAMAGED                                                   ? 2
+                : rows[i].scenario_sha256[0] && strcmp(tf.sha, rows[i].scenario_sha256) != 0 ? 1
+                                                                                             : 0;
+        static const char *const names[4] = {"done", "changed", "damaged", "missing"};
+        snprintf(status[i], sizeof status[i], "%s", names[k]);
+        counts[k]++;
+        if (!rows[i].scenario_sha256[0] && tf.state == TASK_DONE) /* older index */
+            memcpy(rows[i].scenario_sha256, tf.sha, LM_SHA256_HEX);
+    }
+    fprintf(out, "Sweep index %s (lmsim %s)\n", index_path, version);
+    fprintf(out, "Sweep file %s, SHA-256 %s\n", file, sha);
+    fprintf(out, "Base scenario %s, sweep seed %s\n", base, seed);
+    fprintf(out,
+            "%d points x %d replicates = %d tasks: %d done, %d changed since the index, %d "
+            "damaged, %d missing\n",
+            n_points, n_reps, (int)n, counts[0], counts[1], counts[2], counts[3]);
+    fprintf(out, "\nPoints:\n");
+    for (hsize_t i = 0; i < n; i++) {
+        int seen = 0;
+        for (hsize_t j = 0; j < i && !seen; j++)
+            seen = strcmp(rows[j].point, rows[i].point) == 0;
+        if (!seen)
+            fprintf(out, "  %-24s %s\n", rows[i].point,
+                    rows[i].overrides[0] ? rows[i].overrides : "(no overrides)");
+    }
+    fprintf(out, "\nTasks:\n  %5s  %-24s %9s  %-20s %12s  %-8s %s\n", "task", "point", "replicate",
+            "seed", "employment", "status", "scenario SHA-256");
+    for (hsize_t i = 0; i < n; i++)
+        fprintf(out, "  %5d  %-24s %9d  %-20s %12.5f  %-8s %s\n", (int)rows[i].task, rows[i].point,
+                (int)rows[i].replicate, rows[i].seed, rows[i].employment_rate_end, status[i],
+                rows[i].scenario_sha256[0] ? rows[i].scenario_sha256 : "unknown");
+    if (counts[1] + counts[2] + counts[3] > 0)
+        fprintf(out, "\nRun `lmsim sweep SWEEP.cfg -o DIR` again to redo the tasks that are not "
+                     "done and rewrite the index.\n");
+    lm__free(status);
+    if (fclose(out) != 0 || !buf) {
+        out = NULL;
+        rc = LM_FAIL(err, LM_ENOMEM, "out of memory");
+        goto done;
+    }
+    out = NULL;
+    if (!(*text = lm__malloc(len + 1))) {
+        rc = LM_FAIL(err, LM_ENOMEM, "out of memory");
+        goto done;
+    }
+    memcpy(*text, buf, len);
+    (*text)[len] = '\0';
+done:
+    if (out)
+        fclose(out);
+    free(buf);
+    if (rt >= 0)
+        H5Tclose(rt);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    if (f >= 0)
+        H5Fclose(f);
+    H5Eset_auto2(H5E_DEFAULT, fn, data);
+    lm__free(info);
+    lm__free(rows);
+    return rc;
+}
+
+void lm_sweep_text_free(char *text) {
+    lm__free(text);
 }

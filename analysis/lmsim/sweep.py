@@ -26,8 +26,10 @@ def t975(df):
 
 
 def is_sweep(path):
+    # A sweep index has /tidy and /tasks and, unlike a run file, no
+    # scenario_text (it records lmsim_version and the sweep file itself).
     with h5py.File(path, "r") as f:
-        return "tidy" in f and "tasks" in f and "lmsim_version" not in f.attrs
+        return "tidy" in f and "tasks" in f and "scenario_text" not in f.attrs
 
 
 class Sweep:

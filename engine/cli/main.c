@@ -1443,6 +1443,14 @@ static int cmd_describe(int argc, char **argv) {
         return usage_error("%s", "describe takes exactly one file: lmsim describe OUT.h5");
     lm_error err;
     lm_error_clear(&err);
+    char *sweep_text = NULL; /* a sweep index: the library formats it */
+    if (lm_sweep_is_index(argv[2]) && lm_sweep_describe(argv[2], &sweep_text, &err))
+        return report(&err);
+    if (sweep_text) {
+        fputs(sweep_text, stdout);
+        lm_sweep_text_free(sweep_text);
+        return 0;
+    }
     lm_file_info info;
     if (lm_h5_describe(argv[2], &info, &err))
         return report(&err);

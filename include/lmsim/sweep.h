@@ -6,10 +6,13 @@
  * replicate t % replicates. The seed of a task depends only on the sweep
  * seed and the replicate, so the same replicate of two points shares its
  * random numbers person by person (common random numbers). Each task writes
- * OUT/<point>_r<replicate>.h5 (atomically); a task whose file exists is
- * finished and is skipped, so an interrupted sweep resumes. When every task
- * file exists, OUT/sweep.h5 links them (HDF5 external links) and holds a
- * tidy table of every task's headline outcomes. See docs/scenario-reference.md.
+ * OUT/<point>_r<replicate>.h5 (atomically); a task whose file exists and
+ * was run with the task's present scenario (same SHA-256 of the scenario
+ * text) is finished and is skipped, so an interrupted sweep resumes and a
+ * changed sweep file reruns exactly the tasks it changes. When every task is
+ * finished, OUT/sweep.h5 links them (HDF5 external links) and holds a tidy
+ * table of every task's headline outcomes and hash, and the sweep file
+ * itself. See docs/cluster.md.
  */
 #ifndef LMSIM_SWEEP_H
 #define LMSIM_SWEEP_H
@@ -17,6 +20,7 @@
 #include <stdint.h>
 
 #include "lmsim/error.h"
+#include "lmsim/hash.h"
 #include "lmsim/run.h"
 
 #ifdef __cplusplus
@@ -38,17 +42,51 @@ int lm_sweep_task_replicate(const lm_sweep *sw, int t);
 uint64_t lm_sweep_task_seed(const lm_sweep *sw, int t);
 void lm_sweep_task_path(const lm_sweep *sw, int t, char *buf, size_t n);
 
-/* Run task t unless its file exists (*skipped = 1). opt->out_path is
- * ignored (the task's path is used). Before running, each warning of the
- * task's scenario (lm_scenario_warnings: settings with no effect in the run)
- * goes to opt->log, when given, at LM_LOG_WARN as "TASK.h5: <warning>".
- * Errors: those of the scenario and run. */
+/* The SHA-256 (hex, lmsim/hash.h) of task t's scenario text: the base
+ * scenario after includes, the sweep's and the point's overrides, the
+ * replicate's seed and uncertain draws, as the task file records it in its
+ * root attributes scenario_text and scenario_sha256. Errors: LM_EARG (t out
+ * of range), those of lm_scenario_load. */
+int lm_sweep_task_hash(const lm_sweep *sw, int t, char hex[LM_SHA256_HEX], lm_error *err);
+
+/* Run task t unless it is finished (*skipped = 1): a readable run file
+ * under the task's path whose scenario_sha256 equals the task's hash
+ * (lm_sweep_task_hash). A file run with other inputs (the sweep file or its
+ * base changed since) or damaged since (truncated, not HDF5) is run again
+ * and replaced, with a warning through opt->log at LM_LOG_WARN naming the
+ * file and up to three changed settings ("path: old -> new") or the damage;
+ * an existing OUT/sweep.h5 is then removed (it no longer describes the task
+ * files). opt->out_path is ignored (the task's path is used). Before
+ * running, each warning of the task's scenario (lm_scenario_warnings:
+ * settings with no effect in the run) goes to opt->log, when given, at
+ * LM_LOG_WARN as "TASK.h5: <warning>". Errors: those of the scenario and
+ * run. */
 int lm_sweep_run_task(const lm_sweep *sw, int t, const lm_run_options *opt, int *skipped,
                       lm_error *err);
 
-/* Write OUT/sweep.h5 (via a temporary name) when every task file exists;
- * *complete = 0 and nothing written otherwise. */
+/* Write OUT/sweep.h5 (via a temporary name) when every task is finished
+ * (as lm_sweep_run_task would skip it); *complete = 0 and nothing written
+ * otherwise. The index holds /tasks (external links to the task files),
+ * /tidy (one row per task, with the task's scenario_sha256) and root
+ * attributes recording the sweep itself: sweep_file, sweep_text (the sweep
+ * file as read, after @include), sweep_sha256, base_scenario, seed,
+ * seed_str, replicates, n_points, n_tasks, lmsim_version. */
 int lm_sweep_write_index(const lm_sweep *sw, int *complete, lm_error *err);
+
+/* Whether path is a sweep index (an HDF5 file with /tidy and /tasks and no
+ * scenario_text). Never fails (0 for anything unreadable). */
+int lm_sweep_is_index(const char *path);
+
+/* What `lmsim describe` prints of a sweep index: the sweep file and its
+ * SHA-256, base scenario and seed, the points with their overrides, and one
+ * line per task (point, replicate, seed, employment rate at the end, status
+ * and scenario SHA-256). The status of a task is that of its file beside
+ * the index: done, changed (its scenario_sha256 differs from the index's),
+ * damaged (not a readable run file) or missing. *text is owned by the
+ * caller: release it with lm_sweep_text_free(). Errors: LM_EIO (missing or
+ * not HDF5), LM_EHDF5 (not a sweep index), LM_ENOMEM. */
+int lm_sweep_describe(const char *index_path, char **text, lm_error *err);
+void lm_sweep_text_free(char *text);
 
 /* Paired comparison of two points of a finished sweep (index sweep.h5):
  * for each headline measure, the difference B - A per replicate (same seed:

@@ -376,6 +376,28 @@ io_case("unwritable_output_dir", ["run", S.tiny, "-o", bad_out, "-q"], EXIT_IO,
         ["/nonexistent_dir_lmsim_e2e/x.h5"], bad_out)
 S.check("unwritable_output_dir: directory not created",
         not os.path.exists("/nonexistent_dir_lmsim_e2e"))
+err = S.run(["run", S.tiny, "-o", bad_out, "-q"]).stderr
+S.check("unwritable_output_dir: says the folder does not exist and how to create it",
+        "its folder '/nonexistent_dir_lmsim_e2e' does not exist" in err and
+        "mkdir -p '/nonexistent_dir_lmsim_e2e'" in err, err)
+# ... and says so before any work: 8 million persons take seconds to
+# synthesise, the check a few milliseconds (lmsim run does not create the
+# folder: docs/cluster.md, "Output folders").
+import time  # noqa: E402
+t0 = time.time()
+p = S.run(["run", os.path.join(S.source, "scenarios", "wales_baseline.cfg"), "-o",
+           os.path.join(d, "no_such_folder", "x.h5"), "--persons", "8000000", "--months", "1",
+           "--panel", "none", "--threads", "1", "-q"])
+S.check("missing output folder: exit 4 before synthesis",
+        p.returncode == EXIT_IO and time.time() - t0 < 0.7 and "does not exist" in p.stderr,
+        "%.2f s; %s" % (time.time() - t0, show(p)))
+S.check("missing output folder: not created", not os.path.exists(os.path.join(d, "no_such_folder")))
+# A file where the folder should be.
+with open(os.path.join(d, "plain"), "w") as fh:
+    fh.write("x")
+p = S.run(["run", S.tiny, "-o", os.path.join(d, "plain", "x.h5"), "-q"])
+S.check("output folder is a file: exit 4, named", p.returncode == EXIT_IO and
+        "'%s' is not a folder" % os.path.join(d, "plain") in p.stderr, show(p))
 
 
 # --------------------------------------------------------------------------

@@ -5,6 +5,7 @@ Runs the tiny scenario and checks root attributes, the enum type of
 /outcomes/headline vs panel, h5dump, --panel none / sample, `lmsim describe`,
 --version and --help.
 """
+import hashlib
 import math
 import os
 import re
@@ -23,7 +24,7 @@ PERSONS, MONTHS = 20000, 24
 STATES = ["inactive_sick", "inactive_caring", "inactive_student", "inactive_other",
           "unemployed", "employed_poor", "employed_good"]
 EMPLOYED = [STATES.index("employed_poor"), STATES.index("employed_good")]
-ROOT_ATTRS = ["lmsim_version", "scenario_name", "scenario_text", "seed", "seed_str",
+ROOT_ATTRS = ["lmsim_version", "scenario_name", "scenario_text", "scenario_sha256", "seed", "seed_str",
               "n_persons", "n_months", "start_month", "created_at", "panel_mode"]
 PANEL_VARS = ["state", "months_in_state", "months_since_job", "sustained_months", "person_id"]
 PERSON_COLS = ["id", "slot", "entry_month", "birth_month", "region", "female", "disabled",
@@ -98,6 +99,9 @@ if full:
                     np.asarray(f.attrs["seed"]).dtype == np.uint64 and int(f.attrs["seed"]) == 12345,
                     "dtype %s" % np.asarray(f.attrs["seed"]).dtype)
             S.check("attr seed_str == '12345'", sval(f.attrs["seed_str"]) == "12345")
+            S.check("attr scenario_sha256 is the SHA-256 of scenario_text",
+                    sval(f.attrs["scenario_sha256"]) ==
+                    hashlib.sha256(sval(f.attrs["scenario_text"]).encode()).hexdigest())
             S.check("attr panel_mode == full", sval(f.attrs["panel_mode"]) == "full")
             S.check("attr created_at is ISO 8601",
                     re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", sval(f.attrs["created_at"])) is not None,

@@ -140,11 +140,14 @@ S.check("panel none: no part files", glob.glob(os.path.join(d, "*part*")) == [])
 with h5py.File(os.path.join(d, "np3.h5"), "r") as f:
     S.check("panel none: every referral in /referrals", f["referrals"].shape[0] > 100)
 
-# Every rank fails together, with the I/O exit code, and leaves nothing.
+# A missing output folder: every rank fails together before any work, with
+# the I/O exit code and a message naming the folder, and leaves nothing
+# (mpirun then adds its own notice of a non-zero exit).
 bad = os.path.join(S.path("none"), "missing_dir", "x.h5")
 q = mpirun(2, ["run", SC, "-o", bad, "--months", "2", "-q"])
-S.check("unwritable output: every rank reports, exit code 4",
-        q.returncode == 4 and "rank 0 of 2: error: cannot create" in q.stderr
-        and "rank 1 of 2: error:" in q.stderr, show(q))
-S.check("unwritable output: nothing written", not os.path.exists(os.path.dirname(bad)))
+msg = "error: cannot write '%s': its folder '%s' does not exist" % (bad, os.path.dirname(bad))
+S.check("missing output folder: every rank reports, exit code 4",
+        q.returncode == 4 and "rank 0 of 2: " + msg in q.stderr
+        and "rank 1 of 2: " + msg in q.stderr and "mkdir -p" in q.stderr, show(q))
+S.check("missing output folder: nothing written", not os.path.exists(os.path.dirname(bad)))
 S.finish()

@@ -6,7 +6,9 @@ across points); a rerun skips finished tasks; a deleted task is rerun and
 comes back identical; `--task N` alone gives the same file as the whole
 sweep; bad sweep files and task numbers give clear errors and no files.
 """
+import hashlib
 import os
+import re
 import shutil
 
 import h5py
@@ -15,6 +17,13 @@ import numpy as np
 from e2e_common import SMOKE_TASKS, Suite, datasets, same, show, smoke_sweep
 
 S = Suite("sweep")
+
+
+def sval(v):
+    return v.decode() if isinstance(v, bytes) else v
+
+
+
 SMOKE = smoke_sweep(S)
 NAMES = SMOKE_TASKS
 
@@ -41,6 +50,45 @@ with h5py.File(idx, "r") as f:
     linked = linked.decode() if isinstance(linked, bytes) else linked
     S.check("external link reaches the task file", linked == seeds[("baseline", 1)], linked)
     emp = {(r["point"].decode(), int(r["replicate"])): r["employment_rate_end"] for r in tidy}
+# Provenance: every task file records the SHA-256 of its scenario text, the
+# index records it per task and records the sweep file itself.
+with h5py.File(idx, "r") as f:
+    tidy = f["tidy"][()]
+    hashes = {r["point"].decode() + "_r%03d" % r["replicate"]: r["scenario_sha256"].decode()
+              for r in tidy}
+    root = {k: sval(f.attrs[k]) for k in f.attrs}
+for n in NAMES:
+    with h5py.File(os.path.join(full, n + ".h5"), "r") as f:
+        text = sval(f.attrs["scenario_text"])
+        S.check("%s: scenario_sha256 is the SHA-256 of its scenario_text" % n,
+                sval(f.attrs["scenario_sha256"]) == hashlib.sha256(text.encode()).hexdigest())
+        S.check("%s: the index's /tidy records the same hash" % n,
+                hashes.get(n) == sval(f.attrs["scenario_sha256"]), str(hashes))
+S.check("hashes differ between tasks", len(set(hashes.values())) == 4, str(hashes))
+S.check("index records the sweep file", root.get("sweep_file") == SMOKE and
+        "ips_high_fidelity" in root.get("sweep_text", "") and
+        root.get("sweep_sha256") == hashlib.sha256(root["sweep_text"].encode()).hexdigest(),
+        str(root)[:600])
+S.check("index records seed, replicates, points and tasks",
+        root.get("seed_str") == "424242" and int(root.get("replicates", 0)) == 2 and
+        int(root.get("n_points", 0)) == 2 and int(root.get("n_tasks", 0)) == 4 and
+        root.get("base_scenario", "").endswith("wales_baseline.cfg"), str(root)[:600])
+
+# `lmsim describe` on the index: points, replicates, tasks, status, hashes.
+p = S.run(["describe", idx])
+S.check("describe sweep.h5 exits 0", p.returncode == 0, show(p))
+S.check("describe lists the points and their overrides",
+        re.search(r"^  baseline\s+\(no overrides\)", p.stdout, re.M) is not None and
+        re.search(r"^  ips_high_fidelity\s+programmes\.ips\.effects\.fidelity=1\.0", p.stdout,
+                  re.M) is not None, show(p, 2000))
+S.check("describe gives points x replicates = tasks",
+        "2 points x 2 replicates = 4 tasks: 4 done" in p.stdout, show(p, 2000))
+S.check("describe lists every task with its status and hash",
+        all(re.search(r"^\s+%d\s+%s\s+%d\s+\d+\s+[0-9.]+\s+done\s+%s$" %
+                      (t, n[:-5], t % 2, hashes[n]), p.stdout, re.M) for t, n in enumerate(NAMES)),
+        show(p, 2000))
+S.check("describe names the sweep file and its hash",
+        SMOKE in p.stdout and root["sweep_sha256"] in p.stdout, show(p, 2000))
 with h5py.File(os.path.join(full, "baseline_r000.h5"), "r") as f:
     head = f["outcomes/headline"][()]
     all_row = [r for r in head if r["group"] == b"all"][0]
@@ -68,8 +116,82 @@ with open(victim, "r+b") as f:
 p = S.run(["sweep", SMOKE, "-o", full, "-q"], timeout=300)
 S.check("a truncated task file is run again", p.returncode == 0 and
         "1 tasks run, 3 skipped" in p.stdout, show(p))
+S.check("the rerun of a truncated file is named, with the damage",
+        victim + ": damaged" in p.stderr and "running the task again" in p.stderr, show(p))
 S.check("the rerun task is identical to the original",
         same(ref["baseline_r000"], datasets(victim)))
+
+# describe reports task files that are missing or damaged since the index
+# was written (and still exits 0: the index itself is readable).
+moved = victim + ".moved"
+shutil.copyfile(victim, moved)
+os.remove(victim)
+with open(os.path.join(full, "baseline_r001.h5"), "r+b") as f:
+    f.truncate(2048)
+p = S.run(["describe", idx])
+S.check("describe with a missing and a damaged task: exit 0", p.returncode == 0, show(p))
+S.check("describe counts them", "2 done, 0 changed since the index, 1 damaged, 1 missing" in
+        p.stdout, show(p, 2000))
+S.check("describe marks them",
+        re.search(r"^\s+0\s+baseline\s.*\smissing\s", p.stdout, re.M) is not None and
+        re.search(r"^\s+1\s+baseline\s.*\sdamaged\s", p.stdout, re.M) is not None,
+        show(p, 2000))
+os.replace(moved, victim)
+p = S.run(["sweep", SMOKE, "-o", full, "-q"], timeout=300)
+S.check("the damaged task is redone", "1 tasks run, 3 skipped" in p.stdout, show(p))
+S.check("identical after redoing it", same(ref["baseline_r001"],
+                                           datasets(os.path.join(full, "baseline_r001.h5"))))
+
+# Sweeps know their inputs: after a change of the sweep file, resume runs
+# again exactly the tasks whose scenario changed (named in a warning), and an
+# unchanged sweep file skips them all.
+chg = S.path("changed")
+os.makedirs(chg)
+ccfg = os.path.join(chg, "c.cfg")
+with open(SMOKE) as fh:
+    smoke_text = fh.read().replace('"../wales_baseline.cfg"', '"%s"' % os.path.join(
+        S.source, "scenarios", "wales_baseline.cfg"))
+with open(ccfg, "w") as fh:
+    fh.write(smoke_text)
+cout = os.path.join(chg, "out")
+p = S.run(["sweep", ccfg, "-o", cout, "-q"], timeout=300)
+S.check("sweep before the change: 4 tasks run", "4 tasks run, 0 skipped" in p.stdout, show(p))
+with open(ccfg, "w") as fh:
+    fh.write(smoke_text.replace("simulation.persons=20000", "simulation.persons=21000"))
+p = S.run(["sweep", ccfg, "-o", cout, "-q", "--task", "0"], timeout=300)
+S.check("--task 0 after the change reruns it",
+        "1 tasks run, 0 skipped" in p.stdout and "index waits" in p.stdout, show(p))
+S.check("the rerun is named with the changed setting",
+        os.path.join(cout, "baseline_r000.h5") + ": was run with other settings" in p.stderr and
+        "simulation.persons: 20000 -> 21000" in p.stderr, show(p))
+S.check("the stale index is removed", not os.path.exists(os.path.join(cout, "sweep.h5")),
+        str(os.listdir(cout)))
+p = S.run(["sweep", ccfg, "-o", cout, "-q"], timeout=300)
+S.check("resume after the change reruns the other 3 tasks",
+        p.returncode == 0 and "3 tasks run, 1 skipped" in p.stdout and
+        "index written" in p.stdout, show(p))
+for n in NAMES:
+    with h5py.File(os.path.join(cout, n + ".h5"), "r") as f:
+        S.check("%s holds the new persons" % n, int(f.attrs["n_persons"]) == 21000,
+                str(f.attrs["n_persons"]))
+        S.check("%s records the new persons in its scenario" % n,
+                "persons = 21000;" in sval(f.attrs["scenario_text"]))
+with h5py.File(os.path.join(cout, "sweep.h5"), "r") as f:
+    new_hashes = {r["point"].decode() + "_r%03d" % r["replicate"]: r["scenario_sha256"].decode()
+                  for r in f["tidy"][()]}
+    S.check("the index records the new hashes and sweep file",
+            all(new_hashes[n] != hashes[n] for n in NAMES) and
+            "persons=21000" in sval(f.attrs["sweep_text"]), str(new_hashes))
+p = S.run(["sweep", ccfg, "-o", cout, "-q"], timeout=300)
+S.check("unchanged sweep file: every task skipped", "0 tasks run, 4 skipped" in p.stdout and
+        "was run with other settings" not in p.stderr, show(p))
+# A change to one point only reruns that point's tasks.
+with open(ccfg, "w") as fh:
+    fh.write(smoke_text.replace("simulation.persons=20000", "simulation.persons=21000")
+             .replace("referral.probability=0.02", "referral.probability=0.03"))
+p = S.run(["sweep", ccfg, "-o", cout, "-q"], timeout=300)
+S.check("a change to one point reruns its 2 tasks only", "2 tasks run, 2 skipped" in p.stdout and
+        "programmes.ips.referral.probability: 0.02 -> 0.03" in p.stderr, show(p))
 
 # --task N alone, as a Slurm array would run it.
 single = S.path("single")
@@ -110,6 +232,18 @@ p = S.run(["sweep", SMOKE, "-o", S.path("range"), "--task", "4"])
 S.check("task out of range: exit 2", p.returncode == 2, show(p))
 S.check("task out of range: no files", not os.path.exists(S.path("range")) or
         not os.listdir(S.path("range")))
+
+# The output folder is created with its parents; a file in the way is named.
+nested = os.path.join(S.path("nested"), "a", "b")
+p = S.run(["sweep", SMOKE, "-o", nested, "--task", "0", "-q"], timeout=300)
+S.check("output folder created with its parents", p.returncode == 0 and
+        os.path.exists(os.path.join(nested, "baseline_r000.h5")), show(p))
+blocker = S.path("blocker")
+open(blocker, "w").close()
+p = S.run(["sweep", SMOKE, "-o", os.path.join(blocker, "x"), "--task", "0", "-q"])
+S.check("a file where the output folder goes: exit 4, named", p.returncode == 4 and
+        "cannot create output folder '%s': a file of that name exists" % blocker in p.stderr,
+        show(p))
 
 
 def bad_sweep(name, text, code, mention):
