@@ -6,6 +6,7 @@
 #include "lmsim/compare.h"
 #include "lmsim/error.h"
 #include "lmsim/exchange.h"
+#include "lmsim/json.h"
 #include "lmsim/messages.h"
 #include "lmsim/moments.h"
 #include "lmsim/output.h"
