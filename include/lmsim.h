@@ -7,6 +7,7 @@
 #include "lmsim/error.h"
 #include "lmsim/exchange.h"
 #include "lmsim/hash.h"
+#include "lmsim/json.h"
 #include "lmsim/messages.h"
 #include "lmsim/moments.h"
 #include "lmsim/output.h"

@@ -7,15 +7,20 @@
  *             [--widen Z] [--quiet]
  *   lmsim validate --run FILE.h5 [--run FILE2.h5]... --targets FILE [--csv FILE]
  *             [--widen Z] [--threads N]
- *   lmsim check SCENARIO [--set path=value]...
- *   lmsim describe OUT.h5
+ *   lmsim check SCENARIO [--seed S] [--persons N] [--months M] [--panel MODE]
+ *             [--trial PROGRAMME] [--set path=value]... [--json]
+ *   lmsim describe OUT.h5 | OUT/sweep.h5
  *   lmsim sweep SWEEP.cfg [--task N] [-o DIR] [--threads N] [--quiet]
  *   lmsim compare A.h5 B.h5 [--impacts] [--csv]
  *   lmsim compare OUT/sweep.h5 POINT_A POINT_B [--csv]
  *   lmsim calibrate SCENARIO --targets FILE --free PATH=LO:HI [--free ...] -o FITTED.cfg
  *             [--persons N] [--months M] [--seed S] [--threads N] [--max-iter K]
  *             [--step H] [--set path=value]... [--quiet]
- *   lmsim --help | --version
+ *   lmsim help [COMMAND] | lmsim COMMAND --help | lmsim --help | --version
+ *
+ * The command line is parsed by cli/options.c (getopt_long: `--opt value`
+ * and `--opt=value`, options anywhere, per-command tables and help texts);
+ * this file runs the commands.
  *
  * With -DLMSIM_MPI=ON and started by mpirun, `run` is one run split across
  * the ranks (lm_exchange over MPI_COMM_WORLD) and `sweep` shares its tasks.
@@ -44,6 +49,7 @@
 #include <unistd.h>
 
 #include "lmsim.h"
+#include "options.h"
 
 #ifdef LMSIM_MPI
 #include <mpi.h>
@@ -115,9 +121,6 @@ enum {
     EXIT_INTERRUPTED = 130
 };
 
-#define MAX_SETS 256
-#define MAX_RUNS 64 /* --run files of validate */
-
 static volatile sig_atomic_t stop_requested = 0;
 
 static void on_signal(int sig) {
@@ -132,90 +135,6 @@ static void catch_stop_signals(void) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-}
-
-static const char usage_text[] =
-    "usage:\n"
-    "  lmsim run SCENARIO -o OUT.h5 [options]   simulate and write an HDF5 file\n"
-    "  lmsim check SCENARIO [--set path=value]   validate a scenario without running\n"
-    "  lmsim describe OUT.h5                     show sizes and headline table of a run file\n"
-    "  lmsim sweep SWEEP.cfg [--task N] [-o DIR] run a sweep (or one task of it); resumes\n"
-    "  lmsim compare A.h5 B.h5 [--csv]           B - A of two run files by headline group, with\n"
-    "                                           standard errors and 95 % intervals (paired per\n"
-    "                                           person when both have panels and the same seed)\n"
-    "                                           and, with panels, impacts over the run: "
-    "employment\n"
-    "                                           months, sustained jobs, earnings, benefit months,\n"
-    "                                           programme costs and cost per additional outcome\n"
-    "  lmsim compare A.h5 B.h5 --impacts [--csv] the impacts only\n"
-    "  lmsim compare OUT/sweep.h5 POINT_A POINT_B [--csv]\n"
-    "                                           paired differences between sweep points (by\n"
-    "                                           replicate) with 95 % intervals\n"
-    "  lmsim validate SCENARIO --targets FILE [options]\n"
-    "                                           run the scenario (and one run per programme\n"
-    "                                           with trial targets) and check every target\n"
-    "  lmsim validate --run FILE.h5 [--run FILE2.h5]... --targets FILE [--csv FILE] [--widen Z]\n"
-    "                                           the same from existing run files\n"
-    "  lmsim calibrate SCENARIO --targets FILE --free PATH=LO:HI [--free ...] -o FITTED.cfg\n"
-    "                                           fit parameters to tuned targets (simulated\n"
-    "                                           method of moments); writes FITTED.cfg and\n"
-    "                                           FITTED.uncertain.cfg\n"
-    "  lmsim --help | --version\n"
-    "\n"
-    "run options:\n"
-    "  -o, --output FILE        HDF5 file to write (written to FILE.tmp.*, renamed when complete)\n"
-    "  --threads N              OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
-    "  --seed S                 same as --set simulation.seed=S\n"
-    "  --persons N              same as --set simulation.persons=N\n"
-    "  --months M               same as --set simulation.months=M\n"
-    "  --panel MODE             full | none | sample:FRACTION (same as output.panel)\n"
-    "  --trial PROGRAMME        randomise referrals to PROGRAMME 50/50 into treatment and\n"
-    "                           control (same as --set evaluation.trial=PROGRAMME)\n"
-    "  --set path=value         override any scenario setting (repeatable)\n"
-    "  -q, --quiet              no progress output\n"
-    "  --targets FILE           (run) also check the targets of FILE during the run, print\n"
-    "                           and write them to /validation (targets of trial runs n/a);\n"
-    "                           with --csv FILE and --widen Z as for validate\n"
-    "\n";
-/* Split in two: ISO C compilers need only support 4095-character strings. */
-static const char usage_text2[] =
-    "validate options (with the run options above; -o writes variant 0's run file with the\n"
-    "table in /validation, without -o no file is written):\n"
-    "  --targets FILE           targets file (docs/scenario-reference.md, \"Targets files\")\n"
-    "  --csv FILE               also write the table as CSV\n"
-    "  --widen Z                pass within tolerance + Z standard errors (reduced-size runs)\n"
-    "  --require tuned|all      which targets decide the exit status (default all; the\n"
-    "                           table always shows every target)\n"
-    "  --run FILE.h5            compute the targets from this run file instead of running\n"
-    "                           (repeatable; programme outcomes need a run: n/a)\n"
-    "\n"
-    "calibrate options (and --persons, --months, --seed, --threads, --set, --quiet):\n"
-    "  --targets FILE           targets file; those with use = \"tuned\" are fitted\n"
-    "  --free PATH=LO:HI        a numeric setting to fit within [LO, HI] (repeatable)\n"
-    "  -o FITTED.cfg            fitted scenario (base + set), written even when the fit\n"
-    "                           does not converge (exit 7, header NOT CONVERGED)\n"
-    "  --max-iter K             iterations at most (default 50)\n"
-    "  --step H                 Jacobian step on the logit scale of the bounds (default 0.05)\n"
-    "\n"
-    "Results depend only on the scenario and the seed: identical for any thread count.\n"
-    "Built with -DLMSIM_MPI=ON, `mpirun -np K lmsim run ...` splits one run's persons\n"
-    "across K ranks (identical results; the panel in OUT.partRofK.h5 files beside OUT.h5)\n"
-    "and `mpirun -np K lmsim sweep ...` shares a sweep's tasks among them.\n"
-    "Exit status: 0 ok, 2 usage, 3 invalid scenario or targets, 4 I/O or HDF5, 5 out of\n"
-    "memory, 6 some target not met (validate), 7 calibration did not converge,\n"
-    "130 interrupted. Docs: docs/ in the source tree.\n";
-
-static int print_usage(void) {
-    fputs(usage_text, stdout);
-    fputs(usage_text2, stdout);
-    return 0;
-}
-
-static int usage_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "lmsim: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'lmsim --help'.\n");
-    return EXIT_USAGE;
 }
 
 static int exit_code_of(int rc) {
@@ -381,171 +300,6 @@ static void print_programmes(const lm_programme_table *t) {
         }
 }
 
-/* Options shared by run and check. */
-typedef struct cli {
-    const char *scenario;
-    const char *output;
-    int threads;
-    int quiet;
-    int run_opts;        /* an option that changes or writes the run was given */
-    const char *targets; /* --targets */
-    const char *csv;     /* --csv FILE */
-    double widen;        /* --widen, < 0 when not given */
-    int require_tuned;   /* --require tuned: only tuned targets decide the exit status */
-    const char *runs[MAX_RUNS];
-    int n_runs;
-    const char *sets[MAX_SETS];
-    char owned[8][128]; /* storage for overrides built from --seed, --persons, ... */
-    int n_owned;
-    size_t n_sets;
-} cli;
-
-static int add_set(cli *c, const char *s) {
-    if (c->n_sets >= MAX_SETS)
-        return usage_error("too many --set options (at most %s)", "256");
-    c->sets[c->n_sets++] = s;
-    return 0;
-}
-
-static int add_owned(cli *c, const char *key, const char *value) {
-    if (c->n_owned >= 8)
-        return usage_error("option given too many times: %s", key);
-    snprintf(c->owned[c->n_owned], sizeof c->owned[0], "%s=%s", key, value);
-    return add_set(c, c->owned[c->n_owned++]);
-}
-
-static int parse_panel(cli *c, const char *v) {
-    if (strcmp(v, "full") == 0 || strcmp(v, "none") == 0) {
-        char q[16];
-        snprintf(q, sizeof q, "\"%s\"", v);
-        return add_owned(c, "output.panel", q);
-    }
-    if (strncmp(v, "sample:", 7) == 0) {
-        char *end;
-        errno = 0;
-        double f = strtod(v + 7, &end);
-        if (errno || *end || end == v + 7 || !(f > 0.0 && f <= 1.0))
-            return usage_error("--panel sample:FRACTION needs a fraction in (0, 1], got '%s'", v);
-        int rc = add_owned(c, "output.panel", "\"sample\"");
-        return rc ? rc : add_owned(c, "output.sample_fraction", v + 7);
-    }
-    return usage_error("--panel must be full, none or sample:FRACTION, got '%s'", v);
-}
-
-/* An integer option in [lo, hi]: nothing is cut (--task 4294967296 is an
- * error, not task 0). */
-static int parse_int_opt(const char *name, const char *v, long long lo, long long hi,
-                         long long *out) {
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno || *end || end == v || x < lo || x > hi) {
-        fprintf(stderr,
-                "lmsim: %s needs an integer in [%lld, %lld], got '%s'\nTry 'lmsim --help'.\n", name,
-                lo, hi, v);
-        return EXIT_USAGE;
-    }
-    *out = x;
-    return 0;
-}
-
-/* Which options a command takes. */
-enum { OPTS_RUN = 1, OPTS_TARGETS = 2, OPTS_VALIDATE = 4 };
-
-static int parse_args(int argc, char **argv, int opts, cli *c) {
-    const int allow_run_opts = (opts & OPTS_RUN) != 0;
-    c->widen = -1.0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = 1, rc = 0;
-        long long x;
-        if (strcmp(a, "--set") == 0) {
-            if (!v || !strchr(v, '='))
-                return usage_error("--set needs path=value, got '%s'", v ? v : "");
-            rc = add_set(c, v);
-            c->run_opts = 1;
-        } else if (allow_run_opts && (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0)) {
-            if (!v)
-                return usage_error("%s needs a file name", a);
-            c->output = v;
-            c->run_opts = 1;
-        } else if (allow_run_opts && strcmp(a, "--threads") == 0) {
-            if (!v)
-                return usage_error("%s needs a value", a);
-            if ((rc = parse_int_opt(a, v, 1, INT_MAX, &x)))
-                return rc;
-            c->threads = (int)x;
-        } else if (allow_run_opts && (strcmp(a, "--seed") == 0 || strcmp(a, "--persons") == 0 ||
-                                      strcmp(a, "--months") == 0)) {
-            if (!v)
-                return usage_error("%s needs a value", a);
-            if ((rc = parse_int_opt(a, v, strcmp(a, "--seed") == 0 ? 0 : 1, LLONG_MAX, &x)))
-                return rc;
-            const char *key = strcmp(a, "--seed") == 0      ? "simulation.seed"
-                              : strcmp(a, "--persons") == 0 ? "simulation.persons"
-                                                            : "simulation.months";
-            char num[32];
-            snprintf(num, sizeof num, "%lld%s", x, x > 2147483647LL ? "L" : "");
-            rc = add_owned(c, key, num);
-            c->run_opts = 1;
-        } else if (allow_run_opts && strcmp(a, "--trial") == 0) {
-            if (!v)
-                return usage_error("%s needs a programme name", a);
-            char q[96];
-            snprintf(q, sizeof q, "\"%.64s\"", v);
-            rc = add_owned(c, "evaluation.trial", q);
-            c->run_opts = 1;
-        } else if (allow_run_opts && strcmp(a, "--panel") == 0) {
-            if (!v)
-                return usage_error("%s needs a value", a);
-            rc = parse_panel(c, v);
-            c->run_opts = 1;
-        } else if (allow_run_opts && (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)) {
-            c->quiet = 1;
-            takes = 0;
-        } else if ((opts & OPTS_TARGETS) && strcmp(a, "--targets") == 0) {
-            if (!v)
-                return usage_error("%s needs a targets file", a);
-            c->targets = v;
-        } else if ((opts & OPTS_TARGETS) && strcmp(a, "--csv") == 0) {
-            if (!v)
-                return usage_error("%s needs a file name", a);
-            c->csv = v;
-        } else if ((opts & OPTS_TARGETS) && strcmp(a, "--widen") == 0) {
-            char *end;
-            errno = 0;
-            double z = v ? strtod(v, &end) : -1.0;
-            if (!v || errno || *end || end == v || !(z >= 0.0) || !isfinite(z))
-                return usage_error("--widen needs a number >= 0, got '%s'", v ? v : "");
-            c->widen = z;
-        } else if ((opts & OPTS_VALIDATE) && strcmp(a, "--require") == 0) {
-            if (!v || (strcmp(v, "tuned") != 0 && strcmp(v, "all") != 0))
-                return usage_error("--require needs 'tuned' or 'all', got '%s'", v ? v : "");
-            c->require_tuned = strcmp(v, "tuned") == 0;
-        } else if ((opts & OPTS_VALIDATE) && strcmp(a, "--run") == 0) {
-            if (!v)
-                return usage_error("%s needs a run file", a);
-            if (c->n_runs >= MAX_RUNS)
-                return usage_error("too many --run files (at most %s)", "64");
-            c->runs[c->n_runs++] = v;
-        } else if (a[0] == '-') {
-            return usage_error("unknown option '%s'", a);
-        } else if (!c->scenario) {
-            c->scenario = a;
-            takes = 0;
-        } else {
-            return usage_error("unexpected argument '%s'", a);
-        }
-        if (rc)
-            return rc;
-        i += takes;
-    }
-    if (!c->scenario && !(opts & OPTS_VALIDATE))
-        return usage_error("%s", "missing scenario file");
-    return 0;
-}
-
 /* The validation table on stdout; returns 0 when every target passed (every
  * tuned target with require_tuned), EXIT_NOT_MET otherwise. */
 static int print_validation(const lm_targets *t, const lm_target_result *res, int show_se,
@@ -655,41 +409,37 @@ static int write_validation_csv(const char *path, const lm_targets *t,
     return 0;
 }
 
-static int cmd_check(int argc, char **argv) {
-    cli c;
-    memset(&c, 0, sizeof c);
-    int rc = parse_args(argc, argv, 0, &c);
-    if (rc)
-        return rc;
+static int cmd_check(const cli *c) {
     lm_error err;
     lm_error_clear(&err);
     lm_scenario *sc;
-    if (lm_scenario_load(c.scenario, c.sets, c.n_sets, &sc, &err))
+    if (lm_scenario_load(c->scenario, c->sets, c->n_sets, &sc, &err))
         return report(&err);
     print_warnings(sc->warnings, NULL);
+    if (c->json) {
+        /* The scenario as the run would use it, for tools (lmsim/json.h). */
+        int rc = lm_json_write_scenario(sc, stdout, &err);
+        lm_scenario_destroy(sc);
+        return rc ? report(&err) : 0;
+    }
     printf("%s: OK: scenario '%s', %lld persons, %d months from %04d-%02d, %d regions\n",
-           c.scenario, sc->name, (long long)sc->n_persons, sc->n_months, sc->start_year,
+           c->scenario, sc->name, (long long)sc->n_persons, sc->n_months, sc->start_year,
            sc->start_month, sc->n_regions);
     lm_scenario_destroy(sc);
     return 0;
 }
 
-static int cmd_run(int argc, char **argv) {
-    cli c;
-    memset(&c, 0, sizeof c);
-    int rc = parse_args(argc, argv, OPTS_RUN | OPTS_TARGETS, &c);
-    if (rc)
-        return rc;
-    if (!c.output)
-        return usage_error("%s", "run needs an output file: -o OUT.h5");
-    if ((c.csv || c.widen >= 0.0) && !c.targets)
-        return usage_error("%s", "--csv and --widen of run go with --targets FILE");
+static int cmd_run(cli *c) {
+    if (!c->output)
+        return cli_usage_error("%s", "run needs an output file: -o OUT.h5");
+    if ((c->csv || c->widen >= 0.0) && !c->targets)
+        return cli_usage_error("%s", "--csv and --widen of run go with --targets FILE");
     lm_error err;
     lm_error_clear(&err);
     lm_scenario *sc = NULL;
     lm_targets *targets = NULL;
-    int load_rc = lm_scenario_load(c.scenario, c.sets, c.n_sets, &sc, &err);
-    if (!load_rc && c.targets && !(load_rc = lm_targets_load(c.targets, &targets, &err)))
+    int load_rc = lm_scenario_load(c->scenario, c->sets, c->n_sets, &sc, &err);
+    if (!load_rc && c->targets && !(load_rc = lm_targets_load(c->targets, &targets, &err)))
         load_rc = lm_targets_check(targets, sc, &err);
 #ifdef LMSIM_MPI
     /* Under mpirun every rank loads the scenario; if one cannot (a file
@@ -702,7 +452,7 @@ static int cmd_run(int argc, char **argv) {
         if (any && !bad) {
             lm_scenario_destroy(sc);
             lm_targets_destroy(targets);
-            fprintf(stderr, "lmsim: error: another rank could not load '%s'\n", c.scenario);
+            fprintf(stderr, "lmsim: error: another rank could not load '%s'\n", c->scenario);
             return EXIT_SCENARIO;
         }
     }
@@ -717,8 +467,8 @@ static int cmd_run(int argc, char **argv) {
     lm_moments *moments = NULL;
     lm_target_result *res = NULL;
     if (targets) {
-        if (c.threads > 0)
-            omp_set_num_threads(c.threads);
+        if (c->threads > 0)
+            omp_set_num_threads(c->threads);
         res = calloc(lm_targets_count(targets), sizeof *res);
         if (!res) {
             lm_error_clear(&err);
@@ -739,9 +489,9 @@ static int cmd_run(int argc, char **argv) {
     progress_state ps = {isatty(STDERR_FILENO), {0, 0}};
     clock_gettime(CLOCK_MONOTONIC, &ps.t0);
     lm_run_options opt = {0};
-    opt.out_path = c.output;
-    opt.threads = c.threads;
-    opt.progress = c.quiet ? NULL : on_progress;
+    opt.out_path = c->output;
+    opt.threads = c->threads;
+    opt.progress = c->quiet ? NULL : on_progress;
     opt.progress_user = &ps;
     opt.stop = &stop_requested;
     lm_headline h;
@@ -749,7 +499,7 @@ static int cmd_run(int argc, char **argv) {
     opt.programmes = &progs;
     opt.moments = moments;
     opt.results = res;
-    opt.widen = c.widen > 0.0 ? c.widen : 0.0;
+    opt.widen = c->widen > 0.0 ? c->widen : 0.0;
     int rank = 0, n_ranks = 1;
 #ifdef LMSIM_MPI
     lm_exchange ex = {0, 1, NULL, mpi_sum_i64, mpi_sum_f64, mpi_gather};
@@ -765,12 +515,12 @@ static int cmd_run(int argc, char **argv) {
 #endif
     /* Only rank 0 of a distributed run talks, except about its own errors. */
     if (rank != 0) {
-        c.quiet = 1;
+        c->quiet = 1;
         opt.progress = NULL;
     } else {
         print_warnings(sc->warnings, NULL);
     }
-    if (!c.quiet)
+    if (!c->quiet)
         fprintf(stderr,
                 "lmsim: running '%s': %lld persons, %d months from %04d-%02d, seed %llu%s\n",
                 sc->name, (long long)sc->n_persons, sc->n_months, sc->start_year, sc->start_month,
@@ -797,11 +547,11 @@ static int cmd_run(int argc, char **argv) {
         print_programmes(&progs);
         if (targets) {
             putchar('\n');
-            print_validation(targets, res, c.widen >= 0.0, 0);
-            if (c.csv)
-                code = write_validation_csv(c.csv, targets, res);
+            print_validation(targets, res, c->widen >= 0.0, 0);
+            if (c->csv)
+                code = write_validation_csv(c->csv, targets, res);
         }
-        printf("Output: %s\n", c.output);
+        printf("Output: %s\n", c->output);
     }
     lm_scenario_destroy(sc);
     lm_targets_destroy(targets);
@@ -830,8 +580,8 @@ static int validate_runs(const cli *c) {
     lm_error err;
     lm_error_clear(&err);
     lm_targets *t = NULL;
-    lm_scenario *sc[MAX_RUNS] = {0};
-    int variant_of[MAX_RUNS];
+    lm_scenario *sc[CLI_MAX_RUNS] = {0};
+    int variant_of[CLI_MAX_RUNS];
     lm_target_result *res = NULL;
     lm_moments *m = NULL;
     int code = 0;
@@ -940,33 +690,28 @@ static void on_validate_progress(void *user, int month, int n_months) {
     on_progress(&vp->ps, month, n_months);
 }
 
-static int cmd_validate(int argc, char **argv) {
-    cli c;
-    memset(&c, 0, sizeof c);
-    int rc = parse_args(argc, argv, OPTS_RUN | OPTS_TARGETS | OPTS_VALIDATE, &c);
-    if (rc)
-        return rc;
-    if (!c.targets)
-        return usage_error("%s", "validate needs a targets file: --targets FILE");
-    if (c.n_runs > 0) {
-        if (c.scenario)
-            return usage_error("validate takes a scenario or --run files, not both (got '%s')",
-                               c.scenario);
-        if (c.run_opts)
-            return usage_error("%s", "--run replays files: -o, --set, --seed, --persons, "
-                                     "--months, --panel and --trial do not apply");
-        return validate_runs(&c);
+static int cmd_validate(const cli *c) {
+    if (!c->targets)
+        return cli_usage_error("%s", "validate needs a targets file: --targets FILE");
+    if (c->n_runs > 0) {
+        if (c->scenario)
+            return cli_usage_error("validate takes a scenario or --run files, not both (got '%s')",
+                                   c->scenario);
+        if (c->run_opts)
+            return cli_usage_error("%s", "--run replays files: -o, --set, --seed, --persons, "
+                                         "--months, --panel and --trial do not apply");
+        return validate_runs(c);
     }
-    if (!c.scenario)
-        return usage_error("%s", "missing scenario file (or --run FILE.h5)");
+    if (!c->scenario)
+        return cli_usage_error("%s", "missing scenario file (or --run FILE.h5)");
     lm_error err;
     lm_error_clear(&err);
     lm_scenario *sc = NULL;
     lm_targets *t = NULL;
     lm_target_result *res = NULL;
     int code = 0;
-    if (lm_scenario_load(c.scenario, c.sets, c.n_sets, &sc, &err) ||
-        lm_targets_load(c.targets, &t, &err) || lm_targets_check(t, sc, &err)) {
+    if (lm_scenario_load(c->scenario, c->sets, c->n_sets, &sc, &err) ||
+        lm_targets_load(c->targets, &t, &err) || lm_targets_check(t, sc, &err)) {
         code = report(&err);
         goto done;
     }
@@ -981,32 +726,32 @@ static int cmd_validate(int argc, char **argv) {
     validate_progress vp = {{isatty(STDERR_FILENO), {0, 0}}, 0, lm_targets_n_variants(t), 0};
     clock_gettime(CLOCK_MONOTONIC, &vp.ps.t0);
     lm_run_options opt = {0};
-    opt.out_path = c.output;
-    opt.threads = c.threads;
-    opt.progress = c.quiet ? NULL : on_validate_progress;
+    opt.out_path = c->output;
+    opt.threads = c->threads;
+    opt.progress = c->quiet ? NULL : on_validate_progress;
     opt.progress_user = &vp;
     opt.stop = &stop_requested;
-    if (!c.quiet)
+    if (!c->quiet)
         fprintf(stderr,
                 "lmsim: validating '%s' against %zu targets of '%s': %d run%s of %lld persons x "
                 "%d months, seed %llu\n",
-                sc->name, lm_targets_count(t), c.targets, vp.n_runs, vp.n_runs == 1 ? "" : "s",
+                sc->name, lm_targets_count(t), c->targets, vp.n_runs, vp.n_runs == 1 ? "" : "s",
                 (long long)sc->n_persons, sc->n_months, (unsigned long long)sc->seed);
-    if (lm_validate(sc, t, &opt, c.widen > 0.0 ? c.widen : 0.0, res, &err)) {
+    if (lm_validate(sc, t, &opt, c->widen > 0.0 ? c->widen : 0.0, res, &err)) {
         code = report(&err);
         goto done;
     }
     printf("Validation of %s: %lld persons x %d months from %04d-%02d, seed %llu\n", sc->name,
            (long long)sc->n_persons, sc->n_months, sc->start_year, sc->start_month,
            (unsigned long long)sc->seed);
-    code = print_validation(t, res, c.widen >= 0.0, c.require_tuned);
-    if (c.csv) {
-        int w = write_validation_csv(c.csv, t, res);
+    code = print_validation(t, res, c->widen >= 0.0, c->require_tuned);
+    if (c->csv) {
+        int w = write_validation_csv(c->csv, t, res);
         if (w)
             code = w;
     }
-    if (c.output)
-        printf("Output: %s (table in /validation)\n", c.output);
+    if (c->output)
+        printf("Output: %s (table in /validation)\n", c->output);
 done:
     lm_scenario_destroy(sc);
     lm_targets_destroy(t);
@@ -1014,44 +759,9 @@ done:
     return code;
 }
 
-static int cmd_sweep(int argc, char **argv) {
-    const char *file = NULL, *out_dir = NULL;
-    int task = -1, threads = 0, quiet = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long long x;
-        int rc;
-        if (strcmp(a, "--task") == 0) {
-            if (!v)
-                return usage_error("%s needs a task number", a);
-            if ((rc = parse_int_opt(a, v, 0, INT_MAX, &x)))
-                return rc;
-            task = (int)x;
-            i++;
-        } else if (strcmp(a, "--threads") == 0) {
-            if (!v)
-                return usage_error("%s needs a value", a);
-            if ((rc = parse_int_opt(a, v, 1, INT_MAX, &x)))
-                return rc;
-            threads = (int)x;
-            i++;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            if (!v)
-                return usage_error("%s needs a folder", a);
-            out_dir = v;
-            i++;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            quiet = 1;
-        } else if (a[0] == '-') {
-            return usage_error("unknown option '%s'", a);
-        } else if (!file) {
-            file = a;
-        } else {
-            return usage_error("unexpected argument '%s'", a);
-        }
-    }
-    if (!file)
-        return usage_error("%s", "missing sweep file");
+static int cmd_sweep(cli *c) {
+    const char *file = c->scenario, *out_dir = c->output;
+    const int task = c->task, threads = c->threads, quiet = c->quiet;
     lm_error err;
     lm_error_clear(&err);
     lm_sweep *sw;
@@ -1387,30 +1097,19 @@ static int compare_runs(const char *fa, const char *fb, int csv, int only_impact
     return 0;
 }
 
-static int cmd_compare(int argc, char **argv) {
-    const char *pos[3];
-    int n_pos = 0, csv = 0, only_impacts = 0;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--csv") == 0)
-            csv = 1;
-        else if (strcmp(argv[i], "--impacts") == 0)
-            only_impacts = 1;
-        else if (argv[i][0] == '-' && argv[i][1] != '\0')
-            return usage_error("compare: unknown option '%s'", argv[i]);
-        else if (n_pos < 3)
-            pos[n_pos++] = argv[i];
-        else
-            n_pos = 4;
-    }
+static int cmd_compare(const cli *cl) {
+    const char *const *pos = cl->pos;
+    const int n_pos = cl->n_pos, csv = cl->csv_flag, only_impacts = cl->impacts;
     if (n_pos == 2)
         return compare_runs(pos[0], pos[1], csv, only_impacts);
     if (only_impacts)
-        return usage_error("%s", "compare --impacts takes two run files: lmsim compare A.h5 B.h5 "
-                                 "--impacts [--csv]");
+        return cli_usage_error("%s",
+                               "compare --impacts takes two run files: lmsim compare A.h5 B.h5 "
+                               "--impacts [--csv]");
     if (n_pos != 3)
-        return usage_error("%s", "compare takes two run files or a sweep index and two point "
-                                 "names: lmsim compare A.h5 B.h5 | lmsim compare OUT/sweep.h5 "
-                                 "POINT_A POINT_B [--csv]");
+        return cli_usage_error("%s", "compare takes two run files or a sweep index and two point "
+                                     "names: lmsim compare A.h5 B.h5 | lmsim compare OUT/sweep.h5 "
+                                     "POINT_A POINT_B [--csv]");
     lm_error err;
     lm_error_clear(&err);
     lm_compare c;
@@ -1438,13 +1137,12 @@ static int cmd_compare(int argc, char **argv) {
     return 0;
 }
 
-static int cmd_describe(int argc, char **argv) {
-    if (argc != 3)
-        return usage_error("%s", "describe takes exactly one file: lmsim describe OUT.h5");
+static int cmd_describe(const cli *c) {
+    const char *file = c->scenario;
     lm_error err;
     lm_error_clear(&err);
     char *sweep_text = NULL; /* a sweep index: the library formats it */
-    if (lm_sweep_is_index(argv[2]) && lm_sweep_describe(argv[2], &sweep_text, &err))
+    if (lm_sweep_is_index(file) && lm_sweep_describe(file, &sweep_text, &err))
         return report(&err);
     if (sweep_text) {
         fputs(sweep_text, stdout);
@@ -1452,9 +1150,9 @@ static int cmd_describe(int argc, char **argv) {
         return 0;
     }
     lm_file_info info;
-    if (lm_h5_describe(argv[2], &info, &err))
+    if (lm_h5_describe(file, &info, &err))
         return report(&err);
-    printf("File %s\n", argv[2]);
+    printf("File %s\n", file);
     printf("Scenario %s (lmsim %s): %lld persons x %d months from %s, seed %llu, panel %s\n",
            info.scenario_name, info.version, (long long)info.n_persons, info.n_months,
            info.start_month, (unsigned long long)info.seed, info.panel_mode);
@@ -1500,31 +1198,6 @@ static int on_calib_progress(void *user, int iteration, long evaluations, double
     return stop_requested != 0;
 }
 
-/* PATH=LO:HI into q (path copied to path_buf). */
-static int parse_free(const char *v, lm_calib_param *q, char *path_buf, size_t n) {
-    const char *eq = strchr(v, '=');
-    if (!eq || eq == v || (size_t)(eq - v) >= n)
-        return usage_error("--free needs PATH=LO:HI, e.g. "
-                           "transitions.unemployed.[0].intercept=-3:-1, got '%s'",
-                           v);
-    memcpy(path_buf, v, (size_t)(eq - v));
-    path_buf[eq - v] = '\0';
-    const char *colon = strchr(eq + 1, ':');
-    char *end = NULL, *end2 = NULL;
-    errno = 0;
-    double lo = colon ? strtod(eq + 1, &end) : 0.0;
-    double hi = colon ? strtod(colon + 1, &end2) : 0.0;
-    if (!colon || end != colon || end == eq + 1 || !end2 || *end2 || end2 == colon + 1 || errno ||
-        !isfinite(lo) || !isfinite(hi))
-        return usage_error("--free '%s': LO:HI must be two numbers, e.g. -3.5:-0.5", v);
-    if (!(lo < hi))
-        return usage_error("--free '%s': the lower bound must be below the upper bound", v);
-    q->path = path_buf;
-    q->lo = lo;
-    q->hi = hi;
-    return 0;
-}
-
 /* "path=value" with a decimal point (a float setting stays a float). */
 static void free_override(char *buf, size_t n, const char *path, double v) {
     int w = snprintf(buf, n, "%s=%.17g", path, v);
@@ -1540,7 +1213,8 @@ static int check_free(const lm_scenario *sc, lm_calib_param *q, const char *arg)
     lm_error_clear(&err);
     double v;
     if (lm_scenario_setting_number(sc, q->path, &v, &err)) {
-        fprintf(stderr, "lmsim: --free %s: %s\nTry 'lmsim --help'.\n", arg, err.msg);
+        fprintf(stderr, "lmsim: --free %s: %s\n", arg, err.msg);
+        cli_try_help();
         return EXIT_USAGE;
     }
     if (v < q->lo || v > q->hi) {
@@ -1582,85 +1256,33 @@ static void join_command(int argc, char **argv, char *buf, size_t n) {
     }
 }
 
-static int cmd_calibrate(int argc, char **argv) {
-    const char *targets_path = NULL;
-    lm_calib_param par[LM_CALIB_MAX_FREE];
-    char paths[LM_CALIB_MAX_FREE][256];
-    const char *free_arg[LM_CALIB_MAX_FREE];
-    size_t n_free = 0;
+static int cmd_calibrate(cli *c, int argc, char **argv) {
+    const char *targets_path = c->targets;
+    lm_calib_param *par = c->par;
+    const size_t n_free = c->n_free;
     lm_calib_options fit = {0};
-    /* Calibrate's own options here; the run options go to parse_args. */
-    char **rest = malloc((size_t)argc * sizeof *rest);
-    if (!rest) {
-        fprintf(stderr, "lmsim: error: out of memory\n");
-        return EXIT_NOMEM;
-    }
-    int n_rest = 2, rc = 0;
-    rest[0] = argv[0];
-    rest[1] = argv[1];
-    for (int i = 2; i < argc && !rc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long long x;
-        if (strcmp(a, "--targets") == 0) {
-            if (!v)
-                rc = usage_error("%s needs a targets file", a);
-            targets_path = v;
-            i++;
-        } else if (strcmp(a, "--free") == 0) {
-            if (!v)
-                rc = usage_error("%s needs PATH=LO:HI", a);
-            else if (n_free >= LM_CALIB_MAX_FREE)
-                rc = usage_error("too many --free parameters (at most %s)", "32");
-            else if (!(rc = parse_free(v, &par[n_free], paths[n_free], sizeof paths[0])))
-                free_arg[n_free++] = v;
-            i++;
-        } else if (strcmp(a, "--max-iter") == 0) {
-            if (!v)
-                rc = usage_error("%s needs a value", a);
-            else if (!(rc = parse_int_opt(a, v, 1, INT_MAX, &x)))
-                fit.max_iter = x > INT_MAX ? INT_MAX : (int)x;
-            i++;
-        } else if (strcmp(a, "--step") == 0) {
-            char *end;
-            errno = 0;
-            fit.step = v ? strtod(v, &end) : 0.0;
-            if (!v || errno || *end || end == v || !(fit.step > 0.0) || !isfinite(fit.step))
-                rc = usage_error("--step needs a number > 0 (the Jacobian step on the logit "
-                                 "scale), got '%s'",
-                                 v ? v : "");
-            i++;
-        } else if (strcmp(a, "--panel") == 0 || strcmp(a, "--trial") == 0) {
-            rc = usage_error("calibrate does not take %s (trial targets set their own runs)", a);
-        } else {
-            rest[n_rest++] = argv[i];
-        }
-    }
-    cli c;
-    memset(&c, 0, sizeof c);
-    if (!rc)
-        rc = parse_args(n_rest, rest, 1, &c);
-    free(rest);
-    if (rc)
-        return rc;
+    fit.max_iter = c->max_iter;
+    fit.step = c->step;
+    int rc;
     if (!targets_path)
-        return usage_error("%s", "calibrate needs a targets file: --targets FILE");
+        return cli_usage_error("%s", "calibrate needs a targets file: --targets FILE");
     if (n_free == 0)
-        return usage_error("%s", "calibrate needs at least one --free PATH=LO:HI");
-    if (!c.output)
-        return usage_error("%s", "calibrate needs an output file: -o FITTED.cfg");
+        return cli_usage_error("%s", "calibrate needs at least one --free PATH=LO:HI");
+    if (!c->output)
+        return cli_usage_error("%s", "calibrate needs an output file: -o FITTED.cfg");
     for (size_t j = 0; j < n_free; j++)
         for (size_t k = 0; k < j; k++)
             if (strcmp(par[j].path, par[k].path) == 0)
-                return usage_error("--free %s is given twice", par[j].path);
+                return cli_usage_error("--free %s is given twice", par[j].path);
 
     lm_error err;
     lm_error_clear(&err);
     lm_scenario *sc = NULL;
-    if (lm_scenario_load(c.scenario, c.sets, c.n_sets, &sc, &err))
+    if (lm_scenario_load(c->scenario, c->sets, c->n_sets, &sc, &err))
         return report(&err);
     print_warnings(sc->warnings, NULL);
     for (size_t j = 0; j < n_free; j++)
-        if ((rc = check_free(sc, &par[j], free_arg[j]))) {
+        if ((rc = check_free(sc, &par[j], c->free_arg[j]))) {
             lm_scenario_destroy(sc);
             return rc;
         }
@@ -1670,14 +1292,14 @@ static int cmd_calibrate(int argc, char **argv) {
         return report(&err);
     }
     catch_stop_signals();
-    calib_progress cp = {c.quiet, par, n_free, 0.0, {0, 0}};
+    calib_progress cp = {c->quiet, par, n_free, 0.0, {0, 0}};
     clock_gettime(CLOCK_MONOTONIC, &cp.t0);
     fit.progress = on_calib_progress;
     fit.progress_user = &cp;
     char command[4096];
     join_command(argc, argv, command, sizeof command);
-    lm_calibrate_job job = {c.scenario, sc, t, par, n_free, c.threads, fit, command, c.output};
-    if (!c.quiet)
+    lm_calibrate_job job = {c->scenario, sc, t, par, n_free, c->threads, fit, command, c->output};
+    if (!c->quiet)
         fprintf(stderr,
                 "lmsim: calibrating '%s' (%lld persons, %d months, seed %llu): %zu free "
                 "parameters, targets %s\n",
@@ -1714,14 +1336,14 @@ static int cmd_calibrate(int argc, char **argv) {
     for (size_t k = 0; k < rep->n_lines; k++)
         printf("%s\n", rep->lines[k]);
     char unc[4096];
-    lm_calib_uncertain_path(c.output, unc, sizeof unc);
-    printf("Output: %s, %s\n", c.output, unc);
+    lm_calib_uncertain_path(c->output, unc, sizeof unc);
+    printf("Output: %s, %s\n", c->output, unc);
     int code = 0;
     if (!r->converged) {
         fprintf(stderr,
                 "lmsim: calibrate did not converge within %d iterations: %s holds the best "
                 "point found (its header says NOT CONVERGED)\n",
-                r->iterations, c.output);
+                r->iterations, c->output);
         code = EXIT_NOT_CONVERGED;
     }
     lm_calib_report_destroy(rep);
@@ -1732,16 +1354,34 @@ static int cmd_calibrate(int argc, char **argv) {
 
 /* Run a command, inside MPI_Init/MPI_Finalize when started by mpirun (and
  * built with MPI). */
-static int with_mpi(int (*cmd)(int, char **), int argc, char **argv) {
+static int with_mpi(int (*cmd)(cli *), cli *c, int argc, char **argv) {
 #ifdef LMSIM_MPI
     if (under_mpirun()) {
         MPI_Init(&argc, &argv);
-        int rc = cmd(argc, argv);
+        int rc = cmd(c);
         MPI_Finalize();
         return rc;
     }
 #endif
-    return cmd(argc, argv);
+    (void)argc;
+    (void)argv;
+    return cmd(c);
+}
+
+/* The command list after "missing command". */
+static int missing_command(void) {
+    fprintf(stderr, "lmsim: missing command\n"
+                    "usage: lmsim COMMAND [options] [arguments]; the commands:\n"
+                    "  run        simulate a scenario and write an HDF5 run file\n"
+                    "  check      validate a scenario without running (--json: print it)\n"
+                    "  describe   show a run file's scenario, sizes and tables\n"
+                    "  sweep      run a sweep of scenario points x replicates\n"
+                    "  compare    differences of two run files or two sweep points\n"
+                    "  validate   check a run against the targets of a targets file\n"
+                    "  calibrate  fit settings to the tuned targets of a targets file\n"
+                    "  help       lmsim help [COMMAND]: the options of all or one command\n");
+    cli_try_help();
+    return EXIT_USAGE;
 }
 
 int main(int argc, char **argv) {
@@ -1755,38 +1395,63 @@ int main(int argc, char **argv) {
      * disk), and HDF5 1.10 crashes doing so: exit with our code instead. */
     H5dont_atexit();
     if (argc < 2)
-        return usage_error("%s", "missing command (run, check, describe, sweep, compare, "
-                                 "validate or calibrate)");
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-        return print_usage();
+        return missing_command();
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        int k = argc > 2 ? cli_command_of(argv[2]) : -1;
+        if (argc > 2 && k < 0)
+            return cli_usage_error("help: unknown command '%s' (run, check, describe, sweep, "
+                                   "compare, validate or calibrate)",
+                                   argv[2]);
+        cli_print_help(stdout, k);
+        return 0;
     }
-    if (strcmp(cmd, "--version") == 0) {
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
         printf("lmsim %s\n", lm_version());
         return 0;
     }
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            return print_usage();
-        }
+    if (cli_command_of(name) < 0)
+        return cli_usage_error("unknown command '%s' (run, check, describe, sweep, compare, "
+                               "validate or calibrate)",
+                               name);
+    cli *c = malloc(sizeof *c);
+    if (!c) {
+        fprintf(stderr, "lmsim: error: out of memory\n");
+        return EXIT_NOMEM;
     }
-    /* Under mpirun the ranks share one run (each a block of persons) or one
-     * sweep (each taking tasks). */
-    if (strcmp(cmd, "run") == 0)
-        return with_mpi(cmd_run, argc, argv);
-    if (strcmp(cmd, "check") == 0)
-        return cmd_check(argc, argv);
-    if (strcmp(cmd, "describe") == 0)
-        return cmd_describe(argc, argv);
-    if (strcmp(cmd, "sweep") == 0)
-        return with_mpi(cmd_sweep, argc, argv);
-    if (strcmp(cmd, "compare") == 0)
-        return cmd_compare(argc, argv);
-    if (strcmp(cmd, "validate") == 0)
-        return cmd_validate(argc, argv);
-    if (strcmp(cmd, "calibrate") == 0)
-        return cmd_calibrate(argc, argv);
-    return usage_error("unknown command '%s' (run, check, describe, sweep, compare, validate or "
-                       "calibrate)",
-                       cmd);
+    int rc = cli_parse(argc, argv, c);
+    if (rc == 0) {
+        switch (c->cmd) {
+        /* Under mpirun the ranks share one run (each a block of persons) or
+         * one sweep (each taking tasks). */
+        case CLI_RUN:
+            rc = with_mpi(cmd_run, c, argc, argv);
+            break;
+        case CLI_CHECK:
+            rc = cmd_check(c);
+            break;
+        case CLI_DESCRIBE:
+            rc = cmd_describe(c);
+            break;
+        case CLI_SWEEP:
+            rc = with_mpi(cmd_sweep, c, argc, argv);
+            break;
+        case CLI_COMPARE:
+            rc = cmd_compare(c);
+            break;
+        case CLI_VALIDATE:
+            rc = cmd_validate(c);
+            break;
+        case CLI_CALIBRATE:
+            rc = cmd_calibrate(c, argc, argv);
+            break;
+        default:
+            rc = 1;
+            break;
+        }
+    } else if (rc == CLI_DONE) {
+        rc = 0;
+    }
+    free(c);
+    return rc;
 }
