@@ -46,6 +46,9 @@
  *                  id, evidence, use, measure, describe (variable-length
  *                  UTF-8), published, simulated, tolerance, se (float64),
  *                  pass (uint8); only when lm__h5_set_validation was called.
+ *   CF / netCDF-4 metadata (dimension scales of every dimension, long_name,
+ *   units, flag_values / flag_meanings, a time coordinate; the enum types
+ *   of state and phase committed at the root): output_cf.c, at close.
  *   No /panel and no /persons in panel mode "none". In mode "sample" the
  *   columns are the slots i with lm_rng_uniform(seed, i, 0, SAMPLE, 0) <
  *   sample_fraction, in slot order; the same slots for every scenario run with
@@ -1182,6 +1185,13 @@ static int create_panel(lm_h5_writer *w, const lm_population *pop, lm_error *err
     H5TRY(dcpl = make_dcpl(w, 2, chunk, 0), "writing '%s': /panel chunking and filters", file);
     H5TRY(etype = state_enum_type(), "writing '%s': enum type of /panel/state", file);
     H5TRY(ptype = phase_enum_type(), "writing '%s': enum type of /panel/phase", file);
+    /* Committed at the root, so that netCDF-C, which reads the root's named
+     * types before any group and skips a variable whose enum type it has
+     * not seen named, reads state and phase (output_cf.c). */
+    H5TRY(H5Tcommit2(w->file, LM__H5_STATE_TYPE, etype, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+          "writing '%s': enum type of /panel/state", file);
+    H5TRY(H5Tcommit2(w->file, LM__H5_PHASE_TYPE, ptype, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+          "writing '%s': enum type of /panel/phase", file);
     for (int v = 0; v < N_VARS; v++) {
         hid_t ftype = v == VAR_STATE       ? etype
                       : v == VAR_PHASE     ? ptype
@@ -2074,6 +2084,14 @@ int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headl
          (w->val_targets && (rc = write_validation(w, err)) != LM_OK) ||
          (w->sc.has_appraisal && (rc = write_appraisal(w, err)) != LM_OK)))
         goto fail;
+    if (w->role != LM__H5_PART) {
+        const char *what = NULL;
+        if (lm__h5_cf_annotate(w->file, &w->sc, &what) != 0) {
+            rc = h5_fail(err, __LINE__, "writing '%s': CF attributes of %s", w->tmp_path,
+                         what ? what : "/");
+            goto fail;
+        }
+    }
     if (close_all(w) < 0) {
         rc = h5_fail(err, __LINE__, "writing '%s': closing the file", w->tmp_path);
         goto fail;
