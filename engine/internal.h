@@ -251,6 +251,11 @@ int64_t lm__h5_columns(const struct lm_h5_writer *w);
  * Returns 0, or -1 with *failed naming the dataset (HDF5's error stack
  * says why). Data values are not changed. */
 int lm__h5_cf_annotate(int64_t f, const struct lm_scenario *sc, const char **failed);
+/* Write the fixed-length UTF-8 string attribute `name` of object loc (an
+ * hid_t), replacing one of that name: stored in the object header (which
+ * is checksummed), not in the global heap; netCDF-C reads it as text, h5py
+ * as bytes. Returns 0 or -1. */
+int lm__h5_put_text(int64_t loc, const char *name, const char *value);
 /* Names of the committed enum types at the root of a run file, used by
  * /panel/state and /panel/phase (netCDF-C needs the enum named). */
 #define LM__H5_STATE_TYPE "labour_state"

@@ -196,7 +196,7 @@ static const cf_var cf_vars[] = {
 /* Write the fixed-length UTF-8 string attribute `name` (replacing one of
  * that name): netCDF-C reads it as text, and it is stored in the object
  * header, not the global heap. */
-static int put_text(hid_t loc, const char *name, const char *value) {
+int lm__h5_put_text(int64_t loc, const char *name, const char *value) {
     size_t n = strlen(value);
     hid_t t = H5Tcopy(H5T_C_S1), s = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
     int ok = t >= 0 && s >= 0 && H5Tset_size(t, n > 0 ? n : 1) >= 0 &&
@@ -334,7 +334,7 @@ static int put_flags(hid_t d, const lm_scenario *sc, cf_flags flags) {
         H5Aclose(a);
     if (s >= 0)
         H5Sclose(s);
-    return ok && put_text(d, "flag_meanings", buf) == 0 ? 0 : -1;
+    return ok && lm__h5_put_text(d, "flag_meanings", buf) == 0 ? 0 : -1;
 }
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
@@ -417,8 +417,8 @@ static hid_t get_scale(hid_t g, const lm_scenario *sc, const char *name, hsize_t
         return H5Dopen2(g, name, H5P_DEFAULT);
     const vec_fill index = {0, 0, 0, 0};
     hid_t d = new_vec(g, name, n, &index);
-    if (d >= 0 && (H5DSset_scale(d, name) < 0 || put_text(d, "long_name", dim->long_name) ||
-                   put_text(d, "units", "1") || put_flags(d, sc, dim->flags))) {
+    if (d >= 0 && (H5DSset_scale(d, name) < 0 || lm__h5_put_text(d, "long_name", dim->long_name) ||
+                   lm__h5_put_text(d, "units", "1") || put_flags(d, sc, dim->flags))) {
         H5Dclose(d);
         d = H5I_INVALID_HID;
     }
@@ -437,10 +437,11 @@ static int make_time(hid_t g, const lm_scenario *sc, hid_t month) {
     snprintf(units, sizeof units, "days since %04d-%02d-01 00:00:00", sc->start_year,
              sc->start_month);
     hid_t d = new_vec(g, "time", n, &days);
-    int ok =
-        d >= 0 && H5DSattach_scale(d, month, 0) >= 0 && put_text(d, "standard_name", "time") == 0 &&
-        put_text(d, "long_name", "first day of the month") == 0 &&
-        put_text(d, "units", units) == 0 && put_text(d, "calendar", "proleptic_gregorian") == 0;
+    int ok = d >= 0 && H5DSattach_scale(d, month, 0) >= 0 &&
+             lm__h5_put_text(d, "standard_name", "time") == 0 &&
+             lm__h5_put_text(d, "long_name", "first day of the month") == 0 &&
+             lm__h5_put_text(d, "units", units) == 0 &&
+             lm__h5_put_text(d, "calendar", "proleptic_gregorian") == 0;
     if (d >= 0)
         H5Dclose(d);
     return ok ? 0 : -1;
@@ -457,8 +458,8 @@ static int annotate(hid_t g, hid_t d, const lm_scenario *sc, const cf_var *v) {
         rank = H5Sget_simple_extent_dims(s, dims, NULL);
     if (s >= 0)
         H5Sclose(s);
-    if (rank < 0 || put_text(d, "long_name", v->long_name) || put_text(d, "units", v->units) ||
-        put_flags(d, sc, v->flags))
+    if (rank < 0 || lm__h5_put_text(d, "long_name", v->long_name) ||
+        lm__h5_put_text(d, "units", v->units) || put_flags(d, sc, v->flags))
         return -1;
     int has_month = 0;
     for (int k = 0; k < rank && v->dims[0] != NULL; k++) {
@@ -485,12 +486,12 @@ static int annotate(hid_t g, hid_t d, const lm_scenario *sc, const cf_var *v) {
     }
     if (rank > 0 && v->dims[0] != NULL && strcmp(v->dims[0], "month") == 0)
         has_month = 1;
-    return has_month ? put_text(d, "coordinates", "time") : 0;
+    return has_month ? lm__h5_put_text(d, "coordinates", "time") : 0;
 }
 
 int lm__h5_cf_annotate(int64_t file, const lm_scenario *sc, const char **failed) {
     *failed = "/";
-    if (put_text(file, "Conventions", "CF-1.8") != 0)
+    if (lm__h5_put_text(file, "Conventions", "CF-1.8") != 0)
         return -1;
     for (size_t k = 0; k < N_CF_VARS; k++) {
         const cf_var *v = &cf_vars[k];

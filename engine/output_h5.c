@@ -880,14 +880,14 @@ static int create_referrals(lm_h5_writer *w, lm_error *err) {
     H5TRY(w->referrals =
               H5Dcreate2(w->file, "referrals", ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
           "writing '%s': creating /referrals", file);
-    H5TRY(
-        put_str(w->referrals, "description",
-                w->mode == LM_PANEL_SAMPLE
-                    ? "programme spells of the persons in the panel sample: one row per referral, "
-                      "from the referral to leaving the programme, in order of end month then slot"
-                    : "programme spells of every person: one row per referral, from the referral "
-                      "to leaving the programme, in order of end month then slot"),
-        "writing '%s': /referrals attributes", file);
+    H5TRY(lm__h5_put_text(
+              w->referrals, "description",
+              w->mode == LM_PANEL_SAMPLE
+                  ? "programme spells of the persons in the panel sample: one row per referral, "
+                    "from the referral to leaving the programme, in order of end month then slot"
+                  : "programme spells of every person: one row per referral, from the referral "
+                    "to leaving the programme, in order of end month then slot"),
+          "writing '%s': /referrals attributes", file);
     H5TRY(put_strs(w->referrals, "programme_names", progs, (hsize_t)w->sc.n_programmes + 1),
           "writing '%s': /referrals attributes", file);
     H5TRY(put_strs(w->referrals, "arm_names", arm_names, LM_N_ARMS),
@@ -1209,8 +1209,8 @@ static int create_panel(lm_h5_writer *w, const lm_population *pop, lm_error *err
                                       panel_is_virtual(w) ? vdcpl : dcpl, H5P_DEFAULT),
               "writing '%s': creating /panel/%s", file, var_name[v]);
         close_id(&vdcpl);
-        H5TRY(put_str(w->dset[v], "description", var_desc[v]), "writing '%s': /panel/%s", file,
-              var_name[v]);
+        H5TRY(lm__h5_put_text(w->dset[v], "description", var_desc[v]), "writing '%s': /panel/%s",
+              file, var_name[v]);
     }
     if (w->sc.n_programmes > 0) {
         const char *pn[LM_MAX_PROGRAMMES];
@@ -1601,8 +1601,9 @@ static int write_aggregates(lm_h5_writer *w, const int64_t *counts, lm_error *er
           "writing '%s': creating /aggregates/counts", file);
     H5TRY(H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, counts),
           "writing '%s': /aggregates/counts", file);
-    H5TRY(put_str(d, "description",
-                  "persons by month, labour state, region, sex, disability, ethnicity, age band"),
+    H5TRY(lm__h5_put_text(
+              d, "description",
+              "persons by month, labour state, region, sex, disability, ethnicity, age band"),
           "writing '%s': /aggregates/counts attributes", file);
     H5TRY(put_strs(d, "dimensions", dim_names, 7), "writing '%s': /aggregates/counts attributes",
           file);
@@ -1682,7 +1683,8 @@ static int write_table(lm_h5_writer *w, const char *path, hid_t (*make_type)(voi
     if (n > 0)
         H5TRY(H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows), "writing '%s': %s", file,
               path);
-    H5TRY(put_str(d, "description", description), "writing '%s': %s attributes", file, path);
+    H5TRY(lm__h5_put_text(d, "description", description), "writing '%s': %s attributes", file,
+          path);
 fail:
     close_id(&d);
     close_id(&dcpl);
@@ -1765,9 +1767,9 @@ static int write_earnings_gaps(lm_h5_writer *w, const int64_t *counts, lm_error 
     H5TRY(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, gaps),
           "writing '%s': /outcomes/employment_gaps", file);
     H5TRY(put_strs(d, "columns", cols, 3), "writing '%s': /outcomes/employment_gaps", file);
-    H5TRY(put_str(d, "description",
-                  "employment-rate gaps in percentage points by month: not disabled minus "
-                  "disabled, men minus women, white minus ethnic minority"),
+    H5TRY(lm__h5_put_text(d, "description",
+                          "employment-rate gaps in percentage points by month: not disabled minus "
+                          "disabled, men minus women, white minus ethnic minority"),
           "writing '%s': /outcomes/employment_gaps", file);
     close_id(&d);
     close_id(&space);
@@ -1782,9 +1784,10 @@ static int write_earnings_gaps(lm_h5_writer *w, const int64_t *counts, lm_error 
               "writing '%s': /aggregates/earnings_pence", file);
         H5TRY(H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, w->earnings),
               "writing '%s': /aggregates/earnings_pence", file);
-        H5TRY(put_str(d, "description",
-                      "summed monthly earnings in pence of the persons in each cell of "
-                      "/aggregates/counts (same dimensions); mean = earnings_pence / 100 / counts"),
+        H5TRY(lm__h5_put_text(
+                  d, "description",
+                  "summed monthly earnings in pence of the persons in each cell of "
+                  "/aggregates/counts (same dimensions); mean = earnings_pence / 100 / counts"),
               "writing '%s': /aggregates/earnings_pence", file);
     }
 fail:
@@ -1865,10 +1868,11 @@ static int write_appraisal(lm_h5_writer *w, lm_error *err) {
                   put_strs(g, "tax_schedule_names", tax, LM_TAX_PARAMS) < 0 ||
                   put_f64(g, "wellbeing_in_work", sc->wellbeing_in_work) < 0 ||
                   put_f64(g, "wellbeing_limiting", sc->wellbeing_limiting) < 0 ||
-                  put_str(g, "description",
-                          "appraisal settings of the scenario (section `appraisal`): GBP a month "
-                          "in prices of price_base_year, discounted to that year; months "
-                          "first_month..last_month of the run")
+                  lm__h5_put_text(
+                      g, "description",
+                      "appraisal settings of the scenario (section `appraisal`): GBP a month "
+                      "in prices of price_base_year, discounted to that year; months "
+                      "first_month..last_month of the run")
               ? -1
               : 0,
           "writing '%s': /appraisal attributes", file);
@@ -1939,9 +1943,10 @@ static int write_programmes(lm_h5_writer *w, lm_error *err) {
         H5TRY(put_strs(d, "measure_names", measures, LM_PM_N),
               "writing '%s': /aggregates/programmes", file);
         H5TRY(put_f64(d, "scale", tab->scale), "writing '%s': /aggregates/programmes", file);
-        H5TRY(put_str(d, "description",
-                      "flows in the month (stocks queued and caseload at its end) per programme "
-                      "and trial arm"),
+        H5TRY(lm__h5_put_text(
+                  d, "description",
+                  "flows in the month (stocks queued and caseload at its end) per programme "
+                  "and trial arm"),
               "writing '%s': /aggregates/programmes", file);
         close_id(&d);
         close_id(&dcpl);
@@ -1971,10 +1976,11 @@ static int write_programmes(lm_h5_writer *w, lm_error *err) {
         H5TRY(put_strs(d, "programme_names", names, (hsize_t)sc->n_programmes),
               "writing '%s': /outcomes/programme_costs", file);
         H5TRY(put_f64(d, "scale", tab->scale), "writing '%s': /outcomes/programme_costs", file);
-        H5TRY(put_str(d, "description",
-                      "programme costs in the month, GBP for the represented population, all "
-                      "arms (starts, months of support and paid outcomes at the unit costs in "
-                      "force); undiscounted, in the scenario's prices"),
+        H5TRY(lm__h5_put_text(
+                  d, "description",
+                  "programme costs in the month, GBP for the represented population, all "
+                  "arms (starts, months of support and paid outcomes at the unit costs in "
+                  "force); undiscounted, in the scenario's prices"),
               "writing '%s': /outcomes/programme_costs", file);
     }
 fail:
