@@ -245,6 +245,22 @@ const char *lm__h5_tmp_path(const struct lm_h5_writer *w);
 /* Number of panel columns of a writer (0 for NULL or without a panel). */
 int64_t lm__h5_columns(const struct lm_h5_writer *w);
 
+/* CF / netCDF-4 metadata of a run file (output_cf.c): dimension scales,
+ * long_name, units, flag_values / flag_meanings and a time coordinate for
+ * every dataset present, on open file f (an hid_t) before it is closed.
+ * Returns 0, or -1 with *failed naming the dataset (HDF5's error stack
+ * says why). Data values are not changed. */
+int lm__h5_cf_annotate(int64_t f, const struct lm_scenario *sc, const char **failed);
+/* Write the fixed-length UTF-8 string attribute `name` of object loc (an
+ * hid_t), replacing one of that name: stored in the object header (which
+ * is checksummed), not in the global heap; netCDF-C reads it as text, h5py
+ * as bytes. Returns 0 or -1. */
+int lm__h5_put_text(int64_t loc, const char *name, const char *value);
+/* Names of the committed enum types at the root of a run file, used by
+ * /panel/state and /panel/phase (netCDF-C needs the enum named). */
+#define LM__H5_STATE_TYPE "labour_state"
+#define LM__H5_PHASE_TYPE "programme_phase"
+
 /* Readers of finished run files (h5read.c). lm__h5_read_vec reads a 1-D
  * dataset of `count` elements (row < 0), or row `row` of a 2-D one with
  * `count` columns, into buf as mem_type (0: the file's own integer or enum

@@ -46,6 +46,9 @@
  *                  id, evidence, use, measure, describe (variable-length
  *                  UTF-8), published, simulated, tolerance, se (float64),
  *                  pass (uint8); only when lm__h5_set_validation was called.
+ *   CF / netCDF-4 metadata (dimension scales of every dimension, long_name,
+ *   units, flag_values / flag_meanings, a time coordinate; the enum types
+ *   of state and phase committed at the root): output_cf.c, at close.
  *   No /panel and no /persons in panel mode "none". In mode "sample" the
  *   columns are the slots i with lm_rng_uniform(seed, i, 0, SAMPLE, 0) <
  *   sample_fraction, in slot order; the same slots for every scenario run with
@@ -881,14 +884,14 @@ static int create_referrals(lm_h5_writer *w, lm_error *err) {
     H5TRY(w->referrals =
               H5Dcreate2(w->file, "referrals", ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
           "writing '%s': creating /referrals", file);
-    H5TRY(
-        put_str(w->referrals, "description",
-                w->mode == LM_PANEL_SAMPLE
-                    ? "programme spells of the persons in the panel sample: one row per referral, "
-                      "from the referral to leaving the programme, in order of end month then slot"
-                    : "programme spells of every person: one row per referral, from the referral "
-                      "to leaving the programme, in order of end month then slot"),
-        "writing '%s': /referrals attributes", file);
+    H5TRY(lm__h5_put_text(
+              w->referrals, "description",
+              w->mode == LM_PANEL_SAMPLE
+                  ? "programme spells of the persons in the panel sample: one row per referral, "
+                    "from the referral to leaving the programme, in order of end month then slot"
+                  : "programme spells of every person: one row per referral, from the referral "
+                    "to leaving the programme, in order of end month then slot"),
+          "writing '%s': /referrals attributes", file);
     H5TRY(put_strs(w->referrals, "programme_names", progs, (hsize_t)w->sc.n_programmes + 1),
           "writing '%s': /referrals attributes", file);
     H5TRY(put_strs(w->referrals, "arm_names", arm_names, LM_N_ARMS),
@@ -1186,6 +1189,13 @@ static int create_panel(lm_h5_writer *w, const lm_population *pop, lm_error *err
     H5TRY(dcpl = make_dcpl(w, 2, chunk, 0), "writing '%s': /panel chunking and filters", file);
     H5TRY(etype = state_enum_type(), "writing '%s': enum type of /panel/state", file);
     H5TRY(ptype = phase_enum_type(), "writing '%s': enum type of /panel/phase", file);
+    /* Committed at the root, so that netCDF-C, which reads the root's named
+     * types before any group and skips a variable whose enum type it has
+     * not seen named, reads state and phase (output_cf.c). */
+    H5TRY(H5Tcommit2(w->file, LM__H5_STATE_TYPE, etype, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+          "writing '%s': enum type of /panel/state", file);
+    H5TRY(H5Tcommit2(w->file, LM__H5_PHASE_TYPE, ptype, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+          "writing '%s': enum type of /panel/phase", file);
     for (int v = 0; v < N_VARS; v++) {
         hid_t ftype = v == VAR_STATE       ? etype
                       : v == VAR_PHASE     ? ptype
@@ -1203,8 +1213,8 @@ static int create_panel(lm_h5_writer *w, const lm_population *pop, lm_error *err
                                       panel_is_virtual(w) ? vdcpl : dcpl, H5P_DEFAULT),
               "writing '%s': creating /panel/%s", file, var_name[v]);
         close_id(&vdcpl);
-        H5TRY(put_str(w->dset[v], "description", var_desc[v]), "writing '%s': /panel/%s", file,
-              var_name[v]);
+        H5TRY(lm__h5_put_text(w->dset[v], "description", var_desc[v]), "writing '%s': /panel/%s",
+              file, var_name[v]);
     }
     if (w->sc.n_programmes > 0) {
         const char *pn[LM_MAX_PROGRAMMES];
@@ -1595,8 +1605,9 @@ static int write_aggregates(lm_h5_writer *w, const int64_t *counts, lm_error *er
           "writing '%s': creating /aggregates/counts", file);
     H5TRY(H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, counts),
           "writing '%s': /aggregates/counts", file);
-    H5TRY(put_str(d, "description",
-                  "persons by month, labour state, region, sex, disability, ethnicity, age band"),
+    H5TRY(lm__h5_put_text(
+              d, "description",
+              "persons by month, labour state, region, sex, disability, ethnicity, age band"),
           "writing '%s': /aggregates/counts attributes", file);
     H5TRY(put_strs(d, "dimensions", dim_names, 7), "writing '%s': /aggregates/counts attributes",
           file);
@@ -1676,7 +1687,8 @@ static int write_table(lm_h5_writer *w, const char *path, hid_t (*make_type)(voi
     if (n > 0)
         H5TRY(H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows), "writing '%s': %s", file,
               path);
-    H5TRY(put_str(d, "description", description), "writing '%s': %s attributes", file, path);
+    H5TRY(lm__h5_put_text(d, "description", description), "writing '%s': %s attributes", file,
+          path);
 fail:
     close_id(&d);
     close_id(&dcpl);
@@ -1759,9 +1771,9 @@ static int write_earnings_gaps(lm_h5_writer *w, const int64_t *counts, lm_error 
     H5TRY(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, gaps),
           "writing '%s': /outcomes/employment_gaps", file);
     H5TRY(put_strs(d, "columns", cols, 3), "writing '%s': /outcomes/employment_gaps", file);
-    H5TRY(put_str(d, "description",
-                  "employment-rate gaps in percentage points by month: not disabled minus "
-                  "disabled, men minus women, white minus ethnic minority"),
+    H5TRY(lm__h5_put_text(d, "description",
+                          "employment-rate gaps in percentage points by month: not disabled minus "
+                          "disabled, men minus women, white minus ethnic minority"),
           "writing '%s': /outcomes/employment_gaps", file);
     close_id(&d);
     close_id(&space);
@@ -1776,9 +1788,10 @@ static int write_earnings_gaps(lm_h5_writer *w, const int64_t *counts, lm_error 
               "writing '%s': /aggregates/earnings_pence", file);
         H5TRY(H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, w->earnings),
               "writing '%s': /aggregates/earnings_pence", file);
-        H5TRY(put_str(d, "description",
-                      "summed monthly earnings in pence of the persons in each cell of "
-                      "/aggregates/counts (same dimensions); mean = earnings_pence / 100 / counts"),
+        H5TRY(lm__h5_put_text(
+                  d, "description",
+                  "summed monthly earnings in pence of the persons in each cell of "
+                  "/aggregates/counts (same dimensions); mean = earnings_pence / 100 / counts"),
               "writing '%s': /aggregates/earnings_pence", file);
     }
 fail:
@@ -1859,10 +1872,11 @@ static int write_appraisal(lm_h5_writer *w, lm_error *err) {
                   put_strs(g, "tax_schedule_names", tax, LM_TAX_PARAMS) < 0 ||
                   put_f64(g, "wellbeing_in_work", sc->wellbeing_in_work) < 0 ||
                   put_f64(g, "wellbeing_limiting", sc->wellbeing_limiting) < 0 ||
-                  put_str(g, "description",
-                          "appraisal settings of the scenario (section `appraisal`): GBP a month "
-                          "in prices of price_base_year, discounted to that year; months "
-                          "first_month..last_month of the run")
+                  lm__h5_put_text(
+                      g, "description",
+                      "appraisal settings of the scenario (section `appraisal`): GBP a month "
+                      "in prices of price_base_year, discounted to that year; months "
+                      "first_month..last_month of the run")
               ? -1
               : 0,
           "writing '%s': /appraisal attributes", file);
@@ -1933,9 +1947,10 @@ static int write_programmes(lm_h5_writer *w, lm_error *err) {
         H5TRY(put_strs(d, "measure_names", measures, LM_PM_N),
               "writing '%s': /aggregates/programmes", file);
         H5TRY(put_f64(d, "scale", tab->scale), "writing '%s': /aggregates/programmes", file);
-        H5TRY(put_str(d, "description",
-                      "flows in the month (stocks queued and caseload at its end) per programme "
-                      "and trial arm"),
+        H5TRY(lm__h5_put_text(
+                  d, "description",
+                  "flows in the month (stocks queued and caseload at its end) per programme "
+                  "and trial arm"),
               "writing '%s': /aggregates/programmes", file);
         close_id(&d);
         close_id(&dcpl);
@@ -1965,10 +1980,11 @@ static int write_programmes(lm_h5_writer *w, lm_error *err) {
         H5TRY(put_strs(d, "programme_names", names, (hsize_t)sc->n_programmes),
               "writing '%s': /outcomes/programme_costs", file);
         H5TRY(put_f64(d, "scale", tab->scale), "writing '%s': /outcomes/programme_costs", file);
-        H5TRY(put_str(d, "description",
-                      "programme costs in the month, GBP for the represented population, all "
-                      "arms (starts, months of support and paid outcomes at the unit costs in "
-                      "force); undiscounted, in the scenario's prices"),
+        H5TRY(lm__h5_put_text(
+                  d, "description",
+                  "programme costs in the month, GBP for the represented population, all "
+                  "arms (starts, months of support and paid outcomes at the unit costs in "
+                  "force); undiscounted, in the scenario's prices"),
               "writing '%s': /outcomes/programme_costs", file);
     }
 fail:
@@ -2078,6 +2094,14 @@ int lm_h5_close(lm_h5_writer *w, const int64_t *counts, const lm_headline *headl
          (w->val_targets && (rc = write_validation(w, err)) != LM_OK) ||
          (w->sc.has_appraisal && (rc = write_appraisal(w, err)) != LM_OK)))
         goto fail;
+    if (w->role != LM__H5_PART) {
+        const char *what = NULL;
+        if (lm__h5_cf_annotate(w->file, &w->sc, &what) != 0) {
+            rc = h5_fail(err, __LINE__, "writing '%s': CF attributes of %s", w->tmp_path,
+                         what ? what : "/");
+            goto fail;
+        }
+    }
     if (close_all(w) < 0) {
         rc = h5_fail(err, __LINE__, "writing '%s': closing the file", w->tmp_path);
         goto fail;

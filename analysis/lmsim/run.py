@@ -205,7 +205,8 @@ class Run:
                                            "female", "disabled", "minority", "qual", "caring"]
                     if k in g}
             for k in g:
-                if k not in cols:
+                # Skip the dimension scale `row` (the row index, for netCDF readers).
+                if k not in cols and g[k].attrs.get("CLASS") != b"DIMENSION_SCALE":
                     cols[k] = g[k][...]
             df = pd.DataFrame(cols)
             if "region_names" in g.attrs:

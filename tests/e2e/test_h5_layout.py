@@ -2,7 +2,8 @@
 
 Runs the tiny scenario and checks root attributes, the enum type of
 /panel/state, panel shapes and dimension scales, aggregates vs panel,
-/outcomes/headline vs panel, h5dump, --panel none / sample, `lmsim describe`,
+/outcomes/headline vs panel, h5dump, --panel none / sample, CF metadata
+(dimension scales, units, time coordinate), `lmsim describe`,
 --version and --help.
 """
 import hashlib
@@ -281,6 +282,64 @@ if samp:
             with h5py.File(full, "r") as g:
                 S.check("--panel sample: sampled columns equal the full panel's columns",
                         np.array_equal(f["panel/state"][()], g["panel/state"][()][:, slots]))
+
+# --------------------------------------------------------------------------
+# CF / netCDF-4 metadata (docs/output-format.md, "Reading with xarray /
+# netCDF"): every dimension a named scale, long_name and units everywhere,
+# fixed-length text, the enum types committed at the root, the time
+# coordinate on the first of each month. tests/analysis/test_xarray.py
+# reads the same through xarray.
+def check_cf(label, f):
+    bad, unscaled, vlen = [], [], []
+
+    def visit(name, o):
+        if not isinstance(o, h5py.Dataset):
+            return
+        if "long_name" not in o.attrs or "units" not in o.attrs:
+            bad.append(name)
+        for a in ("long_name", "units", "flag_meanings", "coordinates", "description"):
+            if a in o.attrs and o.attrs.get_id(a).get_type().is_variable_str():
+                vlen.append("%s@%s" % (name, a))
+        if o.attrs.get("CLASS") != b"DIMENSION_SCALE":
+            unscaled.extend("%s[%d]" % (name, k) for k in range(o.ndim) if len(o.dims[k]) != 1)
+    f.visititems(visit)
+    S.check("%s: every dataset has long_name and units" % label, not bad, str(bad[:5]))
+    S.check("%s: every dimension has a dimension scale" % label, not unscaled, str(unscaled[:5]))
+    S.check("%s: CF text attributes are fixed-length strings" % label, not vlen, str(vlen[:5]))
+    S.check("%s: Conventions = CF-1.8" % label, sval(f.attrs.get("Conventions", b"")) == "CF-1.8")
+    c = f["aggregates/counts"]
+    names = [c.dims[k][0].name.rsplit("/", 1)[1] for k in range(c.ndim)]
+    S.check("%s: /aggregates/counts scales are its dimensions" % label,
+            names == [sval(x) for x in c.attrs["dimensions"]], str(names))
+    g = f["outcomes/employment_gaps"]
+    S.check("%s: /outcomes/employment_gaps scales month, gap" % label,
+            [g.dims[k][0].name for k in range(2)] == ["/outcomes/month", "/outcomes/gap"])
+    y, m = (int(x) for x in sval(f.attrs["start_month"]).split("-"))
+    first = np.array([(np.datetime64("%04d-%02d-01" % (y + (m - 1 + k) // 12, (m - 1 + k) % 12 + 1))
+                       - np.datetime64("%04d-%02d-01" % (y, m))).astype(int)
+                      for k in range(MONTHS + 1)])
+    for grp in ("aggregates", "outcomes") + (("panel",) if "panel" in f else ()):
+        t = f[grp + "/time"]
+        S.check("%s: /%s/time = days to the first of each month, %s" % (label, grp,
+                sval(t.attrs["units"])),
+                np.array_equal(t[()], first) and sval(t.attrs["units"]) ==
+                "days since %04d-%02d-01 00:00:00" % (y, m) and
+                sval(t.attrs["calendar"]) == "proleptic_gregorian")
+    if "panel" in f:
+        st = f["panel/state"]
+        S.check("%s: /panel/state enum committed as /labour_state, flags = its names" % label,
+                isinstance(f["labour_state"], h5py.Datatype) and st.id.get_type().committed()
+                and sval(st.attrs["flag_meanings"]).split() == STATES
+                and list(st.attrs["flag_values"]) == list(range(7))
+                and h5py.check_enum_dtype(st.dtype) == {n: k for k, n in enumerate(STATES)})
+
+
+# A start in November: the time coordinate crosses a year and February 2024.
+nov, p = run("november", ["--panel", "none", "--set", 'simulation.start="2023-11"'])
+for label, path in (("full", full), ("none", none), ("sample", samp), ("start 2023-11", nov)):
+    if path:
+        with h5py.File(path, "r") as f:
+            check_cf(label, f)
 
 # --------------------------------------------------------------------------
 q = S.run(["--version"])
