@@ -6,7 +6,7 @@ Cases (the conftest fixtures): a pair with panels (baseline36_panel,
 devolved_panel: summary, impacts, appraisal, timeline), a mixed set
 (baseline36, devolved, trial, wales, baseline36 again: runs without panels,
 a trial, a refused comparison, an identical pair, repeated labels), a
-single run (wales) and a sweep alone (smoke_sweep).
+single run (wales), a trial alone (trial) and a sweep alone (smoke_sweep).
 
 Normalisation (``normalise``), applied to the golden page when it was
 recorded and to the page built now:
@@ -130,6 +130,7 @@ CASES = {
     "pair": ["baseline36_panel", "devolved_panel"],
     "mixed": ["baseline36", "devolved", "trial", "wales", "baseline36"],
     "single": ["wales"],
+    "trial": ["trial"],
     "sweep": ["smoke_sweep"],
 }
 
