@@ -107,10 +107,6 @@ PROGRAMME_LABELS = {"work_first": "Work First", "ips": "IPS",
 _INERT = ("name", "description", "simulation.", "output.")
 
 
-def e(s):
-    return html.escape(str(s))
-
-
 def _escape(v):
     """Every value a template writes: None as "None", markup as it is, the rest
     through html.escape (quotes as &quot; and &#x27;)."""
