@@ -32,15 +32,40 @@ The summary (``summary_sentences``) is generated from the numbers of
 when both runs have panels): every number in it is an HTML span carrying its
 exact value in ``data-value``; a difference whose 95 % interval includes 0
 is called "no clear difference".
+
+The HTML comes from the Jinja2 templates in ``lmsim/templates/``
+(``environment``): ``report.html.j2`` (the page), ``cells.html.j2`` (table
+cells and number spans), ``summary.html.j2`` (one macro per summary
+sentence) and ``report.css``, with autoescaping on. Values are escaped as
+``html.escape`` does (``&quot;``, ``&#x27;``), the escaping of the pages
+written before the templates, so the page is the same byte for byte
+outside its layout (tests/analysis/test_report_golden.py).
 """
+import functools
 import html
 import math
+import os
 import re
+import sys
 
 import numpy as np
 import pandas as pd
 
 from .run import flatten_settings
+
+try:
+    import jinja2
+    import markupsafe
+except ImportError as _err:
+    class TemplateImportError(ImportError, RuntimeError):
+        """Jinja2 is missing (a RuntimeError too, so the command line says it in one line)."""
+
+    raise TemplateImportError(
+        "lmsim report needs Jinja2 for its HTML templates, which this Python (%s) cannot "
+        "import (%s). Install Debian's python3-jinja2 (apt-get install -y python3-jinja2) and "
+        "use /usr/bin/python3" % (sys.executable, _err)) from None
+
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
 MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August",
                "September", "October", "November", "December"]
@@ -82,8 +107,42 @@ PROGRAMME_LABELS = {"work_first": "Work First", "ips": "IPS",
 _INERT = ("name", "description", "simulation.", "output.")
 
 
-def e(s):
-    return html.escape(str(s))
+def _escape(v):
+    """Every value a template writes: None as "None", markup as it is, the rest
+    through html.escape (quotes as &quot; and &#x27;)."""
+    if isinstance(v, markupsafe.Markup) or hasattr(v, "__html__"):
+        return v
+    return markupsafe.Markup(html.escape(str(v)))
+
+
+def exact(v):
+    """The exact value of a number for data-value: the repr of the float."""
+    return repr(float(v))
+
+
+def _isnan(v):
+    return math.isnan(float(v))
+
+
+@functools.lru_cache(maxsize=8)
+def environment(templates=None):
+    """The Jinja2 environment of the report: the templates in ``templates``
+    (a folder of your own, searched first: copies of the files in
+    lmsim/templates/ to restyle the page), then lmsim/templates/.
+    Autoescaping is on; ``finalize`` escapes as html.escape does, so the
+    page keeps the escaping of the string-built report."""
+    paths = ([os.fspath(templates)] if templates else []) + [TEMPLATES]
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(paths), autoescape=True,
+                             finalize=_escape, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(fmt=fmt, exact=exact, clear=clear, isnan=_isnan)
+    return env
+
+
+def macros(name, templates=None):
+    """The macros of template ``name`` (e.g. "summary.html.j2"), as functions
+    returning markup."""
+    return environment(templates).get_template(name).module
 
 
 # -- numbers -------------------------------------------------------------------
@@ -326,10 +385,9 @@ def policy_start(a, b):
 
 # -- the summary ---------------------------------------------------------------
 def span(v, kind, field, sign=False, **data):
-    """A number in a sentence: its text, with the exact value in data-value."""
-    attrs = "".join(' data-%s="%s"' % (k.replace("_", "-"), e(x)) for k, x in data.items())
-    return '<span class="num" data-field="%s" data-value="%s"%s>%s</span>' % (
-        e(field), repr(float(v)), attrs, fmt(v, kind, sign=sign))
+    """A number in a sentence: its text, with the exact value in data-value
+    (the span macro of cells.html.j2)."""
+    return macros("cells.html.j2").span(v, kind, field, sign=sign, **data)
 
 
 def clear(lo, hi):
@@ -337,48 +395,15 @@ def clear(lo, hi):
     return not (math.isnan(lo) or math.isnan(hi)) and (lo > 0.0 or hi < 0.0)
 
 
-def _interval(row, kind, field, group, unit=""):
-    return "95 %% interval %s to %s%s" % (
-        span(row["ci_low"], kind, field + ".ci_low", sign=kind == "pp", group=group),
-        span(row["ci_high"], kind, field + ".ci_high", sign=kind == "pp", group=group), unit)
-
-
-def _population(run):
-    place = place_name(run)
-    return "%s (%s people represented by %s simulated persons)" % (
-        place or "the population the runs represent",
-        span(run.represents, "count", "represents"), span(run.n_persons, "count", "persons"))
-
-
 def _period(run):
-    return "the %d months from %s to %s" % (run.n_months, month_words(run, 0),
-                                            month_words(run, run.n_months))
+    return {"months": run.n_months, "start": month_words(run, 0),
+            "end": month_words(run, run.n_months)}
 
 
-def _rate_sentence(c, end, la, lb):
-    """Employment rate of everybody at the end, and the group with the largest change."""
-    r = c[(c.group == "all") & (c.measure == "employment_rate")].iloc[0]
-    s = ("By %s the employment rate is %s %% under %s and %s %% under %s: " % (
-        end, span(r["b"], "pct", "employment_rate.b", group="all"), e(lb),
-        span(r["a"], "pct", "employment_rate.a", group="all"), e(la)))
-    diff = span(r["diff"], "pp", "employment_rate.diff", group="all")
-    if math.isnan(r.ci_low):
-        s += "a difference of %s percentage points (no interval)" % diff
-    elif clear(r.ci_low, r.ci_high):
-        s += "a difference of %s percentage points (%s)" % (
-            diff, _interval(r, "pp", "employment_rate", "all"))
-    else:
-        s += "no clear difference (%s percentage points, %s)" % (
-            diff, _interval(r, "pp", "employment_rate", "all"))
-    g = c[(c.group != "all") & (c.measure == "employment_rate")]
-    if len(g) and (g["diff"].abs() > 0).any():
-        top = g.loc[g["diff"].abs().idxmax()]
-        s += ("; the largest change is for %s, %s percentage points (%s)%s" % (
-            e(group_phrase(top.group)),
-            span(top["diff"], "pp", "employment_rate.diff", group=top.group),
-            _interval(top, "pp", "employment_rate", top.group),
-            "" if clear(top.ci_low, top.ci_high) else ", no clear difference"))
-    return s + "."
+def _all_row(df, measure):
+    """The row of all people for ``measure`` of a compare table, or None."""
+    r = df[(df.group == "all") & (df.measure == measure)]
+    return r.iloc[0] if len(r) else None
 
 
 IMPACT_WORDS = [("employment_months", "employment months", "more", "fewer"),
@@ -386,56 +411,27 @@ IMPACT_WORDS = [("employment_months", "employment months", "more", "fewer"),
                 ("benefit_months", "months on out-of-work benefits", "more", "fewer")]
 
 
-def _impacts_sentence(imp, la, lb):
-    parts = []
-    for m, words, more, fewer in IMPACT_WORDS:
-        r = imp[(imp.group == "all") & (imp.measure == m)]
-        if not len(r):
-            continue
-        r = r.iloc[0]
-        iv = _interval(r, "count", m, "all")
-        if clear(r.ci_low, r.ci_high):
-            parts.append("%s %s %s (%s)" % (span(abs(r["diff"]), "count", m + ".diff_abs",
-                                                 group="all", diff=r["diff"]),
-                                            more if r["diff"] > 0 else fewer, words, iv))
-        else:
-            parts.append("no clear difference in %s (%s, %s)" % (
-                words, span(r["diff"], "count", m + ".diff", sign=True, group="all"), iv))
-    if not parts:
-        return ""
-    return ("Over the whole period, %s against %s for the population represented: %s." % (
-        e(lb), e(la), ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]))
+def _rate_sentence(m, c, end, la, lb):
+    """Employment rate of everybody at the end, and the group with the largest change."""
+    r = _all_row(c, "employment_rate")
+    g = c[(c.group != "all") & (c.measure == "employment_rate")]
+    top = g.loc[g["diff"].abs().idxmax()] if len(g) and (g["diff"].abs() > 0).any() else None
+    return m.rate(r, top, group_phrase(top.group) if top is not None else "", end, la, lb)
 
 
-def _cost_sentence(imp, cost_a, cost_b):
-    dc = cost_b - cost_a
-    if dc == 0:
-        return "Programme costs are the same in both runs: GBP %s." % span(
-            cost_a, "gbp", "programme_cost_gbp.a")
-    s = "Programmes cost GBP %s %s (GBP %s against GBP %s)" % (
-        span(abs(dc), "gbp", "programme_cost_gbp.diff_abs", diff=dc),
-        "more" if dc >= 0 else "less", span(cost_b, "gbp", "programme_cost_gbp.b"),
-        span(cost_a, "gbp", "programme_cost_gbp.a"))
+def _impacts_sentence(m, imp, la, lb):
+    parts = [(r, words, more, fewer) for r, words, more, fewer in
+             ((_all_row(imp, k), w, mo, fe) for k, w, mo, fe in IMPACT_WORDS) if r is not None]
+    return m.impacts(parts, la, lb) if parts else ""
+
+
+def _cost_sentence(m, imp, cost_a, cost_b):
+    per_job = npv = None
+    if imp is not None and cost_b - cost_a != 0:
+        per_job = _all_row(imp, "cost_per_additional_sustained_job")
     if imp is not None:
-        r = imp[(imp.group == "all") & (imp.measure == "cost_per_additional_sustained_job")]
-        if len(r) and dc != 0:
-            r = r.iloc[0]
-            if not math.isnan(r.ci_low):
-                s += ", GBP %s per additional sustained job (%s)" % (
-                    span(r["diff"], "gbp", "cost_per_additional_sustained_job"),
-                    _interval(r, "gbp", "cost_per_additional_sustained_job", "all"))
-            else:
-                s += (", and the cost per additional sustained job cannot be bounded: there is "
-                      "no clear difference in sustained jobs")
-        ap = imp[(imp.group == "all") & (imp.measure == "appraisal_npv_society_gbp")]
-        if len(ap):
-            r = ap.iloc[0]
-            s += "; the net present value to society is GBP %s%s" % (
-                span(r["diff"], "gbp", "appraisal_npv_society_gbp"),
-                "" if math.isnan(r.ci_low) else " (%s)" % _interval(r, "gbp",
-                                                                   "appraisal_npv_society_gbp",
-                                                                   "all"))
-    return s + "."
+        npv = _all_row(imp, "appraisal_npv_society_gbp")
+    return m.costs(cost_a, cost_b, per_job, npv)
 
 
 def programme_cost(run):
@@ -444,94 +440,59 @@ def programme_cost(run):
     return float(p["cost_total"].sum()) if len(p) else 0.0
 
 
-def summary_sentences(runs, labels, cmp=None, imp=None, refused="", policy=None, impacts_note=""):
-    """The report's opening sentences (HTML, 3-5), generated from the numbers.
+def summary_sentences(runs, labels, cmp=None, imp=None, refused="", policy=None, impacts_note="",
+                      templates=None):
+    """The report's opening sentences (HTML, 3-5), generated from the numbers
+    (the macros of summary.html.j2).
 
     runs, labels: the runs of the report (the first is the reference);
     cmp: compare_runs(runs[0], runs[1]) (None with one run, or when refused:
     then ``refused`` holds the reason); imp: compare_impacts of the same pair
-    (None without panels: ``impacts_note`` says why); policy: policy_start()."""
+    (None without panels: ``impacts_note`` says why); policy: policy_start();
+    templates: a folder of templates searched before lmsim/templates/."""
+    m = macros("summary.html.j2", templates)
     a = runs[0]
     if len(runs) == 1:
-        return _single_summary(a)
+        return _single_summary(m, a)
     b = runs[1]
-    others = len(runs) - 2
-    s1 = ("This report compares “%s” (%s) with “%s” (%s) for %s, over %s%s%s." % (
-        e(scenario_words(b)), e(labels[1]), e(scenario_words(a)), e(labels[0]), _population(a),
-        _period(a), "; the change starts in %s" % e(month_words(a, policy["month"]))
-        if policy and policy.get("month") else "",
-        "; %d further run%s %s compared with %s in the tables below" % (
-            others, "s" if others > 1 else "", "are" if others > 1 else "is", e(labels[0]))
-        if others else ""))
+    s1 = m.compares(scenario_words(b), labels[1], scenario_words(a), labels[0], a, place_name(a),
+                    _period(a), month_words(a, policy["month"]) if policy and policy.get("month")
+                    else "", len(runs) - 2)
     if refused or cmp is None:
-        rates = "; ".join("%s: %s %%" % (e(lab), span(r.outcomes().set_index("group").at[
-            "all", "employment_rate_end"], "pct", "employment_rate_end", run=k))
-            for k, (lab, r) in enumerate(zip(labels, runs)))
-        return [s1, "The runs cannot be compared: %s." % e(refused),
-                "Employment rates at the end of each run: %s." % rates]
+        rates = [(lab, r.outcomes().set_index("group").at["all", "employment_rate_end"], k)
+                 for k, (lab, r) in enumerate(zip(labels, runs))]
+        return [s1, m.refused(refused), m.end_rates(rates)]
     out = [s1]
     if cmp.attrs.get("verdict"):  # identical runs, or nothing differs at the end
-        v = cmp.attrs["verdict"]
-        out.append("Note: %s." % e(v[:1].upper() + v[1:]))
-    out.append(_rate_sentence(cmp, e(month_words(a, a.n_months)), labels[0], labels[1]))
+        out.append(m.verdict(cmp.attrs["verdict"]))
+    out.append(_rate_sentence(m, cmp, month_words(a, a.n_months), labels[0], labels[1]))
     if imp is not None:
-        s = _impacts_sentence(imp, labels[0], labels[1])
+        s = _impacts_sentence(m, imp, labels[0], labels[1])
         if s:
             out.append(s)
-        r = imp[(imp.group == "all") & (imp.measure == "programme_cost_gbp")]
-        ca, cb = (float(r.iloc[0]["a"]), float(r.iloc[0]["b"])) if len(r) else \
+        r = _all_row(imp, "programme_cost_gbp")
+        ca, cb = (float(r["a"]), float(r["b"])) if r is not None else \
             (programme_cost(a), programme_cost(b))
     else:
-        out.append("Impacts over the whole period (employment months, sustained jobs, benefit "
-                   "months) are not shown: %s." % e(impacts_note or "they need both runs' panels"))
+        out.append(m.no_impacts(impacts_note or "they need both runs' panels"))
         ca, cb = programme_cost(a), programme_cost(b)
     if ca or cb:
-        out.append(_cost_sentence(imp, ca, cb))
+        out.append(_cost_sentence(m, imp, ca, cb))
     return out
 
 
-def _single_summary(r):
-    h = r.outcomes().set_index("group")
-    s1 = "This report shows “%s” (%s) for %s, over %s." % (
-        e(scenario_words(r)), e(r.scenario_name), _population(r), _period(r))
-    s2 = ("The employment rate goes from %s %% in %s to %s %% in %s, and the unemployment rate "
-          "from %s %% to %s %%." % (
-              span(h.at["all", "employment_rate_start"], "pct", "employment_rate_start"),
-              e(month_words(r, 0)),
-              span(h.at["all", "employment_rate_end"], "pct", "employment_rate_end"),
-              e(month_words(r, r.n_months)),
-              span(h.at["all", "unemployment_rate_start"], "pct", "unemployment_rate_start"),
-              span(h.at["all", "unemployment_rate_end"], "pct", "unemployment_rate_end")))
-    out = [s1, s2]
+def _single_summary(m, r):
+    h = r.outcomes().set_index("group").loc["all"]
+    out = [m.shows(scenario_words(r), r.scenario_name, r, place_name(r), _period(r)),
+           m.rates_over_run(h, month_words(r, 0), month_words(r, r.n_months))]
     p = r.programmes()
-    if len(p):
-        p = p[p.arm != "control"]
-        parts = ["%s %s referrals%s, %s starters' jobs sustained 6 months, GBP %s" % (
-            e(programme_label(x.programme)), span(x.referrals, "count", "referrals",
-                                                  programme=x.programme, arm=x.arm),
-            "" if x.arm == "none" else " (%s arm)" % e(x.arm),
-            span(x.sustained_6_started, "count", "sustained_6_started", programme=x.programme,
-                 arm=x.arm),
-            span(x.cost_total, "gbp", "cost_total", programme=x.programme, arm=x.arm))
-            for x in p.itertuples()]
-        out.append("Programmes over the run: %s." % "; ".join(parts))
-    else:
-        out.append("The scenario has no employment programmes.")
+    p = p[p.arm != "control"] if len(p) else p
+    out.append(m.programmes([(programme_label(x.programme), x) for x in p.itertuples()]))
     if r.is_trial():
         from .compare import compare_trial
         t = compare_trial(r)
         t = t[t.measure == "sustained_6_12_rate"]
         for x in t.itertuples():
-            out.append("In the randomised trial of %s, starting the programme changes the share "
-                       "of people with a job sustained 6 months within 12 months of the offer "
-                       "by %s percentage points (95 %% interval %s to %s)%s." % (
-                           e(programme_label(x.programme)),
-                           span(x.diff, "pp", "trial.sustained_6_12_rate.diff",
-                                programme=x.programme),
-                           span(x.ci_low, "pp", "trial.sustained_6_12_rate.ci_low",
-                                programme=x.programme),
-                           span(x.ci_high, "pp", "trial.sustained_6_12_rate.ci_high",
-                                programme=x.programme),
-                           "" if clear(x.ci_low, x.ci_high) else ": no clear difference"))
+            out.append(m.trial(programme_label(x.programme), x))
             break
     return out

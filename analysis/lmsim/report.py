@@ -23,10 +23,16 @@ and, with --pdf, report/report.pdf printed by headless Chromium. Order:
 Every number in the tables and the summary carries its exact value in a
 ``data-value`` attribute (repr of the float), so a test or a script can
 check it against the file.
+
+The page comes from Jinja2 templates (python3-jinja2) with autoescaping on,
+in lmsim/templates/: report.html.j2 (the page), cells.html.j2 (cells and
+number spans), summary.html.j2 (the sentences) and report.css. This module
+computes the numbers and their texts (``_context``); the templates only
+place them. ``build(..., templates=DIR)`` searches DIR first, so a copy of
+one of those files there restyles the page.
 """
 import base64
 import datetime
-import html
 import io
 import math
 import os
@@ -71,29 +77,6 @@ PROGRAMME_FIELDS = [
     ("cost_per_sustained_6", "Cost per starter's job sustained 6 months (GBP)", "gbp"),
 ]
 
-CSS = """
-body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;
-color:#222;line-height:1.4;padding:0 1em}
-h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ccc;margin-top:2em}
-h3{font-size:1.05em}
-table{border-collapse:collapse;font-size:0.85em;margin:0.5em 0 1em}
-th,td{border:1px solid #ddd;padding:3px 7px}td.num{text-align:right;font-variant-numeric:tabular-nums}
-th{background:#f0f3f7}caption{text-align:left;font-weight:bold;margin-bottom:.3em}
-img{max-width:100%;height:auto;border:1px solid #eee;margin:.5em 0}
-.note{color:#555;font-size:.9em}code{background:#f4f4f4;padding:0 .2em;word-break:break-all}
-.ci{color:#666;font-size:.9em}
-pre{background:#f7f7f7;padding:.6em;overflow:auto;font-size:.8em;max-height:30em}
-.warnings{border:2px solid #c25400;background:#fff4e5;padding:.3em 1em;margin:1em 0}
-.warnings h2{border:none;margin-top:.3em;color:#a04000}
-#summary p.summary{font-size:1.1em;max-width:60em}
-#summary{border-left:4px solid #2b6ca3;padding-left:1em}
-ul.timeline{margin:0;padding-left:1.2em}
-@page{size:A4 landscape;margin:12mm}
-@media print{body{max-width:none;margin:0;font-size:9pt}h2{break-after:avoid}
-table{font-size:7pt}th,td{padding:1px 3px}
-img,figure,.warnings,#summary{break-inside:avoid}tr{break-inside:avoid}details{display:none}}
-"""
-
 
 def _fmt(v, kind):
     """Cell text in the units of lmsim.present: pct, pp (signed), gbp, gbpd
@@ -109,40 +92,35 @@ def _fmt(v, kind):
     return P.fmt(v, kind)
 
 
+# Cells for the num macro of cells.html.j2: value (data-value), text, data
+# (further data-* attributes, in order), and sim/sim_text or ci.
 def _num(v, kind, **data):
-    attrs = "".join(' data-%s="%s"' % (k, html.escape(str(x))) for k, x in data.items())
-    val = repr(int(v)) if kind == "int" else repr(float(v))
-    return '<td class="num" data-value="%s"%s>%s</td>' % (val, attrs, _fmt(v, kind))
+    return {"value": repr(int(v)) if kind == "int" else repr(float(v)), "text": _fmt(v, kind),
+            "data": [(k, str(x)) for k, x in data.items()], "sim": None, "ci": None}
 
 
 def _count(v, sim, **data):
     """A count (or cost) for the represented population, with the simulated one beside."""
-    attrs = "".join(' data-%s="%s"' % (k, html.escape(str(x))) for k, x in data.items())
-    return ('<td class="num" data-value="%s" data-sim="%s"%s>%s <span class="ci">(sim. %s)</span>'
-            "</td>" % (repr(float(v)), repr(float(sim)), attrs, "{:,.0f}".format(float(v)),
-                       "{:,.0f}".format(float(sim))))
+    return {"value": repr(float(v)), "text": "{:,.0f}".format(float(v)),
+            "data": [(k, str(x)) for k, x in data.items()], "sim": repr(float(sim)),
+            "sim_text": "{:,.0f}".format(float(sim)), "ci": None}
 
 
 def _diff_ci(v, lo, hi, kind, **data):
     """A difference cell with its 95 % interval (none when the interval is NaN)."""
     if math.isnan(lo) or math.isnan(hi):
         return _num(v, kind, **data)
-    data = dict(data, **{"ci-low": repr(float(lo)), "ci-high": repr(float(hi))})
-    attrs = "".join(' data-%s="%s"' % (k, html.escape(str(x))) for k, x in data.items())
-    return '<td class="num" data-value="%s"%s>%s <span class="ci">[%s, %s]</span></td>' % (
-        repr(float(v)), attrs, _fmt(v, kind), _fmt(lo, kind), _fmt(hi, kind))
+    c = _num(v, kind, **dict(data, **{"ci-low": repr(float(lo)), "ci-high": repr(float(hi))}))
+    c["ci"] = (_fmt(lo, kind), _fmt(hi, kind))
+    return c
 
 
 def _img(fig, alt):
+    """A figure for the img macro: its alt text and the PNG in base64."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     plots.close(fig)
-    return '<img alt="%s" src="data:image/png;base64,%s">' % (
-        html.escape(alt), base64.b64encode(buf.getvalue()).decode("ascii"))
-
-
-def _e(s):
-    return html.escape(str(s))
+    return {"alt": alt, "png": base64.b64encode(buf.getvalue()).decode("ascii")}
 
 
 def differing_settings(runs):
@@ -171,70 +149,46 @@ def _sweep_section(sw, k):
     """Sweep: its tasks (provenance), tidy table and paired comparisons of every point
     with the first, over replicates."""
     t = sw.tidy()
-    h = ['<h2 id="sweep-%d">Sweep %s</h2>' % (k, _e(sw.path)),
-         '<p class="note">%d points x %d replicates; replicates share seeds across points '
-         "(common random numbers). Index sha256 <code>%s</code>.</p>"
-         % (len(sw.points), len(sw.replicates), sha256_of(sw.path))]
     meas = [c for c in t.columns if c.endswith("_end") or c.endswith("_start")]
-    h.append('<table class="sweep-tidy" id="sweep-tidy-%d"><tr><th>point</th><th>replicate</th>'
-             "<th>seed</th><th>overrides</th>%s<th>task file sha256</th></tr>"
-             % (k, "".join("<th>%s</th>" % _e(m) for m in meas)))
+    out = {"k": k, "path": sw.path, "n_points": len(sw.points),
+           "n_replicates": len(sw.replicates), "sha256": sha256_of(sw.path), "measures": meas,
+           "rows": [], "compares": [], "programmes_img": None}
     for _, row in t.iterrows():
-        h.append("<tr><td>%s</td><td>%d</td><td>%s</td><td><code>%s</code></td>%s"
-                 '<td><code>%s</code></td></tr>' % (
-                     _e(row.point), row.replicate, _e(row.seed), _e(row.overrides), "".join(
-                         _num(row[m], "gbp" if "earnings" in m else "pct", point=row.point,
-                              replicate=row.replicate, field=m) for m in meas),
-                     sha256_of(sw.task_path(row.point, row.replicate))))
-    h.append("</table>")
+        out["rows"].append({
+            "point": row.point, "replicate": "%d" % row.replicate, "seed": row.seed,
+            "overrides": row.overrides,
+            "cells": [_num(row[m], "gbp" if "earnings" in m else "pct", point=row.point,
+                           replicate=row.replicate, field=m) for m in meas],
+            "sha256": sha256_of(sw.task_path(row.point, row.replicate))})
     pts = sw.points
     for j, b in enumerate(pts[1:], 1):
         c = compare_sweep(sw, pts[0], b)
         c = c[c.group.isin(["sweep_tidy", "all", "disabled"])]
-        h.append('<table class="sweep-compare" id="sweep-compare-%d-%d"><caption>%s minus %s, '
-                 "paired by replicate (percentage points; GBP for earnings)</caption><tr><th>group</th>"
-                 "<th>measure</th><th>%s</th><th>%s</th><th>difference</th><th>s.e.</th>"
-                 "<th>95 %% interval</th><th>s.e. unpaired</th><th>replicates</th></tr>"
-                 % (k, j, _e(b), _e(pts[0]), _e(pts[0]), _e(b)))
+        rows = []
         for _, row in c.iterrows():
             money = "earnings" in row.measure
             kv, kd, ks = ("gbp", "gbpd", "gbpse") if money else ("pct", "pp", "ppse")
-            h.append("<tr><td>%s</td><td>%s</td>%s%s%s%s<td>%s to %s</td>%s<td>%d</td></tr>"
-                     % (_e(P.group_label(row.group) if row.group != "sweep_tidy" else
-                           "sweep (tidy table)"), _e(row.measure), _num(row.a, kv),
-                        _num(row.b, kv), _num(row["diff"], kd, group=row.group, field=row.measure),
-                        _num(row.se, ks), _fmt(row.ci_low, kd), _fmt(row.ci_high, kd),
-                        _num(row.se_unpaired, ks), row.replicates))
-        h.append('</table><p class="note">%s.</p>' % _e(c.attrs.get("note", "")))
+            rows.append({
+                "group": P.group_label(row.group) if row.group != "sweep_tidy" else
+                "sweep (tidy table)", "measure": row.measure,
+                "cells": [_num(row.a, kv), _num(row.b, kv),
+                          _num(row["diff"], kd, group=row.group, field=row.measure),
+                          _num(row.se, ks)],
+                "low": _fmt(row.ci_low, kd), "high": _fmt(row.ci_high, kd),
+                "se_unpaired": _num(row.se_unpaired, ks), "replicates": "%d" % row.replicates})
+        out["compares"].append({"j": j, "a": pts[0], "b": b, "rows": rows,
+                                "note": c.attrs.get("note", "")})
     has_prog = False
     for pt in pts:
         with sw.run(pt, sw.replicates[0]) as r:
             has_prog = has_prog or len(r.programmes()) > 0
     if has_prog:
-        h.append("<h3>Programmes by point (means over replicates)</h3>" +
-                 _img(plots.programmes(sw), "programmes by sweep point"))
-    return h
+        out["programmes_img"] = _img(plots.programmes(sw), "programmes by sweep point")
+    return out
 
 
 HEADLINE_COMPARE_GROUPS = ["all", "disabled", "not_disabled", "female", "male",
                            "ethnic_minority", "white"]
-
-
-def _summary(runs, labels, comparisons, impacts, policies):
-    """The summary section: 3-5 sentences from lmsim.present.summary_sentences."""
-    cmp, refused, imp, note, pol = None, "", None, "", None
-    if len(runs) > 1:
-        _, cmp, refused = comparisons[0]
-        imp, note = impacts.get(1, (None, ""))
-        pol = policies.get(1)
-    sents = P.summary_sentences(runs, labels, cmp=cmp, imp=imp, refused=refused, policy=pol,
-                                impacts_note=note)
-    return ('<section id="summary"><h2>Summary</h2><p class="summary">%s</p>'
-            '<p class="note">Numbers are for the population the runs represent; 95 %% intervals '
-            "as <code>lmsim compare</code> (%s). A difference whose interval includes 0 is "
-            '"no clear difference".</p></section>'
-            % (" ".join('<span class="sentence">%s</span>' % s for s in sents),
-               _e(REPLICATE_NOTE)))
 
 
 def _headline_chart(runs, labels, policies):
@@ -248,52 +202,53 @@ def _headline_chart(runs, labels, policies):
             text += " (%s)" % labels[k]
         if (pol["month"], text) not in starts:
             starts.append((pol["month"], text))
-        notes.append('<li data-compare="%d" data-policy-month="%d" data-method="%s">%s minus %s: '
-                     "%s.</li>" % (k, pol["month"], _e(pol["method"]), _e(labels[k]),
-                                   _e(labels[0]), _e(pol["detail"])))
+        notes.append({"k": k, "month": "%d" % pol["month"], "method": pol["method"],
+                      "lb": labels[k], "la": labels[0], "detail": pol["detail"]})
     fig = plots.employment(runs, starts=starts, labels=labels)
-    return ('<section id="headline-chart"><h2>Employment over time</h2>%s'
-            '<p class="note">Employment rate by month, from the aggregate counts (all persons). '
-            "The dashed line marks when the scenarios start to differ:</p><ul class=\"note\">%s"
-            "</ul></section>" % (_img(fig, "employment rate by scenario"), "".join(notes)))
+    return {"img": _img(fig, "employment rate by scenario"), "notes": notes}
+
+
+def _difference_table(k, c, la, lb):
+    """Differences at the end of the run from the first run, by group."""
+    c = c[c.group.isin(HEADLINE_COMPARE_GROUPS)]
+    piv = c.pivot(index="group", columns="measure", values="diff")
+    piv = piv.reindex([g for g in c.group.unique()])
+    piv = piv[[m for m in c.measure.unique()]]
+    lo = c.pivot(index="group", columns="measure", values="ci_low")
+    hi = c.pivot(index="group", columns="measure", values="ci_high")
+    return {"k": k, "refused": "", "la": la, "lb": lb, "basis": c.attrs.get("basis", ""),
+            "columns": [(P.measure_label(m), "GBP" if m == "mean_earnings" else "pp")
+                        for m in piv.columns],
+            "rows": [{"label": P.group_label(g),
+                      "cells": [_diff_ci(row[m], lo.at[g, m], hi.at[g, m],
+                                         "gbpd" if m == "mean_earnings" else "pp",
+                                         group=g, field=m) for m in piv.columns]}
+                     for g, row in piv.iterrows()],
+            "note": c.attrs.get("note", "")}
 
 
 def _impacts_tables(k, imp, la, lb):
     """Impacts over the run by group (represented population) and the programme costs."""
     meas = [m for m in P.IMPACT_ORDER if m in set(imp.measure)]
     body = imp[imp.measure.isin(meas)]
-    groups = list(dict.fromkeys(body.group))
-    h = ['<table class="impacts" id="impacts-%d" data-basis="%s"><caption>%s minus %s: totals '
-         "over the run for the population represented, difference [95 %% interval]</caption>"
-         "<tr><th>group</th>%s</tr>" % (k, _e(imp.attrs.get("basis", "")), _e(lb), _e(la), "".join(
-             "<th>%s (%s)</th>" % (_e(P.measure_label(m)), "GBP" if P.measure_unit(m) == "gbp"
-                                   else "count") for m in meas))]
-    for g in groups:
+    rows = []
+    for g in dict.fromkeys(body.group):
         row = body[body.group == g].set_index("measure")
-        h.append("<tr><td>%s</td>%s</tr>" % (_e(P.group_label(g)), "".join(
+        rows.append({"label": P.group_label(g), "cells": [
             _diff_ci(row.at[m, "diff"], row.at[m, "ci_low"], row.at[m, "ci_high"],
                      "gbpd" if P.measure_unit(m) == "gbp" else "countd", group=g, field=m)
-            for m in meas)))
-    h.append("</table>")
+            for m in meas]})
     cost = imp[imp.measure.isin(["programme_cost_gbp", "cost_per_additional_sustained_job",
                                  "cost_per_additional_employment_month"])]
-    if len(cost):
-        h.append('<table class="impact-costs" id="impact-costs-%d"><caption>Programme costs '
-                 "(GBP, population represented)</caption><tr><th>measure</th><th>%s</th>"
-                 "<th>%s</th><th>difference [95 %% interval]</th></tr>" % (k, _e(la), _e(lb)))
-        for _, r in cost.iterrows():
-            h.append("<tr><td>%s</td>%s%s%s</tr>" % (
-                _e(P.measure_label(r.measure)), _num(r.a, "gbp", field=r.measure, col="a"),
-                _num(r.b, "gbp", field=r.measure, col="b"),
-                _diff_ci(r["diff"], r.ci_low, r.ci_high,
-                         "gbpd" if r.measure == "programme_cost_gbp" else "gbp",
-                         group=r.group, field=r.measure)))
-        h.append('</table><p class="note">Cost per additional outcome: the cost difference '
-                 "divided by the impact; no interval (-) when the impact's interval includes 0."
-                 "</p>")
-    h.append('<p class="note">%s; %s.</p>' % (_e(imp.attrs.get("note", "")),
-                                             _e(imp.attrs.get("basis", ""))))
-    return h
+    costs = [{"label": P.measure_label(r.measure), "cells": [
+        _num(r.a, "gbp", field=r.measure, col="a"), _num(r.b, "gbp", field=r.measure, col="b"),
+        _diff_ci(r["diff"], r.ci_low, r.ci_high,
+                 "gbpd" if r.measure == "programme_cost_gbp" else "gbp",
+                 group=r.group, field=r.measure)]} for _, r in cost.iterrows()]
+    return {"k": k, "missing": False, "la": la, "lb": lb, "basis": imp.attrs.get("basis", ""),
+            "columns": [(P.measure_label(m), "GBP" if P.measure_unit(m) == "gbp" else "count")
+                        for m in meas],
+            "rows": rows, "costs": costs, "note": imp.attrs.get("note", "")}
 
 
 def appraisal_rows(imp):
@@ -304,70 +259,68 @@ def appraisal_rows(imp):
 
 
 def _appraisal_table(k, imp, la, lb):
-    """The "Appraisal (HM Treasury Green Book)" table, or [] when there are no rows."""
+    """The "Appraisal (HM Treasury Green Book)" table, or None when there are no rows."""
     rows = appraisal_rows(imp)
     if rows is None or not len(rows):
-        return []
-    h = ['<table class="appraisal" id="appraisal-%d"><caption>%s minus %s</caption><tr>'
-         "<th>group</th><th>measure</th><th>%s</th><th>%s</th><th>difference [95 %% interval]"
-         "</th></tr>" % (k, _e(lb), _e(la), _e(la), _e(lb))]
+        return None
+    out = []
     for _, r in rows.iterrows():
         unit = P.measure_unit(r.measure)
-        h.append("<tr><td>%s</td><td>%s%s</td>%s%s%s</tr>" % (
-            _e(P.group_label(r.group)), _e(P.measure_label(r.measure)),
-            " (GBP)" if unit == "gbp" else "",
-            _num(r.get("a", float("nan")), unit, group=r.group, field=r.measure, col="a"),
-            _num(r.get("b", float("nan")), unit, group=r.group, field=r.measure, col="b"),
-            _diff_ci(r["diff"], r.get("ci_low", float("nan")), r.get("ci_high", float("nan")),
-                     "gbpd" if unit == "gbp" else unit, group=r.group, field=r.measure)))
-    h.append("</table>")
-    return h
+        out.append({"group": P.group_label(r.group), "measure": P.measure_label(r.measure),
+                    "gbp": unit == "gbp", "cells": [
+                        _num(r.get("a", float("nan")), unit, group=r.group, field=r.measure,
+                             col="a"),
+                        _num(r.get("b", float("nan")), unit, group=r.group, field=r.measure,
+                             col="b"),
+                        _diff_ci(r["diff"], r.get("ci_low", float("nan")),
+                                 r.get("ci_high", float("nan")),
+                                 "gbpd" if unit == "gbp" else unit, group=r.group,
+                                 field=r.measure)]})
+    return {"k": k, "la": la, "lb": lb, "rows": out}
 
 
 def _settings_diff(runs, labels):
-    h = []
-    diff = differing_settings(runs)
-    if not diff:
-        return ["<p>The runs have identical settings.</p>"]
-    h.append('<table id="settings-diff"><caption>Settings that differ between the runs'
-             "</caption><tr><th>setting</th>%s</tr>" % "".join("<th>%s</th>" % _e(l)
-                                                             for l in labels))
-    for k, vals in diff.items():
+    """The settings that differ: labels and rows (key, cells); no rows when identical."""
+    rows = []
+    for k, vals in differing_settings(runs).items():
         cells = []
         for v in vals:
             if v is None:
-                cells.append("<td><i>absent</i></td>")
-            elif k == "timeline":
-                lines = P.timeline_lines(v)
-                cells.append('<td><ul class="timeline">%s</ul></td>' % "".join(
-                    "<li><code>%s</code></li>" % _e(x) for x in lines) if lines else
-                    "<td><code>%s</code></td>" % _e(v))
+                cells.append({"absent": True})
             else:
-                cells.append("<td><code>%s</code></td>" % _e(v))
-        h.append("<tr><td><code>%s</code></td>%s</tr>" % (_e(k), "".join(cells)))
-    h.append("</table>")
-    return h
+                cells.append({"absent": False, "text": v,
+                              "lines": P.timeline_lines(v) if k == "timeline" else []})
+        rows.append((k, cells))
+    return {"labels": labels, "rows": rows}
 
 
-def build(paths, outdir, title=None):
-    """Write outdir/index.html for the runs at ``paths``; returns its path.
+def _programme_tables(runs, labels):
+    out = []
+    for k, (lab, r) in enumerate(zip(labels, runs)):
+        p = r.programmes()
+        if not len(p):
+            continue
+        t = {"k": k, "label": lab, "scale": "%.4g" % r.scale, "trial": None, "rows": [
+            {"programme": P.programme_label(row.programme), "arm": row.arm, "cells": [
+                _count(row[f], row[f + "_sim"], programme=row.programme, arm=row.arm, field=f)
+                if kind == "count" else
+                _num(row[f], kind, programme=row.programme, arm=row.arm, field=f)
+                for f, _, kind in PROGRAMME_FIELDS]} for _, row in p.iterrows()]}
+        if r.is_trial():
+            t["trial"] = [{"programme": P.programme_label(row.programme), "measure": row.measure,
+                           "cells": [_count(row.n_treatment, row.n_treatment_sim),
+                                     _num(row.treatment, "pct"),
+                                     _count(row.n_control, row.n_control_sim),
+                                     _num(row.control, "pct"), _num(row["diff"], "pp"),
+                                     _num(row.se, "ppse")],
+                           "low": _fmt(row.ci_low, "pp"), "high": _fmt(row.ci_high, "pp")}
+                          for _, row in compare_trial(r).iterrows()]
+        out.append(t)
+    return out
 
-    Order: summary, warnings, the headline chart, tables (headline, differences,
-    impacts, appraisal, programmes, trials, sweeps), figures, provenance."""
-    runs, sweeps = [], []
-    for p in paths:
-        if isinstance(p, Run):
-            runs.append(p)
-        elif isinstance(p, Sweep) or is_sweep(p):
-            sweeps.append(p if isinstance(p, Sweep) else Sweep(p))
-        else:
-            runs.append(Run(p))
-    if not runs:  # a sweep alone: show replicate 0 of every point as the runs
-        runs = [s.run(pt, s.replicates[0]) for s in sweeps for pt in s.points]
-    labels = _labels(runs)
-    os.makedirs(outdir, exist_ok=True)
-    title = title or "lmsim report: " + ", ".join(labels)
 
+def _context(runs, sweeps, labels, title, templates):
+    """Everything report.html.j2 shows, computed: numbers with their texts."""
     # comparisons with the first run: computed first, for the summary and warnings
     comparisons, impacts, policies = [], {}, {}
     for k in range(1, len(runs)):
@@ -383,185 +336,119 @@ def build(paths, outdir, title=None):
             except (CompareError, ValueError) as e:
                 impacts[k] = (None, str(e))
         policies[k] = P.policy_start(runs[0], runs[k])
+    ctx = {"title": title, "replicate_note": REPLICATE_NOTE,
+           "trial_note": REPLICATE_NOTE[0].upper() + REPLICATE_NOTE[1:],
+           "headline_titles": [t for _, t, _ in HEADLINE_FIELDS],
+           "programme_titles": [t for _, t, _ in PROGRAMME_FIELDS]}
 
-    h = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-         "<title>%s</title><style>%s</style></head><body>" % (_e(title), CSS),
-         "<h1>%s</h1>" % _e(title)]
-    h.append(_summary(runs, labels, comparisons, impacts, policies))
+    # the summary: 3-5 sentences from lmsim.present.summary_sentences
+    cmp, refused, imp, note, pol = None, "", None, "", None
+    if len(runs) > 1:
+        _, cmp, refused = comparisons[0]
+        imp, note = impacts.get(1, (None, ""))
+        pol = policies.get(1)
+    ctx["summary"] = P.summary_sentences(runs, labels, cmp=cmp, imp=imp, refused=refused,
+                                         policy=pol, impacts_note=note, templates=templates)
 
     # warnings, right after the summary: settings with no effect, comparisons
     # that show nothing or were refused
     items = []
     for k, (lab, r) in enumerate(zip(labels, runs)):
-        items.extend('<li data-run="%d"><b>%s</b>: %s</li>' % (k, _e(lab), _e(w))
-                     for w in r.warnings)
+        items.extend({"on": "run", "k": k, "who": lab, "text": w} for w in r.warnings)
     for k, c, refused in comparisons:
         what = "%s minus %s" % (labels[k], labels[0])
         if refused:
-            items.append('<li data-compare="%d"><b>%s</b>: not compared: %s</li>'
-                         % (k, _e(what), _e(refused)))
+            items.append({"on": "compare", "k": k, "who": what, "text": "not compared: " + refused})
         elif c.attrs.get("verdict"):
-            items.append('<li data-compare="%d"><b>%s</b>: %s</li>'
-                         % (k, _e(what), _e(c.attrs["verdict"])))
-    if items:
-        h.append('<section class="warnings" id="warnings"><h2>Warnings</h2><ul>%s</ul>'
-                 '<p class="note">Settings that had no effect in a run are recorded in its file '
-                 "(root attribute <code>warnings</code>); see docs/scenario-reference.md, "
-                 '"Warnings".</p></section>' % "".join(items))
+            items.append({"on": "compare", "k": k, "who": what, "text": c.attrs["verdict"]})
+    ctx["warnings"] = items
+    ctx["chart"] = _headline_chart(runs, labels, policies)
 
-    h.append(_headline_chart(runs, labels, policies))
-
-    # headline
-    h.append('<h2 id="headline">Headline outcomes</h2>')
+    ctx["headline"] = []
     for k, (lab, r) in enumerate(zip(labels, runs)):
-        df = r.outcomes()
-        h.append('<table class="headline" id="headline-%d" data-run="%d" data-file="%s">'
-                 "<caption>%s: %s (start) and %s (end)</caption><tr><th>group</th>%s</tr>"
-                 % (k, k, _e(os.path.basename(r.path)), _e(lab), _e(P.month_words(r, 0)),
-                    _e(P.month_words(r, r.n_months)),
-                    "".join("<th>%s</th>" % _e(t) for _, t, _ in HEADLINE_FIELDS)))
-        for _, row in df.iterrows():
-            h.append("<tr><td>%s</td>%s</tr>" % (_e(P.group_label(row.group)), "".join(
+        ctx["headline"].append({
+            "k": k, "file": os.path.basename(r.path), "label": lab, "start": P.month_words(r, 0),
+            "end": P.month_words(r, r.n_months), "represents": "{:,}".format(r.represents),
+            "scale": "%.4g" % r.scale, "persons": "{:,}".format(r.n_persons),
+            "rows": [{"label": P.group_label(row.group), "cells": [
                 _count(row[f] * r.scale, row[f], group=row.group, field=f) if kind == "int" else
-                _num(row[f], kind, group=row.group, field=f) for f, _, kind in HEADLINE_FIELDS)))
-        h.append('</table><p class="note">Persons for the population represented (%s: x %.4g '
-                 "the %s simulated; simulated counts in brackets).</p>"
-                 % ("{:,}".format(r.represents), r.scale, "{:,}".format(r.n_persons)))
-    if len(runs) > 1:
-        h.append('<h2 id="differences">Differences at the end of the run</h2>'
-                 '<p class="note">Differences from %s in percentage points (pp; GBP for '
-                 "earnings), with 95 %% intervals as <code>lmsim compare</code>.</p>"
-                 % _e(labels[0]))
-        for k, c, refused in comparisons:
-            if refused:
-                h.append('<p class="note" id="compare-%d-refused">%s minus %s: not compared: %s'
-                         "</p>" % (k, _e(labels[k]), _e(labels[0]), _e(refused)))
-                continue
-            c = c[c.group.isin(HEADLINE_COMPARE_GROUPS)]
-            piv = c.pivot(index="group", columns="measure", values="diff")
-            piv = piv.reindex([g for g in c.group.unique()])
-            piv = piv[[m for m in c.measure.unique()]]
-            lo = c.pivot(index="group", columns="measure", values="ci_low")
-            hi = c.pivot(index="group", columns="measure", values="ci_high")
-            h.append('<table class="compare" id="compare-%d" data-basis="%s"><caption>%s minus %s'
-                     " [95 %% interval]</caption><tr><th>group</th>%s</tr>"
-                     % (k, _e(c.attrs.get("basis", "")), _e(labels[k]), _e(labels[0]), "".join(
-                         "<th>%s (%s)</th>" % (_e(P.measure_label(m)),
-                                               "GBP" if m == "mean_earnings" else "pp")
-                         for m in piv.columns)))
-            for g, row in piv.iterrows():
-                h.append("<tr><td>%s</td>%s</tr>" % (_e(P.group_label(g)), "".join(
-                    _diff_ci(row[m], lo.at[g, m], hi.at[g, m],
-                             "gbpd" if m == "mean_earnings" else "pp", group=g, field=m)
-                    for m in piv.columns)))
-            h.append("</table><p class=\"note\">%s</p>" % _e(c.attrs.get("note", "")))
+                _num(row[f], kind, group=row.group, field=f)
+                for f, _, kind in HEADLINE_FIELDS]} for _, row in r.outcomes().iterrows()]})
 
-        # impacts over the run, then the appraisal when compare_impacts gives it
-        h.append('<h2 id="impacts">Impacts over the run</h2>')
-        appraisal = []
+    # differences, impacts over the run, then the appraisal when compare_impacts gives it
+    ctx["differences"] = ctx["impacts"] = None
+    ctx["appraisal"] = []
+    if len(runs) > 1:
+        ctx["reference"] = labels[0]
+        ctx["differences"], ctx["impacts"] = [], []
         for k, c, refused in comparisons:
             if refused:
+                ctx["differences"].append({"k": k, "refused": refused, "la": labels[0],
+                                           "lb": labels[k]})
                 continue
+            ctx["differences"].append(_difference_table(k, c, labels[0], labels[k]))
             imp, why = impacts[k]
             if imp is None:
-                h.append('<p class="note" id="impacts-%d-missing">%s minus %s: no impacts: %s</p>'
-                         % (k, _e(labels[k]), _e(labels[0]), _e(why)))
+                ctx["impacts"].append({"k": k, "missing": True, "why": why, "la": labels[0],
+                                       "lb": labels[k]})
                 continue
-            h.extend(_impacts_tables(k, imp, labels[0], labels[k]))
-            appraisal.extend(_appraisal_table(k, imp, labels[0], labels[k]))
-        if appraisal:
-            h.append('<h2 id="appraisal">Appraisal (HM Treasury Green Book)</h2>')
-            h.extend(appraisal)
-            h.append('<p class="note">Costs and benefits in the price base and discount rate '
-                     "of the scenarios' <code>appraisal</code> settings.</p>")
+            ctx["impacts"].append(_impacts_tables(k, imp, labels[0], labels[k]))
+            ap = _appraisal_table(k, imp, labels[0], labels[k])
+            if ap:
+                ctx["appraisal"].append(ap)
 
-    # programmes
+    ctx["programmes"] = []
     if any(len(r.programmes()) for r in runs):
-        h.append('<h2 id="programmes">Programmes</h2>')
-        for k, (lab, r) in enumerate(zip(labels, runs)):
-            p = r.programmes()
-            if not len(p):
-                continue
-            h.append('<table class="programmes" id="programmes-%d" data-run="%d"><caption>%s'
-                     "</caption><tr><th>programme</th><th>arm</th>%s</tr>"
-                     % (k, k, _e(lab), "".join("<th>%s</th>" % _e(t)
-                                                for _, t, _ in PROGRAMME_FIELDS)))
-            for _, row in p.iterrows():
-                h.append("<tr><td>%s</td><td>%s</td>%s</tr>" % (
-                    _e(P.programme_label(row.programme)), _e(row.arm), "".join(
-                        _count(row[f], row[f + "_sim"], programme=row.programme, arm=row.arm,
-                               field=f)
-                        if kind == "count" else
-                        _num(row[f], kind, programme=row.programme, arm=row.arm, field=f)
-                        for f, _, kind in PROGRAMME_FIELDS)))
-            h.append('</table><p class="note">Counts and costs for the population represented '
-                     "(x %.4g; simulated in brackets). Rates over the referrals followed to their "
-                     "horizon: 12 months, or the programme's outcome window for the outcome rate. "
-                     "Cost per sustained job: per job of a starter sustained 6 months.</p>"
-                     % r.scale)
-            if r.is_trial():
-                c = compare_trial(r)
-                h.append('<table class="trial" id="trial-%d"><caption>Trial: treatment minus control'
-                         " (%s)</caption><tr><th>programme</th><th>measure</th><th>n treatment</th>"
-                         "<th>treatment (%%)</th><th>n control</th><th>control (%%)</th>"
-                         "<th>difference (pp)</th><th>s.e. (pp)</th><th>95 %% interval (pp)</th>"
-                         "</tr>" % (k, _e(lab)))
-                for _, row in c.iterrows():
-                    h.append("<tr><td>%s</td><td>%s</td>%s%s%s%s%s%s<td>%s to %s</td></tr>" % (
-                        _e(P.programme_label(row.programme)), _e(row.measure),
-                        _count(row.n_treatment, row.n_treatment_sim),
-                        _num(row.treatment, "pct"), _count(row.n_control, row.n_control_sim),
-                        _num(row.control, "pct"), _num(row["diff"], "pp"), _num(row.se, "ppse"),
-                        _fmt(row.ci_low, "pp"), _fmt(row.ci_high, "pp")))
-                h.append('</table><p class="note">Binomial standard errors within one run. %s.</p>'
-                         % _e(REPLICATE_NOTE[0].upper() + REPLICATE_NOTE[1:]))
-        h.append('<h3>Side by side</h3>' + _img(plots.programmes(runs), "programmes side by side"))
+        ctx["programmes"] = _programme_tables(runs, labels)
+        ctx["programmes_img"] = _img(plots.programmes(runs), "programmes side by side")
+    ctx["sweeps"] = [_sweep_section(sw, k) for k, sw in enumerate(sweeps)]
 
-    for k, sw in enumerate(sweeps):
-        h.extend(_sweep_section(sw, k))
-
-    # figures
-    h.append('<h2 id="figures">Figures</h2>')
-    h.append("<h3>Employment gaps</h3>" + _img(plots.gaps(runs), "employment gaps"))
-    for lab, r in zip(labels, runs):
-        h.append("<h3>Occupancy: %s</h3>" % _e(lab))
-        h.append(_img(plots.occupancy(r, by="disabled"), "occupancy " + lab))
-        if r.has_panel:
-            h.append(_img(plots.flow(r, 0, r.n_months), "flows " + lab))
-        else:
-            h.append('<p class="note">No panel in this file (panel mode none): no flow '
-                     "diagram.</p>")
-    h.append('<p class="note">Intervals: %s.</p>' % _e(REPLICATE_NOTE))
+    ctx["gaps_img"] = _img(plots.gaps(runs), "employment gaps")
+    ctx["figures"] = [{"label": lab, "occupancy": _img(plots.occupancy(r, by="disabled"),
+                                                       "occupancy " + lab),
+                       "flow": _img(plots.flow(r, 0, r.n_months), "flows " + lab)
+                       if r.has_panel else None} for lab, r in zip(labels, runs)]
 
     # provenance, last
-    h.append('<h2 id="provenance">Provenance</h2><table id="provenance-table"><tr><th>run</th>'
-             "<th>file</th><th>scenario</th><th>lmsim version</th><th>seed</th>"
-             "<th>persons simulated</th><th>population represented</th>"
-             "<th>months</th><th>start</th><th>panel</th><th>created</th><th>sha256</th></tr>")
-    for lab, r in zip(labels, runs):
-        h.append("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
-                 '<td class="num" data-field="seed">%d</td><td class="num">%s</td>'
-                 '<td class="num">%s</td>'
-                 '<td class="num">%d</td><td>%s</td><td>%s</td><td>%s</td>'
-                 '<td><code data-field="sha256">%s</code></td></tr>'
-                 % (_e(lab), _e(os.path.basename(r.path)), _e(r.scenario_name), _e(r.version),
-                    r.seed, "{:,}".format(r.n_persons), "{:,}".format(r.represents), r.n_months,
-                    _e(r.start_month),
-                    _e(r.panel_mode), _e(r.created_at), r.sha256()))
-    h.append("</table>")
-    h.append('<h3 id="settings">Scenario settings</h3>')
-    if len(runs) > 1:
-        h.extend(_settings_diff(runs, labels))
-    for lab, r in zip(labels, runs):
-        h.append("<details><summary>Scenario text of %s (as run)</summary><pre>%s</pre></details>"
-                 % (_e(lab), _e(r.scenario_text)))
-    h.append('<p class="note">Generated %s by the lmsim analysis toolkit (analysis/lmsim).</p>'
-             % datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
-    h.append("</body></html>\n")
+    ctx["provenance"] = [{
+        "label": lab, "file": os.path.basename(r.path), "scenario": r.scenario_name,
+        "version": r.version, "seed": "%d" % r.seed, "persons": "{:,}".format(r.n_persons),
+        "represents": "{:,}".format(r.represents), "months": "%d" % r.n_months,
+        "start": r.start_month, "panel": r.panel_mode, "created": r.created_at,
+        "sha256": r.sha256()} for lab, r in zip(labels, runs)]
+    ctx["settings"] = _settings_diff(runs, labels) if len(runs) > 1 else None
+    ctx["scenario_texts"] = [{"label": lab, "text": r.scenario_text}
+                             for lab, r in zip(labels, runs)]
+    ctx["generated"] = datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%Y-%m-%d %H:%M UTC")
+    return ctx
+
+
+def build(paths, outdir, title=None, templates=None):
+    """Write outdir/index.html for the runs at ``paths``; returns its path.
+
+    Order: summary, warnings, the headline chart, tables (headline, differences,
+    impacts, appraisal, programmes, trials, sweeps), figures, provenance.
+    ``templates``: a folder searched before lmsim/templates/ (report.html.j2,
+    cells.html.j2, summary.html.j2, report.css), to restyle the page."""
+    runs, sweeps = [], []
+    for p in paths:
+        if isinstance(p, Run):
+            runs.append(p)
+        elif isinstance(p, Sweep) or is_sweep(p):
+            sweeps.append(p if isinstance(p, Sweep) else Sweep(p))
+        else:
+            runs.append(Run(p))
+    if not runs:  # a sweep alone: show replicate 0 of every point as the runs
+        runs = [s.run(pt, s.replicates[0]) for s in sweeps for pt in s.points]
+    labels = _labels(runs)
+    page = P.environment(templates).get_template("report.html.j2")
+    os.makedirs(outdir, exist_ok=True)
+    title = title or "lmsim report: " + ", ".join(labels)
+    text = page.render(_context(runs, sweeps, labels, title, templates))
     path = os.path.join(outdir, "index.html")
     with open(path, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(h))
+        fh.write(text if text.endswith("\n") else text + "\n")
     for r in runs:
         if r not in paths:
             r.close()

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 import h5py
 import numpy as np
 import pandas as pd
+import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ANALYSIS = os.path.abspath(os.path.join(HERE, "..", "..", "analysis"))
@@ -472,3 +473,63 @@ def test_summary_of_identical_runs(wales, tmp_path):
     assert html.index('id="summary"') < html.index('id="warnings"') < \
         html.index('id="headline-chart"')
     assert "data-policy-month" not in html  # nothing differs: no line
+
+
+# -- templates (issue 11, item 5) ----------------------------------------------
+
+def test_report_without_jinja2(wales, tmp_path):
+    """An interpreter without Jinja2: the report command says which package to install
+    (exit 1, one line, nothing written); importing lmsim.report raises ImportError."""
+    out = str(tmp_path / "nojinja")
+    code = ("import sys; sys.modules['jinja2'] = None; from lmsim.__main__ import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    env = dict(os.environ, PYTHONPATH=ANALYSIS, PYTHONDONTWRITEBYTECODE="1")
+    p = subprocess.run([sys.executable, "-c", code, "report", wales, "-o", out],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 1, p.stderr
+    assert "lmsim report needs Jinja2" in p.stderr and "python3-jinja2" in p.stderr
+    assert sys.executable in p.stderr and "Traceback" not in p.stderr
+    assert not os.path.exists(out)
+    code = ("import sys; sys.modules['jinja2'] = None\n"
+            "try:\n    import lmsim.report\nexcept ImportError as e:\n    print(e)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert p.returncode == 0 and "python3-jinja2" in p.stdout, p.stdout + p.stderr
+
+
+def test_report_own_templates(wales, tmp_path):
+    """build(..., templates=DIR): a file in DIR replaces the package's (here the stylesheet);
+    the others still come from lmsim/templates/."""
+    import lmsim.report as R
+    own = tmp_path / "own"
+    own.mkdir()
+    with open(os.path.join(ANALYSIS, "lmsim", "templates", "report.css"), encoding="utf-8") as fh:
+        css = fh.read()
+    (own / "report.css").write_text(css + "h1{color:#8b0000}\n", encoding="utf-8")
+    html = open(R.build([wales], str(tmp_path / "styled"), templates=str(own)),
+                encoding="utf-8").read()
+    assert "h1{color:#8b0000}" in html and 'id="headline-0"' in html
+    html = open(R.build([wales], str(tmp_path / "plain")), encoding="utf-8").read()
+    assert "h1{color:#8b0000}" not in html
+    assert "{#" not in html and "{%" not in html and "{{" not in html
+
+
+@pytest.mark.skipif(not os.environ.get("LM_BUILD_DIR"), reason="LM_BUILD_DIR not set (ctest)")
+def test_installed_templates(wales, tmp_path):
+    """cmake --install carries the templates with the package: the installed launcher
+    writes the report from another directory, without PYTHONPATH."""
+    prefix = tmp_path / "prefix"
+    p = subprocess.run(["cmake", "--install", os.environ["LM_BUILD_DIR"], "--prefix",
+                        str(prefix)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    pkg = list(prefix.glob("lib/python3*/dist-packages/lmsim"))
+    assert len(pkg) == 1
+    for name in ("report.html.j2", "cells.html.j2", "summary.html.j2", "report.css"):
+        assert (pkg[0] / "templates" / name).is_file(), name
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    out = str(tmp_path / "installed")
+    p = subprocess.run([str(prefix / "bin" / "lmsim-analysis"), "report", wales, "-o", out],
+                       capture_output=True, text=True, cwd=str(tmp_path), env=env, timeout=120)
+    assert p.returncode == 0, p.stderr
+    html = open(os.path.join(out, "index.html"), encoding="utf-8").read()
+    assert 'id="summary"' in html and 'id="provenance-table"' in html
