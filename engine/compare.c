@@ -828,29 +828,6 @@ static int same_tables(hid_t fa, hid_t fb) {
     return same;
 }
 
-/* The variable-length string attribute `name` of f (lm__free it), or NULL. */
-static char *text_attr(hid_t f, const char *name) {
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT), t = H5Aget_type(a), mt = H5Tcopy(H5T_C_S1);
-    char *p = NULL, *out = NULL;
-    if (a >= 0 && t >= 0 && mt >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0 &&
-        H5Tset_size(mt, H5T_VARIABLE) >= 0 && H5Tset_cset(mt, H5Tget_cset(t)) >= 0 &&
-        H5Aread(a, mt, &p) >= 0) {
-        size_t n = p ? strlen(p) : 0;
-        if ((out = lm__malloc(n + 1)) != NULL) {
-            memcpy(out, p ? p : "", n);
-            out[n] = '\0';
-        }
-        H5free_memory(p);
-    }
-    if (mt >= 0)
-        H5Tclose(mt);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    return out;
-}
-
 /* Append one line to out->warnings. */
 static void add_line(lm_run_comparison *out, const char *line) {
     size_t len = strlen(out->warnings);
@@ -862,7 +839,8 @@ static void verdicts(lm_run_comparison *out, const char *const path[2], const hi
                      const lm_file_info info[2]) {
     const char *verdict = NULL;
     if (out->identical) {
-        char *ta = text_attr(f[0], "scenario_text"), *tb = text_attr(f[1], "scenario_text");
+        char *ta = lm__h5_text_attr(f[0], "scenario_text"),
+             *tb = lm__h5_text_attr(f[1], "scenario_text");
         verdict = ta && tb && strcmp(ta, tb) == 0 && out->seed_a == out->seed_b
                       ? LM_MSG_IDENTICAL
                       : LM_MSG_IDENTICAL_SCENARIOS_DIFFER;

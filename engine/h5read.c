@@ -9,6 +9,7 @@
 #include <hdf5.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -64,4 +65,32 @@ int64_t lm__h5_vec_len(int64_t f, const char *name) {
         H5Sclose(s);
     H5Dclose(d);
     return ok ? (int64_t)n : -1;
+}
+
+/* The variable-length string attribute `name` of object loc (lm__free it),
+ * or NULL when it is absent or not a string. HDF5 errors silenced by the
+ * caller. */
+char *lm__h5_text_attr(int64_t loc, const char *name) {
+    if (H5Aexists(loc, name) <= 0)
+        return NULL;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = a >= 0 ? H5Aget_type(a) : -1;
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    char *p = NULL, *out = NULL;
+    if (t >= 0 && mt >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0 &&
+        H5Tset_size(mt, H5T_VARIABLE) >= 0 && H5Tset_cset(mt, H5Tget_cset(t)) >= 0 &&
+        H5Aread(a, mt, &p) >= 0) {
+        size_t n = p ? strlen(p) : 0;
+        if ((out = lm__malloc(n + 1)) != NULL) {
+            memcpy(out, p ? p : "", n);
+            out[n] = '\0';
+        }
+        H5free_memory(p);
+    }
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    return out;
 }

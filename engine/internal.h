@@ -269,6 +269,10 @@ int lm__h5_put_text(int64_t loc, const char *name, const char *value);
 int lm__h5_read_vec(int64_t f, const char *name, int64_t mem_type, size_t size, int64_t row,
                     int64_t count, void *buf);
 int64_t lm__h5_vec_len(int64_t f, const char *name);
+/* The variable-length string attribute `name` of object loc (lm__free it),
+ * or NULL when it is absent or not a string. HDF5 errors silenced by the
+ * caller. */
+char *lm__h5_text_attr(int64_t loc, const char *name);
 /* Column of `slot` in a run file's ascending list of panel slots
  * (/panel/person, n columns), or -1. */
 static inline int64_t lm__column_of(const int32_t *slot, int64_t n, int32_t s) {

@@ -566,34 +566,6 @@ int lm_sweep_task_hash(const lm_sweep *sw, int t, char hex[LM_SHA256_HEX], lm_er
     return LM_OK;
 }
 
-/* The variable-length string attribute `name` of object loc (lm__free it),
- * or NULL when it is absent or not a string. HDF5 errors silenced by the
- * caller. */
-static char *get_str_attr(hid_t loc, const char *name) {
-    if (H5Aexists(loc, name) <= 0)
-        return NULL;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = a >= 0 ? H5Aget_type(a) : -1;
-    hid_t mt = H5Tcopy(H5T_C_S1);
-    char *p = NULL, *out = NULL;
-    if (t >= 0 && mt >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0 &&
-        H5Tset_size(mt, H5T_VARIABLE) >= 0 && H5Tset_cset(mt, H5Tget_cset(t)) >= 0 &&
-        H5Aread(a, mt, &p) >= 0) {
-        size_t n = p ? strlen(p) : 0;
-        if ((out = lm__malloc(n + 1)) != NULL) {
-            memcpy(out, p ? p : "", n);
-            out[n] = '\0';
-        }
-        H5free_memory(p);
-    }
-    if (mt >= 0)
-        H5Tclose(mt);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    return out;
-}
-
 /* What a task's file holds. */
 typedef enum { TASK_MISSING = 0, TASK_DAMAGED, TASK_DONE } task_state;
 typedef struct task_file {
@@ -624,8 +596,8 @@ static void look_at_task(const char *path, int want_text, lm_file_info *info, ta
     H5Eget_auto2(H5E_DEFAULT, &fn, &data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    char *sha = f >= 0 ? get_str_attr(f, "scenario_sha256") : NULL;
-    char *text = f >= 0 ? get_str_attr(f, "scenario_text") : NULL;
+    char *sha = f >= 0 ? lm__h5_text_attr(f, "scenario_sha256") : NULL;
+    char *text = f >= 0 ? lm__h5_text_attr(f, "scenario_text") : NULL;
     if (f >= 0)
         H5Fclose(f);
     H5Eset_auto2(H5E_DEFAULT, fn, data);
@@ -1153,7 +1125,7 @@ int lm_sweep_is_index(const char *path) {
 /* A string root attribute of the index ("unknown" in an index written
  * before lmsim recorded it) into buf. */
 static void attr_text(hid_t f, const char *name, char *buf, size_t n) {
-    char *s = get_str_attr(f, name);
+    char *s = lm__h5_text_attr(f, name);
     snprintf(buf, n, "%s", s ? s : "unknown");
     lm__free(s);
 }

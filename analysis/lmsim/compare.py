@@ -655,14 +655,7 @@ def compare_impacts(a, b, z=1.959963984540054):
             raise ValueError("'%s': unknown headline group '%s'" % (a.path, group))
         for m, name in enumerate(IMPACT_MEASURES):
             u = [np.where(g[k], w[k] * tot[k][m], 0.0) for k in range(2)]
-            sa, sb = float(u[0].sum()), float(u[1].sum())
-            if paired:
-                d = u[1] - u[0]
-                se = math.sqrt(float(((d - d.mean()) ** 2).sum()))
-            else:
-                se = math.sqrt(sum(float(((x - x.mean()) ** 2).sum()) for x in u))
-            diff = sb - sa
-            rows.append((group, name, sa, sb, diff, se, diff - z * se, diff + z * se, basis))
+            rows.append((group, name) + _total_diff(u, paired, z) + (basis,))
     cost = [float(r.programmes()["cost_total"].sum()) if len(r.programmes()) else 0.0
             for r in (a, b)]
     dc = cost[1] - cost[0]
