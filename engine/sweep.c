@@ -50,7 +50,9 @@
 
 #include "cfgutil.h"
 #include "internal.h"
+#include "lmsim/compare.h"
 #include "lmsim/hash.h"
+#include "lmsim/messages.h"
 #include "lmsim/output.h"
 #include "lmsim/rng.h"
 #include "lmsim/scenario.h"
@@ -1270,4 +1272,109 @@ done:
 
 void lm_sweep_text_free(char *text) {
     lm__free(text);
+}
+
+/* The rows of one run comparison's impacts (lmsim/sweep.h), in order. */
+static int impact_rows(const lm_run_comparison *c, lm_sweep_impact_row *r) {
+    static const char *const cost_rows[3] = {"programme_cost_gbp",
+                                             "cost_per_additional_sustained_job",
+                                             "cost_per_additional_employment_month"};
+    int n = 0;
+    for (int g = 0; g < c->n_rows; g++)
+        for (int m = 0; m < LM_IMPACT_MEASURES; m++, n++) {
+            snprintf(r[n].group, sizeof r[n].group, "%s", c->impacts[g].group);
+            snprintf(r[n].measure, sizeof r[n].measure, "%s", c->impact_measure[m]);
+            r[n].a = c->impacts[g].a[m], r[n].b = c->impacts[g].b[m];
+            r[n].diff = c->impacts[g].diff[m];
+        }
+    const double *q[2] = {c->cost_per_sustained_job, c->cost_per_employment_month};
+    for (int k = 0; k < 3; k++, n++) {
+        snprintf(r[n].group, sizeof r[n].group, "all");
+        snprintf(r[n].measure, sizeof r[n].measure, "%s", cost_rows[k]);
+        r[n].a = k ? (double)NAN : c->cost_a;
+        r[n].b = k ? (double)NAN : c->cost_b;
+        r[n].diff = k ? q[k - 1][0] : c->cost_diff;
+    }
+    for (int k = 0; c->has_appraisal && k < LM_APPRAISAL_ROWS; k++, n++) {
+        snprintf(r[n].group, sizeof r[n].group, "all");
+        snprintf(r[n].measure, sizeof r[n].measure, "appraisal_%s", c->appraisal[k].measure);
+        r[n].a = c->appraisal[k].a, r[n].b = c->appraisal[k].b, r[n].diff = c->appraisal[k].diff;
+    }
+    for (int k = 0; c->has_appraisal && k < c->n_programmes; k++, n++) {
+        snprintf(r[n].group, sizeof r[n].group, "programme:%.40s", c->programme[k]);
+        snprintf(r[n].measure, sizeof r[n].measure, "appraisal_programme_cost_gbp");
+        r[n].a = c->programme_cost_a[k], r[n].b = c->programme_cost_b[k];
+        r[n].diff = c->programme_cost_b[k] - c->programme_cost_a[k];
+    }
+    return n;
+}
+
+int lm_sweep_compare_impacts(const char *index_path, const char *point_a, const char *point_b,
+                             lm_sweep_impacts *out, lm_error *err) {
+    memset(out, 0, sizeof *out);
+    lm_compare pairs; /* checks the index and the points, counts the replicates */
+    int rc = lm_sweep_compare(index_path, point_a, point_b, &pairs, err);
+    if (rc)
+        return rc;
+    lm_run_comparison *c = lm__malloc(sizeof *c);
+    lm_sweep_impact_row *one = lm__malloc(LM_SWEEP_IMPACT_ROWS * sizeof *one);
+    /* every replicate's B - A, for a two-pass variance */
+    double *dv = lm__calloc((size_t)pairs.n_pairs * LM_SWEEP_IMPACT_ROWS + 1, sizeof *dv);
+    if (!c || !one || !dv) {
+        rc = LM_FAIL(err, LM_ENOMEM, "out of memory");
+        goto done;
+    }
+    const char *slash = strrchr(index_path, '/');
+    const int dir_len = slash ? (int)(slash - index_path + 1) : 0;
+    for (int rep = 0, found = 0; found < pairs.n_pairs && rep < 100000; rep++) {
+        char pa[1200], pb[1200];
+        snprintf(pa, sizeof pa, "%.*s%s_r%03d.h5", dir_len, index_path, point_a, rep);
+        snprintf(pb, sizeof pb, "%.*s%s_r%03d.h5", dir_len, index_path, point_b, rep);
+        if (access(pa, F_OK) != 0 || access(pb, F_OK) != 0)
+            continue;
+        found++;
+        if ((rc = lm_run_compare(pa, pb, c, err)))
+            goto done;
+        if (!c->has_impacts) {
+            rc = LM_FAIL(err, LM_EARG, LM_MSG_IMPACTS_NEED_PANELS, pa, c->panel_a, pb, c->panel_b);
+            goto done;
+        }
+        int n = impact_rows(c, one);
+        if (out->n_pairs == 0) {
+            out->n_rows = n;
+            memcpy(out->rows, one, (size_t)n * sizeof *one);
+        } else {
+            if (n != out->n_rows) {
+                rc = LM_FAIL(err, LM_EHDF5, "'%s': the replicates' impact tables differ in rows",
+                             index_path);
+                goto done;
+            }
+            for (int i = 0; i < n; i++) {
+                out->rows[i].a += one[i].a, out->rows[i].b += one[i].b;
+                out->rows[i].diff += one[i].diff;
+            }
+        }
+        for (int i = 0; i < n; i++)
+            dv[(size_t)out->n_pairs * LM_SWEEP_IMPACT_ROWS + (size_t)i] = one[i].diff;
+        out->n_pairs++;
+    }
+    const double r = (double)out->n_pairs;
+    const double t = r > 1.0 ? gsl_cdf_tdist_Pinv(0.975, r - 1.0) : (double)NAN;
+    for (int i = 0; i < out->n_rows; i++) {
+        lm_sweep_impact_row *o = &out->rows[i];
+        o->a /= r, o->b /= r, o->diff /= r;
+        double ss = 0.0;
+        for (int k = 0; k < out->n_pairs; k++) {
+            double d = dv[(size_t)k * LM_SWEEP_IMPACT_ROWS + (size_t)i] - o->diff;
+            ss += d * d;
+        }
+        o->se = r > 1.0 ? sqrt(ss / (r - 1.0)) / sqrt(r) : (double)NAN;
+        o->lo = o->diff - t * o->se;
+        o->hi = o->diff + t * o->se;
+    }
+done:
+    lm__free(c);
+    lm__free(one);
+    lm__free(dv);
+    return rc;
 }

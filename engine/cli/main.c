@@ -1097,15 +1097,48 @@ static int compare_runs(const char *fa, const char *fb, int csv, int only_impact
     return 0;
 }
 
+/* lmsim compare SWEEP.h5 A B --impacts: impacts over replicates. */
+static int compare_sweep_impacts(const char *index, const char *a, const char *b, int csv) {
+    lm_error err;
+    lm_error_clear(&err);
+    lm_sweep_impacts *s = malloc(sizeof *s);
+    if (!s) {
+        fprintf(stderr, "lmsim: error: out of memory\n");
+        return EXIT_NOMEM;
+    }
+    if (lm_sweep_compare_impacts(index, a, b, s, &err)) {
+        free(s);
+        return report(&err);
+    }
+    if (csv)
+        printf("group,measure,a,b,diff,se,ci_low,ci_high,replicates\n");
+    else
+        printf("%s: %s - %s, impacts over the run for the population represented; means over %d "
+               "replicates (each paired within), Student-t 95 %% intervals over replicates\n"
+               "%-28s %-38s %16s %16s %16s   %35s\n",
+               index, b, a, s->n_pairs, "group", "measure", a, b, "difference", "95 % interval");
+    for (int i = 0; i < s->n_rows; i++) {
+        const lm_sweep_impact_row *o = &s->rows[i];
+        if (csv) {
+            csv_str(o->group);
+            printf(",%s,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%d\n", o->measure, o->a, o->b, o->diff,
+                   o->se, o->lo, o->hi, s->n_pairs);
+        } else {
+            printf("%-28s %-38s %16.2f %16.2f %16.2f   [%15.2f, %15.2f]\n", o->group, o->measure,
+                   o->a, o->b, o->diff, o->lo, o->hi);
+        }
+    }
+    free(s);
+    return 0;
+}
+
 static int cmd_compare(const cli *cl) {
     const char *const *pos = cl->pos;
     const int n_pos = cl->n_pos, csv = cl->csv_flag, only_impacts = cl->impacts;
     if (n_pos == 2)
         return compare_runs(pos[0], pos[1], csv, only_impacts);
-    if (only_impacts)
-        return cli_usage_error("%s",
-                               "compare --impacts takes two run files: lmsim compare A.h5 B.h5 "
-                               "--impacts [--csv]");
+    if (n_pos == 3 && only_impacts)
+        return compare_sweep_impacts(pos[0], pos[1], pos[2], csv);
     if (n_pos != 3)
         return cli_usage_error("%s", "compare takes two run files or a sweep index and two point "
                                      "names: lmsim compare A.h5 B.h5 | lmsim compare OUT/sweep.h5 "

@@ -46,7 +46,7 @@ static const char summary_text[] =
     "  or:  lmsim describe OUT.h5 | OUT/sweep.h5\n"
     "  or:  lmsim sweep SWEEP.cfg [--task N] [-o DIR] [--threads N] [--quiet]\n"
     "  or:  lmsim compare A.h5 B.h5 [--impacts] [--csv]\n"
-    "  or:  lmsim compare OUT/sweep.h5 POINT_A POINT_B [--csv]\n"
+    "  or:  lmsim compare OUT/sweep.h5 POINT_A POINT_B [--impacts] [--csv]\n"
     "  or:  lmsim validate SCENARIO --targets FILE [options]\n"
     "  or:  lmsim validate --run FILE.h5 [--run FILE2.h5]... --targets FILE [--csv FILE] [--widen "
     "Z]\n"
@@ -170,10 +170,11 @@ static const char *const command_usage[CLI_N_COMMANDS] = {
     "Run a sweep (points x replicates, common random numbers across points), or one task\n"
     "of it; finished task files are kept and skipped when run again.\n\n",
     "Usage: lmsim compare A.h5 B.h5 [--impacts] [--csv]\n"
-    "  or:  lmsim compare OUT/sweep.h5 POINT_A POINT_B [--csv]\n"
+    "  or:  lmsim compare OUT/sweep.h5 POINT_A POINT_B [--impacts] [--csv]\n"
     "B - A of two run files by headline group (paired per person when both have panels\n"
     "and the same seed) and, with panels, impacts over the run; or paired differences\n"
-    "between two points of a sweep, by replicate.\n\n",
+    "between two points of a sweep, by replicate (with --impacts: impacts and appraisal\n"
+    "over replicates; the tasks need panels).\n\n",
     "Usage: lmsim validate SCENARIO --targets FILE [options]\n"
     "  or:  lmsim validate --run FILE.h5 [--run FILE2.h5]... --targets FILE [--csv FILE]\n"
     "                      [--widen Z] [--require tuned|all] [--threads N]\n"

@@ -19,6 +19,7 @@
 
 #include <stdint.h>
 
+#include "lmsim/compare.h"
 #include "lmsim/error.h"
 #include "lmsim/hash.h"
 #include "lmsim/run.h"
@@ -108,6 +109,32 @@ typedef struct lm_compare {
  * fewer than 2 replicates in common). */
 int lm_sweep_compare(const char *index_path, const char *point_a, const char *point_b,
                      lm_compare *out, lm_error *err);
+
+/* Impacts and appraisal of point B against point A over replicates
+ * (lmsim/compare.h): for each replicate, lm_run_compare of the two task
+ * files (paired within the replicate; the tasks need panels), then per row
+ * the means over replicates of A, B and B - A, the s.e. sd/sqrt(R) of the
+ * per-replicate values of B - A, and a Student-t 95 % interval with R - 1
+ * degrees of freedom. Rows in the order of lmsim.compare(sweep, A, B,
+ * impacts=True): the impacts by group and measure; the programme cost and
+ * the costs per additional outcome (group "all"); the appraisal's rows
+ * ("appraisal_" + name) and its per-programme costs (group
+ * "programme:NAME"), when the tasks have an appraisal. */
+#define LM_SWEEP_IMPACT_ROWS                                                                       \
+    (LM_HEADLINE_MAX_ROWS * LM_IMPACT_MEASURES + 3 + LM_APPRAISAL_ROWS + LM_MAX_PROGRAMMES)
+typedef struct lm_sweep_impact_row {
+    char group[64], measure[64];
+    double a, b, diff, se, lo, hi;
+} lm_sweep_impact_row;
+typedef struct lm_sweep_impacts {
+    int n_pairs, n_rows;
+    lm_sweep_impact_row rows[LM_SWEEP_IMPACT_ROWS];
+} lm_sweep_impacts;
+
+/* Errors: those of lm_sweep_compare and lm_run_compare (a task without a
+ * panel: LM_EARG with LM_MSG_IMPACTS_NEED_PANELS). */
+int lm_sweep_compare_impacts(const char *index_path, const char *point_a, const char *point_b,
+                             lm_sweep_impacts *out, lm_error *err);
 
 #ifdef __cplusplus
 }

@@ -123,7 +123,35 @@ def test_sweep_impacts_over_replicates(panel_sweep):
     assert e["diff"] > 0 and e.ci_low > 0   # Work First's odds ratio 3 adds months in work
 
 
-def test_sweep_impacts_need_panels(smoke_sweep):
+def test_sweep_impacts_engine(runner, panel_sweep):
+    """`lmsim compare SWEEP A B --impacts --csv` gives the same rows and numbers."""
+    import csv
+    import io
+    p = subprocess.run([runner.binary, "compare", panel_sweep, "base", "wf3", "--impacts", "--csv"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    rows = list(csv.DictReader(io.StringIO(p.stdout)))
+    c = lmsim.compare(panel_sweep, "base", "wf3", impacts=True)
+    assert [(r["group"], r["measure"]) for r in rows] == list(zip(c.group, c.measure))
+    bad = []
+    for r, (_, g) in zip(rows, c.iterrows()):
+        assert int(r["replicates"]) == g.replicates == 3
+        scale = max(abs(float(r["a"])), abs(float(r["b"]))) if r["a"] != "nan" else \
+            abs(float(r["diff"]))
+        for k in ("a", "b", "diff", "se", "ci_low", "ci_high"):
+            x, y = float(g[k]), float(r[k])
+            if math.isnan(x) and math.isnan(y):
+                continue
+            tol = (1e-9 if r["a"] != "nan" else 1e-6) * max(scale, abs(y)) + 1e-9
+            if not abs(x - y) <= tol:
+                bad.append("%s %s %s: python %r, lmsim %r" % (r["group"], r["measure"], k, x, y))
+    assert not bad, "%d differ: %s" % (len(bad), "; ".join(bad[:5]))
+
+
+def test_sweep_impacts_need_panels(runner, smoke_sweep):
     with pytest.raises(lmsim.CompareError) as e:
         lmsim.compare(smoke_sweep, "baseline", "ips_high_fidelity", impacts=True)
     assert "panel mode none" in str(e.value)
+    p = subprocess.run([runner.binary, "compare", smoke_sweep, "baseline", "ips_high_fidelity",
+                        "--impacts"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "panel mode none" in p.stderr
