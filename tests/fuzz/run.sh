@@ -4,7 +4,10 @@
 # every file of tests/fuzz/regressions/ through every target: any crash,
 # leak, exit, timeout or sanitizer report fails.
 # Usage: run.sh SOURCE_DIR BUILD_DIR [SECONDS_PER_TARGET]
-#   (default 20 s; LM_FUZZ_SECONDS overrides it, 0 runs the regressions only)
+#   (default 20 s; LM_FUZZ_SECONDS overrides it, 0 runs the regressions only;
+#   LM_FUZZ_TIMEOUT: seconds an input may take, default 30: libFuzzer measures
+#   wall-clock time, and a shared CI machine can run an input 5-10 times
+#   slower than its CPU time; a hang is still caught)
 set -euo pipefail
 src=$(cd "$1" && pwd) bld=$2 secs=${LM_FUZZ_SECONDS:-${3:-20}}
 if ! command -v clang >/dev/null; then
@@ -24,7 +27,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:allocator_may_return_null=1
 export LSAN_OPTIONS=suppressions=$src/tests/fuzz/lsan.supp
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fz=$bld/tests/fuzz
-opts=(-timeout=10 -rss_limit_mb=2048 -dict="$src/tests/fuzz/lmsim.dict"
+opts=(-timeout="${LM_FUZZ_TIMEOUT:-30}" -rss_limit_mb=2048 -dict="$src/tests/fuzz/lmsim.dict"
       -artifact_prefix="$bld/fuzz-artifacts/")
 mkdir -p "$bld/fuzz-artifacts"
 status=0
