@@ -13,7 +13,8 @@
  *
  * The source folder is compiled in (LM_FUZZ_SOURCE_DIR). The state here is
  * process-wide on purpose: libFuzzer calls the target once per input, and
- * the sandbox is made once and removed at exit (atexit).
+ * the sandbox is made once and removed at exit (atexit), or by a watchdog
+ * child when the process dies without exiting (watch_sandbox).
  */
 #define _XOPEN_SOURCE 700
 #include "fuzz_common.h"
@@ -21,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,33 @@ static void remove_sandbox(void) {
     sandbox[0] = '\0';
 }
 
+/* A process killed by a finding, a timeout or Ctrl-C (libFuzzer then ends
+ * with _Exit) runs no atexit handler. A watchdog child therefore holds the
+ * read end of a pipe whose write end only this process has (close-on-exec):
+ * the read returns when this process is gone, however it ended, and the
+ * watchdog removes the sandbox. */
+static void watch_sandbox(void) {
+    int fd[2];
+    if (pipe(fd) != 0 || fcntl(fd[1], F_SETFD, FD_CLOEXEC) != 0)
+        die("pipe");
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    if (pid == 0) {
+        signal(SIGINT, SIG_IGN); /* Ctrl-C reaches the whole process group */
+        signal(SIGHUP, SIG_IGN);
+        close(fd[1]);
+        char c;
+        ssize_t r;
+        do
+            r = read(fd[0], &c, 1);
+        while (r > 0 || (r < 0 && errno == EINTR));
+        remove_sandbox();
+        _exit(0);
+    }
+    close(fd[0]);
+}
+
 void lm_fuzz_sandbox(void) {
     /* Copied into the sandbox without their leading "scenarios/" or "tests/data/". */
     static const char *const files[] = {"scenarios/wales_baseline.cfg",
@@ -90,6 +119,7 @@ void lm_fuzz_sandbox(void) {
     if (!mkdtemp(sandbox))
         die("mkdtemp");
     atexit(remove_sandbox);
+    watch_sandbox();
     static const char *const dirs[] = {"fragments", "programmes", "sweeps", "dir", NULL};
     for (const char *const *d = dirs; *d; d++)
         if (mkdir(lm_fuzz_path(*d), 0700) != 0)

@@ -6,8 +6,8 @@
  * sandbox holds copies of the repository's scenarios (so that seeds taken
  * from scenarios/ and tests/data/ resolve their includes) and some hazards:
  * a directory, a FIFO, a symbolic link to /dev/zero and one to itself. It is
- * removed when the process exits normally; tests/fuzz/run.sh also points
- * TMPDIR at a folder it removes, for processes that die on a crash.
+ * removed when the process ends, also on a crash (by a watchdog child);
+ * tests/fuzz/run.sh also points TMPDIR at a folder it removes.
  */
 #ifndef LMSIM_FUZZ_COMMON_H
 #define LMSIM_FUZZ_COMMON_H

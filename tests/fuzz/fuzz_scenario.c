@@ -5,10 +5,12 @@
  * a device. Beyond "no crash, no leak, no exit, no hang", it checks the
  * loader's contract (lm_fuzz_check_result) and that a loaded scenario's
  * normalised text (lm_scenario.text, which sweeps and the calibrator
- * re-derive scenarios from) loads again with lm_scenario_load_string.
+ * re-derive scenarios from) loads again with lm_scenario_load_string and
+ * normalises to the same text.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "fuzz_common.h"
 #include "lmsim/scenario.h"
@@ -38,6 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         lm_fuzz_check_result(rc, again, &err2);
         if (rc != LM_OK)
             __builtin_trap(); /* the normalised text of a valid scenario must load */
+        if (strcmp(again->text, sc->text) != 0)
+            __builtin_trap(); /* ... and normalise to itself */
         lm_scenario_destroy(again);
     }
     lm_scenario_destroy(sc);
