@@ -762,6 +762,20 @@ size_t lm__cfg_widen_ints(const char *in, char *out, size_t n) {
     return len + 1 + len / 2; /* enough for any input: at most one L per two bytes */
 }
 
+static int find_include(void *u, const char *name, size_t len, int line) {
+    (void)name;
+    (void)len;
+    *(int *)u = line;
+    return 1; /* stop at the first */
+}
+
+int lm__cfg_include_line(const char *text) {
+    int line = 0;
+    const int_scan sc = {NULL, find_include, &line};
+    scan_literals(text, strlen(text), &sc);
+    return line;
+}
+
 int lm__cfg_read_file(const lm__cfg_ctx *c, const char *path, const char *what, config_t *cfg) {
     config_init(cfg);
     /* stat, not fopen: opening a FIFO for reading blocks until a writer. */

@@ -98,6 +98,11 @@ int lm__cfg_read_file(const lm__cfg_ctx *c, const char *path, const char *what, 
  * integer literal that needs more than 32 bits (libconfig 1.5 would cut it
  * silently). Returns the size out needs for any input of in's length. */
 size_t lm__cfg_widen_ints(const char *in, char *out, size_t n);
+/* Line of the first @include directive in libconfig text, 0 if none. Text
+ * parsed by config_read_string() must have none: libconfig resolves it
+ * against the working folder, and its scanner exits the process when the
+ * file is a folder (`@include "."`). */
+int lm__cfg_include_line(const char *text);
 /* Whether the NUL-terminated string is valid UTF-8 (no overlong forms, no
  * surrogates, at most U+10FFFF). Every string setting must be. */
 int lm__utf8_valid(const char *s);

@@ -1006,6 +1006,11 @@ static int apply_override(ctx *c, config_t *cfg, const char *spec) {
     memcpy(path, spec, (size_t)(eq - spec));
     path[eq - spec] = '\0';
     const char *value = eq + 1;
+    /* A value is one setting's value: an @include in it (after a newline)
+     * would be read from the working folder, and one naming a folder makes
+     * libconfig's scanner exit the process. */
+    if (lm__cfg_include_line(value))
+        return LM_FAIL(c->err, LM_EARG, "--set %s: a value cannot contain @include", path);
 
     /* Parse the value with libconfig itself, so numbers, booleans, strings,
      * arrays and groups are all accepted; a bare word is taken as a string. */
@@ -1820,6 +1825,13 @@ int lm_scenario_load_string(const char *text, const char *display_name,
     }
     c.sc = sc;
     snprintf(sc->source_path, sizeof sc->source_path, "%s", name);
+    /* Text has no folder for @include to be relative to (libconfig would use
+     * the working folder, and exits the process on a folder). */
+    const int inc = text ? lm__cfg_include_line(text) : 0;
+    if (inc) {
+        rc = LM_FAIL_CFG(err, LM_ECONFIG, name, inc, "@include is not allowed in scenario text");
+        goto fail;
+    }
     if (!text || !config_read_string(&cfg, text)) {
         rc = LM_FAIL_CFG(err, LM_ESYNTAX, name, text ? config_error_line(&cfg) : 0, "%s",
                          text ? config_error_text(&cfg) : "no scenario text");

@@ -275,11 +275,31 @@ static void test_out_of_memory(void **state) {
     assert_true(saw_ok);
 }
 
+/* Text parsed in memory has no folder for @include: libconfig would read it
+ * from the working folder, and its scanner exits the process on a folder.
+ * Both ways in are refused (found by tests/fuzz, regressions/exit-*). */
+static void test_no_include_in_text(void **state) {
+    (void)state;
+    char path[1024];
+    lm_scenario *sc = NULL;
+    lm_error err;
+    assert_int_equal(
+        lm_scenario_load_string("name = \"x\";\n@include \".\"\n", "t", NULL, 0, &sc, &err),
+        LM_ECONFIG);
+    assert_null(sc);
+    assert_int_equal(err.cfg_line, 2);
+    assert_non_null(strstr(err.msg, "@include is not allowed"));
+    const char *sets[] = {"description=1;\n@include \".\""};
+    assert_int_equal(lm_scenario_load(wales(path, sizeof path), sets, 1, &sc, &err), LM_EARG);
+    assert_null(sc);
+    assert_non_null(strstr(err.msg, "cannot contain @include"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_values),   cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_error_record),  cmocka_unit_test(test_warnings),
-        cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_out_of_memory), cmocka_unit_test(test_no_include_in_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
