@@ -315,6 +315,18 @@ def comparison_warnings(a, b, identical, zero_at_end):
     return verdict, lines
 
 
+def _comparable(a, b):
+    """The two runs and their headline tables, or CompareError with the engine's message."""
+    for x in (a, b):
+        check_run_file(x.path if isinstance(x, Run) else x)
+    a, b = _run(a), _run(b)
+    ha, hb = a.outcomes(), b.outcomes()
+    why = _not_comparable(a, b, ha, hb)
+    if why:
+        raise CompareError(M.NOT_COMPARABLE % (a.path, b.path, why))
+    return a, b, ha, hb
+
+
 def compare_runs(a, b, z=1.959963984540054):
     """Headline outcomes of run b minus run a at the last month, per headline
     group and measure, with the standard errors of ``lmsim compare A.h5 B.h5``
@@ -346,13 +358,7 @@ def compare_runs(a, b, z=1.959963984540054):
     how many were paired), identical, zero_at_end, verdict ("" or the
     verdict's text), warnings (list: the verdict, then the files' warnings).
     """
-    for x in (a, b):
-        check_run_file(x.path if isinstance(x, Run) else x)
-    a, b = _run(a), _run(b)
-    ha, hb = a.outcomes(), b.outcomes()
-    why = _not_comparable(a, b, ha, hb)
-    if why:
-        raise CompareError(M.NOT_COMPARABLE % (a.path, b.path, why))
+    a, b, ha, hb = _comparable(a, b)
     rows = []
     attrs = {"a": a.scenario_name, "b": b.scenario_name, "same_seed": a.seed == b.seed,
              "n_panel": 0}
@@ -624,13 +630,7 @@ def compare_impacts(a, b, z=1.959963984540054):
     Needs the panels of both runs (CompareError otherwise); refuses
     incomparable runs as ``compare_runs`` does. Columns: IMPACT_COLUMNS.
     """
-    for x in (a, b):
-        check_run_file(x.path if isinstance(x, Run) else x)
-    a, b = _run(a), _run(b)
-    ha, hb = a.outcomes(), b.outcomes()
-    why = _not_comparable(a, b, ha, hb)
-    if why:
-        raise CompareError(M.NOT_COMPARABLE % (a.path, b.path, why))
+    a, b, ha, hb = _comparable(a, b)
     if a.panel_mode == "none" or b.panel_mode == "none":
         raise CompareError(M.IMPACTS_NEED_PANELS % (a.path, a.panel_mode, b.path, b.panel_mode))
     aps = [_appraisal_settings(r) for r in (a, b)]
