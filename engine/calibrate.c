@@ -191,10 +191,10 @@ static int covariance(const fit_state *st, lm_calib_result *res, lm_error *err) 
     size_t m = 0;
     int rc = LM_OK;
     for (size_t k = 0; k < p * p; k++)
-        res->cov[k] = NAN;
+        res->cov[k] = (double)NAN;
     for (size_t j = 0; j < p; j++)
-        res->se[j] = NAN;
-    res->cond = INFINITY;
+        res->se[j] = (double)NAN;
+    res->cond = (double)INFINITY;
     if (!act || !norm) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory");
         goto done;

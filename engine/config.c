@@ -1860,7 +1860,7 @@ int lm_scenario_setting_number(const lm_scenario *sc, const char *path, double *
                                lm_error *err) {
     config_t cfg;
     int rc = LM_OK;
-    *value = NAN;
+    *value = (double)NAN;
     config_init(&cfg);
     if (!config_read_string(&cfg, sc->text)) {
         config_destroy(&cfg);

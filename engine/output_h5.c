@@ -143,8 +143,8 @@ static const char *const var_desc[N_VARS] = {
     "1 limiting health condition (0 when the scenario does not model health)",
     "0 not in work, 1 part time, 2 full time",
     "monthly gross earnings in whole GBP (rounded, saturating at 65535), 0 when not in work",
-    "1 disabled (Equality Act) this month: as in /persons at entry, or acquired since "
-    "(health.disabled_after_months)"};
+    ("1 disabled (Equality Act) this month: as in /persons at entry, or acquired since "
+     "(health.disabled_after_months)")};
 
 /* Person attributes of /persons, in creation order. */
 enum {

@@ -388,9 +388,10 @@ int lm_sweep_load(const char *path, const char *out_dir, lm_sweep **out, lm_erro
     int rc = LM_OK;
     *out = NULL;
     struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-        return LM_FAIL_CFG(err, LM_EIO, path, 0, "cannot open sweep file: %s",
-                           errno ? strerror(errno) : "not a regular file");
+    if (stat(path, &st) != 0)
+        return LM_FAIL_CFG(err, LM_EIO, path, 0, "cannot open sweep file: %s", strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return LM_FAIL_CFG(err, LM_EIO, path, 0, "cannot open sweep file: not a regular file");
     lm_sweep *sw = lm__calloc(1, sizeof *sw);
     if (!sw)
         return LM_FAIL(err, LM_ENOMEM, "out of memory");

@@ -547,6 +547,14 @@ S.check("uncertain draw invalid for a later replicate: refused before any task",
         p.returncode == EXIT_SCENARIO and "replicate" in p.stderr and
         not os.path.exists(os.path.join(d, "out2")), show(p))
 
+# 31b. A sweep file that is a folder: the reason is the file's, not a stale errno's.
+p = S.run(["sweep", d])
+S.check("sweep of a folder: exit 4, 'not a regular file'", p.returncode == EXIT_IO and
+        "cannot open sweep file: not a regular file" in p.stderr, show(p))
+p = S.run(["sweep", os.path.join(d, "missing.cfg")])
+S.check("sweep of a missing file: exit 4, the system's reason", p.returncode == EXIT_IO and
+        "No such file or directory" in p.stderr, show(p))
+
 # 32. The appraisal section (docs/scenario-reference.md): validated like the
 # others, file:line and setting named.
 APPRAISAL = """

@@ -257,11 +257,11 @@ static void test_bad_inputs(void **state) {
     bad[1].lo = 6.0; /* reversed */
     assert_int_equal(lm_calib_fit(bad, 2, LIN_N, lin_model, NULL, NULL, &res, &err), LM_EARG);
     memcpy(bad, par, sizeof bad);
-    bad[0].hi = NAN;
+    bad[0].hi = (double)NAN;
     assert_int_equal(lm_calib_fit(bad, 2, LIN_N, lin_model, NULL, NULL, &res, &err), LM_EARG);
     assert_non_null(strstr(err.msg, "finite"));
     memcpy(bad, par, sizeof bad);
-    bad[0].start = NAN;
+    bad[0].start = (double)NAN;
     assert_int_equal(lm_calib_fit(bad, 2, LIN_N, lin_model, NULL, NULL, &res, &err), LM_EARG);
     memcpy(bad, par, sizeof bad);
     bad[1].start = 5.5;
@@ -272,7 +272,7 @@ static void test_bad_inputs(void **state) {
     lm_calib_options opt = {0};
     opt.step = -0.1;
     assert_int_equal(lm_calib_fit(par, 2, LIN_N, lin_model, NULL, &opt, &res, &err), LM_EARG);
-    opt.step = NAN;
+    opt.step = (double)NAN;
     assert_int_equal(lm_calib_fit(par, 2, LIN_N, lin_model, NULL, &opt, &res, &err), LM_EARG);
 
     /* A residual that is not finite. */

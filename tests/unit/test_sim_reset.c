@@ -153,8 +153,8 @@ static void test_reset_timeline_alignment(void **state) {
     lm_scenario_destroy(sc2);
     /* Alignment (as in test_alignment.c), with another target. */
     const char *al[] = {"simulation.persons=6000", "simulation.months=24",
-                        "alignment=( { from = \"unemployed\"; to = \"employed\"; region = "
-                        "\"B\"; target_per_month = 3000.0; } )"};
+                        ("alignment=( { from = \"unemployed\"; to = \"employed\"; region = "
+                         "\"B\"; target_per_month = 3000.0; } )")};
     lm_scenario *a = load("tests/data/programmes.cfg", al, 3);
     const char *more[] = {"alignment.[0].target_per_month=2500.0",
                           "transitions.unemployed.[0].intercept=-2.5"};
@@ -194,8 +194,8 @@ static void test_reset_refuses_other_shape(void **state) {
     assert_non_null(strstr(err.msg, "duration cap"));
     lm_scenario_destroy(o);
 
-    const char *regions[] = {"population.regions=({ name = \"A\"; share = 1.0; "
-                             "vacancies_per_1000 = 20.0; })",
+    const char *regions[] = {("population.regions=({ name = \"A\"; share = 1.0; "
+                              "vacancies_per_1000 = 20.0; })"),
                              "programmes.ips.capacity.places_per_month=[10.0]",
                              "programmes.ips.capacity.caseload_cap=[0.0]",
                              "programmes.ips.eligible.region=\"A\"",
