@@ -572,52 +572,40 @@ static int appraise(lm_run_comparison *out, const char *const path[2], const hid
         }
         out->programme_cost_b[i] = cb[k];
     }
-    double cost[6] = {0, 0, 0, 0, 0, 0};
+    double ca_sum = 0.0, cb_sum = 0.0;
     for (int i = 0; i < out->n_programmes; i++)
-        cost[0] += out->programme_cost_a[i], cost[1] += out->programme_cost_b[i];
-    cost[2] = cost[1] - cost[0];
-    cost[3] = 0.0;
-    cost[4] = cost[5] = cost[2];
+        ca_sum += out->programme_cost_a[i], cb_sum += out->programme_cost_b[i];
+    const double dc = cb_sum - ca_sum; /* programme costs are exact: no s.e. */
+    /* Sums of the appraisal's columns per panel column (after the LI impacts):
+     * 0 output, 1 tax and NI, 2 benefits, 3 wellbeing. */
+    enum { P_TAX, P_BEN, P_OUT, P_WB, P_SOCIAL, P_FISCAL, N_PICK };
+    static const double pick[N_PICK][NA] = {{0, 1, 0, 0}, {0, 0, 1, 0}, {1, 0, 0, 0},
+                                            {0, 0, 0, 1}, {1, 0, 0, 1}, {0, 1, -1, 0}};
     const cmp_group all = {GD_ALL, 0};
-    double co[NT], v[LM_APPRAISAL_ROWS][6];
-    /* per column: 0 output, 1 tax, 2 benefits, 3 wellbeing (after the LI impacts) */
-    static const double pick[6][NA] = {{0, 1, 0, 0}, {0, 0, 1, 0}, {0, -1, 1, 0},
-                                       {1, 0, 0, 0}, {0, 0, 0, 1}, {1, 0, 0, 1}};
-    const int rows[6] = {1, 2, 3, 4, 5, 6}; /* tax, benefits, exchequer, output, wellbeing, npv */
-    for (int r = 0; r < 6; r++) {
-        memset(co, 0, sizeof co);
+    double v[N_PICK][6]; /* {A, B, B - A, s.e., low, high} */
+    for (int r = 0; r < N_PICK; r++) {
+        double co[NT] = {0};
         for (int q = 0; q < NA; q++)
             co[LI + q] = pick[r][q];
-        total_diff(pan, t, w, &all, co, paired, v[rows[r]]);
+        total_diff(pan, t, w, &all, co, paired, v[r]);
     }
-    memcpy(v[0], cost, sizeof cost);
-    for (int q = 0; q < 6; q++) { /* exchequer: + programme costs; NPV: - programme costs */
-        v[3][q] += q == 3 ? 0.0 : cost[q];
-        v[6][q] -= q == 3 ? 0.0 : cost[q];
-    }
-    v[6][0] = v[6][1] = (double)NAN; /* an NPV is of a difference */
+    const double *soc = v[P_SOCIAL], *fis = v[P_FISCAL]; /* output + wellbeing; tax - benefits */
+    const double nan = (double)NAN;
+    const double cost[6] = {ca_sum, cb_sum, dc, nan, nan, nan};
+    /* exchequer net cost = programme costs - (tax - benefits) */
+    const double exch[6] = {ca_sum - fis[0], cb_sum - fis[1], dc - fis[2],
+                            fis[3],          dc - fis[5],     dc - fis[4]};
+    /* NPV to society = output + wellbeing - programme costs, of the difference */
+    const double npv[6] = {nan, nan, soc[2] - dc, soc[3], soc[4] - dc, soc[5] - dc};
+    const double *rows[7] = {cost, v[P_TAX], v[P_BEN], exch, v[P_OUT], v[P_WB], npv};
     for (int r = 0; r < 7; r++) {
         out->appraisal[r].measure = appraisal_names[r];
-        set_row(&out->appraisal[r], v[r]);
+        set_row(&out->appraisal[r], rows[r]);
     }
-    out->appraisal[0].se = out->appraisal[0].lo = out->appraisal[0].hi = (double)NAN; /* exact */
-    double fiscal[6];
-    for (int q = 0; q < 6; q++)
-        fiscal[q] = -v[3][q] + (q == 3 ? 0.0 : cost[q]); /* tax - benefits */
-    fiscal[3] = v[3][3];
-    fiscal[4] = fiscal[2] - Z975 * fiscal[3];
-    fiscal[5] = fiscal[2] + Z975 * fiscal[3];
-    double social[6];
-    for (int q = 0; q < 6; q++)
-        social[q] = v[6][q] + (q == 3 ? 0.0 : cost[q]); /* output + wellbeing */
-    social[2] = v[4][2] + v[5][2];
-    social[3] = v[6][3];
-    social[4] = social[2] - Z975 * social[3];
-    social[5] = social[2] + Z975 * social[3];
     out->appraisal[7].measure = appraisal_names[7];
-    ratio_row(&out->appraisal[7], social, cost[2]);
+    ratio_row(&out->appraisal[7], soc, dc);
     out->appraisal[8].measure = appraisal_names[8];
-    ratio_row(&out->appraisal[8], fiscal, cost[2]);
+    ratio_row(&out->appraisal[8], fis, dc);
     out->has_appraisal = 1;
     out->price_base_year = (int)a->base;
     out->discount_rate = a->rate;
