@@ -525,16 +525,21 @@ def _panel_totals(run, ap=None, block=12):
             continue
         df = np.array([_discount(ap, run.start_month, int(m)) if ok else 0.0
                        for m, ok in zip(ms, inside)])[:, None]
-        e = np.where(emp, earn, 0.0)
-        tax, employer = tax_month(ap["tax"], e)
         lim = (run.read_rows("limiting", ms).astype(bool) if need_lim
                else np.zeros_like(emp))
-        t[4] += (df * (e + employer)).sum(axis=0)
-        t[5] += (df * (tax + employer)).sum(axis=0)
-        t[6] += (df * (ap["benefit_by_state"][st] + np.where(~emp & lim, ap["health_element"],
-                                                             0.0))).sum(axis=0)
-        t[7] += (df * (emp * ap["wellbeing_in_work"] - lim * ap["wellbeing_limiting"])).sum(axis=0)
+        t[4:8] += _appraisal_flows(ap, st, emp, earn, lim, df)
     return t
+
+
+def _appraisal_flows(ap, st, emp, earn, lim, f):
+    """Discounted output, tax and NI, benefits and wellbeing (4 x columns), summed over the
+    months (rows) of state st, in work emp, earnings earn and limiting lim, with weights f
+    (discount factors, 0 outside what is appraised)."""
+    e = np.where(emp, earn, 0.0)
+    tax, employer = tax_month(ap["tax"], e)
+    ben = ap["benefit_by_state"][st] + np.where(~emp & lim, ap["health_element"], 0.0)
+    wb = emp * ap["wellbeing_in_work"] - lim * ap["wellbeing_limiting"]
+    return np.vstack([(f * x).sum(axis=0) for x in (e + employer, tax + employer, ben, wb)])
 
 
 def _total_diff(u, paired, z):
@@ -745,15 +750,8 @@ def compare_trial_appraisal(run, z=1.959963984540054):
             live = (who == pid[None, :]) & (ms[:, None] >= offer[None, :])
             f = np.where(live, disc[ms][:, None], 0.0)
             emp = (st == _ST_EMPLOYED_POOR) | (st == _ST_EMPLOYED_GOOD)
-            e = np.where(emp, earn, 0.0)
-            tax, employer = tax_month(ap["tax"], e)
             tot[0] += (live & emp).sum(axis=0)
-            tot[1] += (f * (e + employer)).sum(axis=0)
-            tot[2] += (f * (tax + employer)).sum(axis=0)
-            tot[3] += (f * (ap["benefit_by_state"][st] + np.where(~emp & lim, ap["health_element"],
-                                                                  0.0))).sum(axis=0)
-            tot[4] += (f * (emp * ap["wellbeing_in_work"] - lim * ap["wellbeing_limiting"])
-                       ).sum(axis=0)
+            tot[1:5] += _appraisal_flows(ap, st, emp, earn, lim, f)
         treat = (r.arm == "treatment").to_numpy()
         nt, nc = int(treat.sum()), int((~treat).sum())
         if nt < 2 or nc < 2:
