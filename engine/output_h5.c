@@ -97,6 +97,7 @@
 #endif
 
 #include "lmsim/hash.h"
+#include "lmsim/json.h"
 #include "lmsim/messages.h"
 #include "lmsim/rng.h"
 #include "lmsim/sim.h"
@@ -407,6 +408,41 @@ static uint32_t strings_crc(const char *const *values) {
     return (uint32_t)crc;
 }
 
+/* CRC-32 (zlib) of the scenario_json text. */
+static uint32_t json_crc(const char *json) {
+    uLong crc = crc32(0L, Z_NULL, 0);
+    return (uint32_t)crc32(crc, (const Bytef *)json, (uInt)strlen(json));
+}
+
+/* Whether scenario_json matches its own json_crc32 (a separate checksum, so
+ * files written before scenario_json existed still pass their
+ * strings_crc32). 0: match or neither present; -1: damaged. */
+static int check_json_crc(hid_t f) {
+    const int has_json = H5Aexists(f, "scenario_json") > 0;
+    const int has_crc = H5Aexists(f, "json_crc32") > 0;
+    if (!has_json && !has_crc)
+        return 0;
+    if (!has_json || !has_crc)
+        return -1;
+    int64_t stored = -1;
+    char *json = NULL;
+    hid_t a = H5Aopen(f, "json_crc32", H5P_DEFAULT);
+    int ok = a >= 0 && H5Aread(a, H5T_NATIVE_INT64, &stored) >= 0;
+    close_id(&a);
+    hid_t mt = vlen_str_type();
+    hid_t at = ok ? H5Aopen(f, "scenario_json", H5P_DEFAULT) : H5I_INVALID_HID;
+    hid_t ft = at >= 0 ? H5Aget_type(at) : H5I_INVALID_HID;
+    ok = ok && at >= 0 && ft >= 0 && H5Tis_variable_str(ft) > 0 && mt >= 0 &&
+         H5Aread(at, mt, &json) >= 0 && json != NULL;
+    close_id(&ft);
+    close_id(&at);
+    close_id(&mt);
+    ok = ok && (int64_t)json_crc(json) == stored;
+    if (json)
+        H5free_memory(json);
+    return ok ? 0 : -1;
+}
+
 /* Whether the root strings of open file f match its strings_crc32 (files
  * written before it existed have none and pass). -1: damaged or unreadable. */
 static int check_strings_crc(hid_t f) {
@@ -432,7 +468,7 @@ static int check_strings_crc(hid_t f) {
     for (size_t k = 0; k < N_CRC_STRINGS; k++)
         if (vals[k])
             H5free_memory(vals[k]);
-    return ok ? 0 : -1;
+    return ok ? check_json_crc(f) : -1;
 }
 
 static int write_root_attrs(lm_h5_writer *w, const lm_scenario *sc, const lm_population *pop,
@@ -479,6 +515,28 @@ static int write_root_attrs(lm_h5_writer *w, const lm_scenario *sc, const lm_pop
                                            sc->warnings ? sc->warnings : ""};
         H5TRY(put_i64(f, "strings_crc32", (int64_t)strings_crc(vals)),
               "writing '%s': root attributes", file);
+    }
+    /* The scenario as the engine read it, as JSON (lmsim/json.h), so tools
+     * read settings without a second libconfig parser. */
+    {
+        char *json = NULL;
+        size_t len = 0;
+        FILE *js = open_memstream(&json, &len);
+        if (!js) {
+            rc = LM_FAIL(err, LM_ENOMEM, "writing '%s': out of memory for scenario_json", file);
+            goto fail;
+        }
+        rc = lm_json_write_scenario(sc, js, err);
+        if (fclose(js) != 0 && rc == LM_OK)
+            rc = LM_FAIL(err, LM_ENOMEM, "writing '%s': out of memory for scenario_json", file);
+        if (rc == LM_OK) {
+            if (put_str(f, "scenario_json", json) < 0 ||
+                put_i64(f, "json_crc32", (int64_t)json_crc(json)) < 0)
+                rc = h5_fail(err, __LINE__, "writing '%s': root attributes", file);
+        }
+        free(json);
+        if (rc != LM_OK)
+            goto fail;
     }
 fail:
     return rc;

@@ -51,7 +51,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from .run import flatten_settings
+from .run import flatten_scenario, setting_text
 
 try:
     import jinja2
@@ -239,9 +239,8 @@ def programme_label(p):
 
 def scenario_words(run):
     """The scenario's description (its name when it has none)."""
-    d = flatten_settings(run.scenario_text).get("description", "")
-    d = d[1:-1] if len(d) >= 2 and d[0] == d[-1] == '"' else d
-    return d or run.scenario_name.replace("_", " ")
+    d = run.settings().get("description", "")
+    return d if isinstance(d, str) and d else run.scenario_name.replace("_", " ")
 
 
 def place_name(run):
@@ -256,43 +255,23 @@ def place_name(run):
 
 
 # -- timeline ------------------------------------------------------------------
-def _split_top(body):
-    """Split the text of a libconfig list '( {..}, {..} )' into its entries."""
-    body = body.strip()
-    if body[:1] in "([" and body[-1:] in ")]":
-        body = body[1:-1]
-    out, depth, start, q = [], 0, 0, False
-    for i, ch in enumerate(body):
-        if ch == '"':
-            q = not q
-        if q:
-            continue
-        if ch in "({[":
-            if depth == 0:
-                start = i
-            depth += 1
-        elif ch in ")}]":
-            depth -= 1
-            if depth == 0:
-                out.append(body[start:i + 1])
-    return out
+def _text(v):
+    """A setting's value as text for comparisons (None when absent), so that
+    1 and 1.0 differ as they do in the scenario text."""
+    return None if v is None else setting_text(v)
 
 
 def timeline_entries(value):
-    """Entries of a flattened ``timeline`` setting (the text Run.settings()
-    gives): list of dicts with ``from``, ``to`` (or None), ``kind`` ("set" or
-    "ramp"), ``settings`` ({path: value}) and ``text`` (the entry as run)."""
-    if not value:
-        return []
+    """Entries of a ``timeline`` setting (Run.settings()["timeline"], a list
+    of dicts): list of dicts with ``from``, ``to`` (or None), ``kind`` ("set"
+    or "ramp"), ``settings`` ({path: value}) and ``text`` (the entry as
+    scenario text)."""
     out = []
-    for ent in _split_top(value):
-        flat = flatten_settings(ent[1:-1] if ent.startswith("{") else ent)
-        item = {"from": flat.get("from", "").strip('"'), "to": flat.get("to", "").strip('"') or None,
-                "kind": "ramp" if any(k.startswith("ramp.") for k in flat) else "set",
-                "text": ent}
-        item["settings"] = {k.split(".", 1)[1]: v for k, v in flat.items()
-                            if k.startswith(("set.", "ramp."))}
-        out.append(item)
+    for ent in value or []:
+        kind = "ramp" if "ramp" in ent else "set"
+        out.append({"from": ent.get("from", ""), "to": ent.get("to") or None, "kind": kind,
+                    "settings": flatten_scenario(ent.get(kind, {})),
+                    "text": setting_text(ent)})
     return out
 
 
@@ -310,9 +289,9 @@ def timeline_lines(value):
             start, end = it["from"], it["to"]
         for k, v in it["settings"].items():
             if it["kind"] == "ramp":
-                lines.append("%s to %s, linearly: %s to %s" % (start, end, k, v))
+                lines.append("%s to %s, linearly: %s to %s" % (start, end, k, setting_text(v)))
             else:
-                lines.append("from %s: %s = %s" % (start, k, v))
+                lines.append("from %s: %s = %s" % (start, k, setting_text(v)))
     return lines
 
 
@@ -338,16 +317,17 @@ def policy_start(a, b):
     nothing differs), ``date`` ('2026-04'), ``method`` ("timeline", "settings"
     or "counts"), ``counts_month`` (first month the aggregate counts differ, or
     None) and ``detail`` (a sentence saying how it was found)."""
-    sa, sb = flatten_settings(a.scenario_text), flatten_settings(b.scenario_text)
+    sa, sb = a.settings(), b.settings()
     keys = [k for k in dict.fromkeys(list(sa) + list(sb))
-            if sa.get(k) != sb.get(k) and not k.startswith(_INERT) and k != "timeline"]
+            if _text(sa.get(k)) != _text(sb.get(k)) and not k.startswith(_INERT)
+            and k != "timeline"]
     counts = first_count_difference(a, b)
     month, method = None, "counts"
     if keys:
         month, method = 1, "settings"
     else:
-        ta = timeline_entries(sa.get("timeline", ""))
-        tb = timeline_entries(sb.get("timeline", ""))
+        ta = timeline_entries(sa.get("timeline"))
+        tb = timeline_entries(sb.get("timeline"))
         texts_a = [t["text"] for t in ta]
         texts_b = [t["text"] for t in tb]
         changed = [t for t in tb if t["text"] not in texts_a] + \

@@ -44,7 +44,7 @@ import warnings
 from . import plots
 from . import present as P
 from .compare import REPLICATE_NOTE, CompareError, compare, compare_trial
-from .run import NoOpWarning, Run, sha256_of
+from .run import NoOpWarning, Run, setting_text, sha256_of
 from .sweep import Sweep, compare_sweep, is_sweep
 
 HEADLINE_FIELDS = [
@@ -134,7 +134,7 @@ def differing_settings(runs):
     out = {}
     for k in keys:
         vals = [f.get(k) for f in flat]
-        if len(set(vals)) > 1:
+        if len({None if v is None else setting_text(v) for v in vals}) > 1:
             out[k] = vals
     return out
 
@@ -288,7 +288,7 @@ def _settings_diff(runs, labels):
             if v is None:
                 cells.append({"absent": True})
             else:
-                cells.append({"absent": False, "text": v,
+                cells.append({"absent": False, "text": setting_text(v),
                               "lines": P.timeline_lines(v) if k == "timeline" else []})
         rows.append((k, cells))
     return {"labels": labels, "rows": rows}

@@ -6,8 +6,9 @@ chunk row per month) and, when asked for a few persons, only their columns.
 """
 import builtins
 import hashlib
+import json
+import math
 import os
-import re
 
 import h5py
 import numpy as np
@@ -100,6 +101,7 @@ class Run:
         self.version = _s(a["lmsim_version"])
         self.scenario_name = _s(a["scenario_name"])
         self.scenario_text = _s(a["scenario_text"])
+        self._scenario = None
         self.seed = int(_s(a["seed_str"]))  # the string: exact for any 64-bit seed
         self.n_persons = int(a["n_persons"])
         # simulation.represents: counts x scale are for the represented population
@@ -182,13 +184,24 @@ class Run:
     def region_names(self):
         return _names(self.file["aggregates/counts"].attrs["region_names"])
 
-    def settings(self):
-        """The scenario as run, flattened to {"group.key": "value text"}.
+    @property
+    def scenario(self):
+        """The scenario as the engine ran it (includes, ``base`` and overrides
+        applied), as nested dicts and lists: the engine's own JSON of it (root
+        attribute ``scenario_json``, the output of ``lmsim check --json``)."""
+        if self._scenario is None:
+            if "scenario_json" not in self.file.attrs:
+                raise KeyError("%s has no scenario_json (written by lmsim before 0.1 of "
+                               "2026-11-30): run it again, or read scenario_text" % self.path)
+            self._scenario = json.loads(_s(self.file.attrs["scenario_json"]))
+        return self._scenario
 
-        A light parser of the libconfig text in ``scenario_text`` good enough
-        to show which settings differ between runs (values are kept as text).
-        """
-        return flatten_settings(self.scenario_text)
+    def settings(self):
+        """The scenario as run, flattened to {"group.key": value}: numbers,
+        strings and booleans as Python values, lists and arrays as lists (a
+        list of groups, such as ``timeline``, as a list of dicts).
+        ``setting_text(value)`` gives a value as scenario text."""
+        return flatten_scenario(self.scenario)
 
     # -- persons ----------------------------------------------------------------
     def _require_panel(self):
@@ -618,70 +631,36 @@ class Run:
         return g
 
 
-def _strip_comment(line):
-    out, q = [], False
-    i = 0
-    while i < len(line):
-        ch = line[i]
-        if ch == '"':
-            q = not q
-        if not q and (ch == "#" or line.startswith("//", i)):
-            break
-        out.append(ch)
-        i += 1
-    return "".join(out)
+def flatten_scenario(tree, prefix=""):
+    """Flatten the engine's scenario tree (Run.scenario) to {"group.key": value}.
+
+    Groups become dotted paths; every other value (number, string, boolean,
+    list or array, a list of groups included) is a leaf, kept as Python data.
+    """
+    out = {}
+    for k, v in tree.items():
+        key = prefix + "." + k if prefix else k
+        if isinstance(v, dict):
+            out.update(flatten_scenario(v, key))
+        else:
+            out[key] = v
+    return out
 
 
-def flatten_settings(text):
-    """Flatten libconfig text to {"path.key": "value"} (lists kept as text)."""
-    body = "\n".join(_strip_comment(l) for l in text.splitlines())
-    # tokenise into: names, '=' or ':', '{', '}', '(', ')', '[', ']', ';', ',', strings, scalars
-    tok = re.findall(r'"(?:[^"\\]|\\.)*"|[A-Za-z_][A-Za-z0-9_\-*]*|[-+]?[0-9][0-9.eE+\-xXLl]*'
-                     r'|[{}()\[\]=:;,]|\S', body)
-    res = {}
-    pos = 0
-
-    def value(prefix):
-        nonlocal pos
-        t = tok[pos]
-        if t == "{":
-            pos += 1
-            group(prefix)
-            return None
-        if t in "([":
-            depth, start = 0, pos
-            while True:
-                if tok[pos] in "([{":
-                    depth += 1
-                elif tok[pos] in ")]}":
-                    depth -= 1
-                pos += 1
-                if depth == 0:
-                    break
-            txt = " ".join(tok[start:pos])
-            res[prefix] = re.sub(r"\s*([,;=:{}()\[\]])\s*", r"\1", txt)
-            return None
-        pos += 1
-        res[prefix] = t
-        return None
-
-    def group(prefix):
-        nonlocal pos
-        while pos < len(tok) and tok[pos] != "}":
-            name = tok[pos]
-            if name in ";,":
-                pos += 1
-                continue
-            pos += 1
-            if pos < len(tok) and tok[pos] in "=:":
-                pos += 1
-            value(prefix + "." + name if prefix else name)
-            while pos < len(tok) and tok[pos] in ";,":
-                pos += 1
-        pos += 1
-
-    try:
-        group("")
-    except IndexError:
-        pass
-    return res
+def setting_text(v):
+    """A setting's value as scenario text: '"wales"', '0.02', '1.0', 'true',
+    '[150.0,200.0,350.0]', '{from="2026-04";set={...};}' (JSON string quoting;
+    lists and arrays both in brackets)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, float):
+        return repr(v) if math.isfinite(v) else "nan"
+    if isinstance(v, dict):
+        return "{" + "".join("%s=%s;" % (k, setting_text(x)) for k, x in v.items()) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(setting_text(x) for x in v) + "]"
+    if v is None:
+        return "nan"
+    return str(v)

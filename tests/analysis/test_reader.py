@@ -1,5 +1,6 @@
 """lmsim.Run against raw h5py reads and scenarios with known answers."""
 import math
+import os
 
 import h5py
 import numpy as np
@@ -18,9 +19,74 @@ def test_metadata(wales):
         assert r.n_persons == 20000 and r.n_months == 24
         assert r.start_month == "2024-01"
         assert r.version == f.attrs["lmsim_version"]
-    assert r.settings()["simulation.persons"] == "20000"
-    assert r.settings()["name"] == '"wales_baseline"'
+    assert r.settings()["simulation.persons"] == 20000
+    assert r.settings()["name"] == "wales_baseline"
+    assert r.scenario["simulation"]["persons"] == 20000
     r.close()
+
+
+def _legacy_oracle():
+    import importlib.util
+    import os
+    spec = importlib.util.spec_from_file_location(
+        "legacy_settings", os.path.join(os.path.dirname(__file__), "legacy_settings.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.flatten_settings
+
+
+@pytest.mark.parametrize("scenario", ["wales_baseline.cfg", "wales_devolved_ips.cfg",
+                                      "wales_good_work.cfg"])
+def test_settings_match_legacy_parser(runner, source_dir, scenario):
+    """Run.settings() reads the engine's scenario_json; the text parser it
+    replaced (tests/analysis/legacy_settings.py) gives the same keys and,
+    value by value, the same scenario text."""
+    import os
+    import re
+    path = runner.run("legacy_" + scenario, os.path.join(source_dir, "scenarios", scenario),
+                      "--persons", "300", "--months", "2", "--panel", "none")
+    r = lmsim.open(path)
+    old = _legacy_oracle()(r.scenario_text)
+    new = r.settings()
+    assert list(new) == list(old)
+    for k, v in new.items():
+        want = re.sub(r"(?<=[0-9])L\b", "", old[k])       # 64-bit integers: 5000000000L
+        # outside strings: lists and arrays both in brackets, "name: value" as "name=value"
+        want = "".join(part if part.startswith('"') else
+                       part.replace("(", "[").replace(")", "]").replace(":", "=")
+                       for part in re.split(r'("(?:[^"\\]|\\.)*")', want))
+        got = lmsim.setting_text(v).replace(" ", "")
+        assert got == want.replace(" ", ""), k
+    r.close()
+
+
+def test_settings_need_scenario_json(wales, tmp_path):
+    """A file without scenario_json (written before it existed): settings()
+    says so rather than parsing the libconfig text a second way."""
+    import shutil
+    p = tmp_path / "old.h5"
+    shutil.copy(wales, p)
+    with h5py.File(p, "r+") as f:
+        del f.attrs["scenario_json"]
+        del f.attrs["json_crc32"]
+    r = lmsim.open(p)
+    with pytest.raises(KeyError, match="scenario_json"):
+        r.settings()
+    r.close()
+
+
+def test_scenario_json_checksum(wales, tmp_path):
+    """A changed scenario_json no longer matches json_crc32: the engine calls
+    the file damaged (exit 4) instead of trusting it."""
+    import shutil
+    import subprocess
+    p = tmp_path / "edited.h5"
+    shutil.copy(wales, p)
+    with h5py.File(p, "r+") as f:
+        f.attrs["scenario_json"] = f.attrs["scenario_json"].replace("20000", "20001")
+    res = subprocess.run([os.environ["LMSIM_BINARY"], "describe", str(p)], capture_output=True,
+                         text=True)
+    assert res.returncode == 4 and "damaged" in res.stderr, res.stderr
 
 
 def test_missing_part_file_is_an_error(wales, tmp_path):
