@@ -384,6 +384,11 @@ static int keep_text(lm_sweep *sw, const config_t *cfg, lm_error *err) {
 }
 
 int lm_sweep_load(const char *path, const char *out_dir, lm_sweep **out, lm_error *err) {
+    return lm_sweep_load_task(path, out_dir, -1, out, err);
+}
+
+int lm_sweep_load_task(const char *path, const char *out_dir, int task, lm_sweep **out,
+                       lm_error *err) {
     config_t cfg;
     int rc = LM_OK;
     *out = NULL;
@@ -491,6 +496,10 @@ int lm_sweep_load(const char *path, const char *out_dir, lm_sweep **out, lm_erro
      * point): every replicate's draws must give a valid scenario too, or a
      * sweep would stop part-way (one load per replicate, point 0). */
     for (int r = 1; sw->n_uncertain > 0 && r < sw->replicates; r++) {
+        /* One task of an array: its own replicate only (`sweep --check`
+         * or a whole-sweep run checks them all). */
+        if (task >= 0 && r != task % sw->replicates)
+            continue;
         lm_scenario *sc = NULL;
         task_sets ts;
         size_t n = task_overrides(sw, r, &ts);

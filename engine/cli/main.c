@@ -765,8 +765,18 @@ static int cmd_sweep(cli *c) {
     lm_error err;
     lm_error_clear(&err);
     lm_sweep *sw;
-    if (lm_sweep_load(file, out_dir, &sw, &err))
+    if (c->check && task >= 0)
+        return cli_usage_error("%s", "sweep: --check validates every task; it takes no --task");
+    /* An array task checks its own replicate's draws, not every replicate's. */
+    if (lm_sweep_load_task(file, out_dir, task, &sw, &err))
         return report(&err);
+    if (c->check) {
+        const int nt = lm_sweep_n_tasks(sw), reps = lm_sweep_task_replicate(sw, nt - 1) + 1;
+        printf("%s: OK: %d tasks (%d points x %d replicates), every task's scenario valid\n", file,
+               nt, nt / reps, reps);
+        lm_sweep_destroy(sw);
+        return 0;
+    }
     catch_stop_signals();
     lm_run_options opt = {0};
     opt.threads = threads;

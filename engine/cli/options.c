@@ -44,7 +44,7 @@ static const char summary_text[] =
     "Usage: lmsim run SCENARIO -o OUT.h5 [options]\n"
     "  or:  lmsim check SCENARIO [options]\n"
     "  or:  lmsim describe OUT.h5 | OUT/sweep.h5\n"
-    "  or:  lmsim sweep SWEEP.cfg [--task N] [-o DIR] [--threads N] [--quiet]\n"
+    "  or:  lmsim sweep SWEEP.cfg [--task N | --check] [-o DIR] [--threads N] [--quiet]\n"
     "  or:  lmsim compare A.h5 B.h5 [--impacts] [--csv]\n"
     "  or:  lmsim compare OUT/sweep.h5 POINT_A POINT_B [--impacts] [--csv]\n"
     "  or:  lmsim validate SCENARIO --targets FILE [options]\n"
@@ -133,7 +133,10 @@ static const char calibrate_text[] =
 static const char sweep_text[] =
     "sweep options:\n"
     "  --task N                 run only task N (0 to tasks - 1; Slurm job arrays); the\n"
-    "                           index sweep.h5 is written once every task is done\n"
+    "                           index sweep.h5 is written once every task is done; checks\n"
+    "                           every point, but only its own replicate's `uncertain` draws\n"
+    "  --check                  validate every task's scenario (all points and replicates)\n"
+    "                           and exit without running: once before a job array\n"
     "  -o, --output DIR         folder of the task files and sweep.h5 (default: the sweep\n"
     "                           file's output setting)\n"
     "  --threads N              OpenMP threads of each task\n"
@@ -166,7 +169,7 @@ static const char *const command_usage[CLI_N_COMMANDS] = {
     "Usage: lmsim describe OUT.h5 | OUT/sweep.h5\n"
     "Show the scenario, sizes, recorded warnings, headline and programme tables of a run\n"
     "file; or a sweep index's points and tasks (done, changed, damaged or missing).\n\n",
-    "Usage: lmsim sweep SWEEP.cfg [--task N] [-o DIR] [--threads N] [--quiet]\n"
+    "Usage: lmsim sweep SWEEP.cfg [--task N | --check] [-o DIR] [--threads N] [--quiet]\n"
     "Run a sweep (points x replicates, common random numbers across points), or one task\n"
     "of it; finished task files are kept and skipped when run again.\n\n",
     "Usage: lmsim compare A.h5 B.h5 [--impacts] [--csv]\n"
@@ -289,6 +292,7 @@ enum {
     O_REQUIRE,
     O_RUN,
     O_TASK,
+    O_CHECK,
     O_IMPACTS,
     O_FREE,
     O_MAX_ITER,
@@ -328,6 +332,7 @@ static const opt_def opt_defs[] = {
     {"require", required_argument, O_REQUIRE, IN(CLI_VALIDATE)},
     {"run", required_argument, O_RUN, IN(CLI_VALIDATE)},
     {"task", required_argument, O_TASK, IN(CLI_SWEEP)},
+    {"check", no_argument, O_CHECK, IN(CLI_SWEEP)},
     {"impacts", no_argument, O_IMPACTS, IN(CLI_COMPARE)},
     {"free", required_argument, O_FREE, IN(CLI_CALIBRATE)},
     {"max-iter", required_argument, O_MAX_ITER, IN(CLI_CALIBRATE)},
@@ -513,6 +518,9 @@ static int take_option(cli *c, int id, const char *v, const char *as_typed) {
         if ((rc = cli_parse_int("--task", v, 0, INT_MAX, &x)))
             return rc;
         c->task = (int)x;
+        break;
+    case O_CHECK:
+        c->check = 1;
         break;
     case O_IMPACTS:
         c->impacts = 1;

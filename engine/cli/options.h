@@ -55,6 +55,7 @@ typedef struct cli {
     int n_owned;
     int json;                              /* check --json */
     int task;                              /* sweep --task, -1 when not given */
+    int check;                             /* sweep --check */
     int csv_flag;                          /* compare --csv */
     int impacts;                           /* compare --impacts */
     lm_calib_param par[LM_CALIB_MAX_FREE]; /* calibrate --free */

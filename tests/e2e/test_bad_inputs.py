@@ -547,6 +547,37 @@ S.check("uncertain draw invalid for a later replicate: refused before any task",
         p.returncode == EXIT_SCENARIO and "replicate" in p.stderr and
         not os.path.exists(os.path.join(d, "out2")), show(p))
 
+# --check validates every replicate without running; an array task (--task)
+# checks its own replicate only, so that 100,000 replicates are not loaded
+# again by every task of a job array.
+p = S.run(["sweep", os.path.join(d, "unc.cfg"), "-o", os.path.join(d, "out3"), "--check"])
+bad = re.search(r"replicate (\d+):", p.stderr)
+S.check("sweep --check: the bad replicate named, exit 3, nothing written",
+        p.returncode == EXIT_SCENARIO and bad is not None and
+        not os.path.exists(os.path.join(d, "out3")), show(p))
+if bad:
+    p = S.run(["sweep", os.path.join(d, "unc.cfg"), "-o", os.path.join(d, "out3"), "--task",
+               bad.group(1), "-q"])
+    S.check("sweep --task of the bad replicate: exit 3, its replicate named",
+            p.returncode == EXIT_SCENARIO and ("replicate %s:" % bad.group(1)) in p.stderr,
+            show(p))
+p = S.run(["sweep", os.path.join(d, "unc.cfg"), "-o", os.path.join(d, "out3"), "--task", "0",
+           "-q"])
+S.check("sweep --task of a good replicate runs though others are bad",
+        p.returncode == 0 and os.path.exists(os.path.join(d, "out3")), show(p))
+p = S.run(["sweep", os.path.join(d, "unc.cfg"), "--check", "--task", "0"])
+S.check("sweep --check with --task: usage error", p.returncode == 2 and "--check" in p.stderr,
+        show(p))
+with open(os.path.join(d, "ok.cfg"), "w") as f:
+    f.write('sweep = { base = "%s"; replicates = 3; seed = 5;\n'
+            '  points = ( { name = "a"; set = [ ]; }, { name = "b"; set = [ ]; } );\n'
+            '  uncertain = ( { path = "market.matching_elasticity"; dist = "uniform";\n'
+            '                  lo = 0.2; hi = 0.4; } ); };\n' % S.tiny)
+p = S.run(["sweep", os.path.join(d, "ok.cfg"), "-o", os.path.join(d, "out4"), "--check"])
+S.check("sweep --check of a valid sweep: OK line, exit 0, nothing written",
+        p.returncode == 0 and "OK: 6 tasks (2 points x 3 replicates)" in p.stdout and
+        not os.path.exists(os.path.join(d, "out4")), show(p))
+
 # 31b. A sweep file that is a folder: the reason is the file's, not a stale errno's.
 p = S.run(["sweep", d])
 S.check("sweep of a folder: exit 4, 'not a regular file'", p.returncode == EXIT_IO and
