@@ -756,9 +756,81 @@ static int has_vlen(hid_t t) {
     }
 }
 
+/* For a 1-D compound table of type t (the same in both) whose only
+ * variable-length members are strings (/outcomes/headline, ...): 1 when the
+ * n rows of d[0] and d[1] hold the same strings and the same stored bytes
+ * in every other member; 0 when not, or when it cannot tell. */
+static int same_strings_table(const hid_t d[2], hid_t t, size_t n) {
+    const int nm = H5Tget_nmembers(t);
+    if (H5Tget_class(t) != H5T_COMPOUND || nm <= 0 || nm > LM__H5_TABLE_MAX_COLS)
+        return 0;
+    size_t off[LM__H5_TABLE_MAX_COLS], size[LM__H5_TABLE_MAX_COLS], row = 0;
+    int str[LM__H5_TABLE_MAX_COLS];
+    hid_t mem = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    unsigned char *buf[2] = {NULL, NULL};
+    int ok = 1, same = 0;
+    for (int k = 0; k < nm && ok; k++) { /* each member as stored; strings as char * */
+        hid_t m = H5Tget_member_type(t, (unsigned)k);
+        ok = m >= 0;
+        str[k] = ok && H5Tget_class(m) == H5T_STRING && H5Tis_variable_str(m) > 0;
+        ok = ok && (str[k] || !has_vlen(m));
+        size[k] = str[k] ? sizeof(char *) : ok ? H5Tget_size(m) : 0;
+        row = str[k] ? (row + sizeof(char *) - 1) / sizeof(char *) * sizeof(char *) : row;
+        off[k] = row;
+        row += size[k];
+        if (m >= 0)
+            H5Tclose(m);
+    }
+    row = (row + 7u) / 8u * 8u;
+    ok = ok && (mem = H5Tcreate(H5T_COMPOUND, row)) >= 0;
+    for (int k = 0; k < nm && ok; k++) {
+        char *name = H5Tget_member_name(t, (unsigned)k);
+        hid_t m = H5Tget_member_type(t, (unsigned)k), c = H5I_INVALID_HID;
+        ok = name != NULL && m >= 0;
+        if (ok && str[k])
+            ok = (c = H5Tcopy(H5T_C_S1)) >= 0 && H5Tset_size(c, H5T_VARIABLE) >= 0 &&
+                 H5Tset_cset(c, H5Tget_cset(m)) >= 0;
+        ok = ok && H5Tinsert(mem, name, off[k], str[k] ? c : m) >= 0;
+        if (c >= 0)
+            H5Tclose(c);
+        if (m >= 0)
+            H5Tclose(m);
+        if (name)
+            H5free_memory(name);
+    }
+    hsize_t dim = (hsize_t)n;
+    ok = ok && (space = H5Screate_simple(1, &dim, NULL)) >= 0;
+    for (int k = 0; k < 2 && ok; k++)
+        ok = (buf[k] = lm__calloc(n, row)) != NULL &&
+             H5Dread(d[k], mem, space, H5S_ALL, H5P_DEFAULT, buf[k]) >= 0;
+    same = ok;
+    for (size_t i = 0; i < n && same; i++)
+        for (int k = 0; k < nm && same; k++) {
+            const unsigned char *a = buf[0] + i * row + off[k], *b = buf[1] + i * row + off[k];
+            if (str[k]) {
+                const char *sa, *sb;
+                memcpy(&sa, a, sizeof sa);
+                memcpy(&sb, b, sizeof sb);
+                same = strcmp(sa ? sa : "", sb ? sb : "") == 0;
+            } else {
+                same = memcmp(a, b, size[k]) == 0;
+            }
+        }
+    for (int k = 0; k < 2; k++) {
+        if (buf[k] && mem >= 0 && space >= 0)
+            H5Dvlen_reclaim(mem, space, H5P_DEFAULT, buf[k]);
+        lm__free(buf[k]);
+    }
+    if (space >= 0)
+        H5Sclose(space);
+    if (mem >= 0)
+        H5Tclose(mem);
+    return same;
+}
+
 /* 1 when dataset `name` has the same type, shape and stored bytes in fa and
- * fb; 0 when not, or when it cannot tell (variable-length data, a read
- * error, no memory). */
+ * fb (strings of a compound table: the same text); 0 when not, or when it
+ * cannot tell (other variable-length data, a read error, no memory). */
 static int same_dataset(hid_t fa, hid_t fb, const char *name) {
     hid_t d[2] = {H5I_INVALID_HID, H5I_INVALID_HID}, t[2] = {H5I_INVALID_HID, H5I_INVALID_HID};
     hid_t sp[2] = {H5I_INVALID_HID, H5I_INVALID_HID};
@@ -771,8 +843,13 @@ static int same_dataset(hid_t fa, hid_t fb, const char *name) {
             (sp[k] = H5Dget_space(d[k])) < 0 ||
             (rank[k] = H5Sget_simple_extent_dims(sp[k], dims[k], NULL)) < 0)
             goto done;
-    if (H5Tequal(t[0], t[1]) <= 0 || has_vlen(t[0]) || rank[0] != rank[1])
+    if (H5Tequal(t[0], t[1]) <= 0 || rank[0] != rank[1])
         goto done;
+    if (has_vlen(t[0])) {
+        same = rank[0] == 1 && dims[0][0] == dims[1][0] &&
+               (dims[0][0] == 0 || same_strings_table(d, t[0], (size_t)dims[0][0]));
+        goto done;
+    }
     size_t bytes = H5Tget_size(t[0]);
     for (int r = 0; r < rank[0]; r++) {
         if (dims[0][r] != dims[1][r])

@@ -273,6 +273,38 @@ int64_t lm__h5_vec_len(int64_t f, const char *name);
  * or NULL when it is absent or not a string. HDF5 errors silenced by the
  * caller. */
 char *lm__h5_text_attr(int64_t loc, const char *name);
+/* Compound tables with variable-length UTF-8 string columns (h5table.c).
+ * `fixed` (an hid_t) is the compound memory type of the table's row
+ * struct, its char arrays as fixed-length strings of their sizes, at most
+ * LM__H5_TABLE_MAX_COLS columns of which LM__H5_TABLE_MAX_STR strings.
+ * lm__h5_table_init makes t->file (create the dataset with it: the
+ * columns of `fixed` in its order, packed, strings variable-length UTF-8)
+ * and t->mem; lm__h5_table_write writes n rows to dataset d and its
+ * attribute strings_crc32 (CRC-32 of every string and a NUL, row by row, in
+ * column order). lm__h5_table_read reads the n rows of dataset d into rows
+ * whether its strings are variable- or fixed-length (older files),
+ * truncating them to the arrays, and checks strings_crc32 when the table
+ * has it: 0, -1 (HDF5 failure, a string column that is not a string),
+ * LM__H5_NOMEM or LM__H5_DAMAGED. lm__h5_table_init returns 0 or -1,
+ * lm__h5_table_write 0, -1 or LM__H5_NOMEM. HDF5 errors silenced by the
+ * caller. */
+#define LM__H5_TABLE_MAX_COLS 128
+#define LM__H5_TABLE_MAX_STR 8
+#define LM__H5_DAMAGED (-2)
+#define LM__H5_NOMEM (-3)
+typedef struct lm__h5_table {
+    int64_t mem, file;
+    size_t row_size, stage_size;
+    int n_str;
+    size_t str_off[LM__H5_TABLE_MAX_STR], str_size[LM__H5_TABLE_MAX_STR];
+    size_t ptr_off[LM__H5_TABLE_MAX_STR];
+} lm__h5_table;
+int lm__h5_table_init(lm__h5_table *t, int64_t fixed);
+void lm__h5_table_close(lm__h5_table *t);
+int lm__h5_table_write(int64_t d, const lm__h5_table *t, const void *rows, size_t n);
+int lm__h5_table_read(int64_t d, int64_t fixed, void *rows, size_t n);
+/* crc extended by the CRC-32 (zlib) of s and its NUL (NULL: ""); start at 0. */
+uint32_t lm__h5_crc_str(uint32_t crc, const char *s);
 /* Column of `slot` in a run file's ascending list of panel slots
  * (/panel/person, n columns), or -1. */
 static inline int64_t lm__column_of(const int32_t *slot, int64_t n, int32_t s) {

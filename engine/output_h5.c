@@ -42,10 +42,15 @@
  *   /outcomes/headline  compound table of lm_headline rows with flat fields
  *                  group (string), persons_start, persons_end,
  *                  employment_rate_start, ..., good_job_share_end.
+ *                  Strings of this and every compound table (also
+ *                  /outcomes/programmes) are variable-length UTF-8, with the
+ *                  table's strings_crc32 (h5table.c) checked by
+ *                  lm_h5_describe: the global heap is not checksummed.
  *   /validation    compound table of targets and results (lmsim validate):
  *                  id, evidence, use, measure, describe (variable-length
  *                  UTF-8), published, simulated, tolerance, se (float64),
- *                  pass (uint8); only when lm__h5_set_validation was called.
+ *                  pass (uint8), attribute strings_crc32; only when
+ *                  lm__h5_set_validation was called.
  *   CF / netCDF-4 metadata (dimension scales of every dimension, long_name,
  *   units, flag_values / flag_meanings, a time coordinate; the enum types
  *   of state and phase committed at the root): output_cf.c, at close.
@@ -1724,17 +1729,28 @@ static hid_t headline_mem_type(void) {
     return end_type(t, s, ok);
 }
 
-/* Write n rows of a compound table at `path` (memory type from make_type,
- * stored packed) with a description attribute. */
+/* Write n rows of a compound table at `path` with a description attribute.
+ * crc NULL: make_type gives the row struct with its char arrays as
+ * fixed-length strings, stored as variable-length UTF-8 with their
+ * strings_crc32 (lm__h5_table_write). Else the memory type's strings are
+ * variable-length already (char * in the rows), stored packed, and *crc is
+ * their strings_crc32. */
 static int write_table(lm_h5_writer *w, const char *path, hid_t (*make_type)(void),
-                       const void *rows, hsize_t n, const char *description, lm_error *err) {
+                       const void *rows, hsize_t n, const char *description, const uint32_t *crc,
+                       lm_error *err) {
     hid_t space = H5I_INVALID_HID, mtype = H5I_INVALID_HID, ftype = H5I_INVALID_HID;
     hid_t d = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
+    lm__h5_table tab = {.mem = H5I_INVALID_HID, .file = H5I_INVALID_HID};
     const char *file = w->tmp_path;
     int rc = LM_OK;
     H5TRY(mtype = make_type(), "writing '%s': %s type", file, path);
-    H5TRY(ftype = H5Tcopy(mtype), "writing '%s': %s type", file, path);
-    H5TRY(H5Tpack(ftype), "writing '%s': %s type", file, path);
+    if (crc == NULL) {
+        H5TRY(lm__h5_table_init(&tab, mtype), "writing '%s': %s type", file, path);
+        H5TRY(ftype = H5Tcopy(tab.file), "writing '%s': %s type", file, path);
+    } else {
+        H5TRY(ftype = H5Tcopy(mtype), "writing '%s': %s type", file, path);
+        H5TRY(H5Tpack(ftype), "writing '%s': %s type", file, path);
+    }
     H5TRY(space = H5Screate_simple(1, &n, NULL), "writing '%s': %s", file, path);
     /* One chunk with a Fletcher-32 checksum: a damaged table fails to read. */
     if (n > 0)
@@ -1742,12 +1758,24 @@ static int write_table(lm_h5_writer *w, const char *path, hid_t (*make_type)(voi
     H5TRY(d = H5Dcreate2(w->file, path, ftype, space, H5P_DEFAULT, n > 0 ? dcpl : H5P_DEFAULT,
                          H5P_DEFAULT),
           "writing '%s': creating %s", file, path);
-    if (n > 0)
-        H5TRY(H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows), "writing '%s': %s", file,
+    if (crc == NULL) {
+        int got = lm__h5_table_write(d, &tab, rows, (size_t)n);
+        if (got == LM__H5_NOMEM) {
+            rc = LM_FAIL(err, LM_ENOMEM, "writing '%s': no memory for %s", file, path);
+            goto fail;
+        }
+        H5TRY(got, "writing '%s': %s", file, path);
+    } else {
+        if (n > 0)
+            H5TRY(H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows), "writing '%s': %s", file,
+                  path);
+        H5TRY(put_i64(d, "strings_crc32", (int64_t)*crc), "writing '%s': %s attributes", file,
               path);
+    }
     H5TRY(lm__h5_put_text(d, "description", description), "writing '%s': %s attributes", file,
           path);
 fail:
+    lm__h5_table_close(&tab);
     close_id(&d);
     close_id(&dcpl);
     close_id(&space);
@@ -1768,7 +1796,7 @@ static int write_headline(lm_h5_writer *w, const lm_headline *h, lm_error *err) 
     rc = write_table(w, "/outcomes/headline", headline_mem_type, h->rows, (hsize_t)h->n_rows,
                      "rates at month 0 (_start) and the last month (_end); unemployment is ILO, "
                      "over employed + unemployed; a rate with a zero denominator is 0",
-                     err);
+                     NULL, err);
 fail:
     close_id(&g);
     return rc;
@@ -1965,7 +1993,7 @@ static int write_programmes(lm_h5_writer *w, lm_error *err) {
                           "summed over the run (queued and caseload at the last month) and costs "
                           "in GBP for the represented population (x scale), NAME_sim for the "
                           "simulated persons; rates over the referrals followed to their horizon",
-                          err)))
+                          NULL, err)))
         return rc;
     H5TRY(d = H5Dopen2(w->file, "/outcomes/programmes", H5P_DEFAULT),
           "writing '%s': /outcomes/programmes", file);
@@ -2092,6 +2120,7 @@ static hid_t validation_mem_type(void) {
 static int write_validation(lm_h5_writer *w, lm_error *err) {
     const size_t n = lm_targets_count(w->val_targets);
     validation_row *rows = lm__calloc(n > 0 ? n : 1, sizeof *rows);
+    uint32_t crc = 0; /* strings_crc32, as lm__h5_table_write computes it */
     if (rows == NULL)
         return LM_FAIL(err, LM_ENOMEM, "writing '%s': no memory for /validation", w->tmp_path);
     for (size_t i = 0; i < n; i++) {
@@ -2103,12 +2132,15 @@ static int write_validation(lm_h5_writer *w, lm_error *err) {
                                    info.describe, info.value,
                                    r->simulated,  info.tolerance,
                                    r->se,         (uint8_t)(r->available && r->pass)};
+        const char *const strs[5] = {info.id, info.evidence, info.use, info.measure, info.describe};
+        for (int k = 0; k < 5; k++)
+            crc = lm__h5_crc_str(crc, strs[k]);
     }
     int rc = write_table(w, "/validation", validation_mem_type, rows, (hsize_t)n,
                          "targets of lmsim validate: published value, simulated value (NaN when "
                          "it could not be computed), tolerance, approximate s.e., pass "
                          "(1 within tolerance)",
-                         err);
+                         &crc, err);
     lm__free(rows);
     return rc;
 }
@@ -2292,14 +2324,22 @@ int lm_h5_describe(const char *path, lm_file_info *info, lm_error *err) {
         rc = LM_FAIL(err, LM_EHDF5, LM_MSG_NO_HEADLINE, path, LM_HEADLINE_MAX_ROWS);
         goto fail;
     }
-    if (n > 0 && ((mtype = headline_mem_type()) < 0 ||
-                  H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, info->headline.rows) < 0)) {
+    int got = (mtype = headline_mem_type()) < 0
+                  ? -1
+                  : lm__h5_table_read(d, mtype, info->headline.rows, (size_t)n);
+    if (got == LM__H5_DAMAGED) {
+        rc = LM_FAIL(err, LM_EHDF5, LM_MSG_TABLE_DAMAGED, path, "/outcomes/headline");
+        goto fail;
+    }
+    if (got == LM__H5_NOMEM) {
+        rc = LM_FAIL(err, LM_ENOMEM, "'%s': no memory for /outcomes/headline", path);
+        goto fail;
+    }
+    if (got != 0) {
         rc = h5_fail(err, __LINE__, "'%s': cannot read /outcomes/headline as lmsim's table", path);
         goto fail;
     }
     info->headline.n_rows = (int)n;
-    for (hsize_t i = 0; i < n; i++)
-        info->headline.rows[i].group[LM_GROUP_NAME_MAX - 1] = '\0';
 
     /* Programmes: optional (files without programmes have an empty table). */
     info->programmes.n_rows = 0;
@@ -2307,12 +2347,21 @@ int lm_h5_describe(const char *path, lm_file_info *info, lm_error *err) {
     close_id(&space);
     close_id(&d);
     if (H5Lexists(f, "/outcomes/programmes", H5P_DEFAULT) > 0) {
-        if ((d = H5Dopen2(f, "/outcomes/programmes", H5P_DEFAULT)) < 0 ||
-            (space = H5Dget_space(d)) < 0 || H5Sget_simple_extent_ndims(space) != 1 ||
-            H5Sget_simple_extent_dims(space, &n, NULL) < 0 || n > LM_MAX_PROGRAMMES * LM_N_ARMS ||
-            (mtype = programme_mem_type()) < 0 ||
-            (n > 0 &&
-             H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, info->programmes.rows) < 0)) {
+        got = (d = H5Dopen2(f, "/outcomes/programmes", H5P_DEFAULT)) < 0 ||
+                      (space = H5Dget_space(d)) < 0 || H5Sget_simple_extent_ndims(space) != 1 ||
+                      H5Sget_simple_extent_dims(space, &n, NULL) < 0 ||
+                      n > LM_MAX_PROGRAMMES * LM_N_ARMS || (mtype = programme_mem_type()) < 0
+                  ? -1
+                  : lm__h5_table_read(d, mtype, info->programmes.rows, (size_t)n);
+        if (got == LM__H5_DAMAGED) {
+            rc = LM_FAIL(err, LM_EHDF5, LM_MSG_TABLE_DAMAGED, path, "/outcomes/programmes");
+            goto fail;
+        }
+        if (got == LM__H5_NOMEM) {
+            rc = LM_FAIL(err, LM_ENOMEM, "'%s': no memory for /outcomes/programmes", path);
+            goto fail;
+        }
+        if (got != 0) {
             rc = LM_FAIL(err, LM_EHDF5, "'%s': cannot read /outcomes/programmes", path);
             goto fail;
         }
@@ -2321,9 +2370,6 @@ int lm_h5_describe(const char *path, lm_file_info *info, lm_error *err) {
         get_num(d, "scale", H5T_NATIVE_DOUBLE, &info->programmes.scale);
         get_num(d, "represents", H5T_NATIVE_INT64, &info->programmes.represents);
         get_num(d, "persons", H5T_NATIVE_INT64, &info->programmes.persons);
-        for (hsize_t i = 0; i < n; i++)
-            info->programmes.rows[i].programme[sizeof info->programmes.rows[i].programme - 1] =
-                '\0';
     }
 fail:
     close_id(&mtype);

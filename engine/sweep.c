@@ -860,6 +860,24 @@ static hid_t row_type(void) {
     return t;
 }
 
+/* The n rows of /tidy (dataset d of index_path) into rows. An index
+ * written before the hash column existed reads with the column empty (HDF5
+ * converts compound members by name); one written before its strings were
+ * variable-length (fixed-length, no strings_crc32) reads as well. */
+static int read_tidy(const char *index_path, hid_t d, sw_row *rows, size_t n, lm_error *err) {
+    hid_t rt = row_type();
+    int got = rt >= 0 ? lm__h5_table_read(d, rt, rows, n) : -1;
+    if (rt >= 0)
+        H5Tclose(rt);
+    if (got == LM__H5_DAMAGED)
+        return LM_FAIL(err, LM_EHDF5, LM_MSG_TABLE_DAMAGED, index_path, "/tidy");
+    if (got == LM__H5_NOMEM)
+        return LM_FAIL(err, LM_ENOMEM, "out of memory");
+    if (got != 0)
+        return LM_FAIL(err, LM_EHDF5, "cannot read /tidy of '%s'", index_path);
+    return LM_OK;
+}
+
 static int put_str_attr(hid_t loc, const char *name, const char *v) {
     hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR), a = -1;
     int ok = t >= 0 && sp >= 0 && H5Tset_size(t, H5T_VARIABLE) >= 0 &&
@@ -991,18 +1009,26 @@ int lm_sweep_write_index(const lm_sweep *sw, int *complete, lm_error *err) {
     }
     if (g >= 0)
         H5Gclose(g);
+    /* Strings variable-length UTF-8 with their strings_crc32, in one chunk
+     * with a Fletcher-32 checksum (docs/output-format.md, "Integrity"). */
     hid_t rt = ok ? row_type() : -1;
+    lm__h5_table tab = {.mem = -1, .file = -1};
+    ok = ok && rt >= 0 && lm__h5_table_init(&tab, rt) == 0;
     hsize_t dims = (hsize_t)n;
     hid_t sp = ok ? H5Screate_simple(1, &dims, NULL) : -1;
-    hid_t d = (ok && rt >= 0 && sp >= 0)
-                  ? H5Dcreate2(f, "tidy", rt, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)
-                  : -1;
-    ok = ok && d >= 0 && H5Dwrite(d, rt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) >= 0;
+    hid_t dcpl = ok ? H5Pcreate(H5P_DATASET_CREATE) : -1;
+    ok = ok && sp >= 0 && dcpl >= 0 &&
+         (n == 0 || (H5Pset_chunk(dcpl, 1, &dims) >= 0 && H5Pset_fletcher32(dcpl) >= 0));
+    hid_t d = ok ? H5Dcreate2(f, "tidy", tab.file, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT) : -1;
+    ok = ok && d >= 0 && lm__h5_table_write(d, &tab, rows, (size_t)n) == 0;
     ok = ok && write_index_attrs(sw, f) == 0;
     if (d >= 0)
         H5Dclose(d);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
     if (sp >= 0)
         H5Sclose(sp);
+    lm__h5_table_close(&tab);
     if (rt >= 0)
         H5Tclose(rt);
     if (f >= 0 && H5Fclose(f) < 0)
@@ -1034,7 +1060,7 @@ int lm_sweep_compare(const char *index_path, const char *point_a, const char *po
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     int rc = LM_OK;
     sw_row *rows = NULL;
-    hid_t f = -1, d = -1, sp = -1, rt = -1;
+    hid_t f = -1, d = -1, sp = -1;
     hsize_t n = 0;
     if (access(index_path, R_OK) != 0 || H5Fis_hdf5(index_path) <= 0) {
         rc = LM_FAIL(err, LM_EIO, "'%s' is missing or not an HDF5 file", index_path);
@@ -1051,11 +1077,8 @@ int lm_sweep_compare(const char *index_path, const char *point_a, const char *po
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory");
         goto done;
     }
-    rt = row_type();
-    if (n > 0 && H5Dread(d, rt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0) {
-        rc = LM_FAIL(err, LM_EHDF5, "cannot read /tidy of '%s'", index_path);
+    if ((rc = read_tidy(index_path, d, rows, (size_t)n, err)) != LM_OK)
         goto done;
-    }
     int found_a = 0, found_b = 0;
     double sa[LM_COMPARE_MEASURES] = {0}, sb[LM_COMPARE_MEASURES] = {0};
     double sd[LM_COMPARE_MEASURES] = {0}, sd2[LM_COMPARE_MEASURES] = {0};
@@ -1104,8 +1127,6 @@ int lm_sweep_compare(const char *index_path, const char *point_a, const char *po
         out->hi[m] = out->diff[m] + t * out->se_paired[m];
     }
 done:
-    if (rt >= 0)
-        H5Tclose(rt);
     if (sp >= 0)
         H5Sclose(sp);
     if (d >= 0)
@@ -1154,7 +1175,7 @@ int lm_sweep_describe(const char *index_path, char **text, lm_error *err) {
     char *buf = NULL;
     size_t len = 0;
     FILE *out = NULL;
-    hid_t f = -1, d = -1, sp = -1, rt = -1;
+    hid_t f = -1, d = -1, sp = -1;
     hsize_t n = 0;
     if (access(index_path, R_OK) != 0 || H5Fis_hdf5(index_path) <= 0) {
         rc = LM_FAIL(err, LM_EIO, "'%s' is missing or not an HDF5 file", index_path);
@@ -1172,13 +1193,8 @@ int lm_sweep_describe(const char *index_path, char **text, lm_error *err) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory");
         goto done;
     }
-    /* An index written before the hash column existed reads with the
-     * column empty (HDF5 converts compound members by name). */
-    rt = row_type();
-    if (n > 0 && H5Dread(d, rt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0) {
-        rc = LM_FAIL(err, LM_EHDF5, "cannot read /tidy of '%s'", index_path);
+    if ((rc = read_tidy(index_path, d, rows, (size_t)n, err)) != LM_OK)
         goto done;
-    }
     if (!(out = open_memstream(&buf, &len))) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory");
         goto done;
@@ -1266,8 +1282,6 @@ done:
     if (out)
         fclose(out);
     free(buf);
-    if (rt >= 0)
-        H5Tclose(rt);
     if (sp >= 0)
         H5Sclose(sp);
     if (d >= 0)

@@ -47,11 +47,11 @@ except ImportError as _e:
     raise
 
 from .run import Run, open, STATE_NAMES, EMPLOYED_STATES, PanelError, NoOpWarning  # noqa: E402,F401
-from .run import flatten_scenario, setting_text  # noqa: E402,F401
+from .run import flatten_scenario, setting_text, DamagedFileError  # noqa: E402,F401
 from .cohorts import cohorts  # noqa: E402,F401
 from .compare import compare, CompareError  # noqa: E402,F401
 from .sweep import Sweep, compare_sweep  # noqa: E402,F401
 
 __all__ = ["Run", "Sweep", "open", "compare", "compare_sweep", "cohorts", "STATE_NAMES",
            "EMPLOYED_STATES", "PanelError", "NoOpWarning", "CompareError", "flatten_scenario",
-           "setting_text"]
+           "setting_text", "DamagedFileError"]

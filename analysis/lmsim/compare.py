@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import messages as M
-from .run import NoOpWarning, Run, _s
+from .run import DamagedFileError, NoOpWarning, Run, _s
 
 
 class CompareError(ValueError):
@@ -282,19 +282,45 @@ def _has_vlen(dt):
     return (s is not None and s.length is None) or dt.kind == "O"
 
 
+def _is_vlen_str(dt):
+    s = h5py.check_string_dtype(dt)
+    return s is not None and s.length is None
+
+
+def _same_strings_table(da, db):
+    """Two 1-D compound tables whose only variable-length members are strings
+    (/outcomes/headline, ...): the same strings, and the same stored bytes in
+    every other member."""
+    fields = da.dtype.fields
+    if da.ndim != 1 or not fields or any(_has_vlen(v[0]) and not _is_vlen_str(v[0])
+                                         for v in fields.values()):
+        return False
+    a, b = da[()], db[()]
+    for k, v in fields.items():
+        if _is_vlen_str(v[0]):
+            if [_s(x) for x in a[k]] != [_s(x) for x in b[k]]:
+                return False
+        elif np.ascontiguousarray(a[k]).tobytes() != np.ascontiguousarray(b[k]).tobytes():
+            return False
+    return True
+
+
 def same_tables(fa, fb):
     """Whether every dataset under /aggregates and /outcomes of two open run
-    files has the same type, shape and stored bytes (then every difference
-    ``compare`` shows is zero). Variable-length data count as different."""
+    files has the same type, shape and stored bytes, strings of a table the
+    same text (then every difference ``compare`` shows is zero). Other
+    variable-length data count as different."""
     na, nb = _table_names(fa), _table_names(fb)
     if not na or len(na) > _MAX_TABLES or len(nb) > _MAX_TABLES or sorted(na) != sorted(nb):
         return False
     for name in na:
         da, db = fa[name], fb[name]
-        if not da.id.get_type().equal(db.id.get_type()) or _has_vlen(da.dtype) or \
-                da.shape != db.shape:
+        if not da.id.get_type().equal(db.id.get_type()) or da.shape != db.shape:
             return False
-        if da.size and da[()].tobytes() != db[()].tobytes():
+        if _has_vlen(da.dtype):
+            if da.size and not _same_strings_table(da, db):
+                return False
+        elif da.size and da[()].tobytes() != db[()].tobytes():
             return False
     return True
 
@@ -320,7 +346,10 @@ def _comparable(a, b):
     for x in (a, b):
         check_run_file(x.path if isinstance(x, Run) else x)
     a, b = _run(a), _run(b)
-    ha, hb = a.outcomes(), b.outcomes()
+    try:
+        ha, hb = a.outcomes(), b.outcomes()
+    except DamagedFileError as e:
+        raise CompareError(str(e))
     why = _not_comparable(a, b, ha, hb)
     if why:
         raise CompareError(M.NOT_COMPARABLE % (a.path, b.path, why))

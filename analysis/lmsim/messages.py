@@ -14,6 +14,9 @@ NOT_HDF5 = "'%s' is not an HDF5 file"
 CANNOT_OPEN_HDF5 = "cannot open HDF5 file '%s'"
 NOT_LMSIM = "'%s' is not an lmsim run file: root attribute '%s' missing or of the wrong type"
 NO_HEADLINE = "'%s': /outcomes/headline is missing or not a table of at most %d rows"
+# A table whose strings do not match its strings_crc32 (docs/output-format.md,
+# "Integrity"): file, table.
+TABLE_DAMAGED = "'%s' is damaged: %s does not match its checksum (strings_crc32)"
 
 # Two runs that cannot be compared: NOT_COMPARABLE with one reason.
 NOT_COMPARABLE = "'%s' and '%s' are not comparable runs: %s"

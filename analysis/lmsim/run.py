@@ -9,10 +9,13 @@ import hashlib
 import json
 import math
 import os
+import zlib
 
 import h5py
 import numpy as np
 import pandas as pd
+
+from . import messages as M
 
 STATE_NAMES = ["inactive_sick", "inactive_caring", "inactive_student", "inactive_other",
                "unemployed", "employed_poor", "employed_good"]
@@ -42,6 +45,37 @@ def _s(x):
     if isinstance(x, np.bytes_):
         return bytes(x).decode("utf-8")
     return str(x)
+
+
+class DamagedFileError(ValueError):
+    """A table whose strings do not match its ``strings_crc32`` (variable-length
+    strings live in HDF5's global heap, which HDF5 does not checksum;
+    docs/output-format.md, "Integrity"): the file is damaged."""
+
+
+def _as_bytes(x):
+    if isinstance(x, (bytes, np.bytes_)):
+        return bytes(x)
+    return str(x).encode("utf-8")
+
+
+def read_table(ds, path=None):
+    """The rows of compound table ``ds`` (a NumPy structured array), its
+    strings checked against the table's ``strings_crc32`` when it has one:
+    CRC-32 of every string followed by a NUL, row by row, in column order.
+    Raises DamagedFileError on a mismatch. Strings stay as h5py returns them
+    (bytes, fixed- or variable-length)."""
+    a = ds[...]
+    if "strings_crc32" in ds.attrs:
+        cols = [k for k in (a.dtype.names or ())
+                if a.dtype[k].kind == "S" or h5py.check_string_dtype(a.dtype[k]) is not None]
+        crc = 0
+        for row in a:
+            for k in cols:
+                crc = zlib.crc32(_as_bytes(row[k]) + b"\0", crc)
+        if crc != int(ds.attrs["strings_crc32"]):
+            raise DamagedFileError(M.TABLE_DAMAGED % (path or ds.file.filename, ds.name))
+    return a
 
 
 def _names(attr):
@@ -334,7 +368,7 @@ class Run:
     # -- tables ---------------------------------------------------------------------
     def outcomes(self):
         """The headline table /outcomes/headline (one row per group)."""
-        df = pd.DataFrame(self.file["outcomes/headline"][...])
+        df = pd.DataFrame(read_table(self.file["outcomes/headline"], self.path))
         df["group"] = df["group"].map(_s)
         return df
 
@@ -351,7 +385,7 @@ class Run:
         if "outcomes/programmes" not in self.file:
             return pd.DataFrame()
         ds = self.file["outcomes/programmes"]
-        df = pd.DataFrame(ds[...])
+        df = pd.DataFrame(read_table(ds, self.path))
         if len(df):
             df["programme"] = df["programme"].map(_s)
             df["arm"] = df["arm"].map(ARM_NAMES).fillna(df["arm"].astype(str))

@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from .run import Run, _s
+from .run import Run, _s, read_table
 
 def t975(df):
     """The Student-t 0.975 quantile with df degrees of freedom (scipy's t.ppf, as the engine's
@@ -41,7 +41,7 @@ class Sweep:
         with h5py.File(self.path, "r") as f:
             if "tidy" not in f or "tasks" not in f:
                 raise ValueError("%s is not an lmsim sweep index (no /tidy and /tasks)" % path)
-            self._tidy = f["tidy"][...]
+            self._tidy = read_table(f["tidy"], self.path)
             self._links = {k: f["tasks"].get(k, getlink=True).filename for k in f["tasks"]}
 
     def __repr__(self):

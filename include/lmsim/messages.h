@@ -22,6 +22,9 @@
 #define LM_MSG_NOT_LMSIM                                                                           \
     "'%s' is not an lmsim run file: root attribute '%s' missing or of the wrong type"
 #define LM_MSG_NO_HEADLINE "'%s': /outcomes/headline is missing or not a table of at most %d rows"
+/* A table whose strings do not match its strings_crc32 (docs/output-format.md,
+ * "Integrity"): file, table. */
+#define LM_MSG_TABLE_DAMAGED "'%s' is damaged: %s does not match its checksum (strings_crc32)"
 
 /* Two runs that cannot be compared: LM_MSG_NOT_COMPARABLE with one reason. */
 #define LM_MSG_NOT_COMPARABLE "'%s' and '%s' are not comparable runs: %s"

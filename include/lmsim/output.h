@@ -123,8 +123,11 @@ typedef struct lm_file_info {
                                        (or written before lmsim recorded them); truncated */
 } lm_file_info;
 
-/* Read the root attributes and /outcomes/headline of a finished run file.
- * Errors: LM_EIO (missing or not HDF5), LM_EHDF5 (layout not lmsim's). */
+/* Read the root attributes, /outcomes/headline and /outcomes/programmes of
+ * a finished run file (table strings fixed- or variable-length).
+ * Errors: LM_EIO (missing or not HDF5), LM_EHDF5 (layout not lmsim's, or
+ * damaged: a root string or table string that does not match its
+ * checksum), LM_ENOMEM. */
 int lm_h5_describe(const char *path, lm_file_info *info, lm_error *err);
 
 #ifdef __cplusplus

@@ -78,7 +78,8 @@ int lm_sweep_run_task(const lm_sweep *sw, int t, const lm_run_options *opt, int 
 /* Write OUT/sweep.h5 (via a temporary name) when every task is finished
  * (as lm_sweep_run_task would skip it); *complete = 0 and nothing written
  * otherwise. The index holds /tasks (external links to the task files),
- * /tidy (one row per task, with the task's scenario_sha256) and root
+ * /tidy (one row per task, with the task's scenario_sha256; strings
+ * variable-length UTF-8 with the table's strings_crc32) and root
  * attributes recording the sweep itself: sweep_file, sweep_text (the sweep
  * file as read, after @include), sweep_sha256, base_scenario, seed,
  * seed_str, replicates, n_points, n_tasks, lmsim_version. */

@@ -222,6 +222,74 @@ def test_programmes_equal_file(trial):
     assert r.is_trial()
 
 
+def _fixed_strings(f, name, sizes):
+    """Rewrite table `name` as lmsim wrote it before its strings were
+    variable-length: fixed-length string columns, no strings_crc32."""
+    ds = f[name]
+    a = ds[...]
+    attrs = {k: ds.attrs[k] for k in ds.attrs if k not in ("strings_crc32", "DIMENSION_LIST")}
+    dt = np.dtype([(k, "S%d" % sizes[k]) if k in sizes else (k, a.dtype[k])
+                   for k in a.dtype.names])
+    b = np.empty(a.shape, dt)
+    for k in a.dtype.names:
+        b[k] = a[k]
+    del f[name]
+    f.create_dataset(name, data=b)
+    for k, v in attrs.items():
+        f[name].attrs[k] = v
+
+
+def _describe(path):
+    import subprocess
+    res = subprocess.run([os.environ["LMSIM_BINARY"], "describe", str(path)],
+                         capture_output=True, text=True)
+    return res.returncode, res.stdout.replace(str(path), "FILE"), res.stderr
+
+
+def test_table_strings(trial, tmp_path):
+    """Table strings are variable-length UTF-8 with a strings_crc32
+    (docs/output-format.md, "Integrity"); files written before, with
+    fixed-length strings and no checksum, read the same in Python and in
+    the engine; a table whose strings do not match their checksum is an
+    error in both."""
+    import shutil
+    import zlib
+    with h5py.File(trial, "r") as f:
+        for name, col in (("outcomes/headline", "group"), ("outcomes/programmes", "programme")):
+            ds = f[name]
+            info = h5py.check_string_dtype(ds.dtype[col])
+            assert info is not None and info.length is None and info.encoding == "utf-8", name
+            crc = 0
+            for x in ds[col]:
+                crc = zlib.crc32(x + b"\0", crc)
+            assert int(ds.attrs["strings_crc32"]) == crc, name
+    new = lmsim.open(trial)
+    old_path = tmp_path / "old.h5"
+    shutil.copy(trial, old_path)
+    with h5py.File(old_path, "r+") as f:
+        _fixed_strings(f, "outcomes/headline", {"group": 40})
+        _fixed_strings(f, "outcomes/programmes", {"programme": 48})
+        assert f["outcomes/headline"].dtype["group"] == np.dtype("S40")
+    old = lmsim.open(old_path)
+    pd.testing.assert_frame_equal(old.outcomes(), new.outcomes())
+    pd.testing.assert_frame_equal(old.programmes(), new.programmes())
+    rc_new, out_new, _ = _describe(trial)
+    rc_old, out_old, _ = _describe(old_path)
+    assert rc_new == rc_old == 0 and out_old == out_new
+    old.close()
+    new.close()
+    for name in ("outcomes/headline", "outcomes/programmes"):
+        bad = tmp_path / (name.replace("/", "_") + ".h5")
+        shutil.copy(trial, bad)
+        with h5py.File(bad, "r+") as f:
+            f[name].attrs["strings_crc32"] = f[name].attrs["strings_crc32"] ^ 1
+        with lmsim.open(bad) as r, \
+                pytest.raises(lmsim.DamagedFileError, match="/%s does not match" % name):
+            r.outcomes() if name.endswith("headline") else r.programmes()
+        rc, _, err = _describe(bad)
+        assert rc == 4 and "damaged: /%s" % name in err, err
+
+
 def test_aggregates(wales):
     r = lmsim.open(wales)
     agg = r.aggregates()

@@ -100,14 +100,28 @@ def datasets(path):
     return out
 
 
+def same_array(x, y):
+    """Whether two arrays are identical byte for byte; variable-length
+    strings (object fields of a table, whose bytes are pointers) by value."""
+    if x.dtype != y.dtype or x.shape != y.shape:
+        return False
+    if not x.dtype.hasobject:
+        return x.tobytes() == y.tobytes()
+    if x.dtype.names is None:
+        return x.tolist() == y.tolist()
+    return all(same_array(np.ascontiguousarray(x[k]), np.ascontiguousarray(y[k]))
+               for k in x.dtype.names)
+
+
 def same(a, b):
-    """Whether two datasets() results are identical byte for byte."""
+    """Whether two datasets() results are identical byte for byte (strings
+    of tables by value)."""
     if a.keys() != b.keys():
         return False
     for k in a:
         x, y = a[k], b[k]
         if isinstance(x, np.ndarray):
-            if x.dtype != y.dtype or x.shape != y.shape or x.tobytes() != y.tobytes():
+            if not same_array(x, y):
                 return False
         elif x != y:
             return False

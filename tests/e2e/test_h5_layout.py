@@ -2,7 +2,8 @@
 
 Runs the tiny scenario and checks root attributes, the enum type of
 /panel/state, panel shapes and dimension scales, aggregates vs panel,
-/outcomes/headline vs panel, h5dump, --panel none / sample, CF metadata
+/outcomes/headline vs panel (its strings variable-length UTF-8, checked by
+strings_crc32), h5dump, --panel none / sample, CF metadata
 (dimension scales, units, time coordinate), `lmsim describe`,
 --version and --help.
 """
@@ -243,6 +244,32 @@ S.check("describe foreign HDF5 file: clear message, no HDF5 error stack",
 q = S.run(["describe", S.path("absent.h5")])
 S.check("describe missing file: exit 4 naming it", q.returncode == 4
         and S.path("absent.h5") in q.stderr, show(q))
+
+# --------------------------------------------------------------------------
+# Table strings are variable-length UTF-8, in HDF5's global heap (not
+# checksummed), covered by the table's strings_crc32: a changed string there
+# is damage (exit 4), not a garbled group name.
+if full:
+    with h5py.File(full, "r") as f:
+        hd = f["outcomes/headline"]
+        info = h5py.check_string_dtype(hd.dtype["group"])
+        S.check("headline group: variable-length UTF-8",
+                info is not None and info.length is None and info.encoding == "utf-8",
+                str(hd.dtype))
+        S.check("headline has strings_crc32", "strings_crc32" in hd.attrs)
+    data = open(full, "rb").read()
+    at = [m.start() for m in re.finditer(re.escape(b"region:North"), data)]
+    S.check("the headline string region:North is in the file once", len(at) == 1, str(at))
+    bad = S.path("bad_group.h5")
+    b = bytearray(data)
+    for k in at:
+        b[k + 7] ^= 0x20  # region:north
+    with open(bad, "wb") as fh:
+        fh.write(b)
+    q = S.run(["describe", bad])
+    S.check("a changed headline string: exit 4, the table named as damaged",
+            q.returncode == 4 and "is damaged: /outcomes/headline does not match" in q.stderr,
+            show(q))
 
 # --------------------------------------------------------------------------
 # --panel none: no /panel group, no /persons rows needed, aggregates still there.

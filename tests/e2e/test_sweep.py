@@ -4,7 +4,9 @@ Checks: every task file and the index appear; the index's tidy table has one
 row per task; the seed depends on the replicate only (common random numbers
 across points); a rerun skips finished tasks; a deleted task is rerun and
 comes back identical; `--task N` alone gives the same file as the whole
-sweep; bad sweep files and task numbers give clear errors and no files.
+sweep; /tidy's strings are variable-length with a checksum (an index with
+fixed-length ones still reads); bad sweep files and task numbers give clear
+errors and no files.
 """
 import hashlib
 import os
@@ -226,6 +228,52 @@ S.check("compare unknown point: exit 2", p.returncode == 2, show(p))
 S.check("compare unknown point: named", "nosuchpoint" in p.stderr, show(p))
 p = S.run(["compare", SMOKE, "baseline", "ips_high_fidelity"])
 S.check("compare on a non-HDF5 file: exit 4", p.returncode == 4, show(p))
+
+# /tidy's strings are variable-length UTF-8 covered by its strings_crc32
+# (docs/output-format.md, "Integrity"): an index written before, with
+# fixed-length strings and no checksum, reads the same; a changed string
+# (in HDF5's global heap, not checksummed by HDF5) is damage, exit 4.
+with h5py.File(idx, "r") as f:
+    t = f["tidy"]
+    kinds = [h5py.check_string_dtype(t.dtype[c]) for c in ("point", "seed", "overrides",
+                                                           "scenario_sha256")]
+    S.check("tidy strings: variable-length UTF-8",
+            all(k is not None and k.length is None and k.encoding == "utf-8" for k in kinds),
+            str(t.dtype))
+    S.check("tidy has strings_crc32", "strings_crc32" in t.attrs)
+    tidy = t[()]
+    seed0 = tidy[0]["seed"]
+want_d = S.run(["describe", idx])
+want_c = S.run(["compare", idx, "baseline", "ips_high_fidelity"])
+old_idx = os.path.join(full, "old_index.h5")  # beside the task files, as describe wants
+shutil.copy(idx, old_idx)
+with h5py.File(old_idx, "r+") as f:
+    sizes = {"point": 64, "seed": 24, "overrides": 256, "scenario_sha256": 65}
+    fixed = np.empty(tidy.shape, np.dtype([(k, "S%d" % sizes[k]) if k in sizes
+                                           else (k, tidy.dtype[k]) for k in tidy.dtype.names]))
+    for k in tidy.dtype.names:
+        fixed[k] = tidy[k]
+    del f["tidy"]
+    f["tidy"] = fixed
+p = S.run(["describe", old_idx])
+S.check("an index with fixed-length strings: describe reads it the same",
+        p.returncode == 0 and p.stdout.replace(old_idx, idx) == want_d.stdout, show(p))
+p = S.run(["compare", old_idx, "baseline", "ips_high_fidelity"])
+S.check("an index with fixed-length strings: compare reads it the same",
+        p.returncode == 0 and p.stdout.replace(old_idx, idx) == want_c.stdout, show(p))
+data = open(idx, "rb").read()
+at = [m.start() for m in re.finditer(re.escape(seed0), data)]
+S.check("the tidy seed string is in the index", len(at) >= 1, str(at))
+b = bytearray(data)
+for k in at:
+    b[k] = ord("1") if b[k] != ord("1") else ord("2")
+with open(old_idx, "wb") as fh:
+    fh.write(b)
+for cmd in (["describe", old_idx], ["compare", old_idx, "baseline", "ips_high_fidelity"]):
+    p = S.run(cmd)
+    S.check("a changed tidy string: %s exits 4, /tidy named as damaged" % cmd[0],
+            p.returncode == 4 and "is damaged: /tidy does not match" in p.stderr, show(p))
+os.remove(old_idx)
 
 # Errors.
 p = S.run(["sweep", SMOKE, "-o", S.path("range"), "--task", "4"])
