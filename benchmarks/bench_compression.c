@@ -305,7 +305,7 @@ int main(int argc, char **argv) {
     const char *input = NULL, *scenario = LM_SOURCE_DIR "/scenarios/wales_baseline.cfg";
     char path_buf[256];
     const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* option and value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
             fprintf(stderr, "usage: bench_compression [--persons N] [--months M] [--reps R] "
@@ -328,7 +328,6 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bench_compression: unknown option %s\n", a);
             return 2;
         }
-        i++;
     }
     if (persons < 1 || months < 1 || reps < 1)
         return 2;
