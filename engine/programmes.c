@@ -324,7 +324,7 @@ static keyed *boundary(const lm__prog_ctx *c, lm__prog_alloc_io *io, const int64
     int64_t mine = 0, before = 0;
     for (int64_t q = 0; q < n_cand; q++)
         mine += p->prog[cand[q]] == k + 1 && p->region[cand[q]] == r &&
-                (priority_key(c, cand[q], k) >> 16) == bin;
+                (priority_key(c, cand[q], k) >> LM_PROG_HIST_SHIFT) == bin;
     keyed *all = lm__calloc((size_t)(in_bin > 0 ? in_bin : 1), sizeof *all);
     int64_t *per_rank = io->per_rank; /* n_ranks + 1 words: counts, then failures */
     memset(per_rank, 0, (size_t)(n_ranks + 1) * sizeof *per_rank);
@@ -341,7 +341,7 @@ static keyed *boundary(const lm__prog_ctx *c, lm__prog_alloc_io *io, const int64
     for (int64_t q = 0; q < n_cand; q++) {
         int64_t i = cand[q];
         uint32_t key = priority_key(c, i, k);
-        if (p->prog[i] == k + 1 && p->region[i] == r && (key >> 16) == bin)
+        if (p->prog[i] == k + 1 && p->region[i] == r && (key >> LM_PROG_HIST_SHIFT) == bin)
             *own++ = (keyed){key, i};
     }
     xsum(io, (int64_t *)(void *)all, (size_t)in_bin * 2);
@@ -383,14 +383,14 @@ int lm__prog_allocate(const lm__prog_ctx *c, lm__prog_alloc_io *io, const int64_
                 continue;
             }
             /* More candidates than places: take the `avail` lowest (key,
-             * slot). A histogram of the top 16 key bits finds the boundary
+             * slot). A histogram of the top key bits finds the boundary
              * bin; everyone below it starts, and the boundary bin (a handful
              * of persons for uniform keys) is sorted by exact (key, slot). */
             int64_t *hist = io->hist;
             memset(hist, 0, LM_PROG_HIST_BINS * sizeof *hist);
             for (int64_t q = 0; q < n_cand; q++)
                 if (p->prog[cand[q]] == k + 1 && p->region[cand[q]] == r)
-                    hist[priority_key(c, cand[q], k) >> 16]++;
+                    hist[priority_key(c, cand[q], k) >> LM_PROG_HIST_SHIFT]++;
             xsum(io, hist, LM_PROG_HIST_BINS);
             int64_t below = 0;
             uint32_t bin = 0;
@@ -399,7 +399,8 @@ int lm__prog_allocate(const lm__prog_ctx *c, lm__prog_alloc_io *io, const int64_
             const int64_t need = avail - below; /* from the boundary bin */
             for (int64_t q = 0; q < n_cand; q++) {
                 int64_t i = cand[q];
-                if (p->prog[i] == k + 1 && p->region[i] == r && (priority_key(c, i, k) >> 16) < bin)
+                if (p->prog[i] == k + 1 && p->region[i] == r &&
+                    (priority_key(c, i, k) >> LM_PROG_HIST_SHIFT) < bin)
                     start(c, i, k, counts);
             }
             const int64_t n_all = hist[bin]; /* over all ranks */
