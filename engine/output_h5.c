@@ -2223,6 +2223,15 @@ void lm_h5_abort(lm_h5_writer *w) {
 
 /* ---- describe ----------------------------------------------------------- */
 
+/* The error of a failed lm__h5_table_read (got != 0) of table `name`. */
+static int table_read_failed(lm_error *err, int got, const char *path, const char *name) {
+    if (got == LM__H5_DAMAGED)
+        return LM_FAIL(err, LM_EHDF5, LM_MSG_TABLE_DAMAGED, path, name);
+    if (got == LM__H5_NOMEM)
+        return LM_FAIL(err, LM_ENOMEM, "'%s': no memory for %s", path, name);
+    return h5_fail(err, __LINE__, "'%s': cannot read %s as lmsim's table", path, name);
+}
+
 /* Read string attribute `name` of loc (fixed or variable length) into buf. */
 static int get_str(hid_t loc, const char *name, char *buf, size_t size) {
     hid_t a = H5I_INVALID_HID, ft = H5I_INVALID_HID, mt = H5I_INVALID_HID;
@@ -2327,16 +2336,8 @@ int lm_h5_describe(const char *path, lm_file_info *info, lm_error *err) {
     int got = (mtype = headline_mem_type()) < 0
                   ? -1
                   : lm__h5_table_read(d, mtype, info->headline.rows, (size_t)n);
-    if (got == LM__H5_DAMAGED) {
-        rc = LM_FAIL(err, LM_EHDF5, LM_MSG_TABLE_DAMAGED, path, "/outcomes/headline");
-        goto fail;
-    }
-    if (got == LM__H5_NOMEM) {
-        rc = LM_FAIL(err, LM_ENOMEM, "'%s': no memory for /outcomes/headline", path);
-        goto fail;
-    }
     if (got != 0) {
-        rc = h5_fail(err, __LINE__, "'%s': cannot read /outcomes/headline as lmsim's table", path);
+        rc = table_read_failed(err, got, path, "/outcomes/headline");
         goto fail;
     }
     info->headline.n_rows = (int)n;
@@ -2353,16 +2354,8 @@ int lm_h5_describe(const char *path, lm_file_info *info, lm_error *err) {
                       n > LM_MAX_PROGRAMMES * LM_N_ARMS || (mtype = programme_mem_type()) < 0
                   ? -1
                   : lm__h5_table_read(d, mtype, info->programmes.rows, (size_t)n);
-        if (got == LM__H5_DAMAGED) {
-            rc = LM_FAIL(err, LM_EHDF5, LM_MSG_TABLE_DAMAGED, path, "/outcomes/programmes");
-            goto fail;
-        }
-        if (got == LM__H5_NOMEM) {
-            rc = LM_FAIL(err, LM_ENOMEM, "'%s': no memory for /outcomes/programmes", path);
-            goto fail;
-        }
         if (got != 0) {
-            rc = LM_FAIL(err, LM_EHDF5, "'%s': cannot read /outcomes/programmes", path);
+            rc = table_read_failed(err, got, path, "/outcomes/programmes");
             goto fail;
         }
         info->programmes.n_rows = (int)n;
