@@ -878,6 +878,49 @@ static int read_tidy(const char *index_path, hid_t d, sw_row *rows, size_t n, lm
     return LM_OK;
 }
 
+/* Open the sweep index at index_path (*f, read-only; the caller closes it)
+ * and read its /tidy table into *rows (n_rows + 1 rows allocated; the
+ * caller frees them). On error *f is closed and -1, *rows NULL. HDF5's
+ * error printing is the caller's to silence. */
+static int open_index(const char *index_path, hid_t *f, sw_row **rows, hsize_t *n_rows,
+                      lm_error *err) {
+    hid_t d = -1, sp = -1;
+    hsize_t n = 0;
+    int rc = LM_OK;
+    *f = -1;
+    *rows = NULL;
+    if (access(index_path, R_OK) != 0 || H5Fis_hdf5(index_path) <= 0) {
+        rc = LM_FAIL(err, LM_EIO, "'%s' is missing or not an HDF5 file", index_path);
+        goto done;
+    }
+    /* The rank first: a /tidy of rank > 1 must not write past n. */
+    if ((*f = H5Fopen(index_path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0 ||
+        (d = H5Dopen2(*f, "tidy", H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0 ||
+        H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, &n, NULL) != 1) {
+        rc = LM_FAIL(err, LM_EHDF5, "'%s' is not a sweep index (no /tidy table)", index_path);
+        goto done;
+    }
+    if (!(*rows = lm__calloc((size_t)n + 1, sizeof **rows))) {
+        rc = LM_FAIL(err, LM_ENOMEM, "out of memory");
+        goto done;
+    }
+    rc = read_tidy(index_path, d, *rows, (size_t)n, err);
+done:
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    if (rc != LM_OK) {
+        if (*f >= 0)
+            H5Fclose(*f);
+        *f = -1;
+        lm__free(*rows);
+        *rows = NULL;
+    }
+    *n_rows = n;
+    return rc;
+}
+
 static int put_str_attr(hid_t loc, const char *name, const char *v) {
     hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR), a = -1;
     int ok = t >= 0 && sp >= 0 && H5Tset_size(t, H5T_VARIABLE) >= 0 &&
@@ -1058,26 +1101,11 @@ int lm_sweep_compare(const char *index_path, const char *point_a, const char *po
     void *data;
     H5Eget_auto2(H5E_DEFAULT, &fn, &data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    int rc = LM_OK;
     sw_row *rows = NULL;
-    hid_t f = -1, d = -1, sp = -1;
+    hid_t f = -1;
     hsize_t n = 0;
-    if (access(index_path, R_OK) != 0 || H5Fis_hdf5(index_path) <= 0) {
-        rc = LM_FAIL(err, LM_EIO, "'%s' is missing or not an HDF5 file", index_path);
-        goto done;
-    }
-    if ((f = H5Fopen(index_path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0 ||
-        (d = H5Dopen2(f, "tidy", H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0 ||
-        H5Sget_simple_extent_dims(sp, &n, NULL) != 1) {
-        rc = LM_FAIL(err, LM_EHDF5, "'%s' is not a sweep index (no /tidy table)", index_path);
-        goto done;
-    }
-    rows = lm__calloc((size_t)n + 1, sizeof *rows);
-    if (!rows) {
-        rc = LM_FAIL(err, LM_ENOMEM, "out of memory");
-        goto done;
-    }
-    if ((rc = read_tidy(index_path, d, rows, (size_t)n, err)) != LM_OK)
+    int rc = open_index(index_path, &f, &rows, &n, err);
+    if (rc != LM_OK)
         goto done;
     int found_a = 0, found_b = 0;
     double sa[LM_COMPARE_MEASURES] = {0}, sb[LM_COMPARE_MEASURES] = {0};
@@ -1127,10 +1155,6 @@ int lm_sweep_compare(const char *index_path, const char *point_a, const char *po
         out->hi[m] = out->diff[m] + t * out->se_paired[m];
     }
 done:
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (d >= 0)
-        H5Dclose(d);
     if (f >= 0)
         H5Fclose(f);
     H5Eset_auto2(H5E_DEFAULT, fn, data);
@@ -1169,32 +1193,20 @@ int lm_sweep_describe(const char *index_path, char **text, lm_error *err) {
     void *data;
     H5Eget_auto2(H5E_DEFAULT, &fn, &data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    int rc = LM_OK;
     sw_row *rows = NULL;
     lm_file_info *info = NULL;
     char *buf = NULL;
     size_t len = 0;
     FILE *out = NULL;
-    hid_t f = -1, d = -1, sp = -1;
+    hid_t f = -1;
     hsize_t n = 0;
-    if (access(index_path, R_OK) != 0 || H5Fis_hdf5(index_path) <= 0) {
-        rc = LM_FAIL(err, LM_EIO, "'%s' is missing or not an HDF5 file", index_path);
+    int rc = open_index(index_path, &f, &rows, &n, err);
+    if (rc != LM_OK)
         goto done;
-    }
-    if ((f = H5Fopen(index_path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0 ||
-        (d = H5Dopen2(f, "tidy", H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0 ||
-        H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, &n, NULL) != 1) {
-        rc = LM_FAIL(err, LM_EHDF5, "'%s' is not a sweep index (no /tidy table)", index_path);
-        goto done;
-    }
-    rows = lm__calloc((size_t)n + 1, sizeof *rows);
-    info = lm__malloc(sizeof *info);
-    if (!rows || !info) {
+    if (!(info = lm__malloc(sizeof *info))) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = read_tidy(index_path, d, rows, (size_t)n, err)) != LM_OK)
-        goto done;
     if (!(out = open_memstream(&buf, &len))) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory");
         goto done;
@@ -1282,10 +1294,6 @@ done:
     if (out)
         fclose(out);
     free(buf);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (d >= 0)
-        H5Dclose(d);
     if (f >= 0)
         H5Fclose(f);
     H5Eset_auto2(H5E_DEFAULT, fn, data);
