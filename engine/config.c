@@ -346,6 +346,7 @@ static int load_logit(ctx *c, const config_setting_t *e, int origin, lm_logit *l
                                        "limiting",
                                        "age",
                                        "low_employability",
+                                       "duration",
                                        NULL};
     /* Coefficients are log-odds: bounded generously, to catch typos like 1e9. */
     const double B = 50.0;
@@ -383,6 +384,23 @@ static int load_logit(ctx *c, const config_setting_t *e, int origin, lm_logit *l
         (rc = get_vec(c, e, "qual", 0, LM_N_QUALS, -B, B, lg->qual)) ||
         (rc = get_vec(c, e, "region", 0, c->sc->n_regions, -B, B, lg->region)))
         return rc;
+    /* Which spell the duration term counts: the current state's, or (out of
+     * a job) the employment spell, kept across changes of job quality. */
+    const char *clock;
+    const config_setting_t *cs;
+    if ((rc = get_str(c, e, "duration", 0, "in_state", &clock, &cs)))
+        return rc;
+    if (strcmp(clock, "in_work") == 0) {
+        if (!lm_state_is_employed(origin))
+            return bad(c, cs,
+                       "\"in_work\" counts months in work: only for moves out of a job "
+                       "(employed_good, employed_poor)");
+        lg->duration_in_work = 1;
+    } else if (strcmp(clock, "in_state") != 0) {
+        return bad(c, cs,
+                   "expected \"in_state\" (months in the current state) or \"in_work\" "
+                   "(months in work, kept across changes of job quality)");
+    }
     return load_age_term(c, e, B, lg);
 }
 

@@ -93,6 +93,8 @@ struct lm_sim {
     /* programmes (programmes.c) */
     uint8_t to_inactive[LM_N_STATES][LM_N_STATES]; /* 1: destination is inactivity */
     uint8_t leaves_work[LM_N_STATES][LM_N_STATES]; /* 1: from a job to out of work */
+    uint8_t dur_work[LM_N_STATES][LM_N_STATES];    /* 1: duration term on months in work */
+    uint8_t any_dur_work[LM_N_STATES];             /* some destination of the origin has one */
     double eff_find[LM_MAX_PROGRAMMES];            /* effective odds ratios (fidelity applied) */
     double eff_good[LM_MAX_PROGRAMMES];
     double eff_exit[LM_MAX_PROGRAMMES];
@@ -154,6 +156,9 @@ static void build_tables(lm_sim *sim) {
     const lm_scenario *sc = sim->cur;
     for (int o = 0; o < LM_N_STATES; o++) {
         sim->n_dest[o] = (uint8_t)sc->n_dest[o];
+        sim->any_dur_work[o] = 0;
+        for (int j = 0; j < sc->n_dest[o]; j++)
+            sim->any_dur_work[o] |= (uint8_t)sc->dest[o][j].duration_in_work;
         for (int j = 0; j < sc->n_dest[o]; j++) {
             int to = sc->dest[o][j].to;
             sim->dest[o][j] = (uint8_t)to;
@@ -163,6 +168,7 @@ static void build_tables(lm_sim *sim) {
             sim->leaves_work[o][j] =
                 lm_state_is_employed(o) && to != LM_DEST_EMPLOYED && !lm_state_is_employed(to);
             const lm_logit *lg = &sc->dest[o][j];
+            sim->dur_work[o][j] = (uint8_t)lg->duration_in_work;
             for (int b = 0; b < LM_N_AGE_BANDS; b++)
                 sim->age_max[o][b][j] = 0.0;
             for (int y = 0; y < LM_N_AGE_YEARS; y++) {
@@ -376,6 +382,17 @@ static inline double person_odds(const lm_sim *sim, const lm_population *p, int6
     const float *dodds = sim->dur_odds + ((size_t)s * (size_t)(cap + 1) + (size_t)d) * LM_N_STATES;
     const int nd = sim->n_dest[s];
     const int phase = p->prog_phase[i];
+    /* Destinations whose duration term counts months in work (the
+     * employment spell, not restarted by a change of job quality). */
+    float dw[LM_N_STATES];
+    if (sim->any_dur_work[s]) {
+        const int w = p->sustained_months[i] < cap ? p->sustained_months[i] : cap;
+        const float *wodds =
+            sim->dur_odds + ((size_t)s * (size_t)(cap + 1) + (size_t)w) * LM_N_STATES;
+        for (int j = 0; j < nd; j++)
+            dw[j] = sim->dur_work[s][j] ? wodds[j] : dodds[j];
+        dodds = dw;
+    }
     double total = 0.0;
     if (phase < LM_PHASE_SEARCH) {
         for (int j = 0; j < nd; j++) {

@@ -105,7 +105,9 @@ typedef struct lm_selector {
 
 /* One destination of a multinomial logit whose reference category is "stay".
  * Linear predictor eta = intercept + covariate terms + log_duration * ln(1 + d)
- * + age term, where d is months in the current state and the age term is
+ * + age term, where d is months in the current state (or, with duration_in_work,
+ * months in work: the employment spell, which a change of job quality does
+ * not restart) and the age term is
  * age_add[k] for the last step k with age_from_years[k] <= completed years of
  * age (0 below the first step). */
 typedef struct lm_logit {
@@ -118,7 +120,8 @@ typedef struct lm_logit {
     double age_band[LM_N_AGE_BANDS];      /* added by age band */
     double qual[LM_N_QUALS];              /* added by qualification */
     double region[LM_MAX_REGIONS];        /* added by region */
-    double log_duration;                  /* coefficient on ln(1 + months in state) */
+    double log_duration;                  /* coefficient on ln(1 + d) */
+    int duration_in_work;                 /* 1: d is months in work (from a job only) */
     double limiting;                      /* added for a limiting health condition */
     double low_employability;             /* added for persons of the low-employability type */
     int n_age_steps;                      /* steps of the age term, 0 = none */

@@ -190,6 +190,19 @@ t = subst('{ to = "unemployed"; intercept = -6.0; }', '{ to = "employed_good"; i
 scenario_case("destination_is_origin", t, EXIT_SCENARIO, path="transitions.employed_good[0].to",
               line=line_of(t, '{ to = "employed_good"; intercept = -6.0; }'))
 
+# 14b. A duration term on months in work from a state out of work, and an
+# unknown duration clock.
+t = subst('{ to = "inactive_other"; intercept = -3.8; }',
+          '{ to = "inactive_other"; intercept = -3.8; duration = "in_work"; }')
+scenario_case("duration_in_work_out_of_work", t, EXIT_SCENARIO,
+              path="transitions.unemployed[1].duration", line=line_of(t, '"in_work"'),
+              extra=("only for moves out of a job",))
+t = subst('{ to = "unemployed"; intercept = -6.0; }',
+          '{ to = "unemployed"; intercept = -6.0; duration = "in_job"; }')
+scenario_case("duration_unknown_clock", t, EXIT_SCENARIO,
+              path="transitions.employed_good[0].duration", line=line_of(t, '"in_job"'),
+              extra=('"in_state"', '"in_work"'))
+
 # 15. The last job_quality rule has a `where` (no default rule).
 t = subst("{ p_good = 0.55; }", '{ where = { sex = "female"; }; p_good = 0.55; }')
 scenario_case("last_rule_with_where", t, EXIT_SCENARIO, path="job_quality.entry[1]",

@@ -19,6 +19,10 @@
  *  - under a trial (places bind), arms are drawn at the offer: treatment
  *    starts, control never does, queued persons are not yet in an arm,
  *    both arms are followed from the offer month, the split is 50/50.
+ * On tests/data/tenure.cfg:
+ *  - job exits with duration = "in_work" follow months in work, which a
+ *    change of job quality does not restart, and not months in state;
+ *    quality changes follow their own (months-in-state) logit.
  * Tolerances are 5 binomial standard errors of the count compared.
  */
 #include <math.h>
@@ -228,6 +232,87 @@ static void test_in_work_support_ends(void **unused) {
     lm_scenario_destroy(sc);
 }
 
+/* Probability of the move to destination `to` of a person in `s` with
+ * months in state d and months in work w, from the scenario's logits (no
+ * covariate terms in tenure.cfg); the duration term counts w or d. */
+static double p_move(const lm_scenario *sc, int s, int to, int d, int w, int use_work) {
+    double odds[LM_N_STATES], total = 0.0;
+    for (int j = 0; j < sc->n_dest[s]; j++) {
+        const lm_logit *lg = &sc->dest[s][j];
+        const int k = (use_work && lg->duration_in_work) ? w : d;
+        odds[j] = exp(lg->intercept + lg->log_duration * log1p((double)k));
+        total += odds[j];
+    }
+    for (int j = 0; j < sc->n_dest[s]; j++)
+        if (sc->dest[s][j].to == to)
+            return odds[j] / (1.0 + total);
+    return 0.0;
+}
+
+/* duration = "in_work": job exits follow months in work, which a change of
+ * job quality does not restart (it restarts months in state). The expected
+ * exits under the other clock are far away, so the test tells them apart. */
+static void test_duration_in_work(void **unused) {
+    (void)unused;
+    lm_scenario *sc = load("tenure.cfg", NULL, 0);
+    assert_true(sc->dest[LM_STATE_EMPLOYED_POOR][0].duration_in_work);
+    assert_false(sc->dest[LM_STATE_EMPLOYED_POOR][1].duration_in_work);
+    lm_sim *sim;
+    lm_error err;
+    assert_int_equal(lm_sim_create(sc, 2, &sim, &err), LM_OK);
+    const lm_population *p = lm_sim_population(sim);
+    const size_t n = (size_t)p->n;
+    uint8_t *state = malloc(n);
+    uint16_t *mis = malloc(n * 2), *sus = malloc(n * 2), *gen = malloc(n * 2);
+    double e_work = 0.0, e_state = 0.0, var = 0.0, e_switch = 0.0, v_switch = 0.0;
+    int64_t exits = 0, switches = 0, at_risk = 0, restarted = 0;
+    for (int t = 1; t <= sc->n_months; t++) {
+        memcpy(state, p->state, n);
+        memcpy(mis, p->months_in_state, n * 2);
+        memcpy(sus, p->sustained_months, n * 2);
+        memcpy(gen, p->generation, n * 2);
+        assert_int_equal(lm_sim_step(sim, &err), LM_OK);
+        for (size_t i = 0; i < n; i++) {
+            const int s = state[i];
+            if (gen[i] != p->generation[i] || !lm_state_is_employed(s))
+                continue;
+            const int other =
+                s == LM_STATE_EMPLOYED_POOR ? LM_STATE_EMPLOYED_GOOD : LM_STATE_EMPLOYED_POOR;
+            const double pw = p_move(sc, s, LM_STATE_UNEMPLOYED, mis[i], sus[i], 1);
+            const double pq = p_move(sc, s, other, mis[i], sus[i], 1);
+            at_risk++;
+            restarted += mis[i] < sus[i];
+            e_work += pw;
+            var += pw * (1.0 - pw);
+            e_state += p_move(sc, s, LM_STATE_UNEMPLOYED, mis[i], sus[i], 0);
+            e_switch += pq;
+            v_switch += pq * (1.0 - pq);
+            exits += p->state[i] == LM_STATE_UNEMPLOYED;
+            if (p->state[i] == other) {
+                switches++;
+                /* A change of quality keeps months in work, restarts months in state. */
+                assert_int_equal(p->months_in_state[i], 0);
+                assert_int_equal(p->sustained_months[i], sus[i] + 1);
+            }
+        }
+    }
+    const double se = sqrt(var);
+    printf("job exits: %lld of %lld at risk, expected %.2f on months in work (%.2f s.e.), "
+           "%.0f on months in state; %lld with months in state restarted by a quality change\n",
+           (long long)exits, (long long)at_risk, e_work, ((double)exits - e_work) / se, e_state,
+           (long long)restarted);
+    assert_true(restarted > at_risk / 10);
+    assert_true(fabs(e_state - e_work) > 20.0 * se); /* the clocks are told apart */
+    assert_true(fabs((double)exits - e_work) <= 5.0 * se);
+    assert_true(fabs((double)switches - e_switch) <= 5.0 * sqrt(v_switch));
+    free(state);
+    free(mis);
+    free(sus);
+    free(gen);
+    lm_sim_destroy(sim);
+    lm_scenario_destroy(sc);
+}
+
 static void test_trial_at_offer(void **unused) {
     (void)unused;
     /* IPS places bind (90 a month for far more referrals): many are never offered. */
@@ -291,6 +376,7 @@ int main(void) {
         cmocka_unit_test(test_age_health_disability),
         cmocka_unit_test(test_in_work_support_ends),
         cmocka_unit_test(test_trial_at_offer),
+        cmocka_unit_test(test_duration_in_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
