@@ -3,9 +3,11 @@
 # program against the installed tree twice, with find_package(lmsim) and with
 # pkg-config (lmsim.pc), then run both on tests/data/e2e_tiny.cfg. Also
 # checks the installed headers, man page and bash completion.
-# Usage: test_install.sh BUILD_DIR SOURCE_DIR C_COMPILER
+# Usage: test_install.sh BUILD_DIR SOURCE_DIR C_COMPILER [static|shared]
+# (shared: BUILD_DIR was configured with -DBUILD_SHARED_LIBS=ON; the
+# installed lmsim must find liblmsim.so through its relative RPATH).
 set -euo pipefail
-bld=$1 src=$2 cc=$3
+bld=$1 src=$2 cc=$3 kind=${4:-static}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0
@@ -34,7 +36,13 @@ mv "$tmp/staging" "$prefix"
 for f in include/lmsim.h include/lmsim/scenario.h include/lmsim/json.h bin/lmsim; do
     check "installed $f" test -f "$prefix/$f"
 done
-check "installed the static library" test -n "$(find "$prefix" -name liblmsim.a)"
+if [ "$kind" = shared ]; then
+    check "installed the shared library" test -n "$(find "$prefix" -name 'liblmsim.so.*')"
+    # Moved prefix, no LD_LIBRARY_PATH: found through $ORIGIN.
+    check "installed lmsim runs from the moved prefix" "$prefix/bin/lmsim" --version
+else
+    check "installed the static library" test -n "$(find "$prefix" -name liblmsim.a)"
+fi
 check "installed lmsimConfig.cmake" test -n "$(find "$prefix" -name lmsimConfig.cmake)"
 pc=$(find "$prefix" -name lmsim.pc)
 check "installed lmsim.pc" test -n "$pc"
@@ -63,8 +71,13 @@ else
     check "find_package: builds" false
 fi
 
-# 2. pkg-config (no --static needed: the library is static, its dependencies public)
+# 2. pkg-config (no --static needed: the library's dependencies are public).
+# A program linked to the shared library through pkg-config has no RPATH:
+# it runs with LD_LIBRARY_PATH, as the README says.
 export PKG_CONFIG_PATH=$(dirname "$pc")
+if [ "$kind" = shared ]; then
+    export LD_LIBRARY_PATH=$(pkg-config --variable=libdir lmsim)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
 if flags=$(pkg-config --cflags --libs lmsim) &&
     "$cc" -std=c11 -Wall -Wextra -o "$tmp/c2" "$src/tests/install/consumer/main.c" $flags \
         >"$tmp/b2.log" 2>&1; then
