@@ -161,6 +161,7 @@ static int load_population(ctx *c, const config_setting_t *root) {
                                        "initial_duration_mean_months",
                                        "disabled_at_entry",
                                        "low_employability_by_state",
+                                       "pay_churn_by_state",
                                        NULL};
     static const char *const region_keys[] = {"name", "share", "vacancies_per_1000", NULL};
     lm_scenario *sc = c->sc;
@@ -216,7 +217,8 @@ static int load_population(ctx *c, const config_setting_t *root) {
         (rc = get_num(c, g, "disabled_at_entry", 0, 0.0, 1.0, sc->disabled_by_age_band[0],
                       &sc->disabled_at_entry)) ||
         (rc = get_vec(c, g, "low_employability_by_state", 0, LM_N_STATES, 0.0, 1.0,
-                      sc->low_employability)))
+                      sc->low_employability)) ||
+        (rc = get_vec(c, g, "pay_churn_by_state", 0, LM_N_STATES, 0.0, 1.0, sc->pay_churn)))
         return rc;
     return LM_OK;
 }
@@ -346,6 +348,7 @@ static int load_logit(ctx *c, const config_setting_t *e, int origin, lm_logit *l
                                        "limiting",
                                        "age",
                                        "low_employability",
+                                       "pay_churn",
                                        "duration",
                                        NULL};
     /* Coefficients are log-odds: bounded generously, to catch typos like 1e9. */
@@ -380,6 +383,7 @@ static int load_logit(ctx *c, const config_setting_t *e, int origin, lm_logit *l
         (rc = get_num(c, e, "log_duration", 0, -B, B, 0.0, &lg->log_duration)) ||
         (rc = get_num(c, e, "limiting", 0, -B, B, 0.0, &lg->limiting)) ||
         (rc = get_num(c, e, "low_employability", 0, -B, B, 0.0, &lg->low_employability)) ||
+        (rc = get_num(c, e, "pay_churn", 0, -B, B, 0.0, &lg->pay_churn)) ||
         (rc = get_vec(c, e, "age_band", 0, LM_N_AGE_BANDS, -B, B, lg->age_band)) ||
         (rc = get_vec(c, e, "qual", 0, LM_N_QUALS, -B, B, lg->qual)) ||
         (rc = get_vec(c, e, "region", 0, c->sc->n_regions, -B, B, lg->region)))
@@ -393,8 +397,8 @@ static int load_logit(ctx *c, const config_setting_t *e, int origin, lm_logit *l
     if (strcmp(clock, "in_work") == 0) {
         if (!lm_state_is_employed(origin))
             return bad(c, cs,
-                       "\"in_work\" counts months in work: only for moves out of a job "
-                       "(employed_good, employed_poor)");
+                       "\"in_work\" counts months in work: only for the destinations of a "
+                       "job (employed_good, employed_poor)");
         lg->duration_in_work = 1;
     } else if (strcmp(clock, "in_state") != 0) {
         return bad(c, cs,
@@ -1611,6 +1615,46 @@ static int timeline_warnings(ctx *c, const config_t *cfg) {
     return rc;
 }
 
+/* Transition settings that cannot act: a months-in-work clock on a
+ * destination without a duration term, and the pay-churn type without a
+ * coefficient, or coefficients without anyone of the type. */
+static int transition_warnings(ctx *c, const config_t *cfg) {
+    const lm_scenario *sc = c->sc;
+    int rc = LM_OK, any_coef = 0, any_share = 0;
+    char path[128], where[512];
+    for (int s = 0; s < LM_N_STATES; s++)
+        any_share |= sc->pay_churn[s] > 0.0;
+    for (int o = 0; o < LM_N_STATES && rc == LM_OK; o++)
+        for (int j = 0; j < sc->n_dest[o] && rc == LM_OK; j++) {
+            const lm_logit *lg = &sc->dest[o][j];
+            any_coef |= lg->pay_churn != 0.0;
+            if (lg->duration_in_work && lg->log_duration == 0.0) {
+                snprintf(path, sizeof path, "transitions.%s.[%d].duration", state_names[o], j);
+                where_of(c, cfg, path, where, sizeof where);
+                rc = add_warning(c,
+                                 "%s: months in work count only through log_duration, which "
+                                 "is 0 here: it has no effect",
+                                 where);
+            }
+            if (lg->pay_churn != 0.0 && !any_share && rc == LM_OK) {
+                snprintf(path, sizeof path, "transitions.%s.[%d].pay_churn", state_names[o], j);
+                where_of(c, cfg, path, where, sizeof where);
+                rc = add_warning(c,
+                                 "%s: no one is of the pay-churn type "
+                                 "(population.pay_churn_by_state is all 0): it has no effect",
+                                 where);
+            }
+        }
+    if (rc == LM_OK && any_share && !any_coef) {
+        where_of(c, cfg, "population.pay_churn_by_state", where, sizeof where);
+        rc = add_warning(c,
+                         "%s: no transition has a pay_churn coefficient, so the type changes "
+                         "nothing",
+                         where);
+    }
+    return rc;
+}
+
 /* Attribute values that some person can have in some month: regions,
  * sexes, ethnic groups and qualifications with a share above 0, and the
  * labour states reachable from the initial and entrant states through the
@@ -1799,7 +1843,8 @@ static int finish_load(ctx *c, config_t *cfg, const char *const *overrides, size
             return rc;
     if ((rc = validate_tree(c, cfg)) || (rc = scenario_text(c, cfg)) ||
         (rc = build_timeline(c, cfg)) || (rc = timeline_warnings(c, cfg)) ||
-        (rc = programme_warnings(c, cfg)) || (rc = appraisal_warnings(c, cfg)))
+        (rc = transition_warnings(c, cfg)) || (rc = programme_warnings(c, cfg)) ||
+        (rc = appraisal_warnings(c, cfg)))
         return rc;
     return LM_OK;
 }

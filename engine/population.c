@@ -157,6 +157,10 @@ void lm_population_draw_person(const lm_scenario *sc, lm_population *p, int64_t 
                                         sc->health_initial[disabled][state]);
     p->low_emp[i] = (uint8_t)(lm__uniform(seed, pid, month, LM_PURPOSE_POP_TYPE, 0) <
                               sc->low_employability[state]);
+    /* The pay-churn type: the same purpose, its own counter word (k = 1). */
+    p->pay_churn[i] =
+        (uint8_t)(sc->pay_churn[state] > 0.0 &&
+                  lm__uniform(seed, pid, month, LM_PURPOSE_POP_TYPE, 1) < sc->pay_churn[state]);
     p->limiting_months[i] = 0;
     if (p->limiting[i] && !entrant) {
         /* Months of the condition so far: geometric with mean (1 - r) / r
@@ -203,6 +207,7 @@ void lm_population_destroy(lm_population *p) {
     lm__free(p->qual);
     lm__free(p->caring);
     lm__free(p->low_emp);
+    lm__free(p->pay_churn);
     lm__free(p->state);
     lm__free(p->months_in_state);
     lm__free(p->months_since_job);
@@ -256,6 +261,7 @@ int lm_population_create_range(const lm_scenario *sc, int64_t n, int64_t lo, int
     p->qual = lm__aligned_alloc(un);
     p->caring = lm__aligned_alloc(un);
     p->low_emp = lm__aligned_alloc(un);
+    p->pay_churn = lm__aligned_alloc(un);
     p->state = lm__aligned_alloc(un);
     p->months_in_state = lm__aligned_alloc(un * sizeof *p->months_in_state);
     p->months_since_job = lm__aligned_alloc(un * sizeof *p->months_since_job);
@@ -285,8 +291,9 @@ int lm_population_create_range(const lm_scenario *sc, int64_t n, int64_t lo, int
         !p->months_since_job || !p->sustained_months || !p->prog || !p->prog_phase ||
         !p->prog_months || !p->prog_history || !p->sanction_left || !p->track_prog ||
         !p->track_arm || !p->track_month || !p->track_worked || !p->track_flags || !p->limiting ||
-        !p->limiting_months || !p->low_emp || !p->hours || !p->earnings || !p->track2_tag ||
-        !p->track2_flags || !p->track2_worked || !p->spell_ref || !p->spell_wait || !p->spell_end) {
+        !p->limiting_months || !p->low_emp || !p->pay_churn || !p->hours || !p->earnings ||
+        !p->track2_tag || !p->track2_flags || !p->track2_worked || !p->spell_ref ||
+        !p->spell_wait || !p->spell_end) {
         lm_population_destroy(p);
         return LM_FAIL(err, LM_ENOMEM, "out of memory allocating %lld persons", (long long)n);
     }

@@ -95,6 +95,9 @@ struct lm_sim {
     uint8_t leaves_work[LM_N_STATES][LM_N_STATES]; /* 1: from a job to out of work */
     uint8_t dur_work[LM_N_STATES][LM_N_STATES];    /* 1: duration term on months in work */
     uint8_t any_dur_work[LM_N_STATES];             /* some destination of the origin has one */
+    float churn_odds[LM_N_STATES][LM_N_STATES];    /* exp(pay_churn): odds factor of the type */
+    double churn_max[LM_N_STATES][LM_N_STATES];    /* max(1, churn_odds): for the stay bound */
+    uint8_t any_churn[LM_N_STATES];                /* some destination of the origin has one */
     double eff_find[LM_MAX_PROGRAMMES];            /* effective odds ratios (fidelity applied) */
     double eff_good[LM_MAX_PROGRAMMES];
     double eff_exit[LM_MAX_PROGRAMMES];
@@ -157,8 +160,11 @@ static void build_tables(lm_sim *sim) {
     for (int o = 0; o < LM_N_STATES; o++) {
         sim->n_dest[o] = (uint8_t)sc->n_dest[o];
         sim->any_dur_work[o] = 0;
-        for (int j = 0; j < sc->n_dest[o]; j++)
+        sim->any_churn[o] = 0;
+        for (int j = 0; j < sc->n_dest[o]; j++) {
             sim->any_dur_work[o] |= (uint8_t)sc->dest[o][j].duration_in_work;
+            sim->any_churn[o] |= (uint8_t)(sc->dest[o][j].pay_churn != 0.0);
+        }
         for (int j = 0; j < sc->n_dest[o]; j++) {
             int to = sc->dest[o][j].to;
             sim->dest[o][j] = (uint8_t)to;
@@ -169,6 +175,9 @@ static void build_tables(lm_sim *sim) {
                 lm_state_is_employed(o) && to != LM_DEST_EMPLOYED && !lm_state_is_employed(to);
             const lm_logit *lg = &sc->dest[o][j];
             sim->dur_work[o][j] = (uint8_t)lg->duration_in_work;
+            sim->churn_odds[o][j] = (float)exp(lg->pay_churn);
+            sim->churn_max[o][j] =
+                (double)sim->churn_odds[o][j] > 1.0 ? (double)sim->churn_odds[o][j] : 1.0;
             for (int b = 0; b < LM_N_AGE_BANDS; b++)
                 sim->age_max[o][b][j] = 0.0;
             for (int y = 0; y < LM_N_AGE_YEARS; y++) {
@@ -259,7 +268,8 @@ static void update_stay_bounds(lm_sim *sim, int r) {
             const int band = cell / CELLS_PER_BAND % LM_N_AGE_BANDS;
             double smax = 0.0;
             for (int j = 0; j < sim->n_dest[o]; j++)
-                smax += (double)bo[j] * sim->dur_max[o][j] * sim->age_max[o][band][j];
+                smax += (double)bo[j] * sim->dur_max[o][j] * sim->age_max[o][band][j] *
+                        sim->churn_max[o][j];
             double thr = smax / (1.0 + smax) * (1.0 + 1e-9) + 1e-12;
             thr = thr > 1.0 ? 1.0 : thr;
             /* As a bound on the draw's word x (u = (x + 0.5) / 2^32): x above
@@ -393,10 +403,16 @@ static inline double person_odds(const lm_sim *sim, const lm_population *p, int6
             dw[j] = sim->dur_work[s][j] ? wodds[j] : dodds[j];
         dodds = dw;
     }
+    /* The pay-churn type: an odds factor on the destinations that have one
+     * (1 otherwise: exact, so the sums are those without the type). */
+    double cf[LM_N_STATES];
+    const int churn = sim->any_churn[s] && p->pay_churn[i];
+    for (int j = 0; j < nd; j++)
+        cf[j] = churn ? (double)sim->churn_odds[s][j] : 1.0;
     double total = 0.0;
     if (phase < LM_PHASE_SEARCH) {
         for (int j = 0; j < nd; j++) {
-            total += (double)bo[j] * (double)dodds[j] * (double)aodds[j];
+            total += (double)bo[j] * (double)dodds[j] * (double)aodds[j] * cf[j];
             cum[j] = total;
         }
         return total;
@@ -404,7 +420,7 @@ static inline double person_odds(const lm_sim *sim, const lm_population *p, int6
     const int k = p->prog[i] - 1;
     const int sanctioned = p->sanction_left[i] > 0;
     for (int j = 0; j < nd; j++) {
-        double o = (double)bo[j] * (double)dodds[j] * (double)aodds[j];
+        double o = (double)bo[j] * (double)dodds[j] * (double)aodds[j] * cf[j];
         /* Job search: finding work, and sanctions. Any phase, for a person in
          * work: progression and job exit (in-work support, or an in-work
          * programme such as progression support). */

@@ -38,6 +38,8 @@ typedef struct lm_population {
     uint8_t *caring;      /* 1 caring responsibility */
     uint8_t *low_emp;     /* 1 low-employability type: unobserved barriers to work, drawn
                              given the initial state (population.low_employability_by_state) */
+    uint8_t *pay_churn;   /* 1 pay-churn type: pay near the low-pay line, drawn given the
+                             initial state (population.pay_churn_by_state) */
 
     /* changing, updated by the monthly step */
     uint8_t *state;             /* lm_state */

@@ -124,6 +124,7 @@ typedef struct lm_logit {
     int duration_in_work;                 /* 1: d is months in work (from a job only) */
     double limiting;                      /* added for a limiting health condition */
     double low_employability;             /* added for persons of the low-employability type */
+    double pay_churn;                     /* added for persons of the pay-churn type */
     int n_age_steps;                      /* steps of the age term, 0 = none */
     int age_from_years[LM_MAX_AGE_STEPS]; /* ascending ages (16-64) where a step starts */
     double age_add[LM_MAX_AGE_STEPS];     /* added to eta from that age on */
@@ -239,6 +240,8 @@ typedef struct lm_scenario {
                                                     state, by state (geometric draw) */
     double low_employability[LM_N_STATES];       /* P(low-employability type | labour state
                                                     drawn at synthesis or entry) */
+    double pay_churn[LM_N_STATES];               /* P(pay-churn type | labour state drawn at
+                                                    synthesis or entry) */
     int n_initial;
     lm_initial_rule initial[LM_MAX_RULES]; /* first match wins; last matches all */
     int n_entrant;                         /* 0: entrants use the initial rules */

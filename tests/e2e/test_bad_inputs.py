@@ -196,7 +196,7 @@ t = subst('{ to = "inactive_other"; intercept = -3.8; }',
           '{ to = "inactive_other"; intercept = -3.8; duration = "in_work"; }')
 scenario_case("duration_in_work_out_of_work", t, EXIT_SCENARIO,
               path="transitions.unemployed[1].duration", line=line_of(t, '"in_work"'),
-              extra=("only for moves out of a job",))
+              extra=("only for the destinations of a job",))
 t = subst('{ to = "unemployed"; intercept = -6.0; }',
           '{ to = "unemployed"; intercept = -6.0; duration = "in_job"; }')
 scenario_case("duration_unknown_clock", t, EXIT_SCENARIO,

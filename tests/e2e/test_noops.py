@@ -147,6 +147,31 @@ for label, sets, want in CASES:
     S.check("check, %s: exit 0 and one warning naming the setting" % label,
             p.returncode == 0 and len(warned(p)) == 1 and want in warned(p)[0], show(p))
 
+# Transition settings that cannot act (tests/data/tenure.cfg has neither
+# the pay-churn type nor a duration term on poor -> good).
+TENURE = os.path.join(S.source, "tests", "data", "tenure.cfg")
+TCASES = [
+    ("months in work without a duration term", ['transitions.employed_poor.[1].duration="in_work"'],
+     'transitions.employed_poor[1].duration = "in_work": months in work count only through '
+     "log_duration, which is 0 here: it has no effect"),
+    ("pay_churn coefficient, no one of the type", ["transitions.employed_poor.[1].pay_churn=1.0"],
+     "transitions.employed_poor[1].pay_churn = 1: no one is of the pay-churn type"),
+    ("pay-churn type, no coefficient",
+     ["population.pay_churn_by_state=[0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0]"],
+     "population.pay_churn_by_state = [...]: no transition has a pay_churn coefficient"),
+]
+for label, sets, want in TCASES:
+    args = ["check", TENURE]
+    for x in sets:
+        args += ["--set", x]
+    p = S.run(args)
+    S.check("check, %s: exit 0 and one warning naming the setting" % label,
+            p.returncode == 0 and len(warned(p)) == 1 and want in warned(p)[0], show(p))
+p = S.run(["check", TENURE, "--set", "transitions.employed_poor.[1].pay_churn=1.0", "--set",
+           "population.pay_churn_by_state=[0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0]"])
+S.check("check, pay-churn type with a coefficient: no warning",
+        p.returncode == 0 and warned(p) == [], show(p))
+
 # In a file: the warning gives file:line, as errors do.
 sc = S.path("noref.cfg")
 with open(MARKOV) as fh:

@@ -38,8 +38,13 @@ for f in include/lmsim.h include/lmsim/scenario.h include/lmsim/json.h bin/lmsim
 done
 if [ "$kind" = shared ]; then
     check "installed the shared library" test -n "$(find "$prefix" -name 'liblmsim.so.*')"
-    # Moved prefix, no LD_LIBRARY_PATH: found through $ORIGIN.
-    check "installed lmsim runs from the moved prefix" "$prefix/bin/lmsim" --version
+    # Moved prefix, no LD_LIBRARY_PATH: found through $ORIGIN (and not through
+    # a liblmsim installed elsewhere on this machine).
+    check "installed lmsim has an \$ORIGIN RUNPATH" \
+        bash -c "readelf -d '$prefix/bin/lmsim' | grep -E 'R(UN)?PATH' | grep -q 'ORIGIN'"
+    check "installed lmsim runs from the moved prefix" env -u LD_LIBRARY_PATH "$prefix/bin/lmsim" --version
+    check "installed lmsim loads liblmsim from the prefix" \
+        bash -c "env -u LD_LIBRARY_PATH ldd '$prefix/bin/lmsim' | grep liblmsim | grep -qF '$prefix/'"
 else
     check "installed the static library" test -n "$(find "$prefix" -name liblmsim.a)"
 fi

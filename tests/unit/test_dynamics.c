@@ -22,7 +22,9 @@
  * On tests/data/tenure.cfg:
  *  - job exits with duration = "in_work" follow months in work, which a
  *    change of job quality does not restart, and not months in state;
- *    quality changes follow their own (months-in-state) logit.
+ *    quality changes follow their own (months-in-state) logit;
+ *  - the pay-churn type is drawn with its probability given the state and
+ *    multiplies the odds of the moves with a pay_churn coefficient.
  * Tolerances are 5 binomial standard errors of the count compared.
  */
 #include <math.h>
@@ -235,18 +237,24 @@ static void test_in_work_support_ends(void **unused) {
 /* Probability of the move to destination `to` of a person in `s` with
  * months in state d and months in work w, from the scenario's logits (no
  * covariate terms in tenure.cfg); the duration term counts w or d. */
-static double p_move(const lm_scenario *sc, int s, int to, int d, int w, int use_work) {
+static double p_move_type(const lm_scenario *sc, int s, int to, int d, int w, int use_work,
+                          int churn) {
     double odds[LM_N_STATES], total = 0.0;
     for (int j = 0; j < sc->n_dest[s]; j++) {
         const lm_logit *lg = &sc->dest[s][j];
         const int k = (use_work && lg->duration_in_work) ? w : d;
-        odds[j] = exp(lg->intercept + lg->log_duration * log1p((double)k));
+        odds[j] = exp(lg->intercept + lg->log_duration * log1p((double)k) +
+                      (churn ? lg->pay_churn : 0.0));
         total += odds[j];
     }
     for (int j = 0; j < sc->n_dest[s]; j++)
         if (sc->dest[s][j].to == to)
             return odds[j] / (1.0 + total);
     return 0.0;
+}
+
+static double p_move(const lm_scenario *sc, int s, int to, int d, int w, int use_work) {
+    return p_move_type(sc, s, to, d, w, use_work, 0);
 }
 
 /* duration = "in_work": job exits follow months in work, which a change of
@@ -306,6 +314,69 @@ static void test_duration_in_work(void **unused) {
     assert_true(fabs((double)exits - e_work) <= 5.0 * se);
     assert_true(fabs((double)switches - e_switch) <= 5.0 * sqrt(v_switch));
     free(state);
+    free(mis);
+    free(sus);
+    free(gen);
+    lm_sim_destroy(sim);
+    lm_scenario_destroy(sc);
+}
+
+/* The pay-churn type: drawn with population.pay_churn_by_state given the
+ * state at the start; its coefficient multiplies the odds of the moves that
+ * have one (here poor -> good, exp(1.5)), which a test that ignored the
+ * type would miss by far more than 5 s.e. */
+static void test_pay_churn_type(void **unused) {
+    (void)unused;
+    const char *sets[] = {"population.pay_churn_by_state=[0.0,0.0,0.0,0.0,0.3,0.5,0.2]",
+                          "transitions.employed_poor.[1].pay_churn=1.5"};
+    lm_scenario *sc = load("tenure.cfg", sets, 2);
+    assert_true(sc->dest[LM_STATE_EMPLOYED_POOR][1].pay_churn == 1.5);
+    lm_sim *sim;
+    lm_error err;
+    assert_int_equal(lm_sim_create(sc, 2, &sim, &err), LM_OK);
+    const lm_population *p = lm_sim_population(sim);
+    const size_t n = (size_t)p->n;
+    int64_t type_n[LM_N_STATES] = {0}, tot[LM_N_STATES] = {0};
+    for (size_t i = 0; i < n; i++) {
+        type_n[p->state[i]] += p->pay_churn[i];
+        tot[p->state[i]]++;
+    }
+    for (int s = LM_STATE_UNEMPLOYED; s <= LM_STATE_EMPLOYED_GOOD; s++)
+        near_binomial(lm_state_name(s), type_n[s], tot[s], sc->pay_churn[s]);
+    uint8_t *state = malloc(n), *type = malloc(n);
+    uint16_t *mis = malloc(n * 2), *sus = malloc(n * 2), *gen = malloc(n * 2);
+    double e[2] = {0.0, 0.0}, v[2] = {0.0, 0.0}, e_plain = 0.0;
+    int64_t hits[2] = {0, 0};
+    for (int t = 1; t <= 12; t++) {
+        memcpy(state, p->state, n);
+        memcpy(type, p->pay_churn, n);
+        memcpy(mis, p->months_in_state, n * 2);
+        memcpy(sus, p->sustained_months, n * 2);
+        memcpy(gen, p->generation, n * 2);
+        assert_int_equal(lm_sim_step(sim, &err), LM_OK);
+        for (size_t i = 0; i < n; i++) {
+            if (gen[i] != p->generation[i] || state[i] != LM_STATE_EMPLOYED_POOR)
+                continue;
+            assert_int_equal(p->pay_churn[i], type[i]); /* fixed for life */
+            const int k = type[i];
+            const double q = p_move_type(sc, LM_STATE_EMPLOYED_POOR, LM_STATE_EMPLOYED_GOOD, mis[i],
+                                         sus[i], 1, k);
+            e[k] += q;
+            v[k] += q * (1.0 - q);
+            if (k)
+                e_plain +=
+                    p_move(sc, LM_STATE_EMPLOYED_POOR, LM_STATE_EMPLOYED_GOOD, mis[i], sus[i], 1);
+            hits[k] += p->state[i] == LM_STATE_EMPLOYED_GOOD;
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        printf("poor -> good, type %d: %lld moves, expected %.1f (%.2f s.e.)\n", k,
+               (long long)hits[k], e[k], ((double)hits[k] - e[k]) / sqrt(v[k]));
+        assert_true(fabs((double)hits[k] - e[k]) <= 5.0 * sqrt(v[k]));
+    }
+    assert_true(e[1] - e_plain > 20.0 * sqrt(v[1])); /* the factor is told apart */
+    free(state);
+    free(type);
     free(mis);
     free(sus);
     free(gen);
@@ -373,10 +444,9 @@ static void test_trial_at_offer(void **unused) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_age_health_disability),
-        cmocka_unit_test(test_in_work_support_ends),
-        cmocka_unit_test(test_trial_at_offer),
-        cmocka_unit_test(test_duration_in_work),
+        cmocka_unit_test(test_age_health_disability), cmocka_unit_test(test_in_work_support_ends),
+        cmocka_unit_test(test_trial_at_offer),        cmocka_unit_test(test_duration_in_work),
+        cmocka_unit_test(test_pay_churn_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
