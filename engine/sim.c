@@ -72,7 +72,8 @@ struct lm_sim {
     double dur_max[LM_N_STATES][LM_N_STATES];                 /* max over d of dur_odds[o][d][j] */
     float age_odds[LM_N_STATES][LM_N_AGE_YEARS][LM_N_STATES]; /* exp(age term) by age year */
     double age_max[LM_N_STATES][LM_N_AGE_BANDS][LM_N_STATES]; /* its max within each age band */
-    uint32_t *stay_thr;   /* [cell][origin]: a draw word above this means "stay" */
+    uint32_t *stay_thr;   /* [type][cell][origin]: a draw word above this means "stay";
+                             type 1 (the pay-churn type) only when has_churn */
     uint16_t *cell;       /* [n] covariate cell of each person this month (cell_of) */
     size_t *agg_of_cell;  /* [n_cells] aggregate index of the cell for state 0 */
     size_t agg_per_state; /* aggregate cells per state: index = state * this + agg_of_cell */
@@ -98,6 +99,7 @@ struct lm_sim {
     float churn_odds[LM_N_STATES][LM_N_STATES];    /* exp(pay_churn): odds factor of the type */
     double churn_max[LM_N_STATES][LM_N_STATES];    /* max(1, churn_odds): for the stay bound */
     uint8_t any_churn[LM_N_STATES];                /* some destination of the origin has one */
+    int has_churn;                                 /* some origin has one */
     double eff_find[LM_MAX_PROGRAMMES];            /* effective odds ratios (fidelity applied) */
     double eff_good[LM_MAX_PROGRAMMES];
     double eff_exit[LM_MAX_PROGRAMMES];
@@ -161,10 +163,13 @@ static void build_tables(lm_sim *sim) {
         sim->n_dest[o] = (uint8_t)sc->n_dest[o];
         sim->any_dur_work[o] = 0;
         sim->any_churn[o] = 0;
+        if (o == 0)
+            sim->has_churn = 0;
         for (int j = 0; j < sc->n_dest[o]; j++) {
             sim->any_dur_work[o] |= (uint8_t)sc->dest[o][j].duration_in_work;
             sim->any_churn[o] |= (uint8_t)(sc->dest[o][j].pay_churn != 0.0);
         }
+        sim->has_churn |= sim->any_churn[o];
         for (int j = 0; j < sc->n_dest[o]; j++) {
             int to = sc->dest[o][j].to;
             sim->dest[o][j] = (uint8_t)to;
@@ -255,6 +260,16 @@ static void build_effects(lm_sim *sim) {
  * factor and the largest age factor of the cell's age band, a person of the cell moves with
  * probability at most S_max / (1 + S_max). The bound is widened by a relative 1e-9, far above any
  * rounding, so that u >= bound implies the full computation's "stay". */
+/* The stay bound of total odds at most smax: as a bound on the draw's word
+ * x (u = (x + 0.5) / 2^32), x above ceil(thr * 2^32) - 1 means u > thr,
+ * thr = smax / (1 + smax) with a little slack. thr is in (0, 1], so the
+ * bound fits in 32 bits, and thr = 1 never skips. */
+static uint32_t stay_word(double smax) {
+    double thr = smax / (1.0 + smax) * (1.0 + 1e-9) + 1e-12;
+    thr = thr > 1.0 ? 1.0 : thr;
+    return (uint32_t)(ceil(thr * 0x1p32) - 1.0);
+}
+
 static void update_stay_bounds(lm_sim *sim, int r) {
     int c0 = r < 0 ? 0 : r * N_CELL_PER_REGION;
     int c1 = r < 0 ? sim->n_cells : (r + 1) * N_CELL_PER_REGION;
@@ -266,17 +281,17 @@ static void update_stay_bounds(lm_sim *sim, int r) {
             const float *bo =
                 sim->base_odds + ((size_t)cell * LM_N_STATES + (size_t)o) * LM_N_STATES;
             const int band = cell / CELLS_PER_BAND % LM_N_AGE_BANDS;
-            double smax = 0.0;
-            for (int j = 0; j < sim->n_dest[o]; j++)
-                smax += (double)bo[j] * sim->dur_max[o][j] * sim->age_max[o][band][j] *
-                        sim->churn_max[o][j];
-            double thr = smax / (1.0 + smax) * (1.0 + 1e-9) + 1e-12;
-            thr = thr > 1.0 ? 1.0 : thr;
-            /* As a bound on the draw's word x (u = (x + 0.5) / 2^32): x above
-             * ceil(thr * 2^32) - 1 means u > thr. thr is in (0, 1], so the
-             * bound fits in 32 bits, and thr = 1 never skips. */
-            sim->stay_thr[(size_t)cell * LM_N_STATES + (size_t)o] =
-                (uint32_t)(ceil(thr * 0x1p32) - 1.0);
+            /* Without the pay-churn type, and (second half of the table)
+             * with it: its factor max(1, exp(pay_churn)) per destination. */
+            double smax = 0.0, smax_c = 0.0;
+            for (int j = 0; j < sim->n_dest[o]; j++) {
+                const double b = (double)bo[j] * sim->dur_max[o][j] * sim->age_max[o][band][j];
+                smax += b;
+                smax_c += b * sim->churn_max[o][j];
+            }
+            const size_t k = (size_t)cell * LM_N_STATES + (size_t)o;
+            sim->stay_thr[k] = stay_word(smax);
+            sim->stay_thr[(size_t)sim->n_cells * LM_N_STATES + k] = stay_word(smax_c);
         }
 }
 
@@ -635,6 +650,9 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
     float *const earnings = p->earnings;
     uint16_t *const cellv = sim->cell;
     const uint32_t *const stay_thr = sim->stay_thr;
+    /* The pay-churn type's bounds are the table's second half. */
+    const uint8_t *const churn = sim->has_churn ? p->pay_churn : NULL;
+    const size_t churn_off = (size_t)sim->n_cells * LM_N_STATES;
     const size_t *const agg_of_cell = sim->agg_of_cell;
     const size_t agg_per_state = sim->agg_per_state;
     /* grow[s]: monthly earnings factor of a job kept in state s (0 out of
@@ -683,8 +701,8 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
             /* Most persons stay: when u is above a bound on the probability of
              * moving (for any duration) the full computation would say "stay",
              * so it is skipped. Persons on a programme always take the full path. */
-            if (phase >= LM_PHASE_SEARCH ||
-                xt <= stay_thr[(size_t)cell * LM_N_STATES + (size_t)s]) {
+            if (phase >= LM_PHASE_SEARCH || xt <= stay_thr[(size_t)cell * LM_N_STATES + (size_t)s +
+                                                           (churn ? churn[i] * churn_off : 0)]) {
                 const double u = lm__u01(xt);
                 double cum[LM_N_STATES];
                 const double total = person_odds(sim, p, i, s, cell, age, cum);
@@ -1072,7 +1090,8 @@ int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex
     sim->static_odds = lm__aligned_alloc((size_t)sim->n_cells * per_cell * sizeof(double));
     sim->base_odds = lm__aligned_alloc((size_t)sim->n_cells * per_cell * sizeof(float));
     sim->dur_odds = lm__aligned_alloc(per_cell * (size_t)(sim->cap + 1) * sizeof(float));
-    sim->stay_thr = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof *sim->stay_thr);
+    sim->stay_thr =
+        lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * 2 * sizeof *sim->stay_thr);
     sim->agg_of_cell = lm__aligned_alloc((size_t)sim->n_cells * sizeof *sim->agg_of_cell);
     sim->p_good = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(double));
     sim->health_rate = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(double));
