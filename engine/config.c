@@ -1019,6 +1019,43 @@ static int copy_setting(const config_setting_t *src, config_setting_t *dst) {
     }
 }
 
+/* One element of an array, `PATH.[k]=VALUE`: the value must be a scalar of
+ * the array's type (an integer is taken for a number). */
+static int set_array_elem(ctx *c, config_setting_t *arr, const char *arr_path, const char *path,
+                          const char *leaf, const config_setting_t *nv) {
+    char *end = NULL;
+    const long k = strtol(leaf + 1, &end, 10);
+    const int n = config_setting_length(arr);
+    if (end == leaf + 1 || strcmp(end, "]") != 0 || k < 0)
+        return LM_FAIL(c->err, LM_EARG, "--set %s: expected an element [k] of '%s'", path,
+                       arr_path);
+    if (k >= n)
+        return LM_FAIL(c->err, LM_EARG, "--set %s: '%s' has %d elements ([0] to [%d])", path,
+                       arr_path, n, n - 1);
+    config_setting_t *e = config_setting_get_elem(arr, (unsigned)k);
+    const int et = config_setting_type(e), nt = config_setting_type(nv);
+    const int n_int = nt == CONFIG_TYPE_INT || nt == CONFIG_TYPE_INT64;
+    int ok = 0;
+    if (et == CONFIG_TYPE_FLOAT && (n_int || nt == CONFIG_TYPE_FLOAT))
+        ok = config_setting_set_float(e, n_int ? (double)config_setting_get_int64(nv)
+                                               : config_setting_get_float(nv));
+    else if ((et == CONFIG_TYPE_INT || et == CONFIG_TYPE_INT64) && n_int)
+        ok = config_setting_set_int64(e, config_setting_get_int64(nv));
+    else if (et == CONFIG_TYPE_BOOL && nt == CONFIG_TYPE_BOOL)
+        ok = config_setting_set_bool(e, config_setting_get_bool(nv));
+    else if (et == CONFIG_TYPE_STRING && nt == CONFIG_TYPE_STRING)
+        ok = config_setting_set_string(e, config_setting_get_string(nv));
+    else
+        return LM_FAIL(c->err, LM_EARG, "--set %s: expected a %s, like the other elements of '%s'",
+                       path,
+                       et == CONFIG_TYPE_FLOAT    ? "number"
+                       : et == CONFIG_TYPE_BOOL   ? "true or false"
+                       : et == CONFIG_TYPE_STRING ? "string"
+                                                  : "integer",
+                       arr_path);
+    return ok ? LM_OK : LM_FAIL(c->err, LM_EARG, "--set %s: cannot set the element", path);
+}
+
 static int apply_override(ctx *c, config_t *cfg, const char *spec) {
     const char *eq = strchr(spec, '=');
     char path[256];
@@ -1107,6 +1144,12 @@ static int apply_override(ctx *c, config_t *cfg, const char *spec) {
                 next = config_setting_add(parent, tok, CONFIG_TYPE_GROUP);
             parent = next;
         }
+    }
+    if (parent && leaf != path && leaf[0] == '[' &&
+        config_setting_type(parent) == CONFIG_TYPE_ARRAY) {
+        int rc = set_array_elem(c, parent, parent_path, path, leaf, nv);
+        config_destroy(&tmp);
+        return rc;
     }
     if (!parent || config_setting_type(parent) != CONFIG_TYPE_GROUP) {
         config_destroy(&tmp);

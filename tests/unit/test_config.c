@@ -78,6 +78,30 @@ static void test_overrides(void **state) {
     assert_int_equal(lm_scenario_load(path, bad_value, 1, &sc, &err), LM_ECONFIG);
     assert_non_null(strstr(err.msg, "--set population.female_share"));
     assert_non_null(strstr(err.msg, "[0, 1]"));
+
+    /* One element of an array (what `lmsim calibrate --free` needs for a
+     * share by state): an integer is taken for a number; the index must
+     * exist and the value fit the array's type. */
+    const char *elem[] = {"population.pay_churn_by_state.[5]=0.5",
+                          "population.pay_churn_by_state.[0]=0",
+                          "transitions.duration_cap_months=120"};
+    assert_int_equal(lm_scenario_load(path, elem, 3, &sc, &err), LM_OK);
+    assert_true(sc->pay_churn[LM_STATE_EMPLOYED_POOR] == 0.5);
+    assert_true(sc->pay_churn[0] == 0.0);
+    assert_true(sc->pay_churn[LM_STATE_EMPLOYED_GOOD] > 0.0); /* the others as in the file */
+    lm_scenario_destroy(sc);
+    const char *elem_range[] = {"population.pay_churn_by_state.[7]=0.5"};
+    assert_int_equal(lm_scenario_load(path, elem_range, 1, &sc, &err), LM_EARG);
+    assert_non_null(strstr(err.msg, "has 7 elements ([0] to [6])"));
+    const char *elem_type[] = {"population.pay_churn_by_state.[1]=\"x\""};
+    assert_int_equal(lm_scenario_load(path, elem_type, 1, &sc, &err), LM_EARG);
+    assert_non_null(strstr(err.msg, "expected a number"));
+    const char *elem_index[] = {"population.pay_churn_by_state.[-1]=0.5"};
+    assert_int_equal(lm_scenario_load(path, elem_index, 1, &sc, &err), LM_EARG);
+    assert_non_null(strstr(err.msg, "expected an element [k]"));
+    const char *elem_bound[] = {"population.pay_churn_by_state.[2]=1.5"};
+    assert_int_equal(lm_scenario_load(path, elem_bound, 1, &sc, &err), LM_ECONFIG);
+    assert_non_null(strstr(err.msg, "pay_churn_by_state"));
 }
 
 static void test_error_record(void **state) {
