@@ -1658,37 +1658,50 @@ static int timeline_warnings(ctx *c, const config_t *cfg) {
     return rc;
 }
 
+/* A warning about setting `key` of destination j of origin o. */
+static int warn_logit(ctx *c, const config_t *cfg, int o, int j, const char *key,
+                      const char *what) {
+    char path[128], where[512];
+    snprintf(path, sizeof path, "transitions.%s.[%d].%s", state_names[o], j, key);
+    where_of(c, cfg, path, where, sizeof where);
+    return add_warning(c, "%s: %s", where, what);
+}
+
 /* Transition settings that cannot act: a months-in-work clock on a
  * destination without a duration term, and the pay-churn type without a
- * coefficient, or coefficients without anyone of the type. */
+ * coefficient, or coefficients without anyone of the type. A timeline
+ * variant that supplies the missing part counts (the settings in force
+ * change month by month). */
 static int transition_warnings(ctx *c, const config_t *cfg) {
     const lm_scenario *sc = c->sc;
     int rc = LM_OK, any_coef = 0, any_share = 0;
-    char path[128], where[512];
-    for (int s = 0; s < LM_N_STATES; s++)
-        any_share |= sc->pay_churn[s] > 0.0;
+    for (int v = -1; v < sc->n_variants; v++) {
+        const lm_scenario *x = v < 0 ? sc : sc->variants[v];
+        for (int s = 0; s < LM_N_STATES; s++)
+            any_share |= x->pay_churn[s] > 0.0;
+        for (int o = 0; o < LM_N_STATES; o++)
+            for (int j = 0; j < x->n_dest[o]; j++)
+                any_coef |= x->dest[o][j].pay_churn != 0.0;
+    }
     for (int o = 0; o < LM_N_STATES && rc == LM_OK; o++)
         for (int j = 0; j < sc->n_dest[o] && rc == LM_OK; j++) {
             const lm_logit *lg = &sc->dest[o][j];
-            any_coef |= lg->pay_churn != 0.0;
-            if (lg->duration_in_work && lg->log_duration == 0.0) {
-                snprintf(path, sizeof path, "transitions.%s.[%d].duration", state_names[o], j);
-                where_of(c, cfg, path, where, sizeof where);
-                rc = add_warning(c,
-                                 "%s: months in work count only through log_duration, which "
-                                 "is 0 here: it has no effect",
-                                 where);
+            int dur_term = 0;
+            for (int v = -1; v < sc->n_variants; v++) {
+                const lm_scenario *x = v < 0 ? sc : sc->variants[v];
+                dur_term |= j < x->n_dest[o] && x->dest[o][j].log_duration != 0.0;
             }
-            if (lg->pay_churn != 0.0 && !any_share && rc == LM_OK) {
-                snprintf(path, sizeof path, "transitions.%s.[%d].pay_churn", state_names[o], j);
-                where_of(c, cfg, path, where, sizeof where);
-                rc = add_warning(c,
-                                 "%s: no one is of the pay-churn type "
-                                 "(population.pay_churn_by_state is all 0): it has no effect",
-                                 where);
-            }
+            if (lg->duration_in_work && !dur_term)
+                rc = warn_logit(c, cfg, o, j, "duration",
+                                "months in work count only through log_duration, which is 0 "
+                                "here: it has no effect");
+            if (lg->pay_churn != 0.0 && !any_share && rc == LM_OK)
+                rc = warn_logit(c, cfg, o, j, "pay_churn",
+                                "no one is of the pay-churn type (population.pay_churn_by_state "
+                                "is all 0): it has no effect");
         }
     if (rc == LM_OK && any_share && !any_coef) {
+        char where[512];
         where_of(c, cfg, "population.pay_churn_by_state", where, sizeof where);
         rc = add_warning(c,
                          "%s: no transition has a pay_churn coefficient, so the type changes "

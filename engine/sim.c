@@ -73,7 +73,7 @@ struct lm_sim {
     float age_odds[LM_N_STATES][LM_N_AGE_YEARS][LM_N_STATES]; /* exp(age term) by age year */
     double age_max[LM_N_STATES][LM_N_AGE_BANDS][LM_N_STATES]; /* its max within each age band */
     uint32_t *stay_thr;   /* [type][cell][origin]: a draw word above this means "stay";
-                             type 1 (the pay-churn type) only when has_churn */
+                             type 1: the pay-churn type (read only when has_churn) */
     uint16_t *cell;       /* [n] covariate cell of each person this month (cell_of) */
     size_t *agg_of_cell;  /* [n_cells] aggregate index of the cell for state 0 */
     size_t agg_per_state; /* aggregate cells per state: index = state * this + agg_of_cell */
@@ -159,17 +159,11 @@ static inline int age_band_fast(int age_months) {
 /* Fill static_odds, dur_odds and p_good from the scenario. */
 static void build_tables(lm_sim *sim) {
     const lm_scenario *sc = sim->cur;
+    sim->has_churn = 0;
     for (int o = 0; o < LM_N_STATES; o++) {
         sim->n_dest[o] = (uint8_t)sc->n_dest[o];
         sim->any_dur_work[o] = 0;
         sim->any_churn[o] = 0;
-        if (o == 0)
-            sim->has_churn = 0;
-        for (int j = 0; j < sc->n_dest[o]; j++) {
-            sim->any_dur_work[o] |= (uint8_t)sc->dest[o][j].duration_in_work;
-            sim->any_churn[o] |= (uint8_t)(sc->dest[o][j].pay_churn != 0.0);
-        }
-        sim->has_churn |= sim->any_churn[o];
         for (int j = 0; j < sc->n_dest[o]; j++) {
             int to = sc->dest[o][j].to;
             sim->dest[o][j] = (uint8_t)to;
@@ -180,6 +174,9 @@ static void build_tables(lm_sim *sim) {
                 lm_state_is_employed(o) && to != LM_DEST_EMPLOYED && !lm_state_is_employed(to);
             const lm_logit *lg = &sc->dest[o][j];
             sim->dur_work[o][j] = (uint8_t)lg->duration_in_work;
+            sim->any_dur_work[o] |= sim->dur_work[o][j];
+            sim->any_churn[o] |= (uint8_t)(lg->pay_churn != 0.0);
+            sim->has_churn |= lg->pay_churn != 0.0;
             sim->churn_odds[o][j] = (float)exp(lg->pay_churn);
             sim->churn_max[o][j] =
                 (double)sim->churn_odds[o][j] > 1.0 ? (double)sim->churn_odds[o][j] : 1.0;
@@ -255,11 +252,6 @@ static void build_effects(lm_sim *sim) {
     }
 }
 
-/* The "stay" bounds of the cells of region r (all regions when r < 0): with
- * S_max the sum over destinations of base odds times the largest duration
- * factor and the largest age factor of the cell's age band, a person of the cell moves with
- * probability at most S_max / (1 + S_max). The bound is widened by a relative 1e-9, far above any
- * rounding, so that u >= bound implies the full computation's "stay". */
 /* The stay bound of total odds at most smax: as a bound on the draw's word
  * x (u = (x + 0.5) / 2^32), x above ceil(thr * 2^32) - 1 means u > thr,
  * thr = smax / (1 + smax) with a little slack. thr is in (0, 1], so the
@@ -270,6 +262,11 @@ static uint32_t stay_word(double smax) {
     return (uint32_t)(ceil(thr * 0x1p32) - 1.0);
 }
 
+/* The "stay" bounds of the cells of region r (all regions when r < 0): with
+ * S_max the sum over destinations of base odds times the largest duration
+ * factor and the largest age factor of the cell's age band, a person of the cell moves with
+ * probability at most S_max / (1 + S_max). The bound is widened by a relative 1e-9, far above any
+ * rounding, so that u >= bound implies the full computation's "stay". */
 static void update_stay_bounds(lm_sim *sim, int r) {
     int c0 = r < 0 ? 0 : r * N_CELL_PER_REGION;
     int c1 = r < 0 ? sim->n_cells : (r + 1) * N_CELL_PER_REGION;

@@ -139,13 +139,21 @@ CASES = [
      "programmes/ips.cfg:21: programmes.ips.capacity.places_per_month = [...]: programme 'ips' "
      "can start no one: its places scaled to the run"),
 ]
-for label, sets, want in CASES:
-    args = ["check", WALES]
-    for x in sets:
-        args += ["--set", x]
-    p = S.run(args)
-    S.check("check, %s: exit 0 and one warning naming the setting" % label,
-            p.returncode == 0 and len(warned(p)) == 1 and want in warned(p)[0], show(p))
+
+
+def check_one_warning(scenario, cases):
+    """`lmsim check` of scenario with each case's --set list: exit 0 and exactly
+    one warning, containing the expected text."""
+    for label, sets, want in cases:
+        args = ["check", scenario]
+        for x in sets:
+            args += ["--set", x]
+        p = S.run(args)
+        S.check("check, %s: exit 0 and one warning naming the setting" % label,
+                p.returncode == 0 and len(warned(p)) == 1 and want in warned(p)[0], show(p))
+
+
+check_one_warning(WALES, CASES)
 
 # Transition settings that cannot act (tests/data/tenure.cfg has neither
 # the pay-churn type nor a duration term on poor -> good).
@@ -160,16 +168,18 @@ TCASES = [
      ["population.pay_churn_by_state=[0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0]"],
      "population.pay_churn_by_state = [...]: no transition has a pay_churn coefficient"),
 ]
-for label, sets, want in TCASES:
-    args = ["check", TENURE]
-    for x in sets:
-        args += ["--set", x]
-    p = S.run(args)
-    S.check("check, %s: exit 0 and one warning naming the setting" % label,
-            p.returncode == 0 and len(warned(p)) == 1 and want in warned(p)[0], show(p))
+check_one_warning(TENURE, TCASES)
 p = S.run(["check", TENURE, "--set", "transitions.employed_poor.[1].pay_churn=1.0", "--set",
            "population.pay_churn_by_state=[0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0]"])
 S.check("check, pay-churn type with a coefficient: no warning",
+        p.returncode == 0 and warned(p) == [], show(p))
+# ...nor when a timeline supplies the missing part (the shares from 2024-06).
+tl = S.path("churn_timeline.cfg")
+with open(tl, "w") as fh:
+    fh.write('base = "%s";\ntimeline = ( { from = "2024-06"; set = { population = {\n'
+             '  pay_churn_by_state = [0.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0]; }; }; } );\n' % TENURE)
+p = S.run(["check", tl, "--set", "transitions.employed_poor.[1].pay_churn=1.0"])
+S.check("check, pay-churn shares set by a timeline: no warning",
         p.returncode == 0 and warned(p) == [], show(p))
 
 # In a file: the warning gives file:line, as errors do.
