@@ -48,7 +48,7 @@ typedef enum lm_purpose {
     LM_PURPOSE_HEALTH = 20,      /* health: onset or recovery of a limiting condition */
     LM_PURPOSE_SWEEP = 21,       /* sweeps: the seed of a replicate (person = replicate) */
     LM_PURPOSE_SUPPORT_END = 22, /* programmes: in-work support ends before its longest term */
-    LM_PURPOSE_POP_TYPE = 23,    /* synthesis: low-employability type (unobserved heterogeneity) */
+    LM_PURPOSE_POP_TYPE = 23,    /* synthesis: latent types (k: 0 low employability, 1 churn) */
 } lm_purpose;
 
 /* Uniform draw in the open interval (0, 1) with 32 bits of resolution.

@@ -36,11 +36,14 @@ static void assert_same_population(const lm_population *a, const lm_population *
     SAME(minority);
     SAME(qual);
     SAME(caring);
+    SAME(low_emp);
+    SAME(pay_churn);
     SAME(state);
     SAME(months_in_state);
     SAME(months_since_job);
     SAME(sustained_months);
     SAME(limiting);
+    SAME(limiting_months);
     SAME(hours);
     SAME(earnings);
     SAME(prog);
@@ -53,7 +56,18 @@ static void assert_same_population(const lm_population *a, const lm_population *
     SAME(track_month);
     SAME(track_worked);
     SAME(track_flags);
+    SAME(track2_tag);
+    SAME(track2_flags);
+    SAME(track2_worked);
+    SAME(spell_end);
 #undef SAME
+    /* The spell record is read only while a spell is open or has just ended
+     * (an entrant keeps its slot's stale values, population.c). */
+    for (size_t i = 0; i < n; i++)
+        if (a->prog_phase[i] != LM_PHASE_NONE || a->spell_end[i] != 0) {
+            assert_int_equal(a->spell_ref[i], b->spell_ref[i]);
+            assert_int_equal(a->spell_wait[i], b->spell_wait[i]);
+        }
 }
 
 static void assert_same_sim(const lm_sim *a, const lm_sim *b, const lm_scenario *sc) {
