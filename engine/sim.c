@@ -621,6 +621,57 @@ static void draw_words(const lm_population *p, uint64_t seed, uint32_t month, in
     }
 }
 
+/* The updates of the persons who keep their state, cell and programme status
+ * (fast[j] = 1; the others are left as they are), for n consecutive slots.
+ * Branch-free, over restrict pointers, so that the compiler vectorises them;
+ * each is what step_range's full computation does for such a person. */
+static void fast_months(int64_t n, const uint8_t *restrict fast, const uint8_t *restrict st,
+                        uint16_t *restrict mis, uint16_t *restrict sus, uint16_t *restrict msj) {
+    for (int64_t j = 0; j < n; j++) {
+        const uint16_t fm = (uint16_t)-fast[j], em = (uint16_t) - (st[j] >= LM_STATE_EMPLOYED_POOR);
+        const uint16_t a = mis[j], b = sus[j], m = msj[j];
+        /* months in state +1, months in work +1 in work (else 0), months
+         * since a job 0 in work (else +1, LM_NEVER_WORKED kept), saturating */
+        const uint16_t a1 = (uint16_t)(a + (a < UINT16_MAX));
+        const uint16_t b1 = (uint16_t)(em & (b + (b < UINT16_MAX)));
+        const uint16_t m1 = (uint16_t)(~em & (m + (m < LM_NEVER_WORKED - 1)));
+        mis[j] = (uint16_t)(a ^ (fm & (a ^ a1)));
+        sus[j] = (uint16_t)(b ^ (fm & (b ^ b1)));
+        msj[j] = (uint16_t)(m ^ (fm & (m ^ m1)));
+    }
+}
+
+/* A kept job's earnings grow at the monthly rate of its quality (grow[s], 0
+ * out of work, whose earnings are 0). */
+static void fast_earnings(int64_t n, const uint8_t *restrict fast, const uint8_t *restrict st,
+                          const double *restrict grow, float *restrict earnings) {
+    const double gp = grow[LM_STATE_EMPLOYED_POOR], gg = grow[LM_STATE_EMPLOYED_GOOD];
+    for (int64_t j = 0; j < n; j++) {
+        const float e = earnings[j];
+        /* Out of work, earnings are 0 and stay 0 whatever the factor. The
+         * new value is chosen by a mask on the bits, which leaves the
+         * compiler no branch to keep. */
+        const double g = st[j] == LM_STATE_EMPLOYED_GOOD ? gg : gp;
+        const float e1 = (float)((double)e * g);
+        uint32_t b0, b1;
+        memcpy(&b0, &e, sizeof b0);
+        memcpy(&b1, &e1, sizeof b1);
+        const uint32_t m = (uint32_t) - (uint32_t)fast[j];
+        b0 ^= m & (b0 ^ b1);
+        memcpy(&earnings[j], &b0, sizeof b0);
+    }
+}
+
+/* A kept condition's months +1 (saturating); without one they stay 0. */
+static void fast_condition(int64_t n, const uint8_t *restrict fast, const uint8_t *restrict lim,
+                           uint8_t *restrict lim_months) {
+    for (int64_t j = 0; j < n; j++) {
+        const uint8_t m0 = lim_months[j];
+        const uint8_t m1 = (uint8_t)(m0 + (m0 < UINT8_MAX));
+        lim_months[j] = (fast[j] & lim[j]) ? m1 : m0;
+    }
+}
+
 /* The per-person work of one month for slots [lo, hi). */
 static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t *te, int64_t *tp,
                        int64_t *n_entr, lm__ends *ends) {
@@ -669,11 +720,56 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
     static const uint32_t purposes[2] = {LM_PURPOSE_TRANSITION, LM_PURPOSE_HEALTH};
     chunk_scratch cs;
 
+    uint8_t fast[STEP_CHUNK];
+    int64_t slow[STEP_CHUNK];
+
     for (int64_t c0 = lo; c0 < hi; c0 += STEP_CHUNK) {
         const int64_t c1 = c0 + STEP_CHUNK < hi ? c0 + STEP_CHUNK : hi;
         const int64_t a0 = c0 & ~(int64_t)3;
         draw_words(p, seed, mnext, c0, c1, has_health ? 2 : 1, purposes, words, &cs);
+        /* Most persons keep their state, cell and programme status: first
+         * find them (fast[j]), then update their counters, earnings and
+         * months with a condition in tight loops over the chunk, and leave
+         * everyone else (slow, in slot order) to the full computation below.
+         * A fast person's update is exactly what that computation would do. */
+        int64_t n_slow = 0;
         for (int64_t i = c0; i < c1; i++) {
+            const int age = month - birth[i];
+            const int s = state[i], cell = cellv[i];
+            int f = (age + 1 < LM_AGE_MAX_MONTHS) & (prog_phase[i] == LM_PHASE_NONE) &
+                    !band_starts(age + 1);
+            if (has_prog)
+                f &= track_prog[i] == 0;
+            f &= tw[i - a0] > stay_thr[(size_t)cell * LM_N_STATES + (size_t)s +
+                                       (churn ? churn[i] * churn_off : 0)];
+            if (has_health) {
+                /* No onset or recovery, and no disability reached. */
+                f &= !(lm__u01(hw[i - a0]) < health_rate[(size_t)cell * LM_N_STATES + (size_t)s]);
+                const uint8_t m0 = lim_months[i];
+                f &= !(dis_after > 0 && limiting[i] && !disabled[i] &&
+                       (int)m0 + (m0 < UINT8_MAX) >= dis_after);
+            }
+            fast[i - c0] = (uint8_t)f;
+        }
+        const int64_t nc = c1 - c0;
+        for (int64_t j = 0; j < nc; j++) {
+            slow[n_slow] = c0 + j;
+            n_slow += !fast[j];
+        }
+        fast_months(nc, fast, state + c0, mis + c0, sus + c0, msj + c0);
+        if (has_earn)
+            fast_earnings(nc, fast, state + c0, grow, earnings + c0);
+        if (has_health)
+            fast_condition(nc, fast, limiting + c0, lim_months + c0);
+        for (int64_t j = 0; j < nc; j++) {
+            const int64_t i = c0 + j;
+            const int f = fast[j];
+            size_t idx = (size_t)state[i] * agg_per_state + agg_of_cell[cellv[i]];
+            tc[idx] += f;
+            te[idx] += f ? (int64_t)((double)earnings[i] * 100.0 + 0.5) : 0; /* pence() */
+        }
+        for (int64_t r = 0; r < n_slow; r++) {
+            const int64_t i = slow[r];
             const int age = month - birth[i];
             if (age + 1 >= LM_AGE_MAX_MONTHS) {
                 int64_t id = i + n * ((int64_t)gen[i] + 1);
