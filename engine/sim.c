@@ -84,7 +84,8 @@ struct lm_sim {
     lm_market_region market[LM_MAX_REGIONS];
     int64_t *counts;        /* [n_agg] counts of the current month; earn and prog_counts
                                follow it in the same block, so one exchange sums all three */
-    int64_t *thread_counts; /* [n_threads][n_agg] */
+    int64_t *thread_counts; /* [n_threads][n_agg] counts of each thread's slots, kept from
+                               month to month (count_month0, then step_range) */
     int64_t *earn;          /* [n_agg] earnings in pence of the current month, like counts */
     int64_t *thread_earn;   /* [n_threads][n_agg] */
     int64_t *entrants;      /* slots that received an entrant this month, ascending */
@@ -672,7 +673,9 @@ static void fast_condition(int64_t n, const uint8_t *restrict fast, const uint8_
     }
 }
 
-/* The per-person work of one month for slots [lo, hi). */
+/* The per-person work of one month for slots [lo, hi). tc holds the counts
+ * of these slots by aggregate cell as they were last month and is brought up
+ * to date (only movers change it); te is zeroed by the caller and summed. */
 static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t *te, int64_t *tp,
                        int64_t *n_entr, lm__ends *ends) {
     const lm_scenario *sc = sim->cur;
@@ -761,16 +764,19 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
             fast_earnings(nc, fast, state + c0, grow, earnings + c0);
         if (has_health)
             fast_condition(nc, fast, limiting + c0, lim_months + c0);
-        for (int64_t j = 0; j < nc; j++) {
-            const int64_t i = c0 + j;
-            const int f = fast[j];
-            size_t idx = (size_t)state[i] * agg_per_state + agg_of_cell[cellv[i]];
-            tc[idx] += f;
-            te[idx] += f ? (int64_t)((double)earnings[i] * 100.0 + 0.5) : 0; /* pence() */
-        }
+        /* The stayers' earnings sums (without earnings, all 0). Their
+         * counts need nothing: tc carries last month's. */
+        if (has_earn)
+            for (int64_t j = 0; j < nc; j++) {
+                const int64_t i = c0 + j;
+                const size_t idx = (size_t)state[i] * agg_per_state + agg_of_cell[cellv[i]];
+                te[idx] += fast[j] ? (int64_t)((double)earnings[i] * 100.0 + 0.5) : 0; /* pence */
+            }
         for (int64_t r = 0; r < n_slow; r++) {
             const int64_t i = slow[r];
             const int age = month - birth[i];
+            /* Out of last month's count; into this month's at the end. */
+            tc[(size_t)state[i] * agg_per_state + agg_of_cell[cellv[i]]]--;
             if (age + 1 >= LM_AGE_MAX_MONTHS) {
                 int64_t id = i + n * ((int64_t)gen[i] + 1);
                 /* A spell under way ends with the person (recorded in the
@@ -1322,7 +1328,8 @@ int lm_sim_step(lm_sim *sim, lm_error *err) {
         build_effects(sim);
         update_market(sim);
     }
-    memset(sim->thread_counts, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
+    /* thread_counts carry over: each thread's counts of its slots change
+     * only with the persons who move (step_range). */
     memset(sim->thread_earn, 0, sim->n_agg * (size_t)sim->n_threads * sizeof(int64_t));
     memset(sim->thread_prog, 0, LM_PROG_CELLS * (size_t)sim->n_threads * sizeof(int64_t));
     memset(sim->alloc_counts, 0, LM_PROG_CELLS * sizeof(int64_t));
