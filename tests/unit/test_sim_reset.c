@@ -7,7 +7,9 @@
  * and every population array, month after month. Checked for the same
  * scenario, for one with changed coefficients and seed, with programmes
  * (tests/data/programmes.cfg), with an alignment rule, and with a timeline
- * (wales_devolved_ips.cfg at a small size), and with another thread count. A scenario of
+ * (wales_devolved_ips.cfg at a small size), and with another thread count. The
+ * aggregates, which the engine carries from month to month, equal a recount of
+ * the population after every step. A scenario of
  * another shape is refused with a message naming what differs.
  */
 #include <math.h>
@@ -187,6 +189,51 @@ static void test_reset_timeline_alignment(void **state) {
     lm_scenario_destroy(a2);
 }
 
+/* The engine keeps each thread's counts from month to month and changes them
+ * only for the persons who move: every month they must equal a count of the
+ * population from scratch, as must the earnings sums (ageing, health,
+ * disability, programmes and a timeline all change cells). */
+static void recount(const lm_sim *sim, const lm_scenario *sc) {
+    const lm_population *p = lm_sim_population(sim);
+    const size_t n_agg = LM_AGG_CELLS(sc->n_regions);
+    int64_t *c = calloc(n_agg, sizeof *c), *e = calloc(n_agg, sizeof *e);
+    assert_non_null(c);
+    assert_non_null(e);
+    const int month = lm_sim_month(sim);
+    for (int64_t i = 0; i < p->n; i++) {
+        const size_t k =
+            lm_agg_index(sc->n_regions, p->state[i], p->region[i], p->female[i], p->disabled[i],
+                         p->minority[i], lm_age_band_of(month - p->birth_month[i]));
+        c[k]++;
+        e[k] += (int64_t)((double)p->earnings[i] * 100.0 + 0.5);
+    }
+    assert_memory_equal(lm_sim_counts(sim), c, n_agg * sizeof *c);
+    assert_memory_equal(lm_sim_earnings(sim), e, n_agg * sizeof *e);
+    free(c);
+    free(e);
+}
+
+static void test_counts_match_recount(void **state) {
+    (void)state;
+    const char *small[] = {"simulation.persons=20000", "simulation.months=120"};
+    lm_scenario *sc = load("scenarios/wales_devolved_ips.cfg", small, 2);
+    for (int threads = 1; threads <= 3; threads += 2) {
+        lm_error err;
+        lm_sim *sim;
+        assert_int_equal(lm_sim_create(sc, threads, &sim, &err), LM_OK);
+        recount(sim, sc);
+        int64_t moved = 0;
+        for (int m = 0; m < sc->n_months; m++) {
+            assert_int_equal(lm_sim_step(sim, &err), LM_OK);
+            recount(sim, sc);
+            moved += lm_sim_leavers(sim);
+        }
+        assert_true(moved > 0); /* persons aged out and were replaced */
+        lm_sim_destroy(sim);
+    }
+    lm_scenario_destroy(sc);
+}
+
 static void test_reset_refuses_other_shape(void **state) {
     (void)state;
     const char *small[] = {"simulation.persons=2000", "simulation.months=12"};
@@ -248,6 +295,7 @@ int main(void) {
         cmocka_unit_test(test_reset_programmes),
         cmocka_unit_test(test_reset_timeline_alignment),
         cmocka_unit_test(test_reset_refuses_other_shape),
+        cmocka_unit_test(test_counts_match_recount),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
