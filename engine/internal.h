@@ -54,6 +54,13 @@ static inline void lm__rng_block(uint64_t seed, uint64_t block, uint32_t month, 
 
 /* lm__rng_block(seed, blk[g], month, purpose, 0, w + 4 g) for g < ng, with
  * vectorised Philox rounds where the CPU has SSE2 (sim.c). */
+/* The bound on a health draw's word x above which a limiting condition
+ * stays as it is: it changes when lm__u01(x) < rate. Returns H - 1 for the
+ * least H that does not change it (UINT32_MAX when every word does; 0 when
+ * H = 0, which sends x = 0 to the full computation needlessly but never
+ * wrongly). sim.c */
+uint32_t lm__health_word(double rate);
+
 void lm__fill_blocks(uint64_t seed, uint32_t month, uint32_t purpose, const uint64_t *blk, int ng,
                      uint32_t *w);
 

@@ -80,6 +80,8 @@ struct lm_sim {
     double *p_good;       /* [cell][origin]: probability a job entered is good */
     double *health_rate;  /* [cell][state]: monthly onset (cell without a limiting
                              condition) or recovery (with one) probability */
+    uint32_t *health_thr; /* [cell][state]: a health draw word above this leaves the
+                             condition as it is (lm__health_word) */
 
     lm_market_region market[LM_MAX_REGIONS];
     int64_t *counts;        /* [n_agg] counts of the current month; earn and prog_counts
@@ -234,6 +236,8 @@ static void build_tables(lm_sim *sim) {
             double hr = h ? sc->health_recovery[dis][o]
                           : sc->health_onset[dis][o] * sc->health_onset_age[b];
             sim->health_rate[(size_t)cell * LM_N_STATES + (size_t)o] = hr < 1.0 ? hr : 1.0;
+            sim->health_thr[(size_t)cell * LM_N_STATES + (size_t)o] =
+                lm__health_word(hr < 1.0 ? hr : 1.0);
         }
     }
 }
@@ -622,6 +626,20 @@ static void draw_words(const lm_population *p, uint64_t seed, uint32_t month, in
     }
 }
 
+static double u01_wide(uint64_t x) {
+    return ((double)x + 0.5) * 0x1p-32; /* lm__u01 for x <= 2^32 */
+}
+
+uint32_t lm__health_word(double rate) {
+    const double t = rate * 0x1p32 - 0.5;
+    uint64_t x = t <= 0.0 ? 0 : t >= 0x1p32 ? UINT64_C(1) << 32 : (uint64_t)t;
+    while (x > 0 && !(u01_wide(x - 1) < rate))
+        x--;
+    while (x <= UINT32_MAX && u01_wide(x) < rate)
+        x++;
+    return x == 0 ? 0 : (uint32_t)(x - 1);
+}
+
 /* The updates of the persons who keep their state, cell and programme status
  * (fast[j] = 1; the others are left as they are), for n consecutive slots.
  * Branch-free, over restrict pointers, so that the compiler vectorises them;
@@ -713,6 +731,13 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
         grow[k] =
             lm_state_is_employed(k) ? 1.0 + sc->earnings_growth[k == LM_STATE_EMPLOYED_GOOD] : 0.0;
     const double *const health_rate = sim->health_rate;
+    const uint32_t *const health_thr = sim->health_thr;
+    /* Births of the persons who leave at 65, or start the age band of 25,
+     * 35 or 50, next month (the `age + 1` of the full computation). */
+    const int32_t born_leave = month + 1 - LM_AGE_MAX_MONTHS;
+    const int32_t born_band[3] = {month + 1 - 25 * LM_MONTHS_PER_YEAR,
+                                  month + 1 - 35 * LM_MONTHS_PER_YEAR,
+                                  month + 1 - 50 * LM_MONTHS_PER_YEAR};
     /* A limiting condition lasting this long makes a person disabled. */
     const int dis_after = sc->disabled_after_months;
     uint8_t *const disabled = p->disabled, *const lim_months = p->limiting_months;
@@ -737,20 +762,22 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
          * A fast person's update is exactly what that computation would do. */
         int64_t n_slow = 0;
         for (int64_t i = c0; i < c1; i++) {
-            const int age = month - birth[i];
-            const int s = state[i], cell = cellv[i];
-            int f = (age + 1 < LM_AGE_MAX_MONTHS) & (prog_phase[i] == LM_PHASE_NONE) &
-                    !band_starts(age + 1);
+            /* Not leaving at 65 and not starting an age band next month
+             * (band_starts), as births; no programme spell or follow-up. */
+            const int32_t b = birth[i];
+            const size_t k = (size_t)cellv[i] * LM_N_STATES + state[i];
+            int f = (b > born_leave) & (b != born_band[0]) & (b != born_band[1]) &
+                    (b != born_band[2]) & (prog_phase[i] == LM_PHASE_NONE);
             if (has_prog)
                 f &= track_prog[i] == 0;
-            f &= tw[i - a0] > stay_thr[(size_t)cell * LM_N_STATES + (size_t)s +
-                                       (churn ? churn[i] * churn_off : 0)];
+            f &= tw[i - a0] > stay_thr[k + (churn ? churn[i] * churn_off : 0)];
             if (has_health) {
-                /* No onset or recovery, and no disability reached. */
-                f &= !(lm__u01(hw[i - a0]) < health_rate[(size_t)cell * LM_N_STATES + (size_t)s]);
-                const uint8_t m0 = lim_months[i];
-                f &= !(dis_after > 0 && limiting[i] && !disabled[i] &&
-                       (int)m0 + (m0 < UINT8_MAX) >= dis_after);
+                /* No onset or recovery, and no disability reached (when
+                 * the condition's months would reach it, or might: 255
+                 * saturates). */
+                f &= hw[i - a0] > health_thr[k];
+                if (dis_after > 0)
+                    f &= !(limiting[i] & !disabled[i] & (lim_months[i] + 1 >= dis_after));
             }
             fast[i - c0] = (uint8_t)f;
         }
@@ -1194,6 +1221,7 @@ int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex
     sim->agg_of_cell = lm__aligned_alloc((size_t)sim->n_cells * sizeof *sim->agg_of_cell);
     sim->p_good = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(double));
     sim->health_rate = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(double));
+    sim->health_thr = lm__aligned_alloc((size_t)sim->n_cells * LM_N_STATES * sizeof(uint32_t));
     sim->counts = lm__calloc(2 * sim->n_agg + LM_PROG_CELLS, sizeof *sim->counts);
     sim->thread_counts = lm__calloc(sim->n_agg * (size_t)sim->n_threads, sizeof(int64_t));
     if (sim->counts) {
@@ -1208,10 +1236,10 @@ int lm_sim_create_part(const lm_scenario *sc, int threads, const lm_exchange *ex
         (size_t)LM_MAX_PROGRAMMES * LM_MAX_REGIONS * (size_t)sim->n_threads, sizeof(int64_t));
     sim->thread_n_cand = lm__calloc((size_t)sim->n_threads, sizeof(int64_t));
     if (!sim->static_odds || !sim->base_odds || !sim->dur_odds || !sim->stay_thr ||
-        !sim->agg_of_cell || !sim->p_good || !sim->health_rate || !sim->counts ||
-        !sim->thread_counts || !sim->earn || !sim->thread_earn || !sim->thread_n_entrants ||
-        !sim->prog_counts || !sim->alloc_counts || !sim->thread_prog || !sim->thread_load ||
-        !sim->thread_n_cand) {
+        !sim->agg_of_cell || !sim->p_good || !sim->health_rate || !sim->health_thr ||
+        !sim->counts || !sim->thread_counts || !sim->earn || !sim->thread_earn ||
+        !sim->thread_n_entrants || !sim->prog_counts || !sim->alloc_counts || !sim->thread_prog ||
+        !sim->thread_load || !sim->thread_n_cand) {
         rc = LM_FAIL(err, LM_ENOMEM, "out of memory allocating the engine's tables");
         goto fail;
     }
@@ -1298,6 +1326,7 @@ void lm_sim_destroy(lm_sim *sim) {
     lm__free(sim->cell);
     lm__free(sim->p_good);
     lm__free(sim->health_rate);
+    lm__free(sim->health_thr);
     lm__free(sim->counts);
     lm__free(sim->thread_counts);
     lm__free(sim->thread_earn);

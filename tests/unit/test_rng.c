@@ -81,12 +81,44 @@ static void test_uniformity(void **state) {
     assert_true(chi2 < 44.3);
 }
 
+/* The health bound is exact: the word above it keeps the condition and
+ * the word at it (when the bound is not 0) changes it, for rates across
+ * the scale, including rates on a word's own boundary, 0 and 1. */
+static void test_health_word(void **state) {
+    (void)state;
+    double rates[400];
+    int n = 0;
+    rates[n++] = 0.0;
+    rates[n++] = 1.0;
+    rates[n++] = 1e-12;
+    rates[n++] = 1.0 - 1e-12;
+    for (uint32_t x = 0; x < 8; x++) { /* exactly some lm__u01(w), and its neighbours */
+        const double v = lm__u01(x * 0x20000001u);
+        rates[n++] = v;
+        rates[n++] = nextafter(v, 0.0);
+        rates[n++] = nextafter(v, 2.0);
+    }
+    for (int k = 0; n < 400; k++)
+        rates[n++] = lm__uniform(7, (uint64_t)k, 1, LM_PURPOSE_HEALTH, 0) * (k % 2 ? 1.0 : 0.05);
+    for (int k = 0; k < n; k++) {
+        const double r = rates[k];
+        const uint32_t b = lm__health_word(r);
+        if (b < UINT32_MAX)
+            assert_false(lm__u01(b + 1) < r); /* above the bound: no change */
+        else
+            assert_true(lm__u01(UINT32_MAX) < r);
+        if (b > 0)
+            assert_true(lm__u01(b) < r); /* the bound is tight */
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pure_and_keyed),
         cmocka_unit_test(test_block_matches_public),
         cmocka_unit_test(test_vector_fill_matches_scalar),
         cmocka_unit_test(test_uniformity),
+        cmocka_unit_test(test_health_word),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
