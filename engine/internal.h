@@ -61,6 +61,13 @@ static inline void lm__rng_block(uint64_t seed, uint64_t block, uint32_t month, 
  * wrongly). sim.c */
 uint32_t lm__health_word(double rate);
 
+/* Instruction sets of lm__fill_blocks, narrowest first. */
+enum { LM_FILL_SCALAR = 0, LM_FILL_SSE2 = 1, LM_FILL_AVX2 = 2 };
+/* Use at most `isa` (the widest the CPU has when larger or negative);
+ * returns the one now used. For tests and benchmarks: every choice gives
+ * the same words. Not thread-safe: call before any step. sim.c */
+int lm__fill_set_isa(int isa);
+
 void lm__fill_blocks(uint64_t seed, uint32_t month, uint32_t purpose, const uint64_t *blk, int ng,
                      uint32_t *w);
 

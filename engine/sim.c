@@ -35,9 +35,14 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdatomic.h>
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define LM_HAVE_AVX2_PATH 1 /* compiled for AVX2, used when the CPU has it */
 #endif
 
 #include "internal.h"
@@ -505,67 +510,177 @@ static inline void mulhilo4(__m128i m, __m128i x, __m128i *hi, __m128i *lo) {
 }
 #endif
 
-/* The four words of purpose `purpose` of each block blk[0..ng) into
- * w[4g..4g+3], exactly as lm__rng_block. With SSE2 (every x86-64), four
- * blocks per vector, one per 32-bit lane, through Philox4x32-10's rounds
- * written on vectors: the compiler's own vectorisation of lm__rng_block
- * spends most of its instructions moving words between lanes. The key is
- * the seed for every block, so its ten round values are computed once. */
-void lm__fill_blocks(uint64_t seed, uint32_t month, uint32_t purpose, const uint64_t *blk, int ng,
-                     uint32_t *w) {
-    int g = 0;
-#if defined(__SSE2__)
-    __m128i k0[10], k1[10];
+#if LM_HAVE_AVX2_PATH
+/* mulhilo4 on eight lanes: AVX2 works on the two 128-bit halves alike. */
+__attribute__((target("avx2"))) static inline void mulhilo8(__m256i m, __m256i x, __m256i *hi,
+                                                            __m256i *lo) {
+    const __m256i e = _mm256_mul_epu32(x, m);
+    const __m256i o = _mm256_mul_epu32(_mm256_srli_epi64(x, 32), m);
+    const __m256i es = _mm256_shuffle_epi32(e, _MM_SHUFFLE(3, 1, 2, 0));
+    const __m256i os = _mm256_shuffle_epi32(o, _MM_SHUFFLE(3, 1, 2, 0));
+    *lo = _mm256_unpacklo_epi32(es, os);
+    *hi = _mm256_unpackhi_epi32(es, os);
+}
+
+/* Blocks [0, 16k) of fill_blocks with AVX2: eight blocks per vector, two
+ * independent sets per iteration. Returns the number of blocks done. */
+__attribute__((target("avx2"))) static int fill_avx2(uint64_t seed, uint32_t month,
+                                                     uint32_t purpose, const uint64_t *blk, int ng,
+                                                     uint32_t *w) {
+    __m256i k0[10], k1[10];
     uint32_t ka = (uint32_t)seed, kb = (uint32_t)(seed >> 32);
     for (int r = 0; r < 10; r++) {
-        k0[r] = _mm_set1_epi32((int)ka);
-        k1[r] = _mm_set1_epi32((int)kb);
+        k0[r] = _mm256_set1_epi32((int)ka);
+        k1[r] = _mm256_set1_epi32((int)kb);
         ka += PHILOX_W32_0;
         kb += PHILOX_W32_1;
     }
-    const __m128i m0 = _mm_set1_epi32((int)PHILOX_M4x32_0);
-    const __m128i m1 = _mm_set1_epi32((int)PHILOX_M4x32_1);
-    const __m128i c2 = _mm_set1_epi32((int)month), c3 = _mm_set1_epi32((int)(purpose << 16));
-    /* Eight blocks per iteration, as two independent sets of four, so that
-     * one set's multiplications overlap the other's. */
-    for (; g + 8 <= ng; g += 8) {
-        __m128i x[2][4];
+    const __m256i m0 = _mm256_set1_epi32((int)PHILOX_M4x32_0);
+    const __m256i m1 = _mm256_set1_epi32((int)PHILOX_M4x32_1);
+    const __m256i c2 = _mm256_set1_epi32((int)month);
+    const __m256i c3 = _mm256_set1_epi32((int)(purpose << 16));
+    int g = 0;
+    for (; g + 16 <= ng; g += 16) {
+        __m256i x[2][4];
         for (int h = 0; h < 2; h++) {
-            /* Counter words 0 and 1: low and high halves of four blocks. */
-            const uint64_t *bk = blk + g + 4 * h;
-            const __m128i q01 =
-                _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)bk), _MM_SHUFFLE(3, 1, 2, 0));
-            const __m128i q23 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(bk + 2)),
-                                                  _MM_SHUFFLE(3, 1, 2, 0));
-            x[h][0] = _mm_unpacklo_epi64(q01, q23);
-            x[h][1] = _mm_unpackhi_epi64(q01, q23);
+            uint32_t lo[8], hi[8];
+            for (int j = 0; j < 8; j++) {
+                lo[j] = (uint32_t)blk[g + 8 * h + j];
+                hi[j] = (uint32_t)(blk[g + 8 * h + j] >> 32);
+            }
+            x[h][0] = _mm256_loadu_si256((const __m256i *)lo);
+            x[h][1] = _mm256_loadu_si256((const __m256i *)hi);
             x[h][2] = c2;
             x[h][3] = c3;
         }
         for (int r = 0; r < 10; r++)
             for (int h = 0; h < 2; h++) {
-                __m128i hi0, lo0, hi1, lo1;
-                mulhilo4(m0, x[h][0], &hi0, &lo0);
-                mulhilo4(m1, x[h][2], &hi1, &lo1);
-                x[h][0] = _mm_xor_si128(_mm_xor_si128(hi1, x[h][1]), k0[r]);
+                __m256i hi0, lo0, hi1, lo1;
+                mulhilo8(m0, x[h][0], &hi0, &lo0);
+                mulhilo8(m1, x[h][2], &hi1, &lo1);
+                x[h][0] = _mm256_xor_si256(_mm256_xor_si256(hi1, x[h][1]), k0[r]);
                 x[h][1] = lo1;
-                x[h][2] = _mm_xor_si128(_mm_xor_si128(hi0, x[h][3]), k1[r]);
+                x[h][2] = _mm256_xor_si256(_mm256_xor_si256(hi0, x[h][3]), k1[r]);
                 x[h][3] = lo0;
             }
         for (int h = 0; h < 2; h++) {
-            /* Lanes back to blocks: w[4(g + 4h + j) + v] = lane j of x[h][v]. */
-            uint32_t *o = w + 4 * (g + 4 * h);
-            const __m128i a01 = _mm_unpacklo_epi32(x[h][0], x[h][1]);
-            const __m128i a23 = _mm_unpacklo_epi32(x[h][2], x[h][3]);
-            const __m128i b01 = _mm_unpackhi_epi32(x[h][0], x[h][1]);
-            const __m128i b23 = _mm_unpackhi_epi32(x[h][2], x[h][3]);
-            _mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi64(a01, a23));
-            _mm_storeu_si128((__m128i *)(o + 4), _mm_unpackhi_epi64(a01, a23));
-            _mm_storeu_si128((__m128i *)(o + 8), _mm_unpacklo_epi64(b01, b23));
-            _mm_storeu_si128((__m128i *)(o + 12), _mm_unpackhi_epi64(b01, b23));
+            /* As in the SSE2 path, per 128-bit half: v0 holds blocks 0 and
+             * 4 (low and high half), v1 1 and 5, v2 2 and 6, v3 3 and 7. */
+            uint32_t *o = w + 4 * (g + 8 * h);
+            const __m256i a01 = _mm256_unpacklo_epi32(x[h][0], x[h][1]);
+            const __m256i a23 = _mm256_unpacklo_epi32(x[h][2], x[h][3]);
+            const __m256i b01 = _mm256_unpackhi_epi32(x[h][0], x[h][1]);
+            const __m256i b23 = _mm256_unpackhi_epi32(x[h][2], x[h][3]);
+            const __m256i v0 = _mm256_unpacklo_epi64(a01, a23);
+            const __m256i v1 = _mm256_unpackhi_epi64(a01, a23);
+            const __m256i v2 = _mm256_unpacklo_epi64(b01, b23);
+            const __m256i v3 = _mm256_unpackhi_epi64(b01, b23);
+            _mm256_storeu_si256((__m256i *)o, _mm256_permute2x128_si256(v0, v1, 0x20));
+            _mm256_storeu_si256((__m256i *)(o + 8), _mm256_permute2x128_si256(v2, v3, 0x20));
+            _mm256_storeu_si256((__m256i *)(o + 16), _mm256_permute2x128_si256(v0, v1, 0x31));
+            _mm256_storeu_si256((__m256i *)(o + 24), _mm256_permute2x128_si256(v2, v3, 0x31));
+        }
+    }
+    return g;
+}
+#endif
+
+/* Which instruction set lm__fill_blocks uses (LM_FILL_*): the widest the
+ * CPU has, unless lm__fill_set_isa has narrowed it (tests). */
+static _Atomic int fill_isa = -1;
+
+static int fill_isa_best(void) {
+#if LM_HAVE_AVX2_PATH
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2"))
+        return LM_FILL_AVX2;
+#endif
+#if defined(__SSE2__)
+    return LM_FILL_SSE2;
+#else
+    return LM_FILL_SCALAR;
+#endif
+}
+
+int lm__fill_set_isa(int isa) {
+    const int best = fill_isa_best();
+    const int use = isa < 0 || isa > best ? best : isa;
+    atomic_store_explicit(&fill_isa, use, memory_order_relaxed);
+    return use;
+}
+
+/* The four words of purpose `purpose` of each block blk[0..ng) into
+ * w[4g..4g+3], exactly as lm__rng_block. With AVX2 (when the CPU has it),
+ * eight blocks per vector; with SSE2 (every x86-64), four; one per 32-bit
+ * lane, through Philox4x32-10's rounds written on vectors: the compiler's own
+ * vectorisation of lm__rng_block spends most of its instructions moving words
+ * between lanes. The key is the seed for every block, so its ten round values
+ * are computed once. */
+void lm__fill_blocks(uint64_t seed, uint32_t month, uint32_t purpose, const uint64_t *blk, int ng,
+                     uint32_t *w) {
+    int g = 0;
+    int isa = atomic_load_explicit(&fill_isa, memory_order_relaxed);
+    if (isa < 0) /* first use: every thread finds the same value */
+        isa = lm__fill_set_isa(-1);
+#if LM_HAVE_AVX2_PATH
+    if (isa >= LM_FILL_AVX2)
+        g = fill_avx2(seed, month, purpose, blk, ng, w);
+#endif
+#if defined(__SSE2__)
+    if (isa >= LM_FILL_SSE2 && g + 8 <= ng) {
+        __m128i k0[10], k1[10];
+        uint32_t ka = (uint32_t)seed, kb = (uint32_t)(seed >> 32);
+        for (int r = 0; r < 10; r++) {
+            k0[r] = _mm_set1_epi32((int)ka);
+            k1[r] = _mm_set1_epi32((int)kb);
+            ka += PHILOX_W32_0;
+            kb += PHILOX_W32_1;
+        }
+        const __m128i m0 = _mm_set1_epi32((int)PHILOX_M4x32_0);
+        const __m128i m1 = _mm_set1_epi32((int)PHILOX_M4x32_1);
+        const __m128i c2 = _mm_set1_epi32((int)month), c3 = _mm_set1_epi32((int)(purpose << 16));
+        /* Eight blocks per iteration, as two independent sets of four, so
+         * that one set's multiplications overlap the other's. */
+        for (; g + 8 <= ng; g += 8) {
+            __m128i x[2][4];
+            for (int h = 0; h < 2; h++) {
+                /* Counter words 0 and 1: low and high halves of four blocks. */
+                const uint64_t *bk = blk + g + 4 * h;
+                const __m128i q01 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)bk),
+                                                      _MM_SHUFFLE(3, 1, 2, 0));
+                const __m128i q23 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(bk + 2)),
+                                                      _MM_SHUFFLE(3, 1, 2, 0));
+                x[h][0] = _mm_unpacklo_epi64(q01, q23);
+                x[h][1] = _mm_unpackhi_epi64(q01, q23);
+                x[h][2] = c2;
+                x[h][3] = c3;
+            }
+            for (int r = 0; r < 10; r++)
+                for (int h = 0; h < 2; h++) {
+                    __m128i hi0, lo0, hi1, lo1;
+                    mulhilo4(m0, x[h][0], &hi0, &lo0);
+                    mulhilo4(m1, x[h][2], &hi1, &lo1);
+                    x[h][0] = _mm_xor_si128(_mm_xor_si128(hi1, x[h][1]), k0[r]);
+                    x[h][1] = lo1;
+                    x[h][2] = _mm_xor_si128(_mm_xor_si128(hi0, x[h][3]), k1[r]);
+                    x[h][3] = lo0;
+                }
+            for (int h = 0; h < 2; h++) {
+                /* Lanes back to blocks: w[4(g + 4h + j) + v] = lane j of x[h][v]. */
+                uint32_t *o = w + 4 * (g + 4 * h);
+                const __m128i a01 = _mm_unpacklo_epi32(x[h][0], x[h][1]);
+                const __m128i a23 = _mm_unpacklo_epi32(x[h][2], x[h][3]);
+                const __m128i b01 = _mm_unpackhi_epi32(x[h][0], x[h][1]);
+                const __m128i b23 = _mm_unpackhi_epi32(x[h][2], x[h][3]);
+                _mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi64(a01, a23));
+                _mm_storeu_si128((__m128i *)(o + 4), _mm_unpackhi_epi64(a01, a23));
+                _mm_storeu_si128((__m128i *)(o + 8), _mm_unpacklo_epi64(b01, b23));
+                _mm_storeu_si128((__m128i *)(o + 12), _mm_unpackhi_epi64(b01, b23));
+            }
         }
     }
 #endif
+    (void)isa;
     for (; g < ng; g++)
         lm__rng_block(seed, blk[g], month, purpose, 0, w + 4 * g);
 }

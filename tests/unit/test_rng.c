@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <cmocka.h>
 
 #include "internal.h"
@@ -36,27 +37,37 @@ static void test_block_matches_public(void **state) {
 /* Mean and variance of n uniforms within 5 standard errors of 1/2 and 1/12;
  * chi-square over 16 bins below the 0.9999 quantile of chi2(15) = 44.3. */
 /* The engine's vectorised fill gives exactly the scalar block calls, for
- * any count (the vector loop and the scalar tail), any seed and counter
- * words, including blocks whose high half is non-zero. */
+ * each instruction set the CPU has (scalar, SSE2, AVX2), any count (the
+ * vector loops and their tails), any seed and counter words, including
+ * blocks whose high half is non-zero. */
 static void test_vector_fill_matches_scalar(void **state) {
     (void)state;
-    uint64_t blk[37];
-    uint32_t w[4 * 37], ref[4];
-    uint64_t x = 0x243f6a8885a308d3ULL; /* splitmix-style walk over inputs */
-    for (int trial = 0; trial < 200; trial++) {
-        for (int g = 0; g < 37; g++) {
-            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-            blk[g] = trial % 2 ? x : x >> 40;
-        }
-        const uint64_t seed = x ^ (uint64_t)trial << 17;
-        const uint32_t month = (uint32_t)(x >> 7) % 1000, purpose = (uint32_t)trial % 32;
-        const int ng = trial % 38;
-        lm__fill_blocks(seed, month, purpose, blk, ng, w);
-        for (int g = 0; g < ng; g++) {
-            lm__rng_block(seed, blk[g], month, purpose, 0, ref);
-            assert_memory_equal(w + 4 * g, ref, sizeof ref);
+    enum { MAXB = 71 };
+    uint64_t blk[MAXB];
+    uint32_t w[4 * MAXB], ref[4];
+    const int best = lm__fill_set_isa(-1);
+    printf("widest fill: %s\n", best == LM_FILL_AVX2   ? "AVX2"
+                                : best == LM_FILL_SSE2 ? "SSE2"
+                                                       : "scalar");
+    for (int isa = LM_FILL_SCALAR; isa <= best; isa++) {
+        assert_int_equal(lm__fill_set_isa(isa), isa);
+        uint64_t x = 0x243f6a8885a308d3ULL; /* splitmix-style walk over inputs */
+        for (int trial = 0; trial < 300; trial++) {
+            for (int g = 0; g < MAXB; g++) {
+                x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+                blk[g] = trial % 2 ? x : x >> 40;
+            }
+            const uint64_t seed = x ^ (uint64_t)trial << 17;
+            const uint32_t month = (uint32_t)(x >> 7) % 1000, purpose = (uint32_t)trial % 32;
+            const int ng = trial % (MAXB + 1);
+            lm__fill_blocks(seed, month, purpose, blk, ng, w);
+            for (int g = 0; g < ng; g++) {
+                lm__rng_block(seed, blk[g], month, purpose, 0, ref);
+                assert_memory_equal(w + 4 * g, ref, sizeof ref);
+            }
         }
     }
+    lm__fill_set_isa(-1);
 }
 
 static void test_uniformity(void **state) {
