@@ -11,6 +11,10 @@
  *                Philox4x32-10 words (lm__rng_block, 4 person-months per
  *                call) generated in blocks of 1024 into a buffer, branch-free
  *                update of a uint8 state array, OpenMP static loop;
+ *   floor, engine's fill  the same kernel with its words from lm__fill_blocks
+ *                (the engine's vectorised Philox blocks: AVX2 when the CPU has
+ *                it): the same words, so the same final shares; no target is
+ *                measured against it, it shows what the vector fill alone buys;
  *   constant4    lmsim (lm_sim_step) on benchmarks/data/constant4.cfg, the same
  *                matrix through the engine with no covariates;
  *   wales step   lmsim (lm_sim_step) on scenarios/wales_baseline.cfg, no file;
@@ -72,7 +76,7 @@ static const double floor_probs[4][4] = {{0.950, 0.020, 0.020, 0.010},
                                          {0.005, 0.005, 0.010, 0.980}};
 static const double floor_init[4] = {0.20, 0.05, 0.20, 0.55};
 
-typedef enum kind { K_FLOOR, K_STEP, K_RUN, K_RUN_NOFILE } kind;
+typedef enum kind { K_FLOOR, K_FLOOR_FILL, K_STEP, K_RUN, K_RUN_NOFILE } kind;
 
 typedef struct config {
     const char *name;
@@ -147,7 +151,7 @@ static double heap_now(void) {
 /* ---- floor kernel --------------------------------------------------------- */
 
 static void floor_step(uint8_t *restrict state, int64_t n, uint32_t month, uint64_t seed,
-                       const uint32_t thr[4][4]) {
+                       const uint32_t thr[4][4], int fill) {
     const int64_t nblk = (n + FLOOR_BLOCK - 1) / FLOOR_BLOCK;
 #pragma omp parallel for schedule(static)
     for (int64_t b = 0; b < nblk; b++) {
@@ -155,8 +159,16 @@ static void floor_step(uint8_t *restrict state, int64_t n, uint32_t month, uint6
         const int64_t lo = b * FLOOR_BLOCK;
         const int64_t hi = lo + FLOOR_BLOCK < n ? lo + FLOOR_BLOCK : n;
         const int64_t q0 = lo / 4, q1 = (hi + 3) / 4;
-        for (int64_t q = q0; q < q1; q++)
-            lm__rng_block(seed, (uint64_t)q, month, FLOOR_PURPOSE, 0, &buf[(q - q0) * 4]);
+        if (fill) {
+            /* The engine's vectorised blocks: the same words. */
+            uint64_t blk[FLOOR_BLOCK / 4];
+            for (int64_t q = q0; q < q1; q++)
+                blk[q - q0] = (uint64_t)q;
+            lm__fill_blocks(seed, month, FLOOR_PURPOSE, blk, (int)(q1 - q0), buf);
+        } else {
+            for (int64_t q = q0; q < q1; q++)
+                lm__rng_block(seed, (uint64_t)q, month, FLOOR_PURPOSE, 0, &buf[(q - q0) * 4]);
+        }
         for (int64_t i = lo; i < hi; i++) {
             const uint32_t u = buf[i - lo];
             const uint32_t *t = thr[state[i]];
@@ -200,7 +212,8 @@ static int run_floor(const config *cf, result *r) {
     r->engine_heap_bpp = (heap_now() - heap0) / (double)n;
     double t0 = now_s();
     for (int m = 1; m <= cf->months; m++)
-        floor_step(state, n, (uint32_t)m, seed, (const uint32_t(*)[4])thr);
+        floor_step(state, n, (uint32_t)m, seed, (const uint32_t(*)[4])thr,
+                   cf->kind == K_FLOOR_FILL);
     r->seconds = now_s() - t0;
     int64_t cnt[4] = {0, 0, 0, 0};
     for (int64_t i = 0; i < n; i++)
@@ -333,6 +346,7 @@ static void child(const config *cf, const options *o, int fd) {
     int rc;
     switch (cf->kind) {
     case K_FLOOR:
+    case K_FLOOR_FILL:
         rc = run_floor(cf, &r);
         break;
     case K_STEP:
@@ -459,6 +473,9 @@ int main(int argc, char **argv) {
     for (int t = 1; t <= 2; t++)
         cfs[n++] = (config){"floor kernel", K_FLOOR, NULL, t, o.persons, o.months};
     for (int t = 1; t <= 2; t++)
+        cfs[n++] =
+            (config){"floor kernel, engine's fill", K_FLOOR_FILL, NULL, t, o.persons, o.months};
+    for (int t = 1; t <= 2; t++)
         cfs[n++] = (config){"lmsim constant4 step", K_STEP, constant4, t, o.persons, o.months};
     for (int t = 1; t <= 2; t++)
         cfs[n++] = (config){"lmsim wales step", K_STEP, wales, t, o.persons, o.months};
@@ -542,7 +559,7 @@ int main(int argc, char **argv) {
                 sp = res[k].seconds / r->seconds;
                 snprintf(speed, sizeof speed, "%.2fx", sp);
             }
-        if (c->kind == K_FLOOR || c->kind == K_STEP) {
+        if (c->kind == K_FLOOR || c->kind == K_FLOOR_FILL || c->kind == K_STEP) {
             double fl = floor_rate[c->threads];
             if (fl > 0 && c->kind != K_FLOOR)
                 snprintf(vs, sizeof vs, "%.0f%%", 100.0 * rate / fl);
@@ -596,7 +613,8 @@ int main(int argc, char **argv) {
            "per second.\n",
            PANEL_BYTES_PER_PERSON_MONTH);
     for (int i = 0; i < n; i++)
-        if ((cfs[i].kind == K_FLOOR || (cfs[i].kind == K_STEP && cfs[i].scenario == constant4)) &&
+        if ((cfs[i].kind == K_FLOOR || cfs[i].kind == K_FLOOR_FILL ||
+             (cfs[i].kind == K_STEP && cfs[i].scenario == constant4)) &&
             cfs[i].threads == 2 && res[i].ok)
             printf("final shares I/U/P/G, %s: %.4f %.4f %.4f %.4f\n", cfs[i].name, res[i].share[0],
                    res[i].share[1], res[i].share[2], res[i].share[3]);
