@@ -52,8 +52,6 @@ static inline void lm__rng_block(uint64_t seed, uint64_t block, uint32_t month, 
     out[3] = r.v[3];
 }
 
-/* lm__rng_block(seed, blk[g], month, purpose, 0, w + 4 g) for g < ng, with
- * vectorised Philox rounds where the CPU has SSE2 (sim.c). */
 /* The bound on a health draw's word x above which a limiting condition
  * stays as it is: it changes when lm__u01(x) < rate. Returns H - 1 for the
  * least H that does not change it (UINT32_MAX when every word does; 0 when
@@ -65,11 +63,21 @@ uint32_t lm__health_word(double rate);
 enum { LM_FILL_SCALAR = 0, LM_FILL_SSE2 = 1, LM_FILL_AVX2 = 2 };
 /* Use at most `isa` (the widest the CPU has when larger or negative);
  * returns the one now used. For tests and benchmarks: every choice gives
- * the same words. Not thread-safe: call before any step. sim.c */
+ * the same words. lm__fill_blocks makes the first choice itself (the widest)
+ * on first use; the choice is stored atomically, so that first use may come
+ * from several threads at once. sim.c */
 int lm__fill_set_isa(int isa);
 
+/* lm__rng_block(seed, blk[g], month, purpose, 0, w + 4 g) for g < ng, with
+ * vectorised Philox rounds (AVX2 when the CPU has it, else SSE2). sim.c */
 void lm__fill_blocks(uint64_t seed, uint32_t month, uint32_t purpose, const uint64_t *blk, int ng,
                      uint32_t *w);
+
+/* Turn the step's stayers pass off (0) or on (1, the default) for one
+ * engine: off, every slot takes the full computation. The results are the
+ * same either way; for the test that says so. sim.c */
+struct lm_sim;
+void lm__sim_set_fast(struct lm_sim *sim, int on);
 
 /* Exchanges of a distributed run (lmsim/exchange.h). A NULL exchange or one
  * rank is a single process, where every sum is the local value. */

@@ -27,9 +27,11 @@
  *      by (seed, id, t+1, LM_PURPOSE_TRANSITION) and, on entering work, a job
  *      quality from LM_PURPOSE_JOB_QUALITY;
  *   3. counts by state x region x sex x disabled x minority x age band, per
- *      thread as integers, summed in thread order (exact in any order).
- * Each thread writes only its own persons and its own counters: no locks, no
- * atomics, and the result does not depend on the number of threads.
+ *      thread as integers (carried from month to month and changed by the
+ *      persons who move), summed in thread order (exact in any order).
+ * Each thread writes only its own persons and its own counters: no locks,
+ * and the result does not depend on the number of threads. (The one atomic
+ * is the instruction set of the Philox fill, chosen once.)
  */
 #include "lmsim/sim.h"
 
@@ -40,7 +42,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-#if defined(__x86_64__) && defined(__GNUC__)
+/* AVX2 code in functions of their own (target attribute) needs GCC 5 or
+ * clang. */
+#if defined(__x86_64__) && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 5))
 #include <immintrin.h>
 #define LM_HAVE_AVX2_PATH 1 /* compiled for AVX2, used when the CPU has it */
 #endif
@@ -108,7 +112,8 @@ struct lm_sim {
     double churn_max[LM_N_STATES][LM_N_STATES];    /* max(1, churn_odds): for the stay bound */
     uint8_t any_churn[LM_N_STATES];                /* some destination of the origin has one */
     int has_churn;                                 /* some origin has one */
-    double eff_find[LM_MAX_PROGRAMMES];            /* effective odds ratios (fidelity applied) */
+    int no_fast; /* every slot through the full computation (lm__sim_set_fast) */
+    double eff_find[LM_MAX_PROGRAMMES]; /* effective odds ratios (fidelity applied) */
     double eff_good[LM_MAX_PROGRAMMES];
     double eff_exit[LM_MAX_PROGRAMMES];
     double eff_prog[LM_MAX_PROGRAMMES];
@@ -510,7 +515,7 @@ static inline void mulhilo4(__m128i m, __m128i x, __m128i *hi, __m128i *lo) {
 }
 #endif
 
-#if LM_HAVE_AVX2_PATH
+#ifdef LM_HAVE_AVX2_PATH
 /* mulhilo4 on eight lanes: AVX2 works on the two 128-bit halves alike. */
 __attribute__((target("avx2"))) static inline void mulhilo8(__m256i m, __m256i x, __m256i *hi,
                                                             __m256i *lo) {
@@ -590,7 +595,7 @@ __attribute__((target("avx2"))) static int fill_avx2(uint64_t seed, uint32_t mon
 static _Atomic int fill_isa = -1;
 
 static int fill_isa_best(void) {
-#if LM_HAVE_AVX2_PATH
+#ifdef LM_HAVE_AVX2_PATH
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2"))
         return LM_FILL_AVX2;
@@ -622,7 +627,7 @@ void lm__fill_blocks(uint64_t seed, uint32_t month, uint32_t purpose, const uint
     int isa = atomic_load_explicit(&fill_isa, memory_order_relaxed);
     if (isa < 0) /* first use: every thread finds the same value */
         isa = lm__fill_set_isa(-1);
-#if LM_HAVE_AVX2_PATH
+#ifdef LM_HAVE_AVX2_PATH
     if (isa >= LM_FILL_AVX2)
         g = fill_avx2(seed, month, purpose, blk, ng, w);
 #endif
@@ -746,6 +751,10 @@ static double u01_wide(uint64_t x) {
 }
 
 uint32_t lm__health_word(double rate) {
+    if (!(rate > 0.0))
+        return 0; /* no word changes it; a NaN too (never passed: clamped) */
+    if (!(rate < 1.0))
+        return UINT32_MAX; /* every word changes it */
     const double t = rate * 0x1p32 - 0.5;
     uint64_t x = t <= 0.0 ? 0 : t >= 0x1p32 ? UINT64_C(1) << 32 : (uint64_t)t;
     while (x > 0 && !(u01_wide(x - 1) < rate))
@@ -847,6 +856,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
             lm_state_is_employed(k) ? 1.0 + sc->earnings_growth[k == LM_STATE_EMPLOYED_GOOD] : 0.0;
     const double *const health_rate = sim->health_rate;
     const uint32_t *const health_thr = sim->health_thr;
+    const int fast_ok = !sim->no_fast;
     /* Births of the persons who leave at 65, or start the age band of 25,
      * 35 or 50, next month (the `age + 1` of the full computation). */
     const int32_t born_leave = month + 1 - LM_AGE_MAX_MONTHS;
@@ -881,7 +891,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
              * (band_starts), as births; no programme spell or follow-up. */
             const int32_t b = birth[i];
             const size_t k = (size_t)cellv[i] * LM_N_STATES + state[i];
-            int f = (b > born_leave) & (b != born_band[0]) & (b != born_band[1]) &
+            int f = fast_ok & (b > born_leave) & (b != born_band[0]) & (b != born_band[1]) &
                     (b != born_band[2]) & (prog_phase[i] == LM_PHASE_NONE);
             if (has_prog)
                 f &= track_prog[i] == 0;
@@ -1501,6 +1511,10 @@ int lm_sim_step(lm_sim *sim, lm_error *err) {
         return exchange_failed(err, sim->month);
     update_market(sim);
     return LM_OK;
+}
+
+void lm__sim_set_fast(lm_sim *sim, int on) {
+    sim->no_fast = !on;
 }
 
 int lm_sim_month(const lm_sim *sim) {

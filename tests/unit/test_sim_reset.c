@@ -9,7 +9,8 @@
  * (tests/data/programmes.cfg), with an alignment rule, and with a timeline
  * (wales_devolved_ips.cfg at a small size), and with another thread count. The
  * aggregates, which the engine carries from month to month, equal a recount of
- * the population after every step. A scenario of
+ * the population after every step and after a reset; and the step's stayers
+ * pass gives exactly what the full computation of every slot gives. A scenario of
  * another shape is refused with a message naming what differs.
  */
 #include <math.h>
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "internal.h"
 #include "lmsim.h"
 #include "test_util.h"
 
@@ -91,6 +93,30 @@ static void assert_same_sim(const lm_sim *a, const lm_sim *b, const lm_scenario 
     assert_same_population(lm_sim_population(a), lm_sim_population(b));
 }
 
+/* The engine keeps each thread's counts from month to month and changes them
+ * only for the persons who move: every month they must equal a count of the
+ * population from scratch, as must the earnings sums (ageing, health,
+ * disability, programmes and a timeline all change cells). */
+static void recount(const lm_sim *sim, const lm_scenario *sc) {
+    const lm_population *p = lm_sim_population(sim);
+    const size_t n_agg = LM_AGG_CELLS(sc->n_regions);
+    int64_t *c = calloc(n_agg, sizeof *c), *e = calloc(n_agg, sizeof *e);
+    assert_non_null(c);
+    assert_non_null(e);
+    const int month = lm_sim_month(sim);
+    for (int64_t i = 0; i < p->n; i++) {
+        const size_t k =
+            lm_agg_index(sc->n_regions, p->state[i], p->region[i], p->female[i], p->disabled[i],
+                         p->minority[i], lm_age_band_of(month - p->birth_month[i]));
+        c[k]++;
+        e[k] += (int64_t)((double)p->earnings[i] * 100.0 + 0.5);
+    }
+    assert_memory_equal(lm_sim_counts(sim), c, n_agg * sizeof *c);
+    assert_memory_equal(lm_sim_earnings(sim), e, n_agg * sizeof *e);
+    free(c);
+    free(e);
+}
+
 /* Step `used` for `before` months, reset it for sc, then step it next to a
  * fresh engine (threads_fresh) through every month of sc, comparing. */
 static void check_reset(lm_sim *used, int before, const lm_scenario *sc, int threads_fresh) {
@@ -106,6 +132,7 @@ static void check_reset(lm_sim *used, int before, const lm_scenario *sc, int thr
         assert_int_equal(lm_sim_step(fresh, &err), LM_OK);
         assert_same_sim(used, fresh, sc);
     }
+    recount(used, sc); /* the counts carried through the reset */
     lm_sim_destroy(fresh);
 }
 
@@ -189,30 +216,6 @@ static void test_reset_timeline_alignment(void **state) {
     lm_scenario_destroy(a2);
 }
 
-/* The engine keeps each thread's counts from month to month and changes them
- * only for the persons who move: every month they must equal a count of the
- * population from scratch, as must the earnings sums (ageing, health,
- * disability, programmes and a timeline all change cells). */
-static void recount(const lm_sim *sim, const lm_scenario *sc) {
-    const lm_population *p = lm_sim_population(sim);
-    const size_t n_agg = LM_AGG_CELLS(sc->n_regions);
-    int64_t *c = calloc(n_agg, sizeof *c), *e = calloc(n_agg, sizeof *e);
-    assert_non_null(c);
-    assert_non_null(e);
-    const int month = lm_sim_month(sim);
-    for (int64_t i = 0; i < p->n; i++) {
-        const size_t k =
-            lm_agg_index(sc->n_regions, p->state[i], p->region[i], p->female[i], p->disabled[i],
-                         p->minority[i], lm_age_band_of(month - p->birth_month[i]));
-        c[k]++;
-        e[k] += (int64_t)((double)p->earnings[i] * 100.0 + 0.5);
-    }
-    assert_memory_equal(lm_sim_counts(sim), c, n_agg * sizeof *c);
-    assert_memory_equal(lm_sim_earnings(sim), e, n_agg * sizeof *e);
-    free(c);
-    free(e);
-}
-
 static void test_counts_match_recount(void **state) {
     (void)state;
     const char *small[] = {"simulation.persons=20000", "simulation.months=120"};
@@ -232,6 +235,46 @@ static void test_counts_match_recount(void **state) {
         lm_sim_destroy(sim);
     }
     lm_scenario_destroy(sc);
+}
+
+/* The stayers pass (persons marked first and updated in vector loops) gives
+ * exactly what the full computation gives: an engine with it and one with
+ * every slot on the full path step alike, array by array, month by month.
+ * On the programme, tenure and dynamics test scenarios, Wales with devolved
+ * IPS, and Wales with edge rates of health (onset 1 or 0 by state, recovery
+ * 1, disability after one month). */
+static void same_fast_and_full(const char *rel, const char *const *sets, size_t n) {
+    lm_scenario *sc = load(rel, sets, n);
+    lm_error err;
+    lm_sim *fast, *full;
+    assert_int_equal(lm_sim_create(sc, 2, &fast, &err), LM_OK);
+    assert_int_equal(lm_sim_create(sc, 3, &full, &err), LM_OK);
+    lm__sim_set_fast(full, 0);
+    for (int m = 0; m < sc->n_months; m++) {
+        assert_int_equal(lm_sim_step(fast, &err), LM_OK);
+        assert_int_equal(lm_sim_step(full, &err), LM_OK);
+        assert_same_sim(fast, full, sc);
+    }
+    recount(fast, sc);
+    lm_sim_destroy(fast);
+    lm_sim_destroy(full);
+    lm_scenario_destroy(sc);
+}
+
+static void test_fast_path_same_as_full(void **state) {
+    (void)state;
+    const char *prog[] = {"simulation.persons=6000", "simulation.months=30"};
+    same_fast_and_full("tests/data/programmes.cfg", prog, 2);
+    const char *small[] = {"simulation.persons=20000"};
+    same_fast_and_full("tests/data/tenure.cfg", small, 1);
+    same_fast_and_full("tests/data/dynamics.cfg", small, 1);
+    const char *wales[] = {"simulation.persons=20000", "simulation.months=120"};
+    same_fast_and_full("scenarios/wales_devolved_ips.cfg", wales, 2);
+    const char *edge[] = {"simulation.persons=20000", "simulation.months=60",
+                          "health.onset_by_state=[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5]",
+                          "health.recovery_by_state=[0.0, 1.0, 0.0, 0.0, 0.5, 0.0, 0.0]",
+                          "health.disabled_after_months=1"};
+    same_fast_and_full("scenarios/wales_baseline.cfg", edge, 5);
 }
 
 static void test_reset_refuses_other_shape(void **state) {
@@ -296,6 +339,7 @@ int main(void) {
         cmocka_unit_test(test_reset_timeline_alignment),
         cmocka_unit_test(test_reset_refuses_other_shape),
         cmocka_unit_test(test_counts_match_recount),
+        cmocka_unit_test(test_fast_path_same_as_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
