@@ -6,14 +6,17 @@
 # same values as OLD's 1-thread run. Compressed bytes may differ (a new
 # compressor); the data may not. Variable-length strings compare by text.
 # Usage: benchmarks/check_identical.sh OLD_LMSIM NEW_LMSIM [NEW_MPI_LMSIM]
-#        (PERSONS, MONTHS: default 200000 x 120; full panel)
+#        (PERSONS, MONTHS: default 200000 x 120; full panel; SCENARIO: another
+#        scenario file; SETS: extra run arguments, e.g. SETS="--trial ips")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OLD=$1; NEW=$2; MPI_NEW=${3:-}
 PERSONS=${PERSONS:-200000}; MONTHS=${MONTHS:-120}
-S=scenarios/wales_baseline.cfg
+S=${SCENARIO:-scenarios/wales_baseline.cfg}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 ARGS=(--persons "$PERSONS" --months "$MONTHS" --panel full -q)
+# shellcheck disable=SC2206
+[ -n "${SETS:-}" ] && ARGS+=($SETS)
 "$OLD" run $S -o "$tmp/old_t1.h5" --threads 1 "${ARGS[@]}" >/dev/null
 files=()
 for t in 1 2 3; do
