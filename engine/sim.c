@@ -532,6 +532,8 @@ __attribute__((target("avx2"))) static inline void mulhilo8(__m256i m, __m256i x
 __attribute__((target("avx2"))) static int fill_avx2(uint64_t seed, uint32_t month,
                                                      uint32_t purpose, const uint64_t *blk, int ng,
                                                      uint32_t *w) {
+    if (ng < 16)
+        return 0;
     __m256i k0[10], k1[10];
     uint32_t ka = (uint32_t)seed, kb = (uint32_t)(seed >> 32);
     for (int r = 0; r < 10; r++) {
@@ -590,6 +592,67 @@ __attribute__((target("avx2"))) static int fill_avx2(uint64_t seed, uint32_t mon
 }
 #endif
 
+#if defined(__SSE2__)
+/* Blocks [0, 8k) of lm__fill_blocks with SSE2. Returns the number done. */
+static int fill_sse2(uint64_t seed, uint32_t month, uint32_t purpose, const uint64_t *blk, int ng,
+                     uint32_t *w) {
+    int g = 0;
+    if (ng < 8)
+        return 0;
+    __m128i k0[10], k1[10];
+    uint32_t ka = (uint32_t)seed, kb = (uint32_t)(seed >> 32);
+    for (int r = 0; r < 10; r++) {
+        k0[r] = _mm_set1_epi32((int)ka);
+        k1[r] = _mm_set1_epi32((int)kb);
+        ka += PHILOX_W32_0;
+        kb += PHILOX_W32_1;
+    }
+    const __m128i m0 = _mm_set1_epi32((int)PHILOX_M4x32_0);
+    const __m128i m1 = _mm_set1_epi32((int)PHILOX_M4x32_1);
+    const __m128i c2 = _mm_set1_epi32((int)month), c3 = _mm_set1_epi32((int)(purpose << 16));
+    /* Eight blocks per iteration, as two independent sets of four, so
+     * that one set's multiplications overlap the other's. */
+    for (; g + 8 <= ng; g += 8) {
+        __m128i x[2][4];
+        for (int h = 0; h < 2; h++) {
+            /* Counter words 0 and 1: low and high halves of four blocks. */
+            const uint64_t *bk = blk + g + 4 * h;
+            const __m128i q01 =
+                _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)bk), _MM_SHUFFLE(3, 1, 2, 0));
+            const __m128i q23 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(bk + 2)),
+                                                  _MM_SHUFFLE(3, 1, 2, 0));
+            x[h][0] = _mm_unpacklo_epi64(q01, q23);
+            x[h][1] = _mm_unpackhi_epi64(q01, q23);
+            x[h][2] = c2;
+            x[h][3] = c3;
+        }
+        for (int r = 0; r < 10; r++)
+            for (int h = 0; h < 2; h++) {
+                __m128i hi0, lo0, hi1, lo1;
+                mulhilo4(m0, x[h][0], &hi0, &lo0);
+                mulhilo4(m1, x[h][2], &hi1, &lo1);
+                x[h][0] = _mm_xor_si128(_mm_xor_si128(hi1, x[h][1]), k0[r]);
+                x[h][1] = lo1;
+                x[h][2] = _mm_xor_si128(_mm_xor_si128(hi0, x[h][3]), k1[r]);
+                x[h][3] = lo0;
+            }
+        for (int h = 0; h < 2; h++) {
+            /* Lanes back to blocks: w[4(g + 4h + j) + v] = lane j of x[h][v]. */
+            uint32_t *o = w + 4 * (g + 4 * h);
+            const __m128i a01 = _mm_unpacklo_epi32(x[h][0], x[h][1]);
+            const __m128i a23 = _mm_unpacklo_epi32(x[h][2], x[h][3]);
+            const __m128i b01 = _mm_unpackhi_epi32(x[h][0], x[h][1]);
+            const __m128i b23 = _mm_unpackhi_epi32(x[h][2], x[h][3]);
+            _mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi64(a01, a23));
+            _mm_storeu_si128((__m128i *)(o + 4), _mm_unpackhi_epi64(a01, a23));
+            _mm_storeu_si128((__m128i *)(o + 8), _mm_unpacklo_epi64(b01, b23));
+            _mm_storeu_si128((__m128i *)(o + 12), _mm_unpackhi_epi64(b01, b23));
+        }
+    }
+    return g;
+}
+#endif
+
 /* Which instruction set lm__fill_blocks uses (LM_FILL_*): the widest the
  * CPU has, unless lm__fill_set_isa has narrowed it (tests). */
 static _Atomic int fill_isa = -1;
@@ -632,58 +695,8 @@ void lm__fill_blocks(uint64_t seed, uint32_t month, uint32_t purpose, const uint
         g = fill_avx2(seed, month, purpose, blk, ng, w);
 #endif
 #if defined(__SSE2__)
-    if (isa >= LM_FILL_SSE2 && g + 8 <= ng) {
-        __m128i k0[10], k1[10];
-        uint32_t ka = (uint32_t)seed, kb = (uint32_t)(seed >> 32);
-        for (int r = 0; r < 10; r++) {
-            k0[r] = _mm_set1_epi32((int)ka);
-            k1[r] = _mm_set1_epi32((int)kb);
-            ka += PHILOX_W32_0;
-            kb += PHILOX_W32_1;
-        }
-        const __m128i m0 = _mm_set1_epi32((int)PHILOX_M4x32_0);
-        const __m128i m1 = _mm_set1_epi32((int)PHILOX_M4x32_1);
-        const __m128i c2 = _mm_set1_epi32((int)month), c3 = _mm_set1_epi32((int)(purpose << 16));
-        /* Eight blocks per iteration, as two independent sets of four, so
-         * that one set's multiplications overlap the other's. */
-        for (; g + 8 <= ng; g += 8) {
-            __m128i x[2][4];
-            for (int h = 0; h < 2; h++) {
-                /* Counter words 0 and 1: low and high halves of four blocks. */
-                const uint64_t *bk = blk + g + 4 * h;
-                const __m128i q01 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)bk),
-                                                      _MM_SHUFFLE(3, 1, 2, 0));
-                const __m128i q23 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(bk + 2)),
-                                                      _MM_SHUFFLE(3, 1, 2, 0));
-                x[h][0] = _mm_unpacklo_epi64(q01, q23);
-                x[h][1] = _mm_unpackhi_epi64(q01, q23);
-                x[h][2] = c2;
-                x[h][3] = c3;
-            }
-            for (int r = 0; r < 10; r++)
-                for (int h = 0; h < 2; h++) {
-                    __m128i hi0, lo0, hi1, lo1;
-                    mulhilo4(m0, x[h][0], &hi0, &lo0);
-                    mulhilo4(m1, x[h][2], &hi1, &lo1);
-                    x[h][0] = _mm_xor_si128(_mm_xor_si128(hi1, x[h][1]), k0[r]);
-                    x[h][1] = lo1;
-                    x[h][2] = _mm_xor_si128(_mm_xor_si128(hi0, x[h][3]), k1[r]);
-                    x[h][3] = lo0;
-                }
-            for (int h = 0; h < 2; h++) {
-                /* Lanes back to blocks: w[4(g + 4h + j) + v] = lane j of x[h][v]. */
-                uint32_t *o = w + 4 * (g + 4 * h);
-                const __m128i a01 = _mm_unpacklo_epi32(x[h][0], x[h][1]);
-                const __m128i a23 = _mm_unpacklo_epi32(x[h][2], x[h][3]);
-                const __m128i b01 = _mm_unpackhi_epi32(x[h][0], x[h][1]);
-                const __m128i b23 = _mm_unpackhi_epi32(x[h][2], x[h][3]);
-                _mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi64(a01, a23));
-                _mm_storeu_si128((__m128i *)(o + 4), _mm_unpackhi_epi64(a01, a23));
-                _mm_storeu_si128((__m128i *)(o + 8), _mm_unpacklo_epi64(b01, b23));
-                _mm_storeu_si128((__m128i *)(o + 12), _mm_unpackhi_epi64(b01, b23));
-            }
-        }
-    }
+    if (isa >= LM_FILL_SSE2)
+        g += fill_sse2(seed, month, purpose, blk + g, ng - g, w + 4 * g);
 #endif
     (void)isa;
     for (; g < ng; g++)
