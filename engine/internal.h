@@ -59,13 +59,15 @@ static inline void lm__rng_block(uint64_t seed, uint64_t block, uint32_t month, 
  * wrongly). sim.c */
 uint32_t lm__health_word(double rate);
 
-/* Instruction sets of lm__fill_blocks, narrowest first. */
+/* Instruction sets of the vector code (lm__fill_blocks and the step's
+ * marking of the persons who stay), narrowest first. */
 enum { LM_FILL_SCALAR = 0, LM_FILL_SSE2 = 1, LM_FILL_AVX2 = 2 };
 /* Use at most `isa` (the widest the CPU has when larger or negative);
  * returns the one now used. For tests and benchmarks: every choice gives
- * the same words. lm__fill_blocks makes the first choice itself (the widest)
- * on first use; the choice is stored atomically, so that first use may come
- * from several threads at once. sim.c */
+ * the same words and the same results. The vector code makes the first
+ * choice itself (the widest) on first use; the choice is stored
+ * atomically, so that first use may come from several threads at once.
+ * sim.c */
 int lm__fill_set_isa(int isa);
 
 /* lm__rng_block(seed, blk[g], month, purpose, 0, w + 4 g) for g < ng, with

@@ -653,8 +653,9 @@ static int fill_sse2(uint64_t seed, uint32_t month, uint32_t purpose, const uint
 }
 #endif
 
-/* Which instruction set lm__fill_blocks uses (LM_FILL_*): the widest the
- * CPU has, unless lm__fill_set_isa has narrowed it (tests). */
+/* Which instruction set the vector code uses (LM_FILL_*: lm__fill_blocks
+ * and the marking of the stayers, mark_fast): the widest the CPU has,
+ * unless lm__fill_set_isa has narrowed it (tests). */
 static _Atomic int fill_isa = -1;
 
 static int fill_isa_best(void) {
@@ -777,6 +778,131 @@ uint32_t lm__health_word(double rate) {
     return x == 0 ? 0 : (uint32_t)(x - 1);
 }
 
+/* What marking the stayers reads (mark_fast). */
+typedef struct mark_ctx {
+    const int32_t *birth;
+    const uint16_t *cell;
+    const uint8_t *state, *phase, *track; /* track NULL without programmes */
+    const uint8_t *churn;                 /* NULL without the pay-churn type */
+    const uint8_t *limiting, *disabled, *lim_months;
+    const uint32_t *stay_thr, *health_thr; /* health_thr NULL without health */
+    uint32_t churn_off;                    /* the type's half of stay_thr */
+    int dis_after;                         /* disabled_after_months; 0: none (or no health) */
+    int on;                                /* 0: nobody is marked (lm__sim_set_fast) */
+    /* Births of the persons who leave at 65, or start the age band of 25,
+     * 35 or 50, next month (the `age + 1` of the full computation). */
+    int32_t born_leave, born_band[3];
+} mark_ctx;
+
+/* fast[i - c0] = 1 for the persons of [c0, c1) whose month cannot change
+ * their state, cell or programme status (tw, hw: their transition and
+ * health words, from c0): not leaving at 65 and not starting an age band
+ * next month, no programme spell or follow-up, the transition word above
+ * the stay bound of the cell, state and type, the health word above the
+ * bound at which the condition would change, and no disability reached
+ * (when the condition's months would reach it, or might: 255 saturates). */
+static void mark_fast_scalar(const mark_ctx *m, int64_t c0, int64_t c1, const uint32_t *tw,
+                             const uint32_t *hw, uint8_t *fast) {
+    for (int64_t i = c0; i < c1; i++) {
+        const int32_t b = m->birth[i];
+        const size_t k = (size_t)m->cell[i] * LM_N_STATES + m->state[i];
+        int f = m->on & (b > m->born_leave) & (b != m->born_band[0]) & (b != m->born_band[1]) &
+                (b != m->born_band[2]) & (m->phase[i] == LM_PHASE_NONE);
+        if (m->track)
+            f &= m->track[i] == 0;
+        f &= tw[i - c0] > m->stay_thr[k + (m->churn ? m->churn[i] * m->churn_off : 0)];
+        if (m->health_thr) {
+            f &= hw[i - c0] > m->health_thr[k];
+            if (m->dis_after > 0)
+                f &= !(m->limiting[i] & !m->disabled[i] & (m->lim_months[i] + 1 >= m->dis_after));
+        }
+        fast[i - c0] = (uint8_t)f;
+    }
+}
+
+#ifdef LM_HAVE_AVX2_PATH
+/* mark_fast_scalar for eight persons at a time, the bounds gathered; the
+ * same marks. Returns the number of persons done (a multiple of 8). */
+__attribute__((target("avx2"))) static int64_t mark_fast_avx2(const mark_ctx *m, int64_t c0,
+                                                              int64_t c1, const uint32_t *tw,
+                                                              const uint32_t *hw, uint8_t *fast) {
+    const __m256i sign = _mm256_set1_epi32(INT32_MIN), zero = _mm256_setzero_si256();
+    const __m256i leave = _mm256_set1_epi32(m->born_leave);
+    const __m256i b0 = _mm256_set1_epi32(m->born_band[0]), b1 = _mm256_set1_epi32(m->born_band[1]),
+                  b2 = _mm256_set1_epi32(m->born_band[2]);
+    const __m256i nst = _mm256_set1_epi32(LM_N_STATES), coff = _mm256_set1_epi32((int)m->churn_off);
+    const __m256i dis_m2 = _mm256_set1_epi32(m->dis_after - 2);
+    int64_t i = c0;
+    for (; i + 8 <= c1; i += 8) {
+        const __m256i b = _mm256_loadu_si256((const __m256i *)(m->birth + i));
+        const __m256i cell = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(m->cell + i)));
+        const __m256i st = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(m->state + i)));
+        const __m256i ph = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(m->phase + i)));
+        /* keep: all ones where the person may be fast so far */
+        __m256i keep = _mm256_cmpgt_epi32(b, leave);
+        __m256i out = _mm256_or_si256(_mm256_cmpeq_epi32(b, b0), _mm256_cmpeq_epi32(b, b1));
+        out = _mm256_or_si256(out, _mm256_cmpeq_epi32(b, b2));
+        out = _mm256_or_si256(
+            out, _mm256_xor_si256(_mm256_cmpeq_epi32(ph, zero), _mm256_cmpeq_epi32(zero, zero)));
+        if (m->track) {
+            const __m256i tr =
+                _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(m->track + i)));
+            out = _mm256_or_si256(out, _mm256_xor_si256(_mm256_cmpeq_epi32(tr, zero),
+                                                        _mm256_cmpeq_epi32(zero, zero)));
+        }
+        const __m256i k = _mm256_add_epi32(_mm256_mullo_epi32(cell, nst), st);
+        __m256i ks = k;
+        if (m->churn) {
+            const __m256i ch =
+                _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(m->churn + i)));
+            ks = _mm256_add_epi32(ks, _mm256_mullo_epi32(ch, coff));
+        }
+        /* unsigned word > bound, as signed after flipping the sign bits */
+        const __m256i thr = _mm256_i32gather_epi32((const int *)m->stay_thr, ks, 4);
+        const __m256i w = _mm256_loadu_si256((const __m256i *)(tw + (i - c0)));
+        keep = _mm256_and_si256(
+            keep, _mm256_cmpgt_epi32(_mm256_xor_si256(w, sign), _mm256_xor_si256(thr, sign)));
+        if (m->health_thr) {
+            const __m256i hthr = _mm256_i32gather_epi32((const int *)m->health_thr, k, 4);
+            const __m256i h = _mm256_loadu_si256((const __m256i *)(hw + (i - c0)));
+            keep = _mm256_and_si256(
+                keep, _mm256_cmpgt_epi32(_mm256_xor_si256(h, sign), _mm256_xor_si256(hthr, sign)));
+            if (m->dis_after > 0) {
+                const __m256i lim =
+                    _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(m->limiting + i)));
+                const __m256i dis =
+                    _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(m->disabled + i)));
+                const __m256i lm =
+                    _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(m->lim_months + i)));
+                /* limiting (1) and not disabled (0) and months + 1 >= dis_after */
+                __m256i reach = _mm256_cmpgt_epi32(lm, dis_m2); /* months > dis_after - 2 */
+                reach = _mm256_and_si256(reach, _mm256_cmpgt_epi32(lim, zero));
+                reach = _mm256_andnot_si256(_mm256_cmpgt_epi32(dis, zero), reach);
+                out = _mm256_or_si256(out, reach);
+            }
+        }
+        keep = _mm256_andnot_si256(out, keep);
+        const unsigned bits = m->on ? (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(keep)) : 0u;
+        for (int j = 0; j < 8; j++)
+            fast[i - c0 + j] = (uint8_t)((bits >> j) & 1u);
+    }
+    return i - c0;
+}
+#endif
+
+static void mark_fast(const mark_ctx *m, int64_t c0, int64_t c1, const uint32_t *tw,
+                      const uint32_t *hw, uint8_t *fast) {
+    int64_t done = 0;
+#ifdef LM_HAVE_AVX2_PATH
+    int isa = atomic_load_explicit(&fill_isa, memory_order_relaxed);
+    if (isa < 0)
+        isa = lm__fill_set_isa(-1);
+    if (isa >= LM_FILL_AVX2)
+        done = mark_fast_avx2(m, c0, c1, tw, hw, fast);
+#endif
+    mark_fast_scalar(m, c0 + done, c1, tw + done, hw + done, fast + done);
+}
+
 /* The updates of the persons who keep their state, cell and programme status
  * (fast[j] = 1; the others are left as they are), for n consecutive slots.
  * Branch-free, over restrict pointers, so that the compiler vectorises them;
@@ -868,14 +994,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
         grow[k] =
             lm_state_is_employed(k) ? 1.0 + sc->earnings_growth[k == LM_STATE_EMPLOYED_GOOD] : 0.0;
     const double *const health_rate = sim->health_rate;
-    const uint32_t *const health_thr = sim->health_thr;
     const int fast_ok = !sim->no_fast;
-    /* Births of the persons who leave at 65, or start the age band of 25,
-     * 35 or 50, next month (the `age + 1` of the full computation). */
-    const int32_t born_leave = month + 1 - LM_AGE_MAX_MONTHS;
-    const int32_t born_band[3] = {month + 1 - 25 * LM_MONTHS_PER_YEAR,
-                                  month + 1 - 35 * LM_MONTHS_PER_YEAR,
-                                  month + 1 - 50 * LM_MONTHS_PER_YEAR};
     /* A limiting condition lasting this long makes a person disabled. */
     const int dis_after = sc->disabled_after_months;
     uint8_t *const disabled = p->disabled, *const lim_months = p->limiting_months;
@@ -885,6 +1004,25 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
     uint32_t *const words[2] = {tw, hw};
     static const uint32_t purposes[2] = {LM_PURPOSE_TRANSITION, LM_PURPOSE_HEALTH};
     chunk_scratch cs;
+
+    /* What marking the stayers reads. */
+    const mark_ctx mk = {birth,
+                         cellv,
+                         state,
+                         prog_phase,
+                         has_prog ? track_prog : NULL,
+                         churn,
+                         limiting,
+                         disabled,
+                         lim_months,
+                         stay_thr,
+                         has_health ? sim->health_thr : NULL,
+                         (uint32_t)churn_off,
+                         has_health ? dis_after : 0,
+                         fast_ok,
+                         month + 1 - LM_AGE_MAX_MONTHS,
+                         {month + 1 - 25 * LM_MONTHS_PER_YEAR, month + 1 - 35 * LM_MONTHS_PER_YEAR,
+                          month + 1 - 50 * LM_MONTHS_PER_YEAR}};
 
     uint8_t fast[STEP_CHUNK];
     int64_t slow[STEP_CHUNK];
@@ -899,26 +1037,7 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
          * everyone else (slow, in slot order) to the full computation below.
          * A fast person's update is exactly what that computation would do. */
         int64_t n_slow = 0;
-        for (int64_t i = c0; i < c1; i++) {
-            /* Not leaving at 65 and not starting an age band next month
-             * (band_starts), as births; no programme spell or follow-up. */
-            const int32_t b = birth[i];
-            const size_t k = (size_t)cellv[i] * LM_N_STATES + state[i];
-            int f = fast_ok & (b > born_leave) & (b != born_band[0]) & (b != born_band[1]) &
-                    (b != born_band[2]) & (prog_phase[i] == LM_PHASE_NONE);
-            if (has_prog)
-                f &= track_prog[i] == 0;
-            f &= tw[i - a0] > stay_thr[k + (churn ? churn[i] * churn_off : 0)];
-            if (has_health) {
-                /* No onset or recovery, and no disability reached (when
-                 * the condition's months would reach it, or might: 255
-                 * saturates). */
-                f &= hw[i - a0] > health_thr[k];
-                if (dis_after > 0)
-                    f &= !(limiting[i] & !disabled[i] & (lim_months[i] + 1 >= dis_after));
-            }
-            fast[i - c0] = (uint8_t)f;
-        }
+        mark_fast(&mk, c0, c1, tw + (c0 - a0), hw + (c0 - a0), fast);
         const int64_t nc = c1 - c0;
         for (int64_t j = 0; j < nc; j++) {
             slow[n_slow] = c0 + j;

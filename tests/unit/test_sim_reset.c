@@ -275,6 +275,14 @@ static void test_fast_path_same_as_full(void **state) {
                           "health.recovery_by_state=[0.0, 1.0, 0.0, 0.0, 0.5, 0.0, 0.0]",
                           "health.disabled_after_months=1"};
     same_fast_and_full("scenarios/wales_baseline.cfg", edge, 5);
+    /* The marking on vectors (AVX2, when the CPU has it) and without. */
+    const int best = lm__fill_set_isa(-1);
+    for (int isa = LM_FILL_SCALAR; isa < best; isa++) {
+        assert_int_equal(lm__fill_set_isa(isa), isa);
+        same_fast_and_full("scenarios/wales_devolved_ips.cfg", wales, 2);
+        same_fast_and_full("scenarios/wales_baseline.cfg", edge, 5);
+    }
+    lm__fill_set_isa(-1);
 }
 
 static void test_reset_refuses_other_shape(void **state) {
