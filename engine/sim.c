@@ -164,9 +164,16 @@ static inline int cell_of_slot(const lm_population *p, int64_t i, int band) {
                    p->caring[i], p->limiting[i], p->low_emp[i]);
 }
 
+/* Ages in months at which the age bands 25-34, 35-49 and 50-64 start
+ * (lm_age_band_of). */
+enum {
+    BAND1_START = 25 * LM_MONTHS_PER_YEAR,
+    BAND2_START = 35 * LM_MONTHS_PER_YEAR,
+    BAND3_START = 50 * LM_MONTHS_PER_YEAR
+};
+
 static inline int age_band_fast(int age_months) {
-    return (age_months >= 25 * LM_MONTHS_PER_YEAR) + (age_months >= 35 * LM_MONTHS_PER_YEAR) +
-           (age_months >= 50 * LM_MONTHS_PER_YEAR);
+    return (age_months >= BAND1_START) + (age_months >= BAND2_START) + (age_months >= BAND3_START);
 }
 
 /* Fill static_odds, dur_odds and p_good from the scenario. */
@@ -469,8 +476,7 @@ static inline double person_odds(const lm_sim *sim, const lm_population *p, int6
 
 /* Whether an age band starts at this age (in months). */
 static inline int band_starts(int age_months) {
-    return age_months == 25 * LM_MONTHS_PER_YEAR || age_months == 35 * LM_MONTHS_PER_YEAR ||
-           age_months == 50 * LM_MONTHS_PER_YEAR;
+    return age_months == BAND1_START || age_months == BAND2_START || age_months == BAND3_START;
 }
 
 /* Id of the person in slot i (lm_population_id) from the local arrays. */
@@ -994,7 +1000,6 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
         grow[k] =
             lm_state_is_employed(k) ? 1.0 + sc->earnings_growth[k == LM_STATE_EMPLOYED_GOOD] : 0.0;
     const double *const health_rate = sim->health_rate;
-    const int fast_ok = !sim->no_fast;
     /* A limiting condition lasting this long makes a person disabled. */
     const int dis_after = sc->disabled_after_months;
     uint8_t *const disabled = p->disabled, *const lim_months = p->limiting_months;
@@ -1006,23 +1011,23 @@ static void step_range(lm_sim *sim, int64_t lo, int64_t hi, int64_t *tc, int64_t
     chunk_scratch cs;
 
     /* What marking the stayers reads. */
-    const mark_ctx mk = {birth,
-                         cellv,
-                         state,
-                         prog_phase,
-                         has_prog ? track_prog : NULL,
-                         churn,
-                         limiting,
-                         disabled,
-                         lim_months,
-                         stay_thr,
-                         has_health ? sim->health_thr : NULL,
-                         (uint32_t)churn_off,
-                         has_health ? dis_after : 0,
-                         fast_ok,
-                         month + 1 - LM_AGE_MAX_MONTHS,
-                         {month + 1 - 25 * LM_MONTHS_PER_YEAR, month + 1 - 35 * LM_MONTHS_PER_YEAR,
-                          month + 1 - 50 * LM_MONTHS_PER_YEAR}};
+    const mark_ctx mk = {
+        birth,
+        cellv,
+        state,
+        prog_phase,
+        has_prog ? track_prog : NULL,
+        churn,
+        limiting,
+        disabled,
+        lim_months,
+        stay_thr,
+        has_health ? sim->health_thr : NULL,
+        (uint32_t)churn_off,
+        has_health ? dis_after : 0,
+        !sim->no_fast,
+        month + 1 - LM_AGE_MAX_MONTHS,
+        {month + 1 - BAND1_START, month + 1 - BAND2_START, month + 1 - BAND3_START}};
 
     uint8_t fast[STEP_CHUNK];
     int64_t slow[STEP_CHUNK];
