@@ -117,6 +117,16 @@ static void recount(const lm_sim *sim, const lm_scenario *sc) {
     free(e);
 }
 
+/* Step a and b through every month of sc, comparing them after each. */
+static void step_alike(lm_sim *a, lm_sim *b, const lm_scenario *sc) {
+    lm_error err;
+    for (int m = 0; m < sc->n_months; m++) {
+        assert_int_equal(lm_sim_step(a, &err), LM_OK);
+        assert_int_equal(lm_sim_step(b, &err), LM_OK);
+        assert_same_sim(a, b, sc);
+    }
+}
+
 /* Step `used` for `before` months, reset it for sc, then step it next to a
  * fresh engine (threads_fresh) through every month of sc, comparing. */
 static void check_reset(lm_sim *used, int before, const lm_scenario *sc, int threads_fresh) {
@@ -127,11 +137,7 @@ static void check_reset(lm_sim *used, int before, const lm_scenario *sc, int thr
     lm_sim *fresh;
     assert_int_equal(lm_sim_create(sc, threads_fresh, &fresh, &err), LM_OK);
     assert_same_sim(used, fresh, sc);
-    for (int m = 0; m < sc->n_months; m++) {
-        assert_int_equal(lm_sim_step(used, &err), LM_OK);
-        assert_int_equal(lm_sim_step(fresh, &err), LM_OK);
-        assert_same_sim(used, fresh, sc);
-    }
+    step_alike(used, fresh, sc);
     recount(used, sc); /* the counts carried through the reset */
     lm_sim_destroy(fresh);
 }
@@ -250,11 +256,7 @@ static void same_fast_and_full(const char *rel, const char *const *sets, size_t 
     assert_int_equal(lm_sim_create(sc, 2, &fast, &err), LM_OK);
     assert_int_equal(lm_sim_create(sc, 3, &full, &err), LM_OK);
     lm__sim_set_fast(full, 0);
-    for (int m = 0; m < sc->n_months; m++) {
-        assert_int_equal(lm_sim_step(fast, &err), LM_OK);
-        assert_int_equal(lm_sim_step(full, &err), LM_OK);
-        assert_same_sim(fast, full, sc);
-    }
+    step_alike(fast, full, sc);
     recount(fast, sc);
     lm_sim_destroy(fast);
     lm_sim_destroy(full);
